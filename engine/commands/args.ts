@@ -1,0 +1,111 @@
+import { inputError } from '../errors';
+
+/**
+ * Parsed command line: `positional` arguments and `--name value` / `--flag` options.
+ * Each command declares the options it accepts; anything else is an error naming the option.
+ */
+export class Args {
+  readonly positional: string[] = [];
+  private readonly options = new Map<string, string | true>();
+  private readonly used = new Set<string>();
+
+  constructor(argv: string[], booleanFlags: readonly string[] = []) {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a.startsWith('--') && a.length > 2) {
+        const eq = a.indexOf('=');
+        if (eq > 0) {
+          this.options.set(a.slice(0, eq), a.slice(eq + 1));
+        } else if (booleanFlags.includes(a)) {
+          this.options.set(a, true);
+        } else {
+          const next = argv[i + 1];
+          if (next === undefined || (next.startsWith('--') && next.length > 2)) {
+            throw inputError({ field: a, expected: 'a value after the option' });
+          }
+          this.options.set(a, next);
+          i++;
+        }
+      } else {
+        this.positional.push(a);
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    this.used.add(name);
+    return this.options.has(name);
+  }
+
+  flag(name: string): boolean {
+    this.used.add(name);
+    return this.options.get(name) === true || this.options.get(name) === 'true';
+  }
+
+  str(name: string): string | undefined;
+  str(name: string, fallback: string): string;
+  str(name: string, fallback?: string): string | undefined {
+    this.used.add(name);
+    const v = this.options.get(name);
+    if (v === undefined) return fallback;
+    if (v === true) throw inputError({ field: name, expected: 'a value' });
+    return v;
+  }
+
+  choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.str(name, fallback);
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw inputError({ field: name, expected: `one of ${allowed.join(', ')}`, got: v });
+    }
+    return v as T;
+  }
+
+  /** A positive integer option within [min, max]. */
+  int(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    const min = opts.min ?? 1;
+    const max = opts.max ?? 1e9;
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw inputError({ field: name, expected: `an integer from ${min} to ${max}`, got: raw });
+    }
+    return n;
+  }
+
+  /** A finite number option within [min, max]. */
+  num(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    const min = opts.min ?? -Infinity;
+    const max = opts.max ?? Infinity;
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw inputError({ field: name, expected: `a number from ${min} to ${max}`, got: raw });
+    }
+    return n;
+  }
+
+  /** Throws on an option the command did not read: catches typos such as `--bach`. */
+  rejectUnknown(): void {
+    for (const k of this.options.keys()) {
+      if (!this.used.has(k)) throw inputError({ field: k, expected: 'a known option (see `ridgeline help`)' });
+    }
+  }
+}
+
+/** What a command hands back to the CLI shell: text for stdout (or --out) and an exit code. */
+export interface CommandOutput {
+  text: string;
+  exitCode?: number;
+  /** Extra lines for stderr (warnings), printed before text. */
+  notes?: string[];
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  booleanFlags?: readonly string[];
+  run(args: Args): Promise<CommandOutput>;
+}

@@ -1,0 +1,37 @@
+import type { Dtype } from '../model/types';
+
+/**
+ * One device. Figures are dense (never 2:4 sparse) vendor datasheet numbers unless `measured`.
+ * Units in names: bytes, bytes/s, FLOP/s, watts.
+ */
+export interface Device {
+  id: string;
+  name: string;
+  vendor: string;
+  memoryBytes: number;
+  memoryBandwidthBytesPerS: number;
+  /** Dense peak per dtype the device computes natively; absent = not supported natively. */
+  peakFlopsPerS: Partial<Record<Dtype, number>>;
+  l2CacheBytes?: number;
+  sharedMemoryPerSmBytes?: number;
+  /** Largest shared memory one block / workgroup may use. */
+  maxSharedMemoryPerBlockBytes?: number;
+  smCount?: number;
+  maxThreadsPerSm?: number;
+  maxThreadsPerBlock?: number;
+  registersPerSm?: number;
+  /** SIMD width: 32 (NVIDIA warp), 64 (AMD wavefront on CDNA). */
+  simdWidth?: number;
+  interconnect?: { kind: string; bandwidthBytesPerS: number };
+  tdpWatts?: number;
+  /** Datasheet or measurement the figures come from. */
+  source: string;
+  /** Set for devices measured on this machine by the WebGPU microbenchmarks. */
+  measured?: {
+    adapter: string;
+    dispatchOverheadS: number;
+    /** Efficiency per op class derived from the measured kernels (replaces the defaults). */
+    efficiency?: Partial<Record<string, number>>;
+    dateIso: string;
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * Normalized model description and the op graph built from it.
+ * Every other part of the engine (cost, memory, quant, report) reads these types, never a raw config.
+ * Units live in names; FLOPs are counts (2 per multiply-add), never rates.
+ */
+
+export type AttentionKind = 'mha' | 'gqa' | 'mqa' | 'mla';
+export type Phase = 'prefill' | 'decode';
+/** Numeric types an op can compute in. The cost model picks the device peak by this. */
+export type Dtype = 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'int4';
+
+export interface MlaSpec {
+  kvLoraRank: number;
+  /** null when queries are projected directly (DeepSeek-V2-Lite). */
+  qLoraRank: number | null;
+  qkRopeHeadDim: number;
+  qkNopeHeadDim: number;
+  vHeadDim: number;
+}
+
+export interface AttentionSpec {
+  kind: AttentionKind;
+  heads: number;
+  /** Heads that have their own K/V (== heads for MHA, 1 for MQA). For MLA: == heads (decompressed). */
+  kvHeads: number;
+  /** Query/key head dimension (MLA: qkNopeHeadDim + qkRopeHeadDim). */
+  headDim: number;
+  /** Value head dimension (== headDim except MLA and a few others). */
+  vHeadDim: number;
+  qkvBias: boolean;
+  outBias: boolean;
+  mla: MlaSpec | null;
+}
+
+export interface DenseMlpSpec {
+  kind: 'dense';
+  intermediateSize: number;
+  /** Gated (SwiGLU/GeGLU: gate, up, down) vs plain (up, act, down). */
+  gated: boolean;
+  activation: string;
+  bias: boolean;
+}
+
+export interface MoeMlpSpec {
+  kind: 'moe';
+  numExperts: number;
+  topK: number;
+  expertIntermediateSize: number;
+  /** Shared (always-active) experts, each of sharedIntermediateSize. 0 when none. */
+  sharedExperts: number;
+  sharedIntermediateSize: number;
+  /** Qwen2-MoE has a sigmoid gate (hidden -> 1) on the shared expert output. */
+  sharedExpertGate: boolean;
+  /** Router bias / correction bias parameters (DeepSeek-V3 e_score_correction_bias: numExperts). */
+  routerBiasParams: number;
+  gated: boolean;
+  activation: string;
+}
+
+export type MlpSpec = DenseMlpSpec | MoeMlpSpec;
+
+/** A set of layers with identical structure (not necessarily contiguous, e.g. Gemma 2 local/global). */
+export interface LayerGroup {
+  /** 0-based layer indices in this group, ascending. */
+  layers: number[];
+  /** Sliding attention window in tokens for these layers; null = full attention. */
+  window: number | null;
+  mlp: MlpSpec;
+}
+
+export interface ParamBreakdown {
+  /** Token embedding table (vocab x hidden). */
+  embeddings: number;
+  /** Learned absolute position embeddings (GPT-2, OPT); 0 for RoPE/ALiBi. */
+  positionEmbeddings: number;
+  /** All attention projections (+ biases, MLA low-rank projections and their norms) over all layers. */
+  attention: number;
+  /** Dense MLP parameters over all layers. */
+  mlp: number;
+  /** Routed expert parameters over all layers. */
+  experts: number;
+  /** Shared expert parameters (+ shared expert gates) over all layers. */
+  sharedExperts: number;
+  /** Router (gate) parameters over all layers. */
+  router: number;
+  /** Norm weights (and biases) in layers plus the final norm. */
+  norms: number;
+  /** Output projection; 0 when tied to the embeddings. */
+  lmHead: number;
+  total: number;
+  /** Parameters touched per token (MoE: top-k routed + shared + router + everything else). */
+  active: number;
+}
+
+export interface ModelSpec {
+  /** Display name: `_name_or_path`, else the file name, else model_type. */
+  name: string;
+  modelType: string;
+  /** `architectures[0]` when present. */
+  architecture: string | null;
+  /** True when an unknown model_type was analyzed with the generic decoder path. */
+  generic: boolean;
+  hiddenSize: number;
+  numLayers: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number | null;
+  tieWordEmbeddings: boolean;
+  /** Parameter dtype from `torch_dtype` (default fp16 when absent, with a warning). */
+  dtype: 'fp32' | 'fp16' | 'bf16';
+  positionEmbedding: 'rope' | 'learned' | 'alibi' | 'none';
+  rope: {
+    theta: number;
+    /** Fraction of the head dim rotated (Phi, NeoX partial rotary). */
+    partialRotaryFactor: number;
+    /** Raw `rope_scaling` normalized: type (`linear`, `dynamic`, `yarn`, `llama3`, `longrope`...) and factor. */
+    scaling: { type: string; factor: number; originalMaxPositionEmbeddings: number | null } | null;
+  } | null;
+  norm: { kind: 'rmsnorm' | 'layernorm'; bias: boolean };
+  /** Attention and MLP read the same normed input and are summed (GPT-J, Falcon, NeoX use_parallel_residual). */
+  parallelAttention: boolean;
+  attention: AttentionSpec;
+  layerGroups: LayerGroup[];
+  params: ParamBreakdown;
+  /** Non-fatal notes for the user (generic path, defaulted fields...). */
+  warnings: string[];
+}
+
+/** What the user asks the model to do. Format ids are those of engine/quant/formats. */
+export interface Workload {
+  batch: number;
+  promptTokens: number;
+  generateTokens: number;
+  /** Weight format id (e.g. `fp16`, `int4-g128`); default: the model's dtype. */
+  weights: string;
+  /** Activation format id (e.g. `fp16`, `int8`, `fp8`). */
+  activations: string;
+  /** KV-cache format id (e.g. `fp16`, `fp8`, `int4`). */
+  kv: string;
+  /** Tensor-parallel degree. */
+  tp: number;
+}
+
+/** Efficiency class of an op: the cost model applies a per-class efficiency and launch overhead. */
+export type OpClass = 'gemm' | 'attention' | 'elementwise' | 'norm' | 'comm';
+
+export interface OpBytes {
+  weights: number;
+  actIn: number;
+  actOut: number;
+  kvRead: number;
+  kvWrite: number;
+}
+
+/**
+ * One op of the graph. A row may stand for the same op in several identical layers (`layers` > 1):
+ * `flops`, `bytes` and `launches` are then totals over those layers, `shape` is per layer.
+ */
+export interface Op {
+  /** Stable op name, e.g. `q_proj`, `attn_qk`, `attn_softmax`, `mlp_down`, `lm_head`. */
+  name: string;
+  phase: Phase;
+  /** Set when the row is one layer; absent for rows covering several layers or none. */
+  layer?: number;
+  /** Number of layers this row covers (1 for lm_head, embeddings). */
+  layers: number;
+  opClass: OpClass;
+  /** Dtype the math runs in (W4A16 dequantizes to fp16, so fp16). */
+  computeDtype: Dtype;
+  /**
+   * Per-layer GEMM view: m = rows (tokens x batch), n = output features, k = reduction length.
+   * Attention ops use m = query rows, n = keys, k = head dim (per head, `heads` in `count`).
+   */
+  shape: { m: number; n: number; k: number };
+  /** Independent instances per layer (heads for attention, active experts for MoE). */
+  count: number;
+  /** Kernel launches in total (per layer x layers), for the launch-overhead term. */
+  launches: number;
+  flops: number;
+  bytes: OpBytes;
+}
+
+export interface OpGraph {
+  phase: Phase;
+  /** Context length the graph was built at (decode: tokens already in the cache). */
+  contextTokens: number;
+  ops: Op[];
+}
