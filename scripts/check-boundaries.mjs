@@ -1,5 +1,5 @@
 // Fails when code outside src/ imports `vscode`: the engine and the webviews must run without VS Code.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ function walk(dir) {
     else if (/\.(ts|tsx|js|mjs|cjs)$/.test(name) && importsVscode.test(readFileSync(p, 'utf8'))) bad.push(relative(root, p));
   }
 }
-for (const d of ['engine', 'webview']) walk(join(root, d));
+for (const d of ['engine', 'webview']) if (existsSync(join(root, d))) walk(join(root, d));
 if (bad.length) {
   console.error(`check-boundaries: these files outside src/ import 'vscode':\n  ${bad.join('\n  ')}`);
   process.exit(1);
