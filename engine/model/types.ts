@@ -121,8 +121,37 @@ export interface ModelSpec {
   attention: AttentionSpec;
   layerGroups: LayerGroup[];
   params: ParamBreakdown;
+  /** Structural details behind the parameter count and the op graph. */
+  structure: ModelStructure;
   /** Non-fatal notes for the user (generic path, defaulted fields...). */
   warnings: string[];
+}
+
+/** Family-specific structure the parameter count and op graph need beyond the fields above. */
+export interface ModelStructure {
+  /** q/k/v as one fused projection (GPT-2 c_attn, NeoX/Falcon query_key_value, Phi-3 qkv_proj). */
+  fusedQkv: boolean;
+  /** gate and up as one fused projection (Phi-3 gate_up_proj). */
+  fusedGateUp: boolean;
+  /** Norm modules per decoder layer (2 usually; 4 in Gemma 2; 1 in Falcon-7B's parallel block). */
+  normsPerLayer: number;
+  /** A final norm before the LM head. */
+  finalNorm: boolean;
+  /** Rows of the learned absolute position table (OPT: max_position_embeddings + 2); 0 when none. */
+  positionTableRows: number;
+  /** Width of the token embedding (OPT `word_embed_proj_dim`, projected in/out when != hidden). */
+  embedDim: number;
+  /** Embeddings multiplied by a scalar before the first layer (Gemma: sqrt(hidden)). */
+  embedScale: boolean;
+  /** Attention / final logit soft-capping values (Gemma 2); null when absent. */
+  attnLogitSoftcap: number | null;
+  finalLogitSoftcap: number | null;
+  /**
+   * Multi-token-prediction modules shipped in the checkpoint but not part of the main model
+   * (DeepSeek-V3 `num_nextn_predict_layers`). Excluded from `params`; their count is here.
+   */
+  mtpLayers: number;
+  mtpParams: number;
 }
 
 /** What the user asks the model to do. Format ids are those of engine/quant/formats. */
@@ -177,6 +206,11 @@ export interface Op {
   launches: number;
   flops: number;
   bytes: OpBytes;
+  /**
+   * Set when this op runs inside another op's kernel (softmax and S*V inside a fused attention kernel):
+   * the name of that op. Its `launches` is 0 and its bytes are only what it adds to that kernel's traffic.
+   */
+  fusedInto?: string;
 }
 
 export interface OpGraph {

@@ -1,0 +1,603 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { RidgelineError, inputError } from '../errors';
+import { ConfigReader, LIMITS, parseJsonText } from './config';
+import { countParams, mtpParams } from './params';
+import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } from './types';
+
+/**
+ * Hugging Face `config.json` -> normalized ModelSpec. Each supported `model_type` maps its own field names
+ * and defaults (those of the matching `transformers` configuration class) onto one description; an unknown
+ * type with the usual decoder fields is read as a Llama-like decoder, with a warning.
+ */
+
+export const SUPPORTED_MODEL_TYPES = [
+  'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'gemma', 'gemma2', 'phi3', 'gpt2', 'gpt_neox', 'falcon',
+  'opt', 'deepseek_v2', 'deepseek_v3',
+] as const;
+
+type Rope = ModelSpec['rope'];
+
+interface Draft {
+  hidden: number;
+  layers: number;
+  vocab: number;
+  maxPos: number | null;
+  tie: boolean;
+  positionEmbedding: ModelSpec['positionEmbedding'];
+  rope: Rope;
+  norm: ModelSpec['norm'];
+  parallelAttention: boolean;
+  attention: AttentionSpec;
+  /** Window (tokens) of layer i, or null for full attention. */
+  windowOf: (i: number) => number | null;
+  /** MLP of layer i (return the same object for identical layers). */
+  mlpOf: (i: number) => MlpSpec;
+  structure: Omit<ModelStructure, 'mtpParams'>;
+}
+
+/** Reads a config.json file. Unreadable files and malformed JSON fail with one line naming the file. */
+export function loadConfigFile(path: string): ModelSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? 'unreadable';
+    throw new RidgelineError(`${path}: cannot read the model config (${why}); expected a Hugging Face config.json`, { exitCode: 2, file: path });
+  }
+  return parseConfig(text, path);
+}
+
+/**
+ * Parses a config.json given as text or as an already-parsed object. `file` names the source in errors
+ * and is the display name when the config has no `_name_or_path`.
+ */
+export function parseConfig(input: string | unknown, file?: string): ModelSpec {
+  const raw = typeof input === 'string' ? parseJsonText(input, file) : input;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new RidgelineError(`${file ?? 'config'}: expected a JSON object with the fields of a Hugging Face config.json`, { exitCode: 2, file });
+  }
+  const c = new ConfigReader(raw as Record<string, unknown>, file);
+  const warnings: string[] = [];
+  const modelType = c.optStr('model_type', '');
+  let generic = false;
+  let d: Draft;
+  switch (modelType) {
+    case 'llama':
+    case 'mistral':
+    case 'mixtral':
+    case 'qwen2':
+    case 'qwen2_moe':
+    case 'gemma':
+    case 'gemma2':
+    case 'phi3':
+      d = llamaLike(c, modelType, warnings);
+      break;
+    case 'gpt2':
+      d = gpt2(c);
+      break;
+    case 'gpt_neox':
+      d = gptNeox(c);
+      break;
+    case 'falcon':
+      d = falcon(c, warnings);
+      break;
+    case 'opt':
+      d = opt(c);
+      break;
+    case 'deepseek_v2':
+    case 'deepseek_v3':
+      d = deepseek(c, modelType, warnings);
+      break;
+    default: {
+      generic = true;
+      const need = ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'vocab_size', 'intermediate_size'];
+      const missing = need.find((f) => !c.has(f));
+      const what = modelType ? `model_type "${modelType}" is not a known family` : 'the config has no model_type';
+      if (missing) {
+        throw inputError({
+          file,
+          field: missing,
+          expected: `an integer (${what}; a generic decoder needs ${need.join(', ')}; known families: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+        });
+      }
+      warnings.push(`${what}; analyzed as a generic Llama-like decoder (RMSNorm, gated MLP, RoPE); check the counts`);
+      d = llamaLike(c, 'generic', warnings);
+    }
+  }
+
+  const layerGroups = groupLayers(d);
+  const dtype = dtypeOf(c, warnings);
+  if (c.has('quantization_config')) {
+    const q = c.raw.quantization_config as Record<string, unknown>;
+    const method = typeof q === 'object' && q && typeof q.quant_method === 'string' ? q.quant_method : 'unknown';
+    warnings.push(`the checkpoint is published quantized (quantization_config.quant_method "${method}"); choose the matching --weights format`);
+  }
+  const name =
+    typeof c.raw._name_or_path === 'string' && c.raw._name_or_path.trim() && !c.raw._name_or_path.startsWith('/')
+      ? c.raw._name_or_path
+      : file
+        ? basename(file).replace(/\.json$/i, '').replace(/^config$/, modelType || 'model')
+        : modelType || 'model';
+  const architectures = c.raw.architectures;
+  const spec: ModelSpec = {
+    name,
+    modelType: modelType || 'unknown',
+    architecture: Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : null,
+    generic,
+    hiddenSize: d.hidden,
+    numLayers: d.layers,
+    vocabSize: d.vocab,
+    maxPositionEmbeddings: d.maxPos,
+    tieWordEmbeddings: d.tie,
+    dtype,
+    positionEmbedding: d.positionEmbedding,
+    rope: d.rope,
+    norm: d.norm,
+    parallelAttention: d.parallelAttention,
+    attention: d.attention,
+    layerGroups,
+    params: undefined as unknown as ModelSpec['params'],
+    structure: { ...d.structure, mtpParams: 0 },
+    warnings,
+  };
+  spec.params = countParams(spec);
+  if (spec.structure.mtpLayers > 0) {
+    spec.structure.mtpParams = mtpParams(spec);
+    warnings.push(
+      `the checkpoint also holds ${spec.structure.mtpLayers} multi-token-prediction layer(s) (num_nextn_predict_layers, ` +
+        `${spec.structure.mtpParams.toLocaleString('en-US')} parameters); they are excluded from params and the op graph (main model only)`,
+    );
+  }
+  if (!Number.isSafeInteger(spec.params.total) || spec.params.total > 1e14) {
+    throw inputError({ file, field: 'num_hidden_layers', expected: 'sizes whose parameter count is below 10^14', got: spec.params.total });
+  }
+  return spec;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared pieces
+
+function dtypeOf(c: ConfigReader, warnings: string[]): ModelSpec['dtype'] {
+  const f = c.pick(['torch_dtype', 'dtype']);
+  const v = f ? c.raw[f] : undefined;
+  switch (v) {
+    case 'float16':
+    case 'fp16':
+    case 'half':
+      return 'fp16';
+    case 'bfloat16':
+    case 'bf16':
+      return 'bf16';
+    case 'float32':
+    case 'fp32':
+    case 'float':
+      return 'fp32';
+    case undefined:
+      warnings.push('torch_dtype is absent; assuming float16 parameters');
+      return 'fp16';
+    default:
+      warnings.push(`torch_dtype ${JSON.stringify(v)} is not float16/bfloat16/float32; assuming float16 parameters`);
+      return 'fp16';
+  }
+}
+
+function ropeOf(c: ConfigReader, partial: number): NonNullable<Rope> {
+  const theta = c.optNum(c.has('rope_theta') ? 'rope_theta' : 'rotary_emb_base', 10000, 1e-9);
+  let scaling: NonNullable<Rope>['scaling'] = null;
+  const rs = c.raw.rope_scaling;
+  if (rs !== undefined && rs !== null) {
+    if (typeof rs !== 'object' || Array.isArray(rs)) c.fail('rope_scaling', 'an object with rope_type/type and factor, or null', rs);
+    const r = rs as Record<string, unknown>;
+    const type = typeof r.rope_type === 'string' ? r.rope_type : typeof r.type === 'string' ? r.type : null;
+    if (type === null) c.fail('rope_scaling.rope_type', 'a scaling type such as "linear", "dynamic", "yarn", "llama3", "longrope"', r);
+    const orig =
+      typeof r.original_max_position_embeddings === 'number'
+        ? r.original_max_position_embeddings
+        : typeof c.raw.original_max_position_embeddings === 'number'
+          ? (c.raw.original_max_position_embeddings as number)
+          : null;
+    let factor: number;
+    if (r.factor === undefined || r.factor === null) {
+      // Phi-3 longrope lists per-dimension factors; the overall stretch is the context ratio.
+      const maxPos = typeof c.raw.max_position_embeddings === 'number' ? (c.raw.max_position_embeddings as number) : null;
+      factor = orig && maxPos ? maxPos / orig : 1;
+    } else if (typeof r.factor !== 'number' || !Number.isFinite(r.factor) || r.factor <= 0) {
+      c.fail('rope_scaling.factor', 'a positive number', r.factor);
+    } else {
+      factor = r.factor;
+    }
+    scaling = { type, factor, originalMaxPositionEmbeddings: orig };
+  }
+  return { theta, partialRotaryFactor: partial, scaling };
+}
+
+function activationOf(c: ConfigReader, fallback: string): string {
+  for (const f of ['hidden_activation', 'hidden_act', 'activation_function']) {
+    const v = c.raw[f];
+    if (typeof v === 'string') return v;
+  }
+  return fallback;
+}
+
+/** Heads, KV heads and head dim, with the checks every attention shape needs. */
+function attentionShape(c: ConfigReader, hidden: number, heads: number, kvHeads: number, headDim: number | null): { heads: number; kvHeads: number; headDim: number } {
+  if (kvHeads > heads) c.fail('num_key_value_heads', `at most num_attention_heads (${heads})`, kvHeads);
+  if (heads % kvHeads !== 0) c.fail('num_key_value_heads', `a divisor of num_attention_heads (${heads})`, kvHeads);
+  if (headDim === null) {
+    if (hidden % heads !== 0) c.fail('num_attention_heads', `a divisor of hidden_size (${hidden}) when head_dim is not given`, heads);
+    headDim = hidden / heads;
+  }
+  return { heads, kvHeads, headDim };
+}
+
+function kindOf(heads: number, kvHeads: number): AttentionSpec['kind'] {
+  return kvHeads === heads ? 'mha' : kvHeads === 1 ? 'mqa' : 'gqa';
+}
+
+function baseStructure(hidden: number): Omit<ModelStructure, 'mtpParams'> {
+  return {
+    fusedQkv: false,
+    fusedGateUp: false,
+    normsPerLayer: 2,
+    finalNorm: true,
+    positionTableRows: 0,
+    embedDim: hidden,
+    embedScale: false,
+    attnLogitSoftcap: null,
+    finalLogitSoftcap: null,
+    mtpLayers: 0,
+  };
+}
+
+function dense(intermediateSize: number, gated: boolean, activation: string, bias: boolean): MlpSpec {
+  return { kind: 'dense', intermediateSize, gated, activation, bias };
+}
+
+/** Window of a layer from `layer_types` (newer transformers write it for Gemma 2, Qwen2, Mistral...). */
+function windowFromLayerTypes(c: ConfigReader, layers: number, window: number | null): ((i: number) => number | null) | null {
+  const types = c.optStrList('layer_types');
+  if (!types) return null;
+  if (types.length !== layers) c.fail('layer_types', `a list of ${layers} entries (one per layer)`, types.length);
+  for (const t of types) {
+    if (t !== 'sliding_attention' && t !== 'full_attention') c.fail('layer_types', '"sliding_attention" or "full_attention" entries', t);
+  }
+  if (types.includes('sliding_attention') && window === null) c.fail('sliding_window', 'a window size (layer_types has sliding_attention layers)');
+  return (i) => (types[i] === 'sliding_attention' ? window : null);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Families
+
+/** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
+function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
+  const hidden = c.int('hidden_size', LIMITS.hidden);
+  const layers = c.int('num_hidden_layers', LIMITS.layers);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const heads = c.int('num_attention_heads', LIMITS.heads);
+  const kvHeadsRaw = c.optInt('num_key_value_heads', LIMITS.heads, heads);
+  const headDimRaw = c.optInt('head_dim', LIMITS.headDim, null);
+  const a = attentionShape(c, hidden, heads, kvHeadsRaw, headDimRaw);
+  const maxPos = c.optInt('max_position_embeddings', LIMITS.positions, null);
+  const isGemma = type === 'gemma' || type === 'gemma2';
+  // transformers defaults: Gemma ties the LM head to the embeddings, the others do not.
+  const tie = c.optBool('tie_word_embeddings', isGemma);
+  const qkvBias = type === 'qwen2' || type === 'qwen2_moe' ? true : c.optBool('attention_bias', false);
+  const mlpBias = c.optBool('mlp_bias', false);
+  const act = activationOf(c, isGemma ? 'gelu_pytorch_tanh' : 'silu');
+  const partial = c.optNum('partial_rotary_factor', 1, 0, 1);
+  const structure = baseStructure(hidden);
+  const attention: AttentionSpec = {
+    kind: kindOf(a.heads, a.kvHeads),
+    heads: a.heads,
+    kvHeads: a.kvHeads,
+    headDim: a.headDim,
+    vHeadDim: a.headDim,
+    qkvBias,
+    outBias: type === 'qwen2' || type === 'qwen2_moe' ? false : qkvBias,
+    mla: null,
+  };
+
+  // Sliding windows.
+  const window = c.optInt('sliding_window', LIMITS.window, null);
+  let windowOf: (i: number) => number | null = () => null;
+  const fromTypes = windowFromLayerTypes(c, layers, window);
+  if (fromTypes) windowOf = fromTypes;
+  else if (type === 'mistral' || type === 'mixtral' || type === 'phi3') windowOf = () => window;
+  else if (type === 'qwen2' || type === 'qwen2_moe') {
+    // Qwen2: layers from max_window_layers on use the window when use_sliding_window is set.
+    const use = c.optBool('use_sliding_window', false);
+    const maxWindowLayers = c.optInt('max_window_layers', LIMITS.layers, layers, 0);
+    if (use && window !== null) windowOf = (i) => (i >= maxWindowLayers ? window : null);
+  } else if (type === 'gemma2') {
+    // Gemma 2 alternates: even layers local (sliding window), odd layers global.
+    const w = c.optInt('sliding_window', LIMITS.window, 4096);
+    windowOf = (i) => (i % 2 === 0 ? w : null);
+  }
+  if (window !== null && maxPos !== null && window >= maxPos) {
+    const inner = windowOf;
+    windowOf = (i) => (inner(i) === null ? null : inner(i)! >= maxPos ? null : inner(i));
+  }
+
+  // MLP.
+  let mlpOf: (i: number) => MlpSpec;
+  if (type === 'mixtral') {
+    const experts = c.int('num_local_experts', LIMITS.experts);
+    const topK = c.int('num_experts_per_tok', experts);
+    const moe: MlpSpec = {
+      kind: 'moe',
+      numExperts: experts,
+      topK,
+      expertIntermediateSize: c.int('intermediate_size', LIMITS.intermediate),
+      sharedExperts: 0,
+      sharedIntermediateSize: 0,
+      sharedExpertGate: false,
+      routerBiasParams: 0,
+      gated: true,
+      activation: act,
+    };
+    mlpOf = () => moe;
+  } else if (type === 'qwen2_moe') {
+    const experts = c.int('num_experts', LIMITS.experts);
+    const topK = c.int('num_experts_per_tok', experts);
+    const sharedI = c.optInt('shared_expert_intermediate_size', LIMITS.intermediate, 0, 0);
+    const moe: MlpSpec = {
+      kind: 'moe',
+      numExperts: experts,
+      topK,
+      expertIntermediateSize: c.int('moe_intermediate_size', LIMITS.intermediate),
+      sharedExperts: sharedI > 0 ? 1 : 0,
+      sharedIntermediateSize: sharedI,
+      sharedExpertGate: sharedI > 0,
+      routerBiasParams: 0,
+      gated: true,
+      activation: act,
+    };
+    const denseMlp = dense(c.int('intermediate_size', LIMITS.intermediate), true, act, false);
+    const step = c.optInt('decoder_sparse_step', LIMITS.layers, 1);
+    const mlpOnly = new Set(c.optIntList('mlp_only_layers', layers - 1));
+    mlpOf = (i) => (!mlpOnly.has(i) && (i + 1) % step === 0 ? moe : denseMlp);
+  } else {
+    const m = dense(c.int('intermediate_size', LIMITS.intermediate), true, act, mlpBias);
+    mlpOf = () => m;
+  }
+
+  if (type === 'phi3') {
+    structure.fusedQkv = true;
+    structure.fusedGateUp = true;
+  }
+  if (isGemma) structure.embedScale = true;
+  if (type === 'gemma2') {
+    structure.normsPerLayer = 4;
+    structure.attnLogitSoftcap = c.optNum('attn_logit_softcapping', null, 0);
+    structure.finalLogitSoftcap = c.optNum('final_logit_softcapping', null, 0);
+  }
+  if (type === 'generic' && !c.has('tie_word_embeddings')) {
+    warnings.push('tie_word_embeddings is absent; assuming a separate lm_head');
+  }
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos,
+    tie,
+    positionEmbedding: 'rope',
+    rope: ropeOf(c, partial),
+    norm: { kind: 'rmsnorm', bias: false },
+    parallelAttention: false,
+    attention,
+    windowOf,
+    mlpOf,
+    structure,
+  };
+}
+
+function gpt2(c: ConfigReader): Draft {
+  const hidden = c.int(['n_embd', 'hidden_size'], LIMITS.hidden);
+  const layers = c.int(['n_layer', 'num_hidden_layers'], LIMITS.layers);
+  const heads = c.int(['n_head', 'num_attention_heads'], LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const maxPos = c.int(['n_positions', 'max_position_embeddings'], LIMITS.positions);
+  const inner = c.optInt('n_inner', LIMITS.intermediate, 4 * hidden);
+  const a = attentionShape(c, hidden, heads, heads, null);
+  const m = dense(inner, false, activationOf(c, 'gelu_new'), true);
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos,
+    tie: c.optBool('tie_word_embeddings', true),
+    positionEmbedding: 'learned',
+    rope: null,
+    norm: { kind: 'layernorm', bias: true },
+    parallelAttention: false,
+    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: true, outBias: true, mla: null },
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: { ...baseStructure(hidden), fusedQkv: true, positionTableRows: maxPos },
+  };
+}
+
+function gptNeox(c: ConfigReader): Draft {
+  const hidden = c.int('hidden_size', LIMITS.hidden);
+  const layers = c.int('num_hidden_layers', LIMITS.layers);
+  const heads = c.int('num_attention_heads', LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const a = attentionShape(c, hidden, heads, heads, null);
+  const bias = c.optBool('attention_bias', true);
+  const m = dense(c.int('intermediate_size', LIMITS.intermediate), false, activationOf(c, 'gelu'), true);
+  const rotaryPct = c.optNum(c.has('rotary_pct') ? 'rotary_pct' : 'partial_rotary_factor', 0.25, 0, 1);
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt('max_position_embeddings', LIMITS.positions, null),
+    tie: c.optBool('tie_word_embeddings', false),
+    positionEmbedding: 'rope',
+    rope: ropeOf(c, rotaryPct),
+    norm: { kind: 'layernorm', bias: true },
+    parallelAttention: c.optBool('use_parallel_residual', true),
+    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: { ...baseStructure(hidden), fusedQkv: true },
+  };
+}
+
+function falcon(c: ConfigReader, warnings: string[]): Draft {
+  const hidden = c.int(['hidden_size', 'n_embed'], LIMITS.hidden);
+  const layers = c.int(['num_hidden_layers', 'n_layer'], LIMITS.layers);
+  const heads = c.int(['num_attention_heads', 'n_head'], LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const newArch = c.optBool('new_decoder_architecture', false);
+  const multiQuery = c.optBool('multi_query', true);
+  const parallel = c.optBool('parallel_attn', true);
+  const alibi = c.optBool('alibi', false);
+  const bias = c.optBool('bias', false);
+  let kvHeads: number;
+  if (newArch) kvHeads = c.optInt(['num_kv_heads', 'n_head_kv'], LIMITS.heads, heads);
+  else kvHeads = multiQuery ? 1 : heads;
+  const headDimRaw = c.optInt('head_dim', LIMITS.headDim, null);
+  const a = attentionShape(c, hidden, heads, kvHeads, headDimRaw);
+  const ffn = c.optInt('ffn_hidden_size', LIMITS.intermediate, 4 * hidden);
+  const m = dense(ffn, false, activationOf(c, 'gelu'), bias);
+  let norms: number;
+  if (newArch) norms = c.optInt('num_ln_in_parallel_attn', 2, 2);
+  else norms = parallel ? 1 : 2;
+  if (newArch && !parallel) warnings.push('falcon: new_decoder_architecture implies parallel attention; parallel_attn=false is ignored');
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt('max_position_embeddings', LIMITS.positions, null),
+    tie: c.optBool('tie_word_embeddings', true),
+    positionEmbedding: alibi ? 'alibi' : 'rope',
+    rope: alibi ? null : ropeOf(c, 1),
+    norm: { kind: 'layernorm', bias: true },
+    parallelAttention: newArch || parallel,
+    attention: { kind: kindOf(a.heads, a.kvHeads), heads: a.heads, kvHeads: a.kvHeads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: { ...baseStructure(hidden), fusedQkv: true, normsPerLayer: norms },
+  };
+}
+
+function opt(c: ConfigReader): Draft {
+  const hidden = c.int('hidden_size', LIMITS.hidden);
+  const layers = c.int('num_hidden_layers', LIMITS.layers);
+  const heads = c.int('num_attention_heads', LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const maxPos = c.int('max_position_embeddings', LIMITS.positions);
+  const ffn = c.int('ffn_dim', LIMITS.intermediate);
+  const embedDim = c.optInt('word_embed_proj_dim', LIMITS.hidden, hidden);
+  const bias = c.optBool('enable_bias', true);
+  const before = c.optBool('do_layer_norm_before', true);
+  const removeFinal = c.optBool('_remove_final_layer_norm', false);
+  const affine = c.optBool('layer_norm_elementwise_affine', true);
+  const a = attentionShape(c, hidden, heads, heads, null);
+  const m = dense(ffn, false, activationOf(c, 'relu'), bias);
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos,
+    tie: c.optBool('tie_word_embeddings', true),
+    positionEmbedding: 'learned',
+    rope: null,
+    norm: { kind: 'layernorm', bias: affine },
+    parallelAttention: false,
+    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: {
+      ...baseStructure(hidden),
+      // OPT's learned positions are offset by 2 (rows 0 and 1 are reserved): the table has max_position + 2 rows.
+      positionTableRows: maxPos + 2,
+      embedDim,
+      normsPerLayer: affine ? 2 : 0,
+      finalNorm: affine && before && !removeFinal,
+    },
+  };
+}
+
+function deepseek(c: ConfigReader, type: string, warnings: string[]): Draft {
+  const hidden = c.int('hidden_size', LIMITS.hidden);
+  const layers = c.int('num_hidden_layers', LIMITS.layers);
+  const heads = c.int('num_attention_heads', LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const kvLoraRank = c.int('kv_lora_rank', LIMITS.hidden);
+  const qLoraRank = c.optInt('q_lora_rank', LIMITS.hidden, null);
+  const rope = c.int('qk_rope_head_dim', LIMITS.headDim);
+  const nope = c.int('qk_nope_head_dim', LIMITS.headDim);
+  const v = c.int('v_head_dim', LIMITS.headDim);
+  const act = activationOf(c, 'silu');
+  const denseMlp = dense(c.int('intermediate_size', LIMITS.intermediate), true, act, false);
+  const routed = c.optInt('n_routed_experts', LIMITS.experts, null);
+  let mlpOf: (i: number) => MlpSpec = () => denseMlp;
+  if (routed !== null) {
+    const topK = c.int('num_experts_per_tok', routed);
+    const moeI = c.int('moe_intermediate_size', LIMITS.intermediate);
+    const shared = c.optInt('n_shared_experts', 1024, 0, 0);
+    // DeepSeek-V3 (topk_method "noaux_tc") adds a per-expert score correction bias to the router.
+    const topkMethod = c.optStr('topk_method', type === 'deepseek_v3' ? 'noaux_tc' : 'greedy');
+    const moe: MlpSpec = {
+      kind: 'moe',
+      numExperts: routed,
+      topK,
+      expertIntermediateSize: moeI,
+      sharedExperts: shared,
+      sharedIntermediateSize: shared > 0 ? moeI : 0,
+      sharedExpertGate: false,
+      routerBiasParams: topkMethod === 'noaux_tc' ? routed : 0,
+      gated: true,
+      activation: act,
+    };
+    const firstDense = c.optInt('first_k_dense_replace', LIMITS.layers, 0, 0);
+    const freq = c.optInt('moe_layer_freq', LIMITS.layers, 1);
+    mlpOf = (i) => (i >= firstDense && i % freq === 0 ? moe : denseMlp);
+  }
+  const mtp = type === 'deepseek_v3' ? c.optInt('num_nextn_predict_layers', 64, 0, 0) : 0;
+  if (c.optBool('attention_bias', false)) warnings.push('attention_bias=true is not modelled for MLA; projections counted without bias');
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt('max_position_embeddings', LIMITS.positions, null),
+    tie: c.optBool('tie_word_embeddings', false),
+    positionEmbedding: 'rope',
+    // Only the qk_rope_head_dim slice of each query/key head is rotated.
+    rope: ropeOf(c, rope / (rope + nope)),
+    norm: { kind: 'rmsnorm', bias: false },
+    parallelAttention: false,
+    attention: {
+      kind: 'mla',
+      heads,
+      kvHeads: heads,
+      headDim: nope + rope,
+      vHeadDim: v,
+      qkvBias: false,
+      outBias: false,
+      mla: { kvLoraRank, qLoraRank, qkRopeHeadDim: rope, qkNopeHeadDim: nope, vHeadDim: v },
+    },
+    windowOf: () => null,
+    mlpOf,
+    structure: { ...baseStructure(hidden), mtpLayers: mtp },
+  };
+}
+
+/** Groups layers with the same window and MLP into LayerGroups (first-seen order). */
+function groupLayers(d: Draft): LayerGroup[] {
+  const groups: LayerGroup[] = [];
+  for (let i = 0; i < d.layers; i++) {
+    const window = d.windowOf(i);
+    const mlp = d.mlpOf(i);
+    let g = groups.find((x) => x.window === window && x.mlp === mlp);
+    if (!g) {
+      g = { layers: [], window, mlp };
+      groups.push(g);
+    }
+    g.layers.push(i);
+  }
+  return groups;
+}
