@@ -1,0 +1,200 @@
+/**
+ * Quantization advisor panel: the options table (weights x KV formats), a tradeoff chart (memory against
+ * decode speed, colored by quality risk), the evidence with citations, the recommendation, and per-layer
+ * sensitivity when a .safetensors file has been analyzed. All numbers come from the engine via the host.
+ */
+import { axisBottom, axisLeft } from 'd3-axis';
+import { format as d3format } from 'd3-format';
+import { scaleLinear, scaleLog, scaleOrdinal } from 'd3-scale';
+import { select } from 'd3-selection';
+import { symbol, symbolCircle, symbolCross } from 'd3-shape';
+import type { Controls, HostMessage, QualityRisk, QuantData, QuantOption } from '../protocol';
+import { QUALITY_RISKS } from '../protocol';
+import { ControlBar } from '../shared/controls';
+import { escapeHtml, formatBytes, formatSeconds } from '../shared/format';
+import { $, connect, getState, post, setState } from '../shared/host';
+import { themeColors } from '../shared/palette';
+import { injectStyle } from '../shared/style';
+
+interface SavedState {
+  view: 'quant';
+  source: string;
+  controls: Controls | null;
+}
+
+injectStyle(`
+.recommend { border: 1px solid var(--vscode-focusBorder); border-radius: 4px; padding: 8px 12px; margin: 10px 0; }
+.risk { font-weight: 600; }
+#options td, #options th { white-space: nowrap; }
+#evidence li { margin: 3px 0; }
+.cite { color: var(--rl-muted); font-style: italic; }
+#layers td.num { font-variant-numeric: tabular-nums; }
+`);
+
+document.body.innerHTML = `
+  <h1 id="title">Quantization advisor</h1>
+  <div class="muted" id="subtitle">Waiting for the options…</div>
+  <div class="controls" id="controls" role="group" aria-label="Workload"></div>
+  <div class="error" id="error" role="alert"></div>
+  <div class="recommend" id="recommendation" aria-live="polite"></div>
+  <h2>Memory against decode speed</h2>
+  <div class="legend" id="legend"></div>
+  <svg id="tradeoff" class="chart" role="img"></svg>
+  <h2>Options</h2>
+  <table id="options"><thead><tr>
+    <th>Weights</th><th>KV</th><th>Bits/weight</th><th>Weights</th><th>KV cache</th><th>Total</th><th>Fits</th><th>Prefill</th><th>Decode step</th><th>Quality risk</th>
+  </tr></thead><tbody></tbody></table>
+  <h2>Evidence</h2>
+  <ul id="evidence"></ul>
+  <div id="layers-section" hidden>
+    <h2>Per-layer sensitivity <span class="muted" id="layers-source"></span></h2>
+    <table id="layers"><thead></thead><tbody></tbody></table>
+  </div>
+  <p class="muted">Render: <span id="render-ms">–</span></p>
+`;
+
+let requestId = 0;
+let source = getState<SavedState>()?.source ?? '';
+const bar = new ControlBar($('#controls'), ['hardware', 'batch', 'promptTokens', 'generateTokens', 'tp'], (c) => {
+  requestId += 1;
+  setState<SavedState>({ view: 'quant', source, controls: c });
+  post({ type: 'setControls', requestId, controls: c });
+});
+
+function riskColors(): Record<QualityRisk, string> {
+  const t = themeColors();
+  return { none: t.good, low: t.categorical[0] ?? '#4e79a7', medium: t.warn, high: t.bad };
+}
+
+const key = (o: QuantOption): string => `${o.weights}+${o.kv}`;
+
+function tradeoff(d: QuantData): void {
+  const t = themeColors();
+  const rc = riskColors();
+  const W = 720;
+  const H = 320;
+  const m = { top: 12, right: 150, bottom: 42, left: 70 };
+  const svg = select<SVGSVGElement, unknown>('#tradeoff');
+  svg.selectAll('*').remove();
+  svg.attr('viewBox', `0 0 ${W} ${H}`).attr('width', W).attr('height', H).attr('color', t.foreground).attr('font-size', 10);
+  const opts = d.options.filter((o) => o.decodeTimeS > 0 && o.totalBytes > 0);
+  if (opts.length === 0) return;
+  const tps = (o: QuantOption): number => 1 / o.decodeTimeS;
+  const xs = opts.map((o) => o.totalBytes);
+  const x = scaleLinear().domain([0, Math.max(...xs) * 1.08]).range([m.left, W - m.right]).nice();
+  const ys = opts.map(tps);
+  const y = scaleLog().domain([Math.min(...ys) / 1.3, Math.max(...ys) * 1.3]).range([H - m.bottom, m.top]).nice();
+  const color = scaleOrdinal<QualityRisk, string>().domain(QUALITY_RISKS).range(QUALITY_RISKS.map((r) => rc[r]));
+  svg.append('g').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(x).ticks(6).tickFormat((v) => formatBytes(Number(v))));
+  svg.append('g').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6, d3format('.2~s')));
+  svg.append('text').attr('x', (m.left + W - m.right) / 2).attr('y', H - 6).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Memory per device (weights + KV)');
+  svg.append('text').attr('transform', `translate(14,${(m.top + H - m.bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Decode steps per second');
+  const rec = d.recommendation ? `${d.recommendation.weights}+${d.recommendation.kv}` : '';
+  const g = svg
+    .append('g')
+    .selectAll('g')
+    .data(opts)
+    .join('g')
+    .attr('transform', (o) => `translate(${x(o.totalBytes)},${y(tps(o))})`)
+    .attr('tabindex', 0)
+    .attr('role', 'img')
+    .attr('data-option', key)
+    .attr('aria-label', (o) => `${key(o)}: ${formatBytes(o.totalBytes)}, ${tps(o).toFixed(1)} steps/s, risk ${o.risk}${o.fits ? '' : ', does not fit'}`);
+  g.append('path')
+    .attr('d', (o) => symbol().type(o.fits ? symbolCircle : symbolCross).size(key(o) === rec ? 180 : 70)())
+    .attr('fill', (o) => color(o.risk))
+    .attr('stroke', (o) => (key(o) === rec ? t.foreground : 'none'))
+    .attr('stroke-width', 2);
+  g.append('title').text((o) => `${key(o)}\n${formatBytes(o.totalBytes)} · decode ${formatSeconds(o.decodeTimeS)} · risk ${o.risk}${o.fits ? '' : ' · does not fit'}`);
+  // Label each weight format once (at its first KV option) to keep the chart readable.
+  const seen = new Set<string>();
+  g.filter((o) => (seen.has(o.weights) ? false : (seen.add(o.weights), true)))
+    .append('text')
+    .attr('x', 7)
+    .attr('y', -6)
+    .attr('fill', t.foreground)
+    .text((o) => o.weights);
+  const lg = $('#legend');
+  lg.innerHTML =
+    QUALITY_RISKS.map((r) => `<span><span class="swatch" data-risk="${r}"></span>${r} risk</span>`).join('') +
+    '<span class="muted">● fits · ✕ does not fit · outlined = recommended</span>';
+  lg.querySelectorAll<HTMLElement>('[data-risk]').forEach((e) => (e.style.background = rc[e.dataset.risk as QualityRisk]));
+}
+
+function render(d: QuantData, id: number): void {
+  const t0 = performance.now();
+  const rc = riskColors();
+  $('#title').textContent = `Quantization advisor: ${d.modelName}`;
+  $('#subtitle').textContent = d.deviceName;
+  const rec = $('#recommendation');
+  if (d.recommendation) {
+    rec.innerHTML = `<strong>Recommended:</strong> weights <code data-rec-weights>${escapeHtml(d.recommendation.weights)}</code>, KV <code data-rec-kv>${escapeHtml(d.recommendation.kv)}</code>. ${escapeHtml(d.recommendation.why)}`;
+  } else rec.textContent = 'No option fits this device at this workload.';
+  rec.dataset.weights = d.recommendation?.weights ?? '';
+  rec.dataset.kv = d.recommendation?.kv ?? '';
+  tradeoff(d);
+  const recKey = d.recommendation ? `${d.recommendation.weights}+${d.recommendation.kv}` : '';
+  const tb = $('#options').querySelector('tbody') as HTMLElement;
+  tb.innerHTML = d.options
+    .map(
+      (o) => `<tr data-option="${escapeHtml(key(o))}"${key(o) === recKey ? ' class="selected"' : ''}>
+      <td>${escapeHtml(o.weights)}</td><td>${escapeHtml(o.kv)}</td><td>${o.bitsPerWeight.toFixed(2)}</td>
+      <td data-bytes="${o.weightsBytes}">${formatBytes(o.weightsBytes)}</td><td>${formatBytes(o.kvCacheBytes)}</td>
+      <td data-total-bytes="${o.totalBytes}">${formatBytes(o.totalBytes)}</td><td>${o.fits ? 'yes' : 'no'}</td>
+      <td>${formatSeconds(o.prefillTimeS)}</td><td data-decode-s="${o.decodeTimeS}">${formatSeconds(o.decodeTimeS)}</td>
+      <td class="risk" data-risk="${o.risk}">${o.risk}</td></tr>`,
+    )
+    .join('');
+  tb.querySelectorAll<HTMLElement>('td.risk').forEach((e) => (e.style.color = rc[e.dataset.risk as QualityRisk]));
+  // Evidence: one list entry per distinct claim, with its citation.
+  const ev = new Map<string, string>();
+  for (const o of d.options) for (const e of o.evidence) ev.set(e.claim, e.source);
+  $('#evidence').innerHTML = [...ev].map(([claim, src]) => `<li>${escapeHtml(claim)} <span class="cite">(${escapeHtml(src)})</span></li>`).join('') || '<li class="muted">No published evidence for these formats.</li>';
+
+  const ls = $('#layers-section');
+  ls.hidden = !d.layers;
+  if (d.layers) {
+    const fmts = [...new Set(d.layers.flatMap((l) => Object.keys(l.sqnrDb)))];
+    $('#layers-source').textContent = d.layersSource ? `(${d.layersSource})` : '';
+    ($('#layers').querySelector('thead') as HTMLElement).innerHTML = `<tr><th>Tensor</th><th>Params</th>${fmts.map((f) => `<th>${escapeHtml(f)} SQNR</th>`).join('')}</tr>`;
+    ($('#layers').querySelector('tbody') as HTMLElement).innerHTML = d.layers
+      .map((l) => `<tr><td>${escapeHtml(l.name)}</td><td class="num">${l.params}</td>${fmts.map((f) => `<td class="num">${l.sqnrDb[f] === undefined ? '–' : `${l.sqnrDb[f].toFixed(1)} dB`}</td>`).join('')}</tr>`)
+      .join('');
+  }
+  const ms = performance.now() - t0;
+  $('#render-ms').textContent = `${ms.toFixed(2)} ms`;
+  $('#render-ms').dataset.renderMs = String(ms);
+  post({ type: 'rendered', requestId: id, renderMs: ms });
+}
+
+function onMessage(msg: HostMessage): void {
+  switch (msg.type) {
+    case 'init':
+      bar.build(msg.options, msg.controls);
+      setState<SavedState>({ view: 'quant', source, controls: msg.controls });
+      break;
+    case 'quant':
+      if (msg.requestId < requestId) return;
+      $('#error').textContent = '';
+      source = msg.data.source;
+      setState<SavedState>({ view: 'quant', source, controls: bar.current() });
+      render(msg.data, msg.requestId);
+      break;
+    case 'error':
+      if (msg.requestId < requestId) return;
+      $('#error').textContent = msg.message;
+      break;
+    case 'roofline':
+    case 'kv':
+    case 'sidebar':
+    case 'exported':
+      console.error(`ridgeline quant: unexpected ${msg.type} message`);
+      break;
+    default: {
+      const never: never = msg;
+      void never;
+    }
+  }
+}
+
+connect('quant', onMessage);
