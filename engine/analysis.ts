@@ -15,15 +15,62 @@ export interface OpResult {
   intensity: number;
   bound: Bound;
   timeS: number;
+  /** Op class (`gemm`, `attention`, `elementwise`, `norm`, `comm`). */
+  opClass: string;
+  /** Dtype the op computes in, and the dtype whose peak was used (they differ when the device lacks it). */
+  computeDtype: string;
+  peakDtype: string;
+  /** Roofline ceiling at this op's intensity with the class efficiencies (FLOP/s). */
+  attainableFlopsPerS: number;
+  /** The three time terms: compute (padded FLOPs / effective peak), memory (bytes / effective bandwidth), launches. */
+  computeS: number;
+  memoryS: number;
+  overheadS: number;
+  launches: number;
+  /** Ops that run inside this kernel (fused attention). */
+  fused?: string[];
 }
 
-export type Bound = 'compute' | 'memory' | 'overhead';
+/** `comm`: time spent in tensor-parallel all-reduce over the interconnect. */
+export type Bound = 'compute' | 'memory' | 'overhead' | 'comm';
 
 export interface PhaseResult {
   flops: number;
   bytes: number;
   timeS: number;
   bound: Bound;
+  /** Model FLOPs utilization: flops / (timeS x dense peak of the phase's main dtype), per device. */
+  mfu: number;
+  /** Memory bandwidth utilization: bytes / (timeS x datasheet bandwidth), per device. */
+  mbu: number;
+  /** Time by bound: where the phase's seconds go. */
+  timeByBoundS: Record<Bound, number>;
+  /** Estimated energy (TDP x time x devices), joules per token of the phase. Labelled an estimate. */
+  energyJPerTokenEstimate: number | null;
+}
+
+/** Decode step time and throughput over context (the static batch). */
+export interface DecodeCurve {
+  contextTokens: number[];
+  timeS: number[];
+  tokensPerS: number[];
+}
+
+/** Decode throughput against batch at the mid-point context: the memory-bound plateau and where it ends. */
+export interface BatchSweep {
+  contextTokens: number;
+  batch: number[];
+  stepTimeS: number[];
+  tokensPerS: number[];
+  bound: Bound[];
+  /** KV cache + weights fit in device memory at this batch (full context). */
+  fits: boolean[];
+  /** First batch whose decode step is compute bound (null: none in the sweep). */
+  ridgeBatch: number | null;
+  /** Largest batch whose step time stays within 10% of batch 1's (the memory-bound plateau). */
+  plateauEndBatch: number;
+  /** Largest batch that fits in memory (from the memory planner). */
+  maxBatchFits: number;
 }
 
 export interface AnalysisResult {
@@ -38,7 +85,17 @@ export interface AnalysisResult {
     maxPositionEmbeddings: number | null;
     dtype: string;
   };
-  hardware: { id: string; name: string };
+  hardware: {
+    id: string;
+    name: string;
+    memoryBandwidthBytesPerS: number;
+    /** Dense peak of the main compute dtype, and which dtype that is. */
+    peakFlopsPerS: number;
+    peakDtype: string;
+    /** Ridge point (FLOP/byte) of that peak: peak / bandwidth. */
+    ridgeIntensity: number;
+    measured: boolean;
+  };
   workload: Workload;
   kvCache: { bytesPerToken: number; format: string };
   memory: {
@@ -51,8 +108,29 @@ export interface AnalysisResult {
     fits: boolean;
   };
   prefill: PhaseResult;
-  decode: PhaseResult & { tokensPerS: number };
-  e2e: { timeS: number; outputTokensPerS: number };
+  decode: PhaseResult & {
+    tokensPerS: number;
+    /** Context (tokens in the cache) of the step reported: prompt + generate/2. */
+    contextTokens: number;
+    curve: DecodeCurve;
+  };
+  e2e: {
+    timeS: number;
+    outputTokensPerS: number;
+    /** Decode steps after the first token (which prefill emits): generate - 1. */
+    decodeSteps: number;
+    decodeTimeS: number;
+  };
+  batchSweep: BatchSweep;
+  /** Cost-model settings used: where efficiencies came from, attention fusion, tensor parallel link. */
+  costModel: {
+    origin: string;
+    fusedAttention: boolean;
+    launchOverheadS: number;
+    overlap: number;
+    efficiency: Record<string, { compute: number; memory: number }>;
+    interconnect: { kind: string; bandwidthBytesPerS: number } | null;
+  };
   ops: OpResult[];
   warnings: string[];
 }

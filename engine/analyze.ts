@@ -1,0 +1,328 @@
+import type { AnalysisResult, Bound, OpResult, PhaseResult } from './analysis';
+import type { Dtype, ModelSpec, Op, Phase, Workload } from './model/types';
+import type { Device } from './hardware/types';
+import { buildGraph, tpSplit } from './model/graph';
+import { planMemory, type MemoryOptions } from './memory/index';
+import { costParamsFor, type CostParams } from './cost/params';
+import { costOps, peakFor, type CostContext, type OpCost } from './cost/roofline';
+import { DecodeGraphs } from './cost/decode';
+import { inputError } from './errors';
+import { kvBytesPerToken } from './memory/kvCache';
+
+/**
+ * ModelSpec + Workload + Device -> AnalysisResult (the CLI's JSON, what panels render).
+ *
+ * - prefill: the whole prompt for the whole batch (time to first token).
+ * - decode: one step at the mid-point of generation, contextTokens = prompt + floor(generate / 2);
+ *   tokensPerS = batch / step time. The curve gives the step over context.
+ * - e2e: prefill (which emits the first token) plus generate - 1 decode steps at contexts prompt ..
+ *   prompt + generate - 2. A decode step's FLOPs and bytes are affine in the context for a fixed batch,
+ *   so the sum is (steps) x (first + last) / 2, checked against the mid-point (and summed over the curve
+ *   when an op changes bound inside the range).
+ * - batchSweep: decode throughput against batch at the mid-point context.
+ */
+export interface AnalyzeOptions {
+  /** Cost-model overrides (efficiencies, launch overhead, fusedAttention...). */
+  params?: Partial<CostParams>;
+  /** Memory planner options (block size, utilization...). */
+  memory?: MemoryOptions;
+  /** Compute the batch sweep and the decode curve (default true). */
+  sweeps?: boolean;
+  /** Points on the decode curve (default 16). */
+  curvePoints?: number;
+  /** Batches of the sweep (default powers of two 1..1024 and the workload's batch). */
+  sweepBatches?: number[];
+}
+
+/** Interconnect assumed when tp > 1 and the device lists none: PCIe Gen4 x16, per direction. */
+const FALLBACK_LINK = { kind: 'PCIe Gen4 x16 (assumed: the device lists no interconnect)', bandwidthBytesPerS: 32e9 };
+
+export function analyze(spec: ModelSpec, workload: Workload, device: Device, opts: AnalyzeOptions = {}): AnalysisResult {
+  checkWorkload(workload);
+  tpSplit(spec, workload.tp);
+  const params = costParamsFor(device, opts.params);
+  const warnings: string[] = [...spec.warnings];
+  const notes = new Set<string>();
+  let link = device.interconnect ?? null;
+  if (workload.tp > 1 && !link) {
+    link = FALLBACK_LINK;
+    warnings.push(`${device.id} lists no interconnect: tensor-parallel all-reduce assumed over ${FALLBACK_LINK.kind}`);
+  }
+  const ctx: CostContext = { device, params, tp: workload.tp, linkBytesPerS: link?.bandwidthBytesPerS ?? FALLBACK_LINK.bandwidthBytesPerS, notes };
+
+  const P = workload.promptTokens;
+  const G = workload.generateTokens;
+  const B = workload.batch;
+
+  // Prefill.
+  const prefillOps = buildGraph(spec, workload, 'prefill', P).ops;
+  const prefillCosts = costOps(prefillOps, ctx);
+
+  // Decode: the reported step, the e2e integral, the curve and the batch sweep.
+  const cMid = P + Math.floor(G / 2);
+  const graphs = new DecodeGraphs(spec, workload, P);
+  const decodeOpsMid = graphs.at(B, cMid);
+  const decodeCosts = costOps(decodeOpsMid, ctx);
+  const decodeTotals = totals(decodeCosts);
+
+  const steps = Math.max(0, G - 1);
+  let decodeSumS = 0;
+  if (steps > 0) {
+    const cFirst = P;
+    const cLast = P + steps - 1;
+    const t0 = steps === 1 ? decodeTotals.timeS : stepTime(graphs.at(B, cFirst), ctx);
+    const t1 = steps === 1 ? t0 : stepTime(graphs.at(B, cLast), ctx);
+    const tm = stepTime(graphs.at(B, (cFirst + cLast) / 2), ctx);
+    decodeSumS = (steps * (t0 + t1)) / 2;
+    if (steps > 2 && Math.abs(tm - (t0 + t1) / 2) > 1e-6 * tm) {
+      // Not affine over the range (an op changes bound): Simpson's rule over 64 panels.
+      decodeSumS = simpson((c) => stepTime(graphs.at(B, c), ctx), cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
+      if (cLast === cFirst) decodeSumS = steps * t0;
+    }
+  }
+  const e2eTimeS = prefillTotalsTime(prefillCosts) + decodeSumS;
+
+  // Memory (the memory planner; per device).
+  const plan = planMemory(spec, workload, device, opts.memory);
+  warnings.push(...plan.warnings);
+  if (!plan.fits) warnings.push(`does not fit: ${fmtGiB(plan.totalBytes)} needed per device, ${fmtGiB(plan.deviceBytes)} on ${device.id}`);
+
+  // Phase results.
+  const mainDtype = mainComputeDtype(decodeCosts);
+  const peak = peakFor(device, mainDtype);
+  const devices = workload.tp;
+  const prefill = phaseResult(prefillCosts, device, peak.flopsPerS, B * P, devices);
+  const decodePhase = phaseResult(decodeCosts, device, peak.flopsPerS, B, devices);
+
+  const doSweeps = opts.sweeps !== false;
+  const curve = doSweeps ? decodeCurve(graphs, B, P, G, spec, opts.curvePoints ?? 16, ctx) : { contextTokens: [], timeS: [], tokensPerS: [] };
+  const sweep = doSweeps
+    ? batchSweep(spec, workload, graphs, cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
+    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch };
+
+  for (const n of notes) warnings.push(n);
+
+  const ops: OpResult[] = [];
+  for (const c of prefillCosts) ops.push(opResult(c, 'prefill', prefillOps));
+  for (const c of decodeCosts) ops.push(opResult(c, 'decode', decodeOpsMid));
+
+  const a = spec.attention;
+  return {
+    model: {
+      name: spec.name,
+      modelType: spec.modelType,
+      params: spec.params,
+      attention: { kind: a.kind, heads: a.heads, kvHeads: a.kvHeads, headDim: a.headDim },
+      layers: spec.numLayers,
+      hiddenSize: spec.hiddenSize,
+      vocabSize: spec.vocabSize,
+      maxPositionEmbeddings: spec.maxPositionEmbeddings,
+      dtype: spec.dtype,
+    },
+    hardware: {
+      id: device.id,
+      name: device.name,
+      memoryBandwidthBytesPerS: device.memoryBandwidthBytesPerS,
+      peakFlopsPerS: peak.flopsPerS,
+      peakDtype: peak.dtype,
+      ridgeIntensity: peak.flopsPerS / device.memoryBandwidthBytesPerS,
+      measured: device.measured !== undefined,
+    },
+    workload: { ...workload },
+    kvCache: { bytesPerToken: kvBytesPerToken(spec, workload.kv), format: workload.kv },
+    memory: {
+      weightsBytes: plan.weightsBytes,
+      kvCacheBytes: plan.kvCacheBytes,
+      activationsBytes: plan.activationsBytes,
+      overheadBytes: plan.overheadBytes,
+      totalBytes: plan.totalBytes,
+      deviceBytes: plan.deviceBytes,
+      fits: plan.fits,
+    },
+    prefill,
+    decode: { ...decodePhase, tokensPerS: B / decodePhase.timeS, contextTokens: cMid, curve },
+    e2e: {
+      timeS: e2eTimeS,
+      outputTokensPerS: (B * G) / e2eTimeS,
+      decodeSteps: steps,
+      decodeTimeS: decodeSumS,
+    },
+    batchSweep: sweep,
+    costModel: {
+      origin: params.origin,
+      fusedAttention: params.fusedAttention,
+      launchOverheadS: params.launchOverheadS,
+      overlap: params.overlap,
+      efficiency: { ...params.efficiency },
+      interconnect: workload.tp > 1 ? link : device.interconnect ?? null,
+    },
+    ops,
+    warnings,
+  };
+}
+
+function checkWorkload(w: Workload): void {
+  const int = (v: number, field: string, min: number, max: number) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw inputError({ field, expected: `an integer from ${min} to ${max}`, got: v });
+  };
+  int(w.batch, '--batch', 1, 1 << 20);
+  int(w.promptTokens, '--prompt', 1, 1 << 24);
+  int(w.generateTokens, '--generate', 1, 1 << 24);
+  int(w.tp, '--tp', 1, 1024);
+}
+
+function prefillTotalsTime(costs: readonly OpCost[]): number {
+  let t = 0;
+  for (const c of costs) t += c.timeS;
+  return t;
+}
+
+function stepTime(ops: Op[], ctx: CostContext): number {
+  let t = 0;
+  for (const c of costOps(ops, ctx)) t += c.timeS;
+  return t;
+}
+
+function simpson(f: (x: number) => number, a: number, b: number, panels: number): number {
+  if (b <= a) return 0;
+  const n = panels % 2 === 0 ? panels : panels + 1;
+  const h = (b - a) / n;
+  let s = f(a) + f(b);
+  for (let i = 1; i < n; i++) s += (i % 2 === 1 ? 4 : 2) * f(a + i * h);
+  return (s * h) / 3;
+}
+
+interface Totals {
+  flops: number;
+  bytes: number;
+  timeS: number;
+  byBound: Record<Bound, number>;
+}
+
+function totals(costs: readonly OpCost[]): Totals {
+  const byBound: Record<Bound, number> = { compute: 0, memory: 0, overhead: 0, comm: 0 };
+  let flops = 0;
+  let bytes = 0;
+  let timeS = 0;
+  for (const c of costs) {
+    flops += c.flops;
+    bytes += c.bytes;
+    timeS += c.timeS;
+    byBound[c.bound] += c.timeS;
+  }
+  return { flops, bytes, timeS, byBound };
+}
+
+function dominant(byBound: Record<Bound, number>): Bound {
+  let best: Bound = 'memory';
+  let v = -1;
+  for (const k of ['compute', 'memory', 'overhead', 'comm'] as const) {
+    if (byBound[k] > v) {
+      v = byBound[k];
+      best = k;
+    }
+  }
+  return best;
+}
+
+function phaseResult(costs: readonly OpCost[], device: Device, peakFlopsPerS: number, tokens: number, devices: number): PhaseResult {
+  const t = totals(costs);
+  return {
+    flops: t.flops,
+    bytes: t.bytes,
+    timeS: t.timeS,
+    bound: dominant(t.byBound),
+    mfu: t.flops / (t.timeS * peakFlopsPerS),
+    mbu: t.bytes / (t.timeS * device.memoryBandwidthBytesPerS),
+    timeByBoundS: t.byBound,
+    energyJPerTokenEstimate: device.tdpWatts ? (device.tdpWatts * devices * t.timeS) / tokens : null,
+  };
+}
+
+/** The dtype of the GEMM with the most FLOPs: the peak MFU is measured against. */
+function mainComputeDtype(costs: readonly OpCost[]): Dtype {
+  let best: OpCost | null = null;
+  for (const c of costs) if (c.opClass === 'gemm' && (!best || c.flops > best.flops)) best = c;
+  return best ? best.computeDtype : 'fp16';
+}
+
+function opResult(c: OpCost, phase: Phase, ops: readonly Op[]): OpResult {
+  const src = ops.find((o) => o.name === (c.fused ? c.fused[0] : c.name));
+  const r: OpResult = {
+    name: c.name,
+    phase,
+    layers: src?.layers ?? 1,
+    flops: c.flops,
+    bytes: c.bytes,
+    intensity: c.intensity,
+    bound: c.bound,
+    timeS: c.timeS,
+    opClass: c.opClass,
+    computeDtype: c.computeDtype,
+    peakDtype: c.peakDtype,
+    attainableFlopsPerS: c.attainableFlopsPerS,
+    computeS: c.computeS,
+    memoryS: c.memoryS,
+    overheadS: c.overheadS,
+    launches: c.launches,
+  };
+  if (src?.layer !== undefined) r.layer = src.layer;
+  if (c.fused) r.fused = c.fused;
+  return r;
+}
+
+function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec: ModelSpec, points: number, ctx: CostContext) {
+  // From the prompt to the larger of the generation's end and the model's context window.
+  const lo = P;
+  const hi = Math.max(P + G, spec.maxPositionEmbeddings ?? 0);
+  const n = Math.max(2, Math.min(256, Math.floor(points)));
+  const contextTokens: number[] = [];
+  const timeS: number[] = [];
+  const tokensPerS: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = Math.round(lo + ((hi - lo) * i) / (n - 1));
+    const t = stepTime(graphs.at(B, c), ctx);
+    contextTokens.push(c);
+    timeS.push(t);
+    tokensPerS.push(B / t);
+  }
+  return { contextTokens, timeS, tokensPerS };
+}
+
+function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: number, batches: number[] | undefined, ctx: CostContext, maxBatchFits: number) {
+  let list = batches ? [...batches] : [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+  if (!batches && !list.includes(w.batch)) list.push(w.batch);
+  list = [...new Set(list.filter((b) => Number.isSafeInteger(b) && b >= 1))].sort((a, b) => a - b);
+  const stepTimeS: number[] = [];
+  const tokensPerS: number[] = [];
+  const bound: Bound[] = [];
+  const fits: boolean[] = [];
+  let ridgeBatch: number | null = null;
+  let plateauEndBatch = list[0] ?? 1;
+  let t1 = 0;
+  for (const b of list) {
+    const costs = costOps(graphs.at(b, c), ctx);
+    const t = totals(costs);
+    // Compute vs memory of the step as a whole: the GEMMs' compute time against all memory time.
+    let computeS = 0;
+    let memoryS = 0;
+    for (const k of costs) {
+      computeS += k.computeS;
+      memoryS += k.memoryS;
+    }
+    const bd: Bound = computeS > memoryS ? 'compute' : dominant(t.byBound);
+    if (t1 === 0) t1 = t.timeS / b; // per-sequence step time at the first batch
+    stepTimeS.push(t.timeS);
+    tokensPerS.push(b / t.timeS);
+    bound.push(bd);
+    fits.push(b <= maxBatchFits);
+    if (bd === 'compute' && ridgeBatch === null) ridgeBatch = b;
+    if (t.timeS <= 1.1 * stepTimeS[0]!) plateauEndBatch = b;
+  }
+  void spec;
+  return { contextTokens: c, batch: list, stepTimeS, tokensPerS, bound, fits, ridgeBatch, plateauEndBatch, maxBatchFits };
+}
+
+function fmtGiB(b: number): string {
+  return `${(b / 2 ** 30).toFixed(1)} GiB`;
+}

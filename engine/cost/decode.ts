@@ -1,0 +1,127 @@
+import type { ModelSpec, Op, Workload } from '../model/types';
+import { buildGraph } from '../model/graph';
+
+/**
+ * Decode graphs at any (batch, context) from three built graphs, exactly.
+ *
+ * For a dense model without sliding windows every numeric field of a decode op has the form
+ *   f(b, c) = alpha + beta x b + delta x b x c
+ * (weights are fixed, activations scale with the batch, KV reads and attention FLOPs with batch x context),
+ * the GEMM rows `m` and instance `count` are affine in the batch, and the attention key count `n` is
+ * affine in the context. Three graphs, at (b0, c0), (b0, c1) and (2 b0, c0), determine every coefficient.
+ * Models with windowed layers (keys capped) or MoE layers (experts touched grow sub-linearly with the batch)
+ * break that form: for them every point is built directly. test/unit/cost.test.ts checks the
+ * reconstruction against buildGraph at random points.
+ */
+export class DecodeGraphs {
+  private readonly exact: boolean;
+  private readonly base: Op[] = [];
+  private readonly dB: Float64Array = new Float64Array(0);
+  private readonly dBC: Float64Array = new Float64Array(0);
+  private readonly dM: Float64Array = new Float64Array(0);
+  private readonly dCount: Float64Array = new Float64Array(0);
+  private readonly dN: Float64Array = new Float64Array(0);
+  private readonly b0: number;
+  private readonly c0: number;
+  /** Graphs built so far (for the benchmark's accounting). */
+  builds = 0;
+
+  constructor(
+    private readonly spec: ModelSpec,
+    private readonly workload: Workload,
+    c0: number,
+  ) {
+    this.b0 = workload.batch;
+    this.c0 = c0;
+    this.exact = !interpolable(spec);
+    if (this.exact) return;
+    const c1 = c0 + 1024;
+    const g00 = this.build(this.b0, c0);
+    const g01 = this.build(this.b0, c1);
+    const g10 = this.build(2 * this.b0, c0);
+    const n = g00.length;
+    if (g01.length !== n || g10.length !== n) {
+      this.exact = true;
+      return;
+    }
+    this.base = g00;
+    const F = FIELDS;
+    this.dB = new Float64Array(n * F);
+    this.dBC = new Float64Array(n * F);
+    this.dM = new Float64Array(n);
+    this.dCount = new Float64Array(n);
+    this.dN = new Float64Array(n);
+    const b0 = this.b0;
+    for (let i = 0; i < n; i++) {
+      const a = g00[i]!;
+      const c = g01[i]!;
+      const b = g10[i]!;
+      if (a.name !== c.name || a.name !== b.name) {
+        this.exact = true;
+        return;
+      }
+      for (let f = 0; f < F; f++) {
+        const va = get(a, f);
+        this.dB[i * F + f] = (get(b, f) - va) / b0; // beta + delta c0
+        this.dBC[i * F + f] = (get(c, f) - va) / (b0 * (c1 - c0)); // delta
+      }
+      this.dM[i] = (b.shape.m - a.shape.m) / b0;
+      this.dCount[i] = (b.count - a.count) / b0;
+      this.dN[i] = (c.shape.n - a.shape.n) / (c1 - c0);
+    }
+  }
+
+  private build(batch: number, context: number): Op[] {
+    this.builds++;
+    return buildGraph(this.spec, batch === this.workload.batch ? this.workload : { ...this.workload, batch }, 'decode', context).ops;
+  }
+
+  /** The decode ops at `batch` sequences with `context` tokens cached. */
+  at(batch: number, context: number): Op[] {
+    if (this.exact) return this.build(batch, context);
+    const out = new Array<Op>(this.base.length);
+    const db = batch - this.b0;
+    const dbc = batch * (context - this.c0);
+    const dc = context - this.c0;
+    const F = FIELDS;
+    for (let i = 0; i < this.base.length; i++) {
+      const a = this.base[i]!;
+      const v = (f: number) => get(a, f) + db * this.dB[i * F + f]! + dbc * this.dBC[i * F + f]!;
+      const op: Op = {
+        name: a.name,
+        phase: a.phase,
+        layers: a.layers,
+        opClass: a.opClass,
+        computeDtype: a.computeDtype,
+        shape: { m: a.shape.m + db * this.dM[i]!, n: a.shape.n + dc * this.dN[i]!, k: a.shape.k },
+        count: a.count + db * this.dCount[i]!,
+        launches: v(0),
+        flops: v(1),
+        bytes: { weights: v(2), actIn: v(3), actOut: v(4), kvRead: v(5), kvWrite: v(6) },
+      };
+      if (a.layer !== undefined) op.layer = a.layer;
+      if (a.fusedInto !== undefined) op.fusedInto = a.fusedInto;
+      out[i] = op;
+    }
+    return out;
+  }
+}
+
+const FIELDS = 7;
+
+function get(op: Op, f: number): number {
+  switch (f) {
+    case 0: return op.launches;
+    case 1: return op.flops;
+    case 2: return op.bytes.weights;
+    case 3: return op.bytes.actIn;
+    case 4: return op.bytes.actOut;
+    case 5: return op.bytes.kvRead;
+    default: return op.bytes.kvWrite;
+  }
+}
+
+/** True when decode ops are bilinear in (batch, context): no windowed layers, no MoE layers. */
+export function interpolable(spec: ModelSpec): boolean {
+  return spec.layerGroups.every((g) => g.window === null && g.mlp.kind === 'dense');
+}

@@ -1,0 +1,112 @@
+import type { Dtype, OpClass } from '../model/types';
+import type { Device } from '../hardware/types';
+import { inputError } from '../errors';
+import defaults from './defaults.json';
+
+/** Fractions of datasheet peak (compute) and datasheet bandwidth (memory) one op class reaches. */
+export interface ClassEfficiency {
+  compute: number;
+  memory: number;
+}
+
+/**
+ * Everything the roofline needs beyond the op and the device. Defaults live in engine/cost/defaults.json,
+ * each with its source; a measured device replaces the efficiencies and the launch overhead.
+ */
+export interface CostParams {
+  efficiency: Record<OpClass, ClassEfficiency>;
+  /** Extra factor on compute efficiency of GEMM/attention when they compute in this dtype. */
+  dtypeComputeScale: Partial<Record<Dtype, number>>;
+  /** Seconds per kernel launch. */
+  launchOverheadS: number;
+  /** time = max(compute, memory) + overlap x min(compute, memory). */
+  overlap: number;
+  /** Tile heights a GEMM's m is padded up to (ascending); above the last, multiples of the last. */
+  gemmTileM: number[];
+  /** Seconds per all-reduce call (latency term). */
+  allreduceLatencyS: number;
+  /** True: attention runs as one fused kernel (FlashAttention); false: scores go through memory. */
+  fusedAttention: boolean;
+  /** Bytes per element of the materialized score/probability matrices (unfused attention). */
+  scoreBytesPerElement: number;
+  /** Where the efficiencies and overhead came from (`defaults` or the measured adapter). */
+  origin: string;
+}
+
+const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm', 'comm'];
+
+type DefaultsFile = {
+  efficiency: Record<OpClass, ClassEfficiency & { source: string }>;
+  dtypeComputeScale: Record<string, number | string>;
+  launchOverheadS: number;
+  overlap: number;
+  gemmTileM: number[];
+  allreduceLatencyS: number;
+  scoreBytesPerElement: number;
+};
+
+function fromDefaults(): CostParams {
+  const d = defaults as unknown as DefaultsFile;
+  const eff = {} as Record<OpClass, ClassEfficiency>;
+  for (const c of CLASSES) eff[c] = { compute: d.efficiency[c].compute, memory: d.efficiency[c].memory };
+  const scale: Partial<Record<Dtype, number>> = {};
+  for (const [k, v] of Object.entries(d.dtypeComputeScale)) if (typeof v === 'number') scale[k as Dtype] = v;
+  return {
+    efficiency: eff,
+    dtypeComputeScale: scale,
+    launchOverheadS: d.launchOverheadS,
+    overlap: d.overlap,
+    gemmTileM: [...d.gemmTileM],
+    allreduceLatencyS: d.allreduceLatencyS,
+    fusedAttention: true,
+    scoreBytesPerElement: d.scoreBytesPerElement,
+    origin: 'defaults (engine/cost/defaults.json)',
+  };
+}
+
+const DEFAULTS = fromDefaults();
+
+/** The default parameters (a fresh copy). */
+export function defaultCostParams(): CostParams {
+  return cloneParams(DEFAULTS);
+}
+
+function cloneParams(p: CostParams): CostParams {
+  const eff = {} as Record<OpClass, ClassEfficiency>;
+  for (const c of CLASSES) eff[c] = { ...p.efficiency[c] };
+  return { ...p, efficiency: eff, dtypeComputeScale: { ...p.dtypeComputeScale }, gemmTileM: [...p.gemmTileM] };
+}
+
+/**
+ * Parameters for one device: defaults, then the device's measured efficiencies and dispatch overhead
+ * (keys `gemm`, `attention`... set both sides; `gemm.compute` / `gemm.memory` set one), then overrides.
+ */
+export function costParamsFor(device: Device, overrides: Partial<CostParams> = {}): CostParams {
+  const p = cloneParams(DEFAULTS);
+  const m = device.measured;
+  if (m) {
+    p.launchOverheadS = m.dispatchOverheadS;
+    for (const [key, v] of Object.entries(m.efficiency ?? {})) {
+      if (typeof v !== 'number') continue;
+      const [cls, side] = key.split('.') as [OpClass, ('compute' | 'memory')?];
+      if (!CLASSES.includes(cls)) continue;
+      if (side === 'compute' || side === undefined) p.efficiency[cls].compute = v;
+      if (side === 'memory' || side === undefined) p.efficiency[cls].memory = v;
+    }
+    p.origin = `measured on ${m.adapter} (${m.dateIso})`;
+  }
+  const out = { ...p, ...overrides };
+  checkParams(out);
+  return out;
+}
+
+function checkParams(p: CostParams): void {
+  for (const c of CLASSES) {
+    const e = p.efficiency[c];
+    for (const side of ['compute', 'memory'] as const) {
+      if (!(e[side] > 0 && e[side] <= 1)) throw inputError({ field: `efficiency.${c}.${side}`, expected: 'a fraction in (0, 1]', got: e[side] });
+    }
+  }
+  if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
+  if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
+}

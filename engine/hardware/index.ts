@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import type { Dtype } from '../model/types';
+import type { Device } from './types';
+import { inputError, RidgelineError } from '../errors';
+import data from './devices.json';
+
+export type { Device } from './types';
+
+const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+
+const builtIn: Device[] = (data as { devices: Device[] }).devices.map((d) => validateDevice(d, 'engine/hardware/devices.json'));
+const registered = new Map<string, Device>();
+let measuredLoader: (() => Device | null) | null = null;
+
+/** Every known device: the built-in database, then devices registered from user files. */
+export function listDevices(): Device[] {
+  const out = builtIn.filter((d) => !registered.has(d.id));
+  return [...out, ...registered.values()];
+}
+
+/**
+ * Adds (or replaces, by id) devices, e.g. from a user file or the editor settings.
+ * Each one is validated first; a bad one throws and nothing is registered.
+ */
+export function registerDevices(list: readonly Device[], file = 'devices'): void {
+  const ok = list.map((d) => validateDevice(d, file));
+  for (const d of ok) registered.set(d.id, d);
+}
+
+/** Forgets registered devices (tests, settings reload). */
+export function clearRegisteredDevices(): void {
+  registered.clear();
+}
+
+/** Supplies the device measured on this machine (`ridgeline bench`), served as the id `this`. */
+export function setMeasuredDeviceLoader(loader: (() => Device | null) | null): void {
+  measuredLoader = loader;
+}
+
+/** Looks a device up by id (case-insensitive). `this` is the device measured on this machine. */
+export function getDevice(id: string, field = '--hardware'): Device {
+  const key = id.trim().toLowerCase();
+  if (key === 'this') {
+    const d = measuredLoader ? measuredLoader() : null;
+    if (!d) throw new RidgelineError(`${field}: no measured device: run \`ridgeline bench\` first`, { exitCode: 2, field });
+    return d;
+  }
+  const all = listDevices();
+  const hit = all.find((d) => d.id === key);
+  if (hit) return hit;
+  const close = closeMatches(key, all.map((d) => d.id));
+  const hint = close.length ? `; close matches: ${close.join(', ')}` : `; known ids: ${all.map((d) => d.id).join(', ')}`;
+  throw new RidgelineError(`${field}: unknown hardware id "${id}"${hint}`, { exitCode: 2, field });
+}
+
+/** Reads a user device file: `{ "devices": [Device...] }` or a bare array. Registers nothing by itself. */
+export function loadDeviceFile(path: string): Device[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw inputError({ file: path, expected: 'a readable device file (JSON)' });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw inputError({ file: path, expected: `valid JSON (${e instanceof Error ? e.message.split('\n')[0] : 'parse error'})` });
+  }
+  const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.devices) ? raw.devices : null;
+  if (!list) throw inputError({ file: path, field: 'devices', expected: 'an array of devices' });
+  return list.map((d: unknown, i: number) => validateDevice(d, path, `devices[${i}]`));
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks one device record: required fields present, numbers finite and positive. */
+export function validateDevice(d: unknown, file: string, at = 'device'): Device {
+  if (!isObj(d)) throw inputError({ file, field: at, expected: 'an object' });
+  const where = (f: string) => `${at}${typeof d.id === 'string' ? `(${d.id})` : ''}.${f}`;
+  const str = (f: string) => {
+    if (typeof d[f] !== 'string' || (d[f] as string).trim() === '') throw inputError({ file, field: where(f), expected: 'a non-empty string', got: d[f] });
+  };
+  const pos = (v: unknown, f: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw inputError({ file, field: where(f), expected: 'a positive number', got: v });
+  };
+  str('id');
+  str('name');
+  str('source');
+  if (d.vendor === undefined) d.vendor = 'custom';
+  pos(d.memoryBytes, 'memoryBytes');
+  pos(d.memoryBandwidthBytesPerS, 'memoryBandwidthBytesPerS');
+  if (!isObj(d.peakFlopsPerS)) throw inputError({ file, field: where('peakFlopsPerS'), expected: `an object of dense FLOP/s per dtype (${DTYPES.join(', ')})` });
+  const peaks = d.peakFlopsPerS;
+  for (const [k, v] of Object.entries(peaks)) {
+    if (!(DTYPES as readonly string[]).includes(k)) throw inputError({ file, field: where(`peakFlopsPerS.${k}`), expected: `a dtype: ${DTYPES.join(', ')}` });
+    pos(v, `peakFlopsPerS.${k}`);
+  }
+  if (!['fp32', 'fp16', 'bf16', 'fp8', 'int8'].some((k) => k in peaks)) {
+    throw inputError({ file, field: where('peakFlopsPerS'), expected: 'at least one of fp32, fp16, bf16, fp8, int8' });
+  }
+  for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'tdpWatts']) {
+    if (d[f] !== undefined) pos(d[f], f);
+  }
+  if (d.interconnect !== undefined) {
+    if (!isObj(d.interconnect)) throw inputError({ file, field: where('interconnect'), expected: '{ kind, bandwidthBytesPerS }' });
+    pos(d.interconnect.bandwidthBytesPerS, 'interconnect.bandwidthBytesPerS');
+    if (typeof d.interconnect.kind !== 'string') throw inputError({ file, field: where('interconnect.kind'), expected: 'a string' });
+  }
+  if (d.measured !== undefined) {
+    if (!isObj(d.measured)) throw inputError({ file, field: where('measured'), expected: 'an object' });
+    const m = d.measured;
+    if (typeof m.dispatchOverheadS !== 'number' || !Number.isFinite(m.dispatchOverheadS) || m.dispatchOverheadS < 0) {
+      throw inputError({ file, field: where('measured.dispatchOverheadS'), expected: 'a number >= 0 (seconds)', got: m.dispatchOverheadS });
+    }
+    if (m.efficiency !== undefined) {
+      if (!isObj(m.efficiency)) throw inputError({ file, field: where('measured.efficiency'), expected: 'an object of fractions per op class' });
+      for (const [k, v] of Object.entries(m.efficiency)) {
+        if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw inputError({ file, field: where(`measured.efficiency.${k}`), expected: 'a fraction in (0, 1]', got: v });
+      }
+    }
+  }
+  (d as { id: string }).id = (d.id as string).trim().toLowerCase();
+  return d as unknown as Device;
+}
+
+/** Ids within a small edit distance of `key`, or sharing a token with it, best first. */
+export function closeMatches(key: string, ids: readonly string[], max = 4): string[] {
+  const scored = ids.map((id) => {
+    let s = editDistance(key, id);
+    if (id.includes(key) || key.includes(id)) s = Math.min(s, 1);
+    const tokens = key.split(/[-_ ]/).filter((t) => t.length >= 2);
+    if (tokens.some((t) => id.split('-').includes(t))) s = Math.min(s, 2);
+    return { id, s };
+  });
+  const limit = Math.max(2, Math.ceil(key.length / 3));
+  return scored
+    .filter((x) => x.s <= limit)
+    .sort((a, b) => a.s - b.s || a.id.localeCompare(b.id))
+    .slice(0, max)
+    .map((x) => x.id);
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
