@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../engine/model';
+
+const sample = (name: string) => loadConfigFile(join(__dirname, '../../samples', `${name}.json`));
+
+/**
+ * Published parameter counts. "total_size/2" = the `metadata.total_size` of the model's
+ * model.safetensors.index.json on the Hugging Face Hub divided by 2 bytes per bf16/fp16 parameter
+ * (/4 for float32 checkpoints), which counts every stored tensor exactly once.
+ */
+const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
+  { sample: 'llama-2-7b', total: 6_738_415_616, source: 'meta-llama/Llama-2-7b-hf total_size 13,476,831,232 / 2' },
+  { sample: 'llama-2-13b', total: 13_015_864_320, source: 'meta-llama/Llama-2-13b-hf total_size 26,031,728,640 / 2' },
+  { sample: 'llama-2-70b', total: 68_976_648_192, source: 'meta-llama/Llama-2-70b-hf total_size 137,953,296,384 / 2' },
+  { sample: 'llama-3-8b', total: 8_030_261_248, source: 'meta-llama/Meta-Llama-3-8B total_size 16,060,522,496 / 2' },
+  { sample: 'llama-3.1-8b', total: 8_030_261_248, source: 'meta-llama/Llama-3.1-8B total_size 16,060,522,496 / 2 (same shapes as Llama 3)' },
+  { sample: 'llama-3-70b', total: 70_553_706_496, source: 'meta-llama/Meta-Llama-3-70B total_size 141,107,412,992 / 2' },
+  { sample: 'mistral-7b-v0.1', total: 7_241_732_096, source: 'mistralai/Mistral-7B-v0.1 total_size 14,483,464,192 / 2' },
+  { sample: 'mixtral-8x7b', total: 46_702_792_704, source: 'mistralai/Mixtral-8x7B-v0.1 total_size 93,405,585,408 / 2' },
+  { sample: 'qwen2-7b', total: 7_615_616_512, source: 'Qwen/Qwen2-7B total_size 15,231,233,024 / 2' },
+  { sample: 'gemma-7b', total: 8_537_680_896, source: 'google/gemma-7b total_size 17,075,361,792 / 2' },
+  { sample: 'gemma-2-9b', total: 9_241_705_984, source: 'google/gemma-2-9b (float32) total_size 36,966,823,936 / 4' },
+  { sample: 'phi-3-mini-4k', total: 3_821_079_552, source: 'microsoft/Phi-3-mini-4k-instruct total_size 7,642,159,104 / 2' },
+  { sample: 'gpt2', total: 124_439_808, source: 'openai-community/gpt2: 124,439,808 parameters (the "124M" model; tied lm_head)' },
+  { sample: 'falcon-7b', total: 6_921_720_704, source: 'tiiuae/falcon-7b total_size 13,843,441,408 / 2' },
+  { sample: 'pythia-6.9b', total: 6_857_302_016, source: 'Pythia paper (Biderman et al. 2023), Table 1: 6,857,302,016 total parameters' },
+  { sample: 'opt-6.7b', total: 6_658_473_984, source: 'facebook/opt-6.7b total_size 13,316,947,968 / 2' },
+  { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m: 331,196,416 parameters (project_in/out 512 <-> 1024, no final norm)' },
+];
+
+for (const p of PUBLISHED) {
+  test(`${p.sample}: total parameters equal the published count (${p.source})`, () => {
+    const s = sample(p.sample);
+    assert.equal(s.params.total, p.total);
+    const b = s.params;
+    assert.equal(b.embeddings + b.positionEmbeddings + b.attention + b.mlp + b.experts + b.sharedExperts + b.router + b.norms + b.lmHead, b.total);
+  });
+}
+
+test('dense models: active == total', () => {
+  for (const n of ['llama-2-7b', 'qwen2-7b', 'falcon-7b', 'gpt2']) {
+    const s = sample(n);
+    assert.equal(s.params.active, s.params.total, n);
+  }
+});
+
+test('Mixtral-8x7B: active per token with top-2 of 8 experts = 12,879,925,248 (published "12.9B active")', () => {
+  // One expert: 3 x 4096 x 14336 = 176,160,768; 6 idle experts x 32 layers = 33,822,867,456.
+  // 46,702,792,704 - 33,822,867,456 = 12,879,925,248. Source: Mistral AI, "Mixtral of experts" (12.9B active).
+  const s = sample('mixtral-8x7b');
+  assert.equal(s.params.experts, 32 * 8 * 176_160_768);
+  assert.equal(s.params.router, 32 * 4096 * 8);
+  assert.equal(s.params.active, 12_879_925_248);
+});
+
+test('Qwen1.5-MoE-A2.7B: 14.3B total, 2.7B active (model card), with shared expert and its gate', () => {
+  // Model card of Qwen/Qwen1.5-MoE-A2.7B: "14.3B parameters in total and 2.7B activated parameters".
+  const s = sample('qwen1.5-moe-a2.7b');
+  assert.equal(s.params.total, 14_315_784_192);
+  assert.equal(Math.round(s.params.total / 1e8) / 10, 14.3);
+  assert.equal(Math.round(s.params.active / 1e8) / 10, 2.7);
+  // Shared expert (SwiGLU of 5632) + sigmoid gate (2048 -> 1) per layer, 24 layers.
+  assert.equal(s.params.sharedExperts, 24 * (3 * 2048 * 5632 + 2048));
+  // 60 experts of 3 x 2048 x 1408.
+  assert.equal(s.params.experts, 24 * 60 * 3 * 2048 * 1408);
+  // Qwen2 q/k/v carry biases: 3 x 2048 per layer.
+  assert.equal(s.params.attention, 24 * (4 * 2048 * 2048 + 3 * 2048));
+});
+
+test('DeepSeek-V2-Lite: 15.7B total, 2.4B activated excluding the input embedding (paper)', () => {
+  // DeepSeek-V2 paper, appendix "DeepSeek-V2-Lite": 15.7B total, 2.4B activated per token.
+  // Our `active` counts the embedding table like Mixtral's and Qwen's figures do; DeepSeek's figure leaves it out.
+  const s = sample('deepseek-v2-lite');
+  assert.equal(s.params.total, 15_706_484_224);
+  assert.equal(Math.round(s.params.total / 1e8) / 10, 15.7);
+  // 2,661,150,208 - 209,715,200 = 2,451,435,008: the paper's 2.4B is a loose rounding (within 2.2%).
+  assert.equal(s.params.active, 2_661_150_208);
+  assert.ok(Math.abs(s.params.active - s.params.embeddings - 2.4e9) / 2.4e9 < 0.022);
+  // First layer dense (first_k_dense_replace 1), 26 MoE layers.
+  assert.deepEqual(s.layerGroups.map((g) => [g.layers.length, g.mlp.kind]), [[1, 'dense'], [26, 'moe']]);
+  // MLA without q_lora: q_proj 2048 x 16 x 192; kv_a 2048 x 576 + norm 512; kv_b 512 x 16 x 256; o 16 x 128 x 2048.
+  const perLayer = 2048 * 16 * 192 + 2048 * 576 + 512 + 512 * 16 * 256 + 16 * 128 * 2048;
+  assert.equal(s.params.attention, 27 * perLayer);
+});
+
+test('DeepSeek-V3: 671B main model, 36.7B activated; the MTP module is reported apart (Hub "685B")', () => {
+  // deepseek-ai/DeepSeek-V3 README_WEIGHTS.md: main model 671B total, 36.7B activated; MTP module 11.5B unique
+  // parameters besides the embedding and output head it shares; 685B on the Hub in all.
+  const s = sample('deepseek-v3');
+  assert.equal(s.params.total, 671_026_419_200);
+  assert.equal(Math.round(s.params.total / 1e9), 671);
+  // Active = total - 58 MoE layers x 248 idle experts x (3 x 7168 x 2048) = 37,552,297,472. The published
+  // 36.7B matches it without the input embedding (0.93B), as for DeepSeek-V2-Lite: 36.63B, within 0.3%.
+  assert.equal(s.params.active, 671_026_419_200 - 58 * 248 * 3 * 7168 * 2048);
+  assert.ok(Math.abs(s.params.active - s.params.embeddings - 36.7e9) / 36.7e9 < 0.003);
+  assert.equal(s.structure.mtpLayers, 1);
+  // MTP without its embedding/head copies and eh_proj: ~11.5B (within 0.5%); whole checkpoint ~685B (0.1%).
+  const unique = s.structure.mtpParams - 2 * 129_280 * 7168 - 2 * 7168 * 7168;
+  assert.ok(Math.abs(unique - 11.5e9) / 11.5e9 < 0.005, String(unique));
+  assert.ok(Math.abs(s.params.total + s.structure.mtpParams - 685e9) / 685e9 < 0.001);
+  assert.ok(s.warnings.some((w) => /multi-token-prediction/.test(w)));
+  // e_score_correction_bias: 256 per MoE layer.
+  assert.equal(s.params.router, 58 * (7168 * 256 + 256));
+});
+
+test('Gemma: head_dim 256 != hidden/heads, tied embeddings, GeGLU', () => {
+  const s = sample('gemma-7b');
+  assert.equal(s.attention.headDim, 256);
+  assert.notEqual(s.attention.headDim, s.hiddenSize / s.attention.heads);
+  assert.equal(s.tieWordEmbeddings, true);
+  assert.equal(s.params.lmHead, 0);
+  const m = s.layerGroups[0]!.mlp;
+  assert.ok(m.kind === 'dense' && m.gated && m.activation.startsWith('gelu'));
+});
+
+test('Gemma 2: alternating local (4096 window) and global layers, four norms per layer', () => {
+  const s = sample('gemma-2-9b');
+  assert.deepEqual(s.layerGroups.map((g) => [g.window, g.layers.length, g.layers[0]]), [[4096, 21, 0], [null, 21, 1]]);
+  assert.equal(s.params.norms, 42 * 4 * 3584 + 3584);
+});
+
+test('Falcon-7B: multi-query (1 KV head), parallel attention, one norm per layer, no biases', () => {
+  const s = sample('falcon-7b');
+  assert.equal(s.attention.kind, 'mqa');
+  assert.equal(s.attention.kvHeads, 1);
+  assert.equal(s.parallelAttention, true);
+  assert.equal(s.structure.normsPerLayer, 1);
+  // fused query_key_value: 4544 x (4544 + 2 x 64), dense 4544 x 4544.
+  assert.equal(s.params.attention, 32 * (4544 * (4544 + 128) + 4544 * 4544));
+});
+
+test('Llama 3.1 rope scaling and Mistral sliding window are read', () => {
+  const l = sample('llama-3.1-8b');
+  assert.deepEqual(l.rope?.scaling, { type: 'llama3', factor: 8, originalMaxPositionEmbeddings: 8192 });
+  assert.equal(l.rope?.theta, 500000);
+  assert.equal(l.attention.kind, 'gqa');
+  const m = sample('mistral-7b-v0.1');
+  assert.equal(m.layerGroups[0]!.window, 4096);
+});
