@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kvBytesPerToken, kvCacheLayout, loadConfigFile, parseConfig } from '../../engine/model';
+import { RidgelineError } from '../../engine/errors';
+
+const samplePath = (name: string) => join(__dirname, '../../samples', `${name}.json`);
+const raw = (name: string) => JSON.parse(readFileSync(samplePath(name), 'utf8')) as Record<string, unknown>;
+
+/** Asserts a one-line exit-2 input error whose message matches every pattern. */
+function rejects(fn: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof RidgelineError, String(e));
+    assert.equal(e.exitCode, 2);
+    assert.doesNotMatch(e.message, /\n/);
+    assert.doesNotMatch(e.message, /NaN|undefined/);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  });
+}
+
+test('malformed JSON: one line naming the file, line and column', () => {
+  const text = '{\n  "model_type": "llama",\n  "hidden_size": 4096,,\n}';
+  rejects(() => parseConfig(text, 'cfg/bad.json'), /^cfg\/bad\.json: malformed JSON at line 3, column \d+/);
+  rejects(() => parseConfig('{"model_type": "llama"', 'cut.json'), /^cut\.json: malformed JSON at line 1/);
+  rejects(() => parseConfig('', 'empty.json'), /^empty\.json: malformed JSON/);
+  rejects(() => parseConfig('[1, 2]', 'list.json'), /^list\.json: expected a JSON object/);
+  rejects(() => parseConfig('null', 'null.json'), /^null\.json: expected a JSON object/);
+});
+
+test('unreadable file: one line naming the path', () => {
+  rejects(() => loadConfigFile('/nonexistent/config.json'), /^\/nonexistent\/config\.json: cannot read the model config \(no such file\)/);
+  rejects(() => loadConfigFile(__dirname), /is a directory/);
+});
+
+test('missing required field of a known family names the file and the field', () => {
+  const c = raw('llama-2-7b');
+  delete c.intermediate_size;
+  rejects(() => parseConfig(c, 'x/llama.json'), /^x\/llama\.json: intermediate_size: expected an integer/, /missing/);
+  const d = raw('deepseek-v2-lite');
+  delete d.kv_lora_rank;
+  rejects(() => parseConfig(d, 'ds.json'), /ds\.json: kv_lora_rank/);
+});
+
+test('zero, negative, non-integer, string and absurd sizes name the field', () => {
+  const cases: Array<[string, unknown]> = [
+    ['num_hidden_layers', 0],
+    ['num_hidden_layers', 1e12],
+    ['hidden_size', -4096],
+    ['hidden_size', 4096.5],
+    ['vocab_size', '32000'],
+    ['num_attention_heads', null],
+    ['intermediate_size', 1e300],
+  ];
+  for (const [field, value] of cases) {
+    const c = raw('llama-2-7b');
+    c[field] = value;
+    rejects(() => parseConfig(c, 'm.json'), new RegExp(`^m\\.json: ${field}: expected`));
+  }
+  const m = raw('mixtral-8x7b');
+  m.num_experts_per_tok = 9;
+  rejects(() => parseConfig(m, 'mx.json'), /num_experts_per_tok: expected an integer from 1 to 8 \(got 9\)/);
+});
+
+test('shapes that do not divide: heads vs hidden, KV heads vs heads', () => {
+  const c = raw('llama-2-7b');
+  c.num_attention_heads = 30;
+  c.num_key_value_heads = 30;
+  rejects(() => parseConfig(c, 'h.json'), /num_attention_heads: expected a divisor of hidden_size \(4096\)/);
+  const k = raw('llama-3-8b');
+  k.num_key_value_heads = 5;
+  rejects(() => parseConfig(k, 'k.json'), /num_key_value_heads: expected a divisor of num_attention_heads \(32\)/);
+  const g = raw('gemma-2-9b');
+  g.layer_types = ['sliding_attention'];
+  rejects(() => parseConfig(g, 'g.json'), /layer_types: expected a list of 42 entries/);
+});
+
+test('unknown model_type with decoder fields: generic Llama-like analysis with a warning', () => {
+  const c = raw('llama-2-7b');
+  c.model_type = 'my_llama';
+  const s = parseConfig(c, 'my.json');
+  assert.equal(s.generic, true);
+  assert.equal(s.params.total, 6_738_415_616);
+  assert.ok(s.warnings.some((w) => /my_llama.*generic/.test(w)));
+});
+
+test('unknown model_type without decoder fields: names the file and the missing field', () => {
+  rejects(
+    () => parseConfig({ model_type: 'whisper', d_model: 512, vocab_size: 51865 }, 'w/config.json'),
+    /^w\/config\.json: hidden_size: expected an integer \(model_type "whisper" is not a known family/,
+  );
+  rejects(() => parseConfig({ hidden_size: 64 }, 'nt.json'), /num_hidden_layers/, /no model_type/);
+});
+
+test('display name: _name_or_path, else the file name', () => {
+  assert.equal(loadConfigFile(samplePath('llama-2-7b')).name, 'meta-llama/Llama-2-7b-hf');
+  assert.equal(loadConfigFile(samplePath('llama-3.1-8b')).name, 'llama-3.1-8b');
+  assert.equal(parseConfig(raw('llama-3-8b')).name, 'llama');
+});
+
+test('KV bytes per token: MHA, GQA, MQA, MLA', () => {
+  const kv = (n: string, f?: string) => kvBytesPerToken(loadConfigFile(samplePath(n)), f);
+  // MHA: 32 layers x 2 (K, V) x 32 heads x 128 x 2 B.
+  assert.equal(kv('llama-2-7b'), 524_288);
+  // GQA: 32 x 2 x 8 KV heads x 128 x 2 B.
+  assert.equal(kv('llama-3-8b'), 131_072);
+  // MQA: Falcon-7B, 32 x 2 x 1 x 64 x 2 B.
+  assert.equal(kv('falcon-7b'), 8_192);
+  // MLA: one latent of kv_lora_rank 512 + rope 64 per layer: V2-Lite 27 x 576 x 2 B, V3 61 x 576 x 2 B.
+  assert.equal(kv('deepseek-v2-lite'), 31_104);
+  assert.equal(kv('deepseek-v3'), 70_272);
+  // FP8 halves it.
+  assert.equal(kv('llama-3-8b', 'fp8'), 65_536);
+  rejects(() => kv('llama-3-8b', 'int3'), /--kv/);
+});
+
+test('KV layout per layer group: windows and MLA latent', () => {
+  assert.deepEqual(kvCacheLayout(loadConfigFile(samplePath('gemma-2-9b'))), [
+    { layers: 21, kElementsPerTokenPerLayer: 2048, vElementsPerTokenPerLayer: 2048, sharedLatent: false, window: 4096 },
+    { layers: 21, kElementsPerTokenPerLayer: 2048, vElementsPerTokenPerLayer: 2048, sharedLatent: false, window: null },
+  ]);
+  assert.deepEqual(kvCacheLayout(loadConfigFile(samplePath('deepseek-v3'))), [
+    { layers: 61, kElementsPerTokenPerLayer: 576, vElementsPerTokenPerLayer: 0, sharedLatent: true, window: null },
+  ]);
+});
