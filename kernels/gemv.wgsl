@@ -1,0 +1,65 @@
+alias T = f32;
+// GEMV for decode: y[N] = W[N,K] x[K], W row-major (one output feature per row), split over K.
+// Pass `partial`: workgroup (row block of 4, split s) reduces K range [s*chunk, (s+1)*chunk) for 4 rows;
+// 64 invocations stride over k so each reads consecutive words of each row. Pass `reduce` sums the splits.
+// Accumulates in f32 for f32 and f16 weights.
+struct Params {
+  N: u32,
+  K: u32,
+  splits: u32,
+  chunk: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> W: array<T>;
+@group(0) @binding(2) var<storage, read> x: array<T>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>; // [splits][N]
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+const ROWS = 4u;
+const WG = 64u;
+var<workgroup> red: array<f32, 256>; // [ROWS][WG]
+
+@compute @workgroup_size(64)
+fn partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let row0 = wg.x * ROWS;
+  let split = wg.y;
+  let k0 = split * P.chunk;
+  let k1 = min(P.K, k0 + P.chunk);
+  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+  let nrows = min(ROWS, P.N - row0);
+  for (var k = k0 + li; k < k1; k += WG) {
+    let xv = f32(x[k]);
+    for (var r = 0u; r < nrows; r++) {
+      acc[r] = fma(f32(W[(row0 + r) * P.K + k]), xv, acc[r]);
+    }
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    red[r * WG + li] = acc[r];
+  }
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      for (var r = 0u; r < ROWS; r++) {
+        red[r * WG + li] += red[r * WG + li + s];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (li < nrows) {
+    part[split * P.N + row0 + li] = red[li * WG];
+  }
+}
+
+@compute @workgroup_size(64)
+fn reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n = gid.x;
+  if (n >= P.N) {
+    return;
+  }
+  var s = 0.0;
+  for (var i = 0u; i < P.splits; i++) {
+    s += part[i * P.N + n];
+  }
+  y[n] = s;
+}
