@@ -37,3 +37,4 @@ export {
   type OverheadItem,
 } from './plan';
 export { evictionWarnings, PAPERS } from './eviction';
+export { kvReport, REPORT_CONTEXTS, type KvReport } from './kvReport';
