@@ -1,0 +1,348 @@
+/**
+ * Model configs in the editor: code lenses, hovers, diagnostics and quick fixes on Hugging Face
+ * config.json files (recognized by content: `architectures` / `model_type`). The engine computes; this
+ * file turns its plain results into vscode types.
+ */
+import * as vscode from 'vscode';
+import { analyzeConfigText, errorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
+import * as fmt from './format';
+import { locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
+import type { Settings } from './settings';
+import schema from '../media/schemas/hf-config.schema.json';
+
+export const CONFIG_SELECTOR: vscode.DocumentSelector = [
+  { language: 'json', scheme: 'file' },
+  { language: 'json', scheme: 'untitled' },
+  { language: 'jsonc', scheme: 'file' },
+];
+
+/** Diagnostic codes for configs (kernel lints use the engine's RL codes). */
+export const CONFIG_CODES = {
+  invalid: 'RLC001',
+  warning: 'RLC002',
+  doesNotFit: 'RLC003',
+  settings: 'RLC004',
+  unknownField: 'RLC005',
+} as const;
+
+/** Field names the schema knows (media/schemas/hf-config.schema.json): the basis of "did you mean". */
+const KNOWN_FIELDS = Object.keys((schema as { properties: Record<string, unknown> }).properties);
+
+/** Edit distance, capped: enough to tell a typo (`num_key_value_head`) from a different field. */
+function distance(a: string, b: string, cap = 3): number {
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin > cap) return cap + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known field an unknown key is probably a misspelling of, if any. */
+export function likelyTypo(key: string): string | undefined {
+  if (KNOWN_FIELDS.includes(key) || key.length < 6) return undefined;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const f of KNOWN_FIELDS) {
+    const d = distance(key, f, 2);
+    if (d < bestD) {
+      best = f;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+export interface ConfigState {
+  version: number;
+  settingsKey: string;
+  keys: KeyLocation[];
+  analysis?: ConfigAnalysis;
+  error?: { message: string; field?: string };
+}
+
+/** Analyses of open config documents, recomputed when the text or the settings change. */
+export class ConfigService implements vscode.Disposable {
+  private readonly cache = new Map<string, ConfigState>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  readonly diagnostics = vscode.languages.createDiagnosticCollection('ridgeline-config');
+
+  constructor(
+    private readonly settings: () => Settings,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  isConfig(doc: vscode.TextDocument): boolean {
+    return (doc.languageId === 'json' || doc.languageId === 'jsonc') && looksLikeModelConfig(doc.getText());
+  }
+
+  /** Analysis of a config document (cached per version and settings); undefined when not a config. */
+  state(doc: vscode.TextDocument): ConfigState | undefined {
+    if (!this.isConfig(doc)) return undefined;
+    const s = this.settings();
+    const settingsKey = JSON.stringify(s);
+    const key = doc.uri.toString();
+    const hit = this.cache.get(key);
+    if (hit && hit.version === doc.version && hit.settingsKey === settingsKey) return hit;
+    const text = doc.getText();
+    const st: ConfigState = { version: doc.version, settingsKey, keys: locateKeys(text) };
+    const file = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.toString();
+    try {
+      st.analysis = analyzeConfigText(text, file, s);
+    } catch (e) {
+      st.error = { message: errorLine(e), field: isInputError(e) ? e.field : undefined };
+      if (!isInputError(e)) this.log.error(`analysis of ${file} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
+    this.cache.set(key, st);
+    return st;
+  }
+
+  /** Recomputes diagnostics for a document (config or not: non-configs get theirs cleared). */
+  refreshDiagnostics(doc: vscode.TextDocument): void {
+    const st = this.state(doc);
+    if (!st) {
+      this.diagnostics.delete(doc.uri);
+      return;
+    }
+    this.diagnostics.set(doc.uri, configDiagnostics(doc, st, this.settings()));
+  }
+
+  /** Settings changed: forget cached results, tell lens providers, redo diagnostics of open configs. */
+  invalidate(): void {
+    this.cache.clear();
+    for (const doc of vscode.workspace.textDocuments) this.refreshDiagnostics(doc);
+    this.changed.fire();
+  }
+
+  forget(doc: vscode.TextDocument): void {
+    this.cache.delete(doc.uri.toString());
+    this.diagnostics.delete(doc.uri);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.diagnostics.dispose();
+    this.cache.clear();
+  }
+}
+
+function rangeOf(doc: vscode.TextDocument, k: KeyLocation, part: 'key' | 'value' | 'both' = 'key'): vscode.Range {
+  const start = part === 'value' ? k.valueStart : k.keyStart;
+  const end = part === 'key' ? k.keyEnd : k.valueEnd;
+  return new vscode.Range(doc.positionAt(start), doc.positionAt(end));
+}
+
+/** The key a message is about: the error's field, else the first top-level key named in the message. */
+function keyFor(st: ConfigState, field: string | undefined, message: string): KeyLocation | undefined {
+  const top = st.keys.filter((k) => k.depth === 0);
+  if (field) {
+    const f = field.replace(/^--/, '');
+    const hit = st.keys.find((k) => k.path === f) ?? top.find((k) => k.key === f.split('.').pop());
+    if (hit) return hit;
+  }
+  return top.find((k) => new RegExp(`\\b${k.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(message));
+}
+
+function configDiagnostics(doc: vscode.TextDocument, st: ConfigState, s: Settings): vscode.Diagnostic[] {
+  const out: vscode.Diagnostic[] = [];
+  const whole = new vscode.Range(0, 0, 0, Math.max(1, doc.lineAt(0).text.length));
+  const present = new Set(st.keys.filter((k) => k.depth === 0).map((k) => k.key));
+  for (const k of st.keys) {
+    if (k.depth !== 0) continue;
+    const guess = likelyTypo(k.key);
+    if (!guess || present.has(guess)) continue;
+    const d = new vscode.Diagnostic(rangeOf(doc, k), `Unknown field "${k.key}": did you mean "${guess}"? The cost model ignores unknown fields.`, vscode.DiagnosticSeverity.Warning);
+    d.code = CONFIG_CODES.unknownField;
+    d.source = 'ridgeline';
+    out.push(d);
+  }
+  if (st.error) {
+    const k = keyFor(st, st.error.field, st.error.message);
+    const d = new vscode.Diagnostic(k ? rangeOf(doc, k, 'both') : whole, st.error.message, vscode.DiagnosticSeverity.Error);
+    d.code = CONFIG_CODES.invalid;
+    d.source = 'ridgeline';
+    out.push(d);
+    return out;
+  }
+  const r = st.analysis!.result;
+  const seen = new Set<string>();
+  for (const w of [...st.analysis!.spec.warnings, ...r.warnings]) {
+    if (seen.has(w)) continue;
+    seen.add(w);
+    const k = keyFor(st, undefined, w);
+    const d = new vscode.Diagnostic(k ? rangeOf(doc, k) : whole, w, vscode.DiagnosticSeverity.Information);
+    d.code = CONFIG_CODES.warning;
+    d.source = 'ridgeline';
+    out.push(d);
+  }
+  if (!r.memory.fits) {
+    const anchor = st.keys.find((k) => k.key === 'model_type') ?? st.keys.find((k) => k.key === 'architectures');
+    const d = new vscode.Diagnostic(
+      anchor ? rangeOf(doc, anchor) : whole,
+      `Does not fit on ${r.hardware.name}: needs ${fmt.bytes(r.memory.totalBytes)} (weights ${fmt.bytes(r.memory.weightsBytes)}, KV cache ${fmt.bytes(r.memory.kvCacheBytes)}) of ${fmt.bytes(r.memory.deviceBytes)} at batch ${r.workload.batch}, ${r.workload.promptTokens + r.workload.generateTokens} tokens${r.workload.tp > 1 ? `, tp ${r.workload.tp}` : ''}`,
+      vscode.DiagnosticSeverity.Warning,
+    );
+    d.code = CONFIG_CODES.doesNotFit;
+    d.source = 'ridgeline';
+    out.push(d);
+  }
+  for (const p of s.problems) {
+    const d = new vscode.Diagnostic(whole, p, vscode.DiagnosticSeverity.Warning);
+    d.code = CONFIG_CODES.settings;
+    d.source = 'ridgeline';
+    out.push(d);
+  }
+  return out;
+}
+
+/** Lenses above the config: parameters, weights, KV bytes/token, decode speed and bound (click: roofline). */
+export class ConfigLensProvider implements vscode.CodeLensProvider {
+  readonly onDidChangeCodeLenses: vscode.Event<void>;
+  constructor(
+    private readonly service: ConfigService,
+    private readonly settings: () => Settings,
+  ) {
+    this.onDidChangeCodeLenses = service.onDidChange;
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    if (!this.settings().codeLensEnabled) return [];
+    const st = this.service.state(doc);
+    if (!st) return [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    if (st.error) {
+      return [new vscode.CodeLens(top, { title: `$(error) Ridgeline: ${st.error.message}`, command: 'workbench.actions.view.problems' })];
+    }
+    return configLenses(st.analysis!.result).map((l) => new vscode.CodeLens(top, { title: l.title, tooltip: l.tooltip, command: l.command, arguments: [doc.uri] }));
+  }
+}
+
+/** Plain lens records for a result (also what the tests compare with the engine's numbers). */
+export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip: string; command: string }> {
+  const p = r.model.params;
+  const moe = p.active !== p.total;
+  const w = r.workload;
+  return [
+    {
+      title: `$(symbol-numeric) ${fmt.count(p.total)} params${moe ? ` (${fmt.count(p.active)} active)` : ''}`,
+      tooltip: `${p.total.toLocaleString('en-US')} parameters${moe ? `, ${p.active.toLocaleString('en-US')} active per token` : ''}`,
+      command: 'ridgeline.analyzeConfig',
+    },
+    {
+      title: `$(database) weights ${fmt.bytes(r.memory.weightsBytes)} (${w.weights})`,
+      tooltip: `Weights in ${w.weights}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)} on ${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      command: 'ridgeline.showKvPlanner',
+    },
+    {
+      title: `$(layers) KV ${fmt.bytes(r.kvCache.bytesPerToken)}/token (${r.kvCache.format})`,
+      tooltip: `KV cache at batch ${w.batch}, ${w.promptTokens}+${w.generateTokens} tokens: ${fmt.bytes(r.memory.kvCacheBytes)}`,
+      command: 'ridgeline.showKvPlanner',
+    },
+    {
+      title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}, ${r.decode.bound}-bound`,
+      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound). Click for the roofline.`,
+      command: 'ridgeline.showRoofline',
+    },
+  ];
+}
+
+/** Hovers on cost-relevant fields: what the field costs and the effect of changing it, recomputed by the engine. */
+export class ConfigHoverProvider implements vscode.HoverProvider {
+  constructor(
+    private readonly service: ConfigService,
+    private readonly settings: () => Settings,
+  ) {}
+
+  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    const st = this.service.state(doc);
+    if (!st?.analysis) return undefined;
+    const offset = doc.offsetAt(pos);
+    const k = st.keys.find((x) => x.depth === 0 && offset >= x.keyStart && offset <= x.valueEnd);
+    if (!k || !HOVER_FIELDS.includes(k.key)) return undefined;
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(doc.getText()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    const md = hoverMarkdown(k.key, raw, doc.uri.fsPath, this.settings(), st.analysis.result);
+    return md ? new vscode.Hover(md, rangeOf(doc, k)) : undefined;
+  }
+}
+
+export function hoverMarkdown(field: string, raw: Record<string, unknown>, file: string, s: Settings, before: AnalysisResult): vscode.MarkdownString | undefined {
+  const { info, results } = whatIfs(raw, file, field, s, before);
+  if (!info) return undefined;
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**\`${field}\`**: ${info.what}\n\n`);
+  const r = before;
+  md.appendMarkdown(
+    `Now on ${r.hardware.name} (batch ${r.workload.batch}, ${r.workload.promptTokens}+${r.workload.generateTokens} tokens): ` +
+      `${fmt.count(r.model.params.total)} params, weights ${fmt.bytes(r.memory.weightsBytes)}, ` +
+      `KV ${fmt.bytes(r.kvCache.bytesPerToken * 1024)} per 1k tokens, decode ${fmt.tokensPerS(r.decode.tokensPerS)}.\n\n`,
+  );
+  for (const w of results) {
+    if (!w.after) {
+      md.appendMarkdown(`If you ${w.label}: the config would be invalid (${w.error}).\n\n`);
+      continue;
+    }
+    const a = w.after;
+    const lines: string[] = [];
+    const dp = a.model.params.total - r.model.params.total;
+    if (dp !== 0) lines.push(`params ${fmt.delta(dp, fmt.count)}`);
+    const dw = a.memory.weightsBytes - r.memory.weightsBytes;
+    if (dw !== 0) lines.push(`weights ${fmt.delta(dw, fmt.bytes)}`);
+    const dkv = (a.kvCache.bytesPerToken - r.kvCache.bytesPerToken) * 1024;
+    if (dkv !== 0) lines.push(`KV cache ${dkv < 0 ? 'saves' : 'adds'} ${fmt.bytes(Math.abs(dkv))} per 1k tokens of context`);
+    const dk = a.memory.kvCacheBytes - r.memory.kvCacheBytes;
+    if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}`);
+    const dt = a.decode.tokensPerS - r.decode.tokensPerS;
+    if (dt !== 0 && r.decode.tokensPerS > 0) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${fmt.percent(dt / r.decode.tokensPerS)})`);
+    const dpf = a.prefill.timeS - r.prefill.timeS;
+    if (dpf !== 0 && r.prefill.timeS > 0) lines.push(`prefill ${fmt.seconds(a.prefill.timeS)} (${fmt.percent(dpf / r.prefill.timeS)})`);
+    if (a.memory.fits !== r.memory.fits) lines.push(a.memory.fits ? 'now fits' : 'no longer fits');
+    md.appendMarkdown(`If you ${w.label}: ${lines.length ? lines.join('; ') : 'no change in cost'}.\n\n`);
+  }
+  return md;
+}
+
+/** Quick fixes for "does not fit": a smaller weight format, tensor parallelism, other hardware. */
+export class ConfigCodeActions implements vscode.CodeActionProvider {
+  static readonly kinds = [vscode.CodeActionKind.QuickFix];
+
+  provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
+    const out: vscode.CodeAction[] = [];
+    for (const d of ctx.diagnostics) {
+      if (d.source === 'ridgeline' && d.code === CONFIG_CODES.unknownField) {
+        const guess = /did you mean "([^"]+)"/.exec(d.message)?.[1];
+        if (!guess) continue;
+        const fix = new vscode.CodeAction(`Rename to "${guess}"`, vscode.CodeActionKind.QuickFix);
+        fix.edit = new vscode.WorkspaceEdit();
+        fix.edit.replace(doc.uri, d.range, JSON.stringify(guess));
+        fix.diagnostics = [d];
+        fix.isPreferred = true;
+        out.push(fix);
+        continue;
+      }
+      if (d.source !== 'ridgeline' || d.code !== CONFIG_CODES.doesNotFit) continue;
+      const int4 = new vscode.CodeAction('Ridgeline: estimate with int4-g128 weights (setting ridgeline.weightsFormat)', vscode.CodeActionKind.QuickFix);
+      int4.command = { title: 'int4 weights', command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', 'int4-g128'] };
+      int4.diagnostics = [d];
+      int4.isPreferred = true;
+      out.push(int4);
+      const hw = new vscode.CodeAction('Ridgeline: select other hardware', vscode.CodeActionKind.QuickFix);
+      hw.command = { title: 'Select Hardware', command: 'ridgeline.selectHardware' };
+      hw.diagnostics = [d];
+      out.push(hw);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The extension's one door into the engine for model configs: settings in, plain results out.
+ * No vscode types cross into engine/ and no cost formulas live here: every figure shown in the editor is
+ * the engine's, recomputed on a modified config where the editor shows "what if".
+ */
+import { analyze } from '../engine/analyze';
+import type { AnalysisResult } from '../engine/analysis';
+import { RidgelineError } from '../engine/errors';
+import { clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
+import { defaultKvFormatId } from '../engine/memory/kvFormats';
+import { parseConfig } from '../engine/model/parse';
+import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
+import { costParamsFor, type CostParams } from '../engine/cost/params';
+import type { Settings } from './settings';
+
+export type { AnalysisResult, Device, ModelSpec, Workload };
+
+/** Applies settings that live in the engine's registries: custom devices and the measured device. */
+export function applyDeviceSettings(s: Settings, measured: () => Device | null): string[] {
+  const problems: string[] = [];
+  clearRegisteredDevices();
+  for (const d of s.customDevices) {
+    try {
+      registerDevices([d], 'setting ridgeline.customDevices');
+    } catch (e) {
+      problems.push(errorLine(e));
+    }
+  }
+  setMeasuredDeviceLoader(measured);
+  return problems;
+}
+
+export function devices(): Device[] {
+  return listDevices();
+}
+
+export function device(id: string): Device {
+  return getDevice(id, 'ridgeline.hardware');
+}
+
+/** The workload the settings describe, with the model's own dtype where a format is left empty. */
+export function workloadFor(spec: ModelSpec, s: Settings): Workload {
+  return {
+    batch: s.batch,
+    promptTokens: s.promptTokens,
+    generateTokens: s.generateTokens,
+    weights: s.weightsFormat || spec.dtype,
+    activations: s.activationsFormat || spec.dtype,
+    kv: s.kvFormat || defaultKvFormatId(spec.dtype),
+    tp: s.tensorParallel,
+  };
+}
+
+export interface ConfigAnalysis {
+  spec: ModelSpec;
+  result: AnalysisResult;
+}
+
+/** Parses and analyzes a config's text on the settings' hardware and workload. Throws RidgelineError. */
+export function analyzeConfigText(text: string, file: string, s: Settings, opts: { sweeps?: boolean } = {}): ConfigAnalysis {
+  const spec = parseConfig(text, file);
+  return { spec, result: analyzeSpec(spec, s, opts) };
+}
+
+/**
+ * Cost-model overrides from the settings: each `ridgeline.efficiency.<class>` fraction replaces both the
+ * compute and the memory efficiency of that op class (on top of the defaults or the measured device).
+ */
+export function costOverrides(s: Settings, d: Device): Partial<CostParams> | undefined {
+  const classes = Object.entries(s.efficiency) as Array<[OpClass, number]>;
+  if (classes.length === 0) return undefined;
+  const efficiency = costParamsFor(d).efficiency;
+  for (const [cls, v] of classes) efficiency[cls] = { compute: v, memory: v };
+  return { efficiency };
+}
+
+/** The engine's analysis on the settings' hardware and workload (`sweeps` off for lenses and hovers). */
+export function analyzeSpec(spec: ModelSpec, s: Settings, opts: { sweeps?: boolean } = {}): AnalysisResult {
+  const d = device(s.hardware);
+  return analyze(spec, workloadFor(spec, s), d, { params: costOverrides(s, d), sweeps: opts.sweeps ?? false });
+}
+
+/** One line for the user from anything thrown (RidgelineError message, else the first line). */
+export function errorLine(e: unknown): string {
+  if (e instanceof RidgelineError) return e.message;
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] ?? m;
+}
+
+export function isInputError(e: unknown): e is RidgelineError {
+  return e instanceof RidgelineError;
+}
+
+// ---- what-if variants for hovers: each modifies the raw config, the engine recomputes everything ----
+
+export interface Variant {
+  /** Shown as "If you <label>:". */
+  label: string;
+  apply(raw: Record<string, unknown>): Record<string, unknown> | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+function scaleField(field: string, factor: number, label: string, min = 1): Variant {
+  return {
+    label,
+    apply(raw) {
+      const v = num(raw[field]);
+      if (v === null) return null;
+      const next = Math.round(v * factor);
+      if (next < min || next === v) return null;
+      return { ...raw, [field]: next };
+    },
+  };
+}
+
+/** What each cost-relevant field means, and how to vary it to show its effect. */
+export interface FieldInfo {
+  what: string;
+  variants: Variant[];
+}
+
+const EXPERT_FIELDS = ['num_local_experts', 'num_experts', 'n_routed_experts'];
+const TOPK_FIELDS = ['num_experts_per_tok', 'moe_topk'];
+
+export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInfo | null {
+  switch (field) {
+    case 'num_key_value_heads': {
+      const heads = num(raw.num_attention_heads);
+      const v: Variant[] = [scaleField(field, 0.5, 'halve `num_key_value_heads` (more grouped-query sharing)')];
+      const kv = num(raw[field]);
+      if (heads !== null && kv !== null && kv < heads && heads % (kv * 2) === 0) v.push(scaleField(field, 2, 'double `num_key_value_heads`'));
+      return { what: 'Heads with their own K and V: the KV cache grows linearly with it; query heads do not.', variants: v };
+    }
+    case 'num_attention_heads':
+      return { what: 'Query heads: attention FLOPs; KV size only when there are no separate KV heads (MHA).', variants: [] };
+    case 'num_hidden_layers':
+      return {
+        what: 'Decoder layers: weights, KV cache and time all scale with it.',
+        variants: [
+          {
+            label: 'remove one layer',
+            apply: (r) => {
+              const v = num(r[field]);
+              if (v === null || v < 2) return null;
+              const out: Record<string, unknown> = { ...r, [field]: v - 1 };
+              if (Array.isArray(r.layer_types)) out.layer_types = (r.layer_types as unknown[]).slice(0, v - 1);
+              return out;
+            },
+          },
+        ],
+      };
+    case 'intermediate_size':
+      return { what: 'MLP width: most of the weights and most of the FLOPs of a dense model.', variants: [scaleField(field, 0.5, 'halve `intermediate_size`')] };
+    case 'moe_intermediate_size':
+      return { what: 'Width of each routed expert.', variants: [scaleField(field, 0.5, 'halve `moe_intermediate_size`')] };
+    case 'hidden_size':
+      return { what: 'Model width: every projection, the embeddings and activations scale with it.', variants: [] };
+    case 'vocab_size':
+      return {
+        what: 'Vocabulary: the embedding table and the LM head (vocab x hidden each, unless tied).',
+        variants: [scaleField(field, 0.5, 'halve `vocab_size`')],
+      };
+    case 'torch_dtype': {
+      const cur = typeof raw.torch_dtype === 'string' ? raw.torch_dtype : '';
+      const alt = cur === 'float32' ? 'bfloat16' : 'float32';
+      return {
+        what: 'Parameter dtype: bytes per weight, and the default KV-cache and activation format.',
+        variants: [{ label: `store the weights in ${alt}`, apply: (r) => ({ ...r, torch_dtype: alt }) }],
+      };
+    }
+    case 'sliding_window':
+      return {
+        what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
+        variants: [
+          { label: 'turn the window off (full attention)', apply: (r) => (r.sliding_window == null ? null : { ...r, sliding_window: null, use_sliding_window: false }) },
+          scaleField(field, 0.5, 'halve `sliding_window`'),
+        ],
+      };
+    case 'max_position_embeddings':
+      return { what: 'Longest context the model was trained for: the KV cache at this context is the worst case per sequence.', variants: [] };
+    case 'kv_lora_rank':
+      return { what: 'MLA latent width: the KV cache stores this latent (plus the rope dims) instead of full K and V.', variants: [scaleField(field, 0.5, 'halve `kv_lora_rank`')] };
+    case 'tie_word_embeddings':
+      return {
+        what: 'Whether the LM head shares the embedding matrix (no separate lm_head weights).',
+        variants: [{ label: `set it to ${raw.tie_word_embeddings === true ? 'false' : 'true'}`, apply: (r) => ({ ...r, tie_word_embeddings: r.tie_word_embeddings !== true }) }],
+      };
+    case 'num_experts_per_tok':
+    case 'moe_topk':
+      return {
+        what: 'Experts each token is routed to: active parameters and decode FLOPs per token scale with it.',
+        variants: [scaleField(field, 0.5, `halve \`${field}\``), scaleField(field, 2, `double \`${field}\``)],
+      };
+    default:
+      if (EXPERT_FIELDS.includes(field)) {
+        return {
+          what: 'Routed experts: every expert must be in memory, though each token only uses the top-k of them.',
+          variants: [
+            {
+              label: `halve \`${field}\``,
+              apply: (r) => {
+                const v = num(r[field]);
+                if (v === null || v < 2) return null;
+                const next = Math.round(v / 2);
+                const out: Record<string, unknown> = { ...r, [field]: next };
+                for (const k of TOPK_FIELDS) {
+                  const t = num(r[k]);
+                  if (t !== null && t > next) out[k] = next;
+                }
+                return out;
+              },
+            },
+          ],
+        };
+      }
+      return null;
+  }
+}
+
+/** Fields the hover explains, in the order a reader meets them. */
+export const HOVER_FIELDS = [
+  'num_key_value_heads', 'num_attention_heads', 'num_hidden_layers', 'intermediate_size', 'moe_intermediate_size',
+  'hidden_size', 'vocab_size', 'torch_dtype', 'sliding_window', 'max_position_embeddings', 'kv_lora_rank',
+  'tie_word_embeddings', ...TOPK_FIELDS, ...EXPERT_FIELDS,
+];
+
+export interface WhatIf {
+  label: string;
+  before: AnalysisResult;
+  after: AnalysisResult | null;
+  /** Set when the engine rejects the modified config (e.g. heads no longer divide). */
+  error?: string;
+}
+
+/** Re-runs the engine on each variant of the config. */
+export function whatIfs(raw: Record<string, unknown>, file: string, field: string, s: Settings, before: AnalysisResult): { info: FieldInfo | null; results: WhatIf[] } {
+  const info = fieldInfo(field, raw);
+  if (!info) return { info, results: [] };
+  const results: WhatIf[] = [];
+  for (const v of info.variants) {
+    const next = v.apply(raw);
+    if (!next) continue;
+    try {
+      const spec = parseConfig(next, file);
+      results.push({ label: v.label, before, after: analyzeSpec(spec, s) });
+    } catch (e) {
+      results.push({ label: v.label, before, after: null, error: errorLine(e) });
+    }
+  }
+  return { info, results };
+}

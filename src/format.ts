@@ -1,0 +1,65 @@
+/** Display formatting for editor text (lenses, hovers, messages). Binary units for bytes. */
+
+export function bytes(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a';
+  const a = Math.abs(n);
+  const units: Array<[number, string]> = [
+    [2 ** 40, 'TiB'],
+    [2 ** 30, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB'],
+  ];
+  for (const [u, name] of units) if (a >= u) return `${trim(n / u)} ${name}`;
+  return `${Math.round(n)} B`;
+}
+
+export function count(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a';
+  const a = Math.abs(n);
+  if (a >= 1e12) return `${trim(n / 1e12)} T`;
+  if (a >= 1e9) return `${trim(n / 1e9)} B`;
+  if (a >= 1e6) return `${trim(n / 1e6)} M`;
+  if (a >= 1e3) return `${trim(n / 1e3)} K`;
+  return String(Math.round(n));
+}
+
+export function seconds(s: number): string {
+  if (!Number.isFinite(s)) return 'n/a';
+  const a = Math.abs(s);
+  if (a >= 1) return `${trim(s)} s`;
+  if (a >= 1e-3) return `${trim(s * 1e3)} ms`;
+  if (a >= 1e-6) return `${trim(s * 1e6)} µs`;
+  return `${trim(s * 1e9)} ns`;
+}
+
+export function rate(perS: number, unit: string): string {
+  if (!Number.isFinite(perS)) return 'n/a';
+  if (perS >= 1e12) return `${trim(perS / 1e12)} T${unit}/s`;
+  if (perS >= 1e9) return `${trim(perS / 1e9)} G${unit}/s`;
+  if (perS >= 1e6) return `${trim(perS / 1e6)} M${unit}/s`;
+  if (perS >= 1e3) return `${trim(perS / 1e3)} K${unit}/s`;
+  return `${trim(perS)} ${unit}/s`;
+}
+
+export function tokensPerS(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a';
+  return `${n >= 100 ? Math.round(n).toLocaleString('en-US') : trim(n)} tok/s`;
+}
+
+/** Signed difference with the same formatter, e.g. "-64 MiB", "+1.2 ms". */
+export function delta(d: number, fmt: (n: number) => string): string {
+  if (d === 0) return 'no change';
+  return `${d > 0 ? '+' : '-'}${fmt(Math.abs(d))}`;
+}
+
+export function percent(ratio: number): string {
+  if (!Number.isFinite(ratio)) return 'n/a';
+  const p = ratio * 100;
+  return `${p > 0 ? '+' : ''}${Math.abs(p) >= 10 ? Math.round(p) : p.toFixed(1)}%`;
+}
+
+function trim(x: number): string {
+  const a = Math.abs(x);
+  const s = a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}

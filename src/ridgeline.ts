@@ -1,0 +1,275 @@
+/**
+ * The extension's state and its command implementations. Commands return plain values (the analysis,
+ * the written file, a refusal) so that scripts and tests can call them; the UI around them is
+ * notifications, quick picks and the output channel.
+ */
+import * as vscode from 'vscode';
+import { ConfigService } from './configs';
+import { analyzeConfigText, applyDeviceSettings, device, devices, errorLine, type AnalysisResult, type Device } from './engine';
+import * as fmt from './format';
+import { KernelService } from './kernels';
+import { GpuService } from './gpu';
+import { renderReport, REPORT_FORMATS, type ReportFormat } from './report';
+import { kernelExecutionAllowed, readSettings, SECTION, type Settings } from './settings';
+import { StatusBar } from './statusBar';
+
+export interface Refusal {
+  refused: true;
+  reason: string;
+}
+
+const MEASURED_KEY = 'ridgeline.measuredDevice';
+
+export class Ridgeline implements vscode.Disposable {
+  readonly configs: ConfigService;
+  readonly kernels: KernelService;
+  readonly gpu: GpuService;
+  readonly status: StatusBar;
+  private current: Settings;
+
+  constructor(
+    readonly context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+  ) {
+    this.current = readSettings();
+    this.configs = new ConfigService(() => this.current, log);
+    this.status = new StatusBar();
+    this.kernels = new KernelService(context, () => this.current, log);
+    this.gpu = new GpuService(context, log, this.status);
+    this.applySettings();
+  }
+
+  get settings(): Settings {
+    return this.current;
+  }
+
+  /** The device measured by the benchmark on this machine, kept across sessions. */
+  measuredDevice(): Device | null {
+    return this.context.globalState.get<Device>(MEASURED_KEY) ?? null;
+  }
+
+  async storeMeasuredDevice(d: Device): Promise<void> {
+    await this.context.globalState.update(MEASURED_KEY, d);
+    this.applySettings();
+  }
+
+  /** Re-reads settings, pushes devices into the engine, updates the status bar. */
+  applySettings(): void {
+    this.current = readSettings();
+    for (const p of [...this.current.problems, ...applyDeviceSettings(this.current, () => this.measuredDevice())]) this.log.warn(p);
+    try {
+      const d = device(this.current.hardware);
+      this.status.setHardware(d.name, d.id);
+    } catch (e) {
+      this.status.setHardware(this.current.hardware, this.current.hardware, errorLine(e));
+    }
+  }
+
+  onSettingsChanged(): void {
+    this.applySettings();
+    this.configs.invalidate();
+    this.kernels.invalidate();
+  }
+
+  reportError(what: string, e: unknown): void {
+    const line = errorLine(e);
+    this.log.error(`${what}: ${e instanceof Error && !(e as { exitCode?: number }).exitCode ? e.stack ?? line : line}`);
+    void vscode.window.showErrorMessage(`Ridgeline: ${line}`);
+  }
+
+  async setSetting(key: string, value: unknown): Promise<void> {
+    await vscode.workspace.getConfiguration(SECTION).update(key, value, vscode.ConfigurationTarget.Global);
+  }
+
+  /** A config document: the one given, else the active editor's, else one picked from the workspace. */
+  async resolveConfig(uri?: vscode.Uri, prompt = 'Pick a model config'): Promise<vscode.TextDocument | undefined> {
+    if (uri) return vscode.workspace.openTextDocument(uri);
+    const active = vscode.window.activeTextEditor?.document;
+    if (active && this.configs.isConfig(active)) return active;
+    const files = await vscode.workspace.findFiles('**/*.json', '**/node_modules/**', 500);
+    const picks: Array<vscode.QuickPickItem & { uri: vscode.Uri }> = [];
+    for (const f of files) {
+      const doc = await vscode.workspace.openTextDocument(f);
+      if (this.configs.isConfig(doc)) picks.push({ label: vscode.workspace.asRelativePath(f), uri: f });
+    }
+    if (picks.length === 0) {
+      void vscode.window.showWarningMessage('Ridgeline: open a Hugging Face config.json first (a JSON file with "architectures" or "model_type").');
+      return undefined;
+    }
+    const pick = await vscode.window.showQuickPick(picks, { placeHolder: prompt });
+    return pick ? vscode.workspace.openTextDocument(pick.uri) : undefined;
+  }
+
+  private analyzeDoc(doc: vscode.TextDocument): AnalysisResult {
+    const st = this.configs.state(doc);
+    if (!st) throw new Error(`${vscode.workspace.asRelativePath(doc.uri)}: not a model config (no "architectures" or "model_type")`);
+    if (st.error || !st.analysis) {
+      // Re-run to throw the engine's own error (one line naming the file and field).
+      analyzeConfigText(doc.getText(), doc.uri.fsPath, this.current);
+    }
+    return st.analysis!.result;
+  }
+
+  // ---- commands ----
+
+  async analyzeConfigCommand(uri?: vscode.Uri): Promise<AnalysisResult | undefined> {
+    const doc = await this.resolveConfig(uri);
+    if (!doc) return undefined;
+    const r = this.analyzeDoc(doc);
+    this.configs.refreshDiagnostics(doc);
+    const w = r.workload;
+    const lines = [
+      `${r.model.name} on ${r.hardware.name}: batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}, weights ${w.weights}, KV ${w.kv}${w.tp > 1 ? `, tp ${w.tp}` : ''}`,
+      `  params ${r.model.params.total.toLocaleString('en-US')} (${r.model.params.active.toLocaleString('en-US')} active); attention ${r.model.attention.kind} ${r.model.attention.heads}/${r.model.attention.kvHeads} heads`,
+      `  memory: weights ${fmt.bytes(r.memory.weightsBytes)}, KV ${fmt.bytes(r.memory.kvCacheBytes)}, activations ${fmt.bytes(r.memory.activationsBytes)}, total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      `  prefill ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); decode ${fmt.seconds(r.decode.timeS)}/step, ${fmt.tokensPerS(r.decode.tokensPerS)} (${r.decode.bound}-bound); e2e ${fmt.seconds(r.e2e.timeS)}, ${fmt.tokensPerS(r.e2e.outputTokensPerS)}`,
+      ...r.warnings.map((x) => `  warning: ${x}`),
+    ];
+    for (const l of lines) this.log.info(l);
+    void vscode.window
+      .showInformationMessage(
+        `Ridgeline: ${r.model.name} on ${r.hardware.name}: decode ${fmt.tokensPerS(r.decode.tokensPerS)} (${r.decode.bound}-bound), TTFT ${fmt.seconds(r.prefill.timeS)}, ${r.memory.fits ? 'fits' : 'does not fit'} (${fmt.bytes(r.memory.totalBytes)})`,
+        'Show Roofline',
+        'Export Report',
+      )
+      .then((choice) => {
+        if (choice === 'Show Roofline') void vscode.commands.executeCommand('ridgeline.showRoofline', doc.uri);
+        if (choice === 'Export Report') void vscode.commands.executeCommand('ridgeline.exportReport', undefined, undefined, doc.uri);
+      });
+    return r;
+  }
+
+  async selectHardwareCommand(id?: string): Promise<string | undefined> {
+    let chosen = id;
+    if (!chosen) {
+      const measured = this.measuredDevice();
+      const items: Array<vscode.QuickPickItem & { id: string }> = devices().map((d) => ({
+        id: d.id,
+        label: d.name,
+        description: d.id,
+        detail: `${fmt.bytes(d.memoryBytes)}, ${fmt.rate(d.memoryBandwidthBytesPerS, 'B')}, fp16 ${d.peakFlopsPerS.fp16 ? fmt.rate(d.peakFlopsPerS.fp16, 'FLOP') : 'n/a'}`,
+        picked: d.id === this.current.hardware,
+      }));
+      if (measured) items.unshift({ id: 'this', label: `This machine: ${measured.name}`, description: 'this', detail: 'measured by Run Device Benchmark' });
+      const pick = await vscode.window.showQuickPick(items, { placeHolder: `Hardware for estimates (now ${this.current.hardware})`, matchOnDescription: true, matchOnDetail: true });
+      chosen = pick?.id;
+    }
+    if (!chosen) return undefined;
+    const d = device(chosen); // throws a clear line on an unknown id
+    await this.setSetting('hardware', d.id === chosen.toLowerCase() ? d.id : chosen);
+    this.log.info(`hardware: ${d.name} (${d.id})`);
+    return chosen;
+  }
+
+  async analyzeKernelsCommand(uri?: vscode.Uri) {
+    const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    if (!doc) {
+      void vscode.window.showWarningMessage('Ridgeline: open a .cu, .cuh, .wgsl or Triton (.py) file first.');
+      return undefined;
+    }
+    const report = await this.kernels.analyze(doc, true);
+    if (!report) {
+      void vscode.window.showWarningMessage(`Ridgeline: ${vscode.workspace.asRelativePath(doc.uri)} is not a CUDA, Triton or WGSL kernel file.`);
+      return undefined;
+    }
+    this.log.info(`kernels in ${vscode.workspace.asRelativePath(doc.uri)}: ${report.kernels.length}, diagnostics: ${report.diagnostics.length}`);
+    for (const k of report.kernels) {
+      const e = k.estimate;
+      this.log.info(
+        `  ${k.name} (line ${k.line}): workgroup ${k.workgroupSize ? k.workgroupSize.join('x') : '?'}, shared ${k.sharedMemoryBytes === null ? '?' : fmt.bytes(k.sharedMemoryBytes)}` +
+          (e ? `, ${fmt.count(e.flops)}FLOP, ${fmt.bytes(e.bytes)}, intensity ${e.intensity.toFixed(2)}${e.device ? `, ${e.device.bound}-bound, ${fmt.seconds(e.device.timeS)} on ${e.device.id}` : ''}` : k.estimateUnavailable ? ` (${k.estimateUnavailable})` : ''),
+      );
+    }
+    return report;
+  }
+
+  /** Kernels run only in trusted workspaces with ridgeline.allowKernelExecution on. */
+  private guardKernelExecution(what: string): Refusal | undefined {
+    const g = kernelExecutionAllowed(this.current);
+    if (g.allowed) return undefined;
+    const reason = g.reason!;
+    this.log.warn(`${what} refused: ${reason}`);
+    this.status.setGpu({ kind: 'blocked', reason });
+    void vscode.window.showWarningMessage(`Ridgeline: ${reason}`, 'Manage Workspace Trust').then((c) => {
+      if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return { refused: true, reason };
+  }
+
+  async profileKernelCommand(uri?: vscode.Uri, kernel?: string) {
+    const refusal = this.guardKernelExecution('Profile Kernel');
+    if (refusal) return refusal;
+    const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    if (!doc || doc.languageId !== 'wgsl') {
+      void vscode.window.showWarningMessage('Ridgeline: Profile Kernel runs WGSL compute kernels; open a .wgsl file.');
+      return undefined;
+    }
+    return this.gpu.profile(doc, kernel, this.current, await this.kernels.analyze(doc, false));
+  }
+
+  async runBenchmarkCommand() {
+    const refusal = this.guardKernelExecution('Run Device Benchmark');
+    if (refusal) return refusal;
+    const result = await this.gpu.benchmark();
+    if (result?.device) {
+      await this.storeMeasuredDevice(result.device);
+      void vscode.window.showInformationMessage(`Ridgeline: measured ${result.device.name}. Select hardware "this" to estimate on it.`, 'Use It').then((c) => {
+        if (c) void this.selectHardwareCommand('this');
+      });
+    }
+    return result;
+  }
+
+  async exportReportCommand(format?: string, target?: vscode.Uri, config?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const doc = await this.resolveConfig(config, 'Pick the model config to report on');
+    if (!doc) return undefined;
+    let f = format?.toLowerCase() as ReportFormat | undefined;
+    if (!f) {
+      const pick = await vscode.window.showQuickPick(
+        REPORT_FORMATS.map((x) => ({ label: x.toUpperCase(), id: x })),
+        { placeHolder: 'Report format' },
+      );
+      f = pick?.id;
+    }
+    if (!f) return undefined;
+    if (!REPORT_FORMATS.includes(f)) throw new Error(`report format: expected one of ${REPORT_FORMATS.join(', ')} (got "${format}")`);
+    const r = this.analyzeDoc(doc);
+    const ext = f === 'markdown' ? 'md' : f;
+    let out = target;
+    if (!out) {
+      const base = vscode.Uri.joinPath(doc.uri, '..', `ridgeline-report.${ext}`);
+      out = await vscode.window.showSaveDialog({ defaultUri: base, filters: { [f.toUpperCase()]: [ext] } });
+    }
+    if (!out) return undefined;
+    await vscode.workspace.fs.writeFile(out, new TextEncoder().encode(renderReport(f, r)));
+    this.log.info(`report written: ${out.fsPath}`);
+    void vscode.window.showInformationMessage(`Ridgeline: report written to ${vscode.workspace.asRelativePath(out)}`, 'Open').then((c) => {
+      if (c) void vscode.commands.executeCommand('vscode.open', out);
+    });
+    return out;
+  }
+
+  async compareConfigsCommand(a?: vscode.Uri, b?: vscode.Uri): Promise<{ a: AnalysisResult; b: AnalysisResult; document: vscode.TextDocument } | undefined> {
+    const docA = await this.resolveConfig(a, 'First config to compare');
+    if (!docA) return undefined;
+    const docB = b ? await vscode.workspace.openTextDocument(b) : await this.resolveConfig(undefined, 'Second config to compare');
+    if (!docB) return undefined;
+    const ra = this.analyzeDoc(docA);
+    const rb = this.analyzeDoc(docB);
+    const text = renderReport('compare', ra, rb);
+    const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: text });
+    await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+    return { a: ra, b: rb, document };
+  }
+
+  async openWalkthroughCommand(): Promise<void> {
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${this.context.extension.id}#gettingStarted`, false);
+  }
+
+  dispose(): void {
+    this.configs.dispose();
+    this.kernels.dispose();
+    this.gpu.dispose();
+    this.status.dispose();
+  }
+}
