@@ -1,11 +1,86 @@
-import type { Command } from './args';
-import { RidgelineError } from '../errors';
+import type { Args, Command } from './args';
+import { inputError } from '../errors';
+import { loadConfigFile } from '../model/parse';
+import { activationFormat } from '../model/graph';
+import type { Workload } from '../model/types';
+import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
+import { weightFormat } from '../quant/formats';
+import { kvFormat } from '../memory/kvFormats';
+import { analyze } from '../analyze';
+import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
+
+const USAGE = `ridgeline analyze <config.json> [options]
+
+Parameters, memory, per-op roofline, prefill (TTFT), decode (per token, at the mid-point of generation),
+end-to-end time and throughput of a static batch, a batch sweep and a decode curve over context.
+
+  --hardware ID          device id (default h100-sxm; \`ridgeline hardware\` lists them; \`this\` = measured by \`ridgeline bench\`)
+  --devices FILE         load extra devices from a JSON file first
+  --batch N              sequences in the static batch (default 1)
+  --prompt N             prompt tokens per sequence (default 1024)
+  --generate N           generated tokens per sequence (default 256)
+  --weights FMT          weight format: fp32, fp16, bf16, fp8, int8, int4-g128 (default: the model's dtype)
+  --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype)
+  --kv FMT               KV-cache format (default: the model's dtype)
+  --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
+  --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default fused)
+  --format table|json|markdown|html|csv   output (default table)
+  --out FILE             write the output to FILE`;
+
+export const ANALYZE_DEFAULTS = { hardware: 'h100-sxm', batch: 1, promptTokens: 1024, generateTokens: 256, tp: 1 } as const;
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: '(not yet available)',
-  usage: 'ridgeline analyze',
-  async run() {
-    throw new RidgelineError('ridgeline analyze is not available yet', { exitCode: 1 });
+  summary: 'per-op roofline, TTFT, TPOT, throughput, memory of a model config on a device',
+  usage: USAGE,
+  async run(args: Args) {
+    const file = args.positional[0];
+    if (!file) throw inputError({ field: 'config', expected: 'a model config.json path: ridgeline analyze <config.json>' });
+    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one config path', got: args.positional.join(' ') });
+    const format = args.choice('--format', ['table', 'json', 'markdown', 'html', 'csv'] as const, 'table');
+    const devicesFile = args.str('--devices');
+    const hardware = args.str('--hardware', ANALYZE_DEFAULTS.hardware);
+    const batch = args.int('--batch', ANALYZE_DEFAULTS.batch, { min: 1, max: 1 << 20 });
+    const promptTokens = args.int('--prompt', ANALYZE_DEFAULTS.promptTokens, { min: 1, max: 1 << 24 });
+    const generateTokens = args.int('--generate', ANALYZE_DEFAULTS.generateTokens, { min: 1, max: 1 << 24 });
+    const tp = args.int('--tp', ANALYZE_DEFAULTS.tp, { min: 1, max: 1024 });
+    const attention = args.choice('--attention', ['fused', 'unfused'] as const, 'fused');
+    const weightsRaw = args.str('--weights');
+    const actRaw = args.str('--activations');
+    const kvRaw = args.str('--kv');
+    args.str('--out');
+    args.rejectUnknown();
+
+    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
+    const spec = loadConfigFile(file);
+    const device = getDevice(hardware);
+    const own = spec.dtype;
+    const workload: Workload = {
+      batch,
+      promptTokens,
+      generateTokens,
+      weights: weightFormat(weightsRaw ?? own, '--weights').id,
+      activations: actRaw ? normAct(actRaw) : own === 'fp32' ? 'fp16' : own,
+      kv: kvFormat(kvRaw ?? own, '--kv').id,
+      tp,
+    };
+    const r = analyze(spec, workload, device, { params: { fusedAttention: attention === 'fused' } });
+    switch (format) {
+      case 'json':
+        return { text: JSON.stringify(r, null, 2) };
+      case 'markdown':
+        return { text: renderAnalysisMarkdown(r) };
+      case 'html':
+        return { text: renderAnalysisHtml(r) };
+      case 'csv':
+        return { text: renderAnalysisCsv(r) };
+      default:
+        return { text: renderAnalysisTable(r) };
+    }
   },
 };
+
+function normAct(id: string): string {
+  activationFormat(id, '--activations');
+  return id.toLowerCase().replace('float16', 'fp16').replace('bfloat16', 'bf16').replace('float32', 'fp32').replace('fp8-e4m3', 'fp8');
+}

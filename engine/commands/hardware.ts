@@ -1,11 +1,29 @@
-import type { Command } from './args';
-import { RidgelineError } from '../errors';
+import type { Args, Command } from './args';
+import { inputError } from '../errors';
+import { listDevices, loadDeviceFile, registerDevices } from '../hardware/index';
+import { renderDevicesTable } from '../report/hardware';
+
+const USAGE = `ridgeline hardware [options]
+
+Lists the device database: memory, bandwidth, dense peak FLOP/s per dtype, ridge point, interconnect, TDP
+and the datasheet each figure comes from (JSON).
+
+  --devices FILE         also load devices from a JSON file ({ "devices": [...] } or an array)
+  --format table|json    output (default table)
+  --out FILE             write the output to FILE`;
 
 export const hardwareCommand: Command = {
   name: 'hardware',
-  summary: '(not yet available)',
-  usage: 'ridgeline hardware',
-  async run() {
-    throw new RidgelineError('ridgeline hardware is not available yet', { exitCode: 1 });
+  summary: 'device database: memory, bandwidth, dense peaks per dtype, interconnect, TDP, sources',
+  usage: USAGE,
+  async run(args: Args) {
+    if (args.positional.length > 0) throw inputError({ field: 'arguments', expected: 'no positional arguments', got: args.positional.join(' ') });
+    const format = args.choice('--format', ['table', 'json'] as const, 'table');
+    const file = args.str('--devices');
+    args.rejectUnknown();
+    if (file) registerDevices(loadDeviceFile(file), file);
+    const devices = listDevices();
+    if (format === 'json') return { text: JSON.stringify({ devices }, null, 2) };
+    return { text: renderDevicesTable(devices) };
   },
 };

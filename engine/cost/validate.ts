@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import type { AnalysisResult } from '../analysis';
+import type { Workload } from '../model/types';
+import { loadConfigFile } from '../model/parse';
+import { getDevice } from '../hardware/index';
+import { analyze } from '../analyze';
+import type { CostParams } from './params';
+import data from './validation.json';
+
+/** One published measurement of a real engine (engine/cost/validation.json). */
+export interface ValidationRow {
+  id: string;
+  engine: string;
+  source: string;
+  model: string;
+  hardware: string;
+  batch: number;
+  promptTokens: number;
+  generateTokens: number;
+  tp: number;
+  weights: string;
+  activations: string;
+  kv: string;
+  metric: 'ttftS' | 'tpotS' | 'outputTokensPerS' | 'e2eS';
+  measured: number;
+  role?: 'calibration' | 'holdout';
+  toleranceFraction?: number;
+  notes?: string;
+}
+
+export interface ValidationResult {
+  row: ValidationRow;
+  predicted: number;
+  /** (predicted - measured) / measured. */
+  error: number;
+}
+
+export function validationRows(): ValidationRow[] {
+  return (data as unknown as { rows: ValidationRow[] }).rows;
+}
+
+/** The metric a row checks, read from an analysis. */
+export function metricOf(r: AnalysisResult, metric: ValidationRow['metric']): number {
+  switch (metric) {
+    case 'ttftS': return r.prefill.timeS;
+    case 'tpotS': return r.decode.timeS;
+    case 'outputTokensPerS': return r.e2e.outputTokensPerS;
+    case 'e2eS': return r.e2e.timeS;
+  }
+}
+
+/** Predicts every row (samplesDir: the repository's samples/ folder). */
+export function runValidation(samplesDir: string, params?: Partial<CostParams>): ValidationResult[] {
+  return validationRows().map((row) => {
+    const spec = loadConfigFile(join(samplesDir, `${row.model}.json`));
+    const w: Workload = {
+      batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
+      weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
+    };
+    const r = analyze(spec, w, getDevice(row.hardware), { params, sweeps: false });
+    const predicted = metricOf(r, row.metric);
+    return { row, predicted, error: (predicted - row.measured) / row.measured };
+  });
+}

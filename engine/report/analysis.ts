@@ -1,0 +1,213 @@
+import type { AnalysisResult, OpResult } from '../analysis';
+import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtSi, fmtTime, textTable } from './format';
+
+/**
+ * Renderers of an AnalysisResult: a terminal table, a Markdown report, a self-contained HTML report
+ * (inline CSS and SVG, no remote content, no script) and CSV of the ops. They only format: every number
+ * comes from the result.
+ */
+
+function paramsLine(r: AnalysisResult): string {
+  const p = r.model.params;
+  const a = r.model.attention;
+  return `${fmtSi(p.total, '', 4)} parameters (${fmtSi(p.active, '', 4)} active per token); ${r.model.layers} layers, hidden ${r.model.hiddenSize}; attention ${a.kind.toUpperCase()} ${a.heads} heads / ${a.kvHeads} KV heads x ${a.headDim}`;
+}
+
+function workloadLine(r: AnalysisResult): string {
+  const w = r.workload;
+  return `batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}; weights ${w.weights}, activations ${w.activations}, KV ${w.kv}; tp ${w.tp}`;
+}
+
+function memoryLine(r: AnalysisResult): string {
+  const m = r.memory;
+  return `weights ${fmtBytes(m.weightsBytes)} + KV ${fmtBytes(m.kvCacheBytes)} + activations ${fmtBytes(m.activationsBytes)} + overhead ${fmtBytes(m.overheadBytes)} = ${fmtBytes(m.totalBytes)} of ${fmtBytes(m.deviceBytes)} per device: ${m.fits ? 'fits' : 'DOES NOT FIT'}`;
+}
+
+function phaseRows(r: AnalysisResult): string[][] {
+  return [
+    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * r.workload.promptTokens) / r.prefill.timeS, 0)} prompt tok/s`],
+    [`decode step @${r.decode.contextTokens}`, fmtSi(r.decode.flops, 'FLOP'), fmtBytes(r.decode.bytes), fmtTime(r.decode.timeS), r.decode.bound, fmtPct(r.decode.mfu), fmtPct(r.decode.mbu), `${fmtNum(r.decode.tokensPerS, 1)} tok/s`],
+    ['end to end', '', '', fmtTime(r.e2e.timeS), '', '', '', `${fmtNum(r.e2e.outputTokensPerS, 1)} output tok/s`],
+  ];
+}
+
+const PHASE_HEADER = ['phase', 'FLOPs', 'bytes', 'time', 'bound', 'MFU', 'MBU', 'throughput'];
+
+function topOps(r: AnalysisResult, phase: 'prefill' | 'decode', n: number): OpResult[] {
+  return r.ops.filter((o) => o.phase === phase).sort((a, b) => b.timeS - a.timeS).slice(0, n);
+}
+
+function opRow(o: OpResult, total: number): string[] {
+  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), o.bound, fmtTime(o.timeS), fmtPct(o.timeS / total)];
+}
+
+const OP_HEADER = ['op', 'layers', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'time', 'share'];
+
+function sweepRows(r: AnalysisResult): string[][] {
+  const s = r.batchSweep;
+  return s.batch.map((b, i) => [String(b), fmtTime(s.stepTimeS[i]!), fmtNum(s.tokensPerS[i]!, 0), s.bound[i]!, s.fits[i] ? 'yes' : 'no']);
+}
+
+function energyText(r: AnalysisResult): string {
+  const p = r.prefill.energyJPerTokenEstimate;
+  const d = r.decode.energyJPerTokenEstimate;
+  if (p === null || d === null) return 'energy: no TDP for this device';
+  return `energy (estimate: TDP x time x devices): ${fmtNum(p * 1e3, 2)} mJ per prompt token, ${fmtNum(d, 3)} J per output token`;
+}
+
+export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
+  const out: string[] = [];
+  out.push(`${r.model.name} (${r.model.modelType}) on ${r.hardware.name}${r.hardware.measured ? ' [measured]' : ''}`);
+  out.push(`  ${paramsLine(r)}`);
+  out.push(`  ${workloadLine(r)}`);
+  out.push(`  KV cache ${fmtBytes(r.kvCache.bytesPerToken)} per token (${r.kvCache.format})`);
+  out.push(`  memory: ${memoryLine(r)}`);
+  out.push(`  roofline: ${fmtSi(r.hardware.peakFlopsPerS, 'FLOP/s')} ${r.hardware.peakDtype} / ${fmtSi(r.hardware.memoryBandwidthBytesPerS, 'B/s')} -> ridge at ${fmtNum(r.hardware.ridgeIntensity, 1)} FLOP/B`);
+  out.push('');
+  out.push(textTable(PHASE_HEADER, phaseRows(r)));
+  out.push('');
+  const s = r.batchSweep;
+  if (s.batch.length > 0) {
+    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, ridge ${s.ridgeBatch === null ? 'not reached' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory`);
+    out.push('');
+  }
+  for (const phase of ['prefill', 'decode'] as const) {
+    const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
+    out.push(`top ${phase} ops by time:`);
+    out.push(textTable(OP_HEADER, topOps(r, phase, topN).map((o) => opRow(o, total))));
+    out.push('');
+  }
+  out.push(energyText(r));
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join('\n');
+}
+
+function mdTable(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(escapeMd).join(' | ')} |`)].join('\n');
+}
+
+export function renderAnalysisMarkdown(r: AnalysisResult): string {
+  const out: string[] = [];
+  out.push(`# ${escapeMd(r.model.name)} on ${escapeMd(r.hardware.name)}`);
+  out.push('');
+  out.push(`- Model: ${escapeMd(r.model.modelType)}, ${paramsLine(r)}`);
+  out.push(`- Workload: ${workloadLine(r)}`);
+  out.push(`- KV cache: ${fmtBytes(r.kvCache.bytesPerToken)} per token (${r.kvCache.format})`);
+  out.push(`- Memory: ${memoryLine(r)}`);
+  out.push(`- Roofline: ${fmtSi(r.hardware.peakFlopsPerS, 'FLOP/s')} (${r.hardware.peakDtype}, dense) and ${fmtSi(r.hardware.memoryBandwidthBytesPerS, 'B/s')}: ridge at ${fmtNum(r.hardware.ridgeIntensity, 1)} FLOP/byte`);
+  out.push('');
+  out.push('## Phases');
+  out.push('');
+  out.push(mdTable(PHASE_HEADER, phaseRows(r)));
+  out.push('');
+  out.push(`The decode step is reported at the mid-point of generation (${r.decode.contextTokens} tokens in the cache). End to end = prefill + ${r.e2e.decodeSteps} decode steps (${fmtTime(r.e2e.decodeTimeS)}).`);
+  out.push('');
+  out.push(`${energyText(r)}.`);
+  out.push('');
+  const s = r.batchSweep;
+  if (s.batch.length > 0) {
+    out.push('## Decode throughput against batch');
+    out.push('');
+    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the step becomes compute bound ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits in memory.`);
+    out.push('');
+    out.push(mdTable(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r)));
+    out.push('');
+  }
+  for (const phase of ['prefill', 'decode'] as const) {
+    const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
+    out.push(`## ${phase === 'prefill' ? 'Prefill' : 'Decode'} ops`);
+    out.push('');
+    out.push(mdTable(OP_HEADER, r.ops.filter((o) => o.phase === phase).map((o) => opRow(o, total))));
+    out.push('');
+  }
+  out.push('## Cost model');
+  out.push('');
+  out.push(`Efficiencies and launch overhead from ${escapeMd(r.costModel.origin)}; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel.`);
+  if (r.warnings.length) {
+    out.push('');
+    out.push('## Warnings');
+    out.push('');
+    for (const w of r.warnings) out.push(`- ${escapeMd(w)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** A log-log roofline of the ops as inline SVG: the roof, the ridge, one dot per op. */
+export function rooflineSvg(r: AnalysisResult, width = 640, height = 360): string {
+  const pad = { l: 64, r: 16, t: 16, b: 40 };
+  const peak = r.hardware.peakFlopsPerS;
+  const bw = r.hardware.memoryBandwidthBytesPerS;
+  const pts = r.ops.filter((o) => o.intensity > 0 && o.timeS > 0 && o.flops > 0);
+  const xs = pts.map((o) => o.intensity);
+  const xMin = Math.min(0.1, ...xs) / 2;
+  const xMax = Math.max(r.hardware.ridgeIntensity * 10, ...xs) * 2;
+  const achieved = pts.map((o) => o.flops / o.timeS);
+  const yMax = peak * 2;
+  const yMin = Math.min(xMin * bw, ...achieved) / 2;
+  const lx = (x: number) => pad.l + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * (width - pad.l - pad.r);
+  const ly = (y: number) => height - pad.b - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (height - pad.t - pad.b);
+  const ridge = peak / bw;
+  const roof = `M${lx(xMin).toFixed(1)},${ly(xMin * bw).toFixed(1)} L${lx(ridge).toFixed(1)},${ly(peak).toFixed(1)} L${lx(xMax).toFixed(1)},${ly(peak).toFixed(1)}`;
+  const dots = pts
+    .map((o, i) => `<circle cx="${lx(o.intensity).toFixed(1)}" cy="${ly(achieved[i]!).toFixed(1)}" r="4" class="${o.phase}"><title>${escapeHtml(`${o.phase} ${o.name}: ${fmtNum(o.intensity, 1)} FLOP/B, ${fmtSi(achieved[i]!, 'FLOP/s')}, ${o.bound}`)}</title></circle>`)
+    .join('');
+  const ticks: string[] = [];
+  for (let e = Math.ceil(Math.log10(xMin)); e <= Math.floor(Math.log10(xMax)); e++) {
+    ticks.push(`<text x="${lx(10 ** e).toFixed(1)}" y="${height - pad.b + 16}" text-anchor="middle">1e${e}</text>`);
+  }
+  for (let e = Math.ceil(Math.log10(yMin)); e <= Math.floor(Math.log10(yMax)); e += 1) {
+    ticks.push(`<text x="${pad.l - 6}" y="${(ly(10 ** e) + 4).toFixed(1)}" text-anchor="end">1e${e}</text>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="roofline">
+<rect x="${pad.l}" y="${pad.t}" width="${width - pad.l - pad.r}" height="${height - pad.t - pad.b}" class="frame"/>
+<path d="${roof}" class="roof"/>${dots}${ticks.join('')}
+<text x="${(width + pad.l) / 2}" y="${height - 6}" text-anchor="middle">arithmetic intensity (FLOP/byte)</text>
+<text x="14" y="${(height - pad.b) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(height - pad.b) / 2})">FLOP/s</text>
+</svg>`;
+}
+
+export function renderAnalysisHtml(r: AnalysisResult): string {
+  const table = (header: string[], rows: string[][]) =>
+    `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+      .map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table>`;
+  const s = r.batchSweep;
+  const sections: string[] = [];
+  sections.push(`<h1>${escapeHtml(r.model.name)} on ${escapeHtml(r.hardware.name)}</h1>`);
+  sections.push(`<ul><li>${escapeHtml(paramsLine(r))}</li><li>${escapeHtml(workloadLine(r))}</li><li>KV cache ${escapeHtml(fmtBytes(r.kvCache.bytesPerToken))} per token (${escapeHtml(r.kvCache.format)})</li><li>${escapeHtml(memoryLine(r))}</li></ul>`);
+  sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p>`);
+  sections.push(`<h2>Roofline</h2><p>Ridge at ${escapeHtml(fmtNum(r.hardware.ridgeIntensity, 1))} FLOP/byte (${escapeHtml(r.hardware.peakDtype)} dense peak). Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
+  if (s.batch.length > 0) {
+    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; ridge ${s.ridgeBatch === null ? 'not reached' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.</p>${table(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r))}`);
+  }
+  for (const phase of ['prefill', 'decode'] as const) {
+    const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
+    sections.push(`<h2>${phase === 'prefill' ? 'Prefill' : 'Decode'} ops</h2>${table(OP_HEADER, r.ops.filter((o) => o.phase === phase).map((o) => opRow(o, total)))}`);
+  }
+  if (r.warnings.length) sections.push(`<h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>${escapeHtml(r.model.name)} on ${escapeHtml(r.hardware.name)}: Ridgeline report</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d1f23}
+table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f3f4f6}
+svg{background:#fff;border:1px solid #ddd}svg text{font-size:11px;fill:#444}.frame{fill:none;stroke:#ccc}
+.roof{fill:none;stroke:#1d1f23;stroke-width:2}circle.prefill{fill:#2563eb;opacity:.75}circle.decode{fill:#dc2626;opacity:.75}
+.prefill-key{color:#2563eb}.decode-key{color:#dc2626}
+</style></head><body>
+${sections.join('\n')}
+</body></html>
+`;
+}
+
+export const CSV_COLUMNS = ['phase', 'name', 'layers', 'layer', 'opClass', 'computeDtype', 'flops', 'bytes', 'intensity', 'bound', 'computeS', 'memoryS', 'overheadS', 'timeS'] as const;
+
+export function renderAnalysisCsv(r: AnalysisResult): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const o of r.ops) lines.push(CSV_COLUMNS.map((c) => csvCell(o[c] as string | number | undefined)).join(','));
+  return lines.join('\n') + '\n';
+}
+
+export { fmtInt };

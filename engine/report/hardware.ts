@@ -1,0 +1,26 @@
+import type { Device } from '../hardware/types';
+import { fmtBytes, fmtSi, textTable } from './format';
+
+const DTYPES = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const;
+
+/** One row per device: memory, bandwidth, dense peaks per dtype (TFLOP/s), ridge at fp16, interconnect, TDP. */
+export function renderDevicesTable(devices: readonly Device[]): string {
+  const rows = devices.map((d) => {
+    const p16 = d.peakFlopsPerS.fp16 ?? d.peakFlopsPerS.bf16 ?? d.peakFlopsPerS.fp32 ?? 0;
+    return [
+      d.id,
+      fmtBytes(d.memoryBytes),
+      fmtSi(d.memoryBandwidthBytesPerS, 'B/s'),
+      ...DTYPES.map((t) => (d.peakFlopsPerS[t] ? (d.peakFlopsPerS[t]! / 1e12).toFixed(1) : '-')),
+      (p16 / d.memoryBandwidthBytesPerS).toFixed(0),
+      d.interconnect ? fmtSi(d.interconnect.bandwidthBytesPerS, 'B/s') : '-',
+      d.tdpWatts ? `${d.tdpWatts} W` : '-',
+      d.measured ? 'measured' : '',
+    ];
+  });
+  return [
+    'Dense peak TFLOP/s per dtype (never 2:4 sparse); ridge = fp16 peak / bandwidth (FLOP/byte); link = per direction.',
+    '',
+    textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', ''], rows),
+  ].join('\n');
+}
