@@ -50,10 +50,10 @@ export const kvCommand: Command = {
     const tp = args.int('--tp', 1, { min: 1, max: 4096 });
     const opts: MemoryOptions = {
       blockTokens: args.int('--block', 16, { min: 1, max: 65536 }),
-      utilization: args.num('--utilization', 0.9, { min: 0.01, max: 1 }),
       prefillChunkTokens: args.int('--prefill-chunk', 8192, { min: 1, max: maxTok }),
       contextTokens: context,
     };
+    if (args.has('--utilization')) opts.utilization = args.num('--utilization', 0.9, { min: 0.01, max: 1 });
     if (args.has('--overhead-gib')) opts.overheadBytes = args.num('--overhead-gib', 0, { min: 0, max: 1e6 }) * 2 ** 30;
     if (args.has('--group')) opts.kvGroupSize = args.int('--group', 32, { min: 1, max: 4096 });
     if (args.has('--residual')) opts.kvResidualTokens = args.int('--residual', 128, { min: 0, max: maxTok });
@@ -136,14 +136,14 @@ export function renderTable(r: KvReport): string {
   out.push(`${m.name}: ${m.layers} layers (${groups}), ${shape}`);
   out.push(`${r.hardware.name} (${gib(r.hardware.memoryBytes)})${r.tp > 1 ? `, tp=${r.tp}: per device` : ''}, blocks of ${r.blockTokens} tokens`);
   out.push('');
+  const withOpt = r.contexts.some((c) => c.withOptions !== null);
   out.push(
     ...table(
-      ['KV format', 'bits/elem', 'bytes/token', 'tokens that fit', `max batch @ ${tokens(p.contextTokens)}`],
+      ['KV format', 'bits/elem', 'bytes/token', 'tokens that fit', `max batch @ ${tokens(p.contextTokens)}${withOpt ? ' (opts)' : ''}`],
       r.formats.map((f) => [f.id, f.bitsPerElement.toFixed(2), kib(r.tp > 1 ? f.bytesPerTokenPerDevice : f.bytesPerToken), tokens(f.budgetTokens), tokens(f.maxBatch)]),
     ),
   );
   out.push('');
-  const withOpt = r.contexts.some((c) => c.withOptions !== null);
   out.push(`Max batch per context (${r.kvFormat})${withOpt ? ', without -> with the window/eviction options' : ''}:`);
   out.push(
     ...table(
