@@ -41,7 +41,7 @@ export function fmtInt(v: number): string {
 /** Left-aligned text table with a header rule; numeric-looking columns right-aligned. */
 export function textTable(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const right = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+\s?\S*%?$|^n\/a$/.test(r[i] ?? '')));
+  const right = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+\s?\S*%?$|^n\/a$|^-$/.test(r[i] ?? '')));
   const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
   return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -1,0 +1,204 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/index';
+import type { Op, Workload } from '../../engine/model/types';
+import type { Device } from '../../engine/hardware/types';
+import { getDevice } from '../../engine/hardware/index';
+import { costParamsFor, defaultCostParams, type CostParams } from '../../engine/cost/params';
+import { costKernel, costOps, kernels, paddedM, peakFor, type CostContext } from '../../engine/cost/roofline';
+import { DecodeGraphs } from '../../engine/cost/decode';
+import { analyze } from '../../engine/analyze';
+
+const samples = join(__dirname, '../../samples');
+const llama7b = loadConfigFile(join(samples, 'llama-2-7b.json'));
+const llama70b = loadConfigFile(join(samples, 'llama-2-70b.json'));
+
+function ctxFor(device: Device, params: Partial<CostParams> = {}, tp = 1): CostContext {
+  return { device, params: costParamsFor(device, params), tp, linkBytesPerS: device.interconnect?.bandwidthBytesPerS ?? 32e9, notes: new Set() };
+}
+
+/** A GEMM op (per layer view == total, one layer). */
+function gemmOp(m: number, n: number, k: number, dtype: Op['computeDtype'] = 'fp16', bytesPer = 2): Op {
+  return {
+    name: 'gemm', phase: 'prefill', layers: 1, opClass: 'gemm', computeDtype: dtype, shape: { m, n, k }, count: 1, launches: 1,
+    flops: 2 * m * n * k,
+    bytes: { weights: n * k * bytesPer, actIn: m * k * 2, actOut: m * n * 2, kvRead: 0, kvWrite: 0 },
+  };
+}
+
+const IDEAL: Partial<CostParams> = {
+  efficiency: { gemm: { compute: 1, memory: 1 }, attention: { compute: 1, memory: 1 }, elementwise: { compute: 1, memory: 1 }, norm: { compute: 1, memory: 1 }, comm: { compute: 1, memory: 1 } },
+  launchOverheadS: 0,
+  overlap: 0,
+  gemmTileM: [1],
+};
+
+test('FlashAttention-2 figure: 225 TFLOP/s on A100 = 72% of the 312 TFLOP/s dense fp16 peak', () => {
+  // The default large-GEMM efficiency is that 72%: a square 8192^3 fp16 GEMM (intensity ~2730 FLOP/B, far right
+  // of the ridge at 153) should run at 0.72 x 312 = 224.6 TFLOP/s. The overlap term adds 0.35 x the 0.2 ms memory
+  // time to 4.9 ms of compute (~1.5%): stated tolerance 3%.
+  const c = costKernel([gemmOp(8192, 8192, 8192)], ctxFor(getDevice('a100-80gb')));
+  assert.equal(c.bound, 'compute');
+  const achieved = c.flops / c.timeS;
+  assert.ok(Math.abs(achieved - 225e12) / 225e12 < 0.03, `achieved ${achieved / 1e12} TFLOP/s`);
+  assert.ok(Math.abs(achieved / 312e12 - 0.72) < 0.03);
+});
+
+test('peak follows the dtype the op computes in, with a stated fallback', () => {
+  const a100 = getDevice('a100-80gb');
+  assert.deepEqual(peakFor(a100, 'fp16'), { dtype: 'fp16', flopsPerS: 312e12 });
+  const fp8 = peakFor(a100, 'fp8');
+  assert.equal(fp8.dtype, 'fp16');
+  assert.match(fp8.note ?? '', /no native fp8.*fp16 peak/);
+  assert.equal(peakFor(getDevice('h100-sxm'), 'fp8').flopsPerS, 1978.9e12);
+  assert.equal(peakFor(getDevice('h100-sxm'), 'int4').dtype, 'int8');
+  assert.equal(peakFor(getDevice('a100-80gb'), 'int8').flopsPerS, 624e12);
+  // Weight-only int4 (W4A16) dequantizes to fp16: its GEMMs compute in fp16 and get the fp16 peak.
+  const w4: Workload = defaultWorkload(llama7b, { weights: 'int4-g128', activations: 'fp16', kv: 'fp16' });
+  const g = buildGraph(llama7b, w4, 'prefill', 512);
+  for (const op of g.ops.filter((o) => o.opClass === 'gemm')) assert.equal(op.computeDtype, 'fp16', op.name);
+  // W8A8 (fp8 weights and activations) computes in fp8.
+  const w8 = buildGraph(llama7b, defaultWorkload(llama7b, { weights: 'fp8', activations: 'fp8', kv: 'fp8' }), 'prefill', 512);
+  assert.equal(w8.ops.find((o) => o.name === 'q_proj')!.computeDtype, 'fp8');
+  // fp8 on A100 runs at the fp16 peak and analyze says so.
+  const r = analyze(llama7b, defaultWorkload(llama7b, { weights: 'fp8', activations: 'fp8', kv: 'fp8', promptTokens: 256, generateTokens: 8 }), a100, { sweeps: false });
+  assert.ok(r.warnings.some((w) => /no native fp8/.test(w)));
+  assert.ok(r.ops.filter((o) => o.computeDtype === 'fp8').every((o) => o.peakDtype === 'fp16'));
+});
+
+test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128', () => {
+  assert.equal(paddedM(1, [16, 32, 64, 128]), 16);
+  assert.equal(paddedM(17, [16, 32, 64, 128]), 32);
+  assert.equal(paddedM(65, [16, 32, 64, 128]), 128);
+  assert.equal(paddedM(129, [16, 32, 64, 128]), 256);
+  assert.equal(paddedM(4096, [16, 32, 64, 128]), 4096);
+  // A decode GEMM at batch 8 pays for 16 rows: compute time doubles against unpadded (FlashDecoding++:
+  // padding flat GEMMs wastes >50% of the work).
+  const h100 = getDevice('h100-sxm');
+  const padded = costKernel([gemmOp(8, 4096, 4096)], ctxFor(h100));
+  const unpadded = costKernel([gemmOp(8, 4096, 4096)], ctxFor(h100, { gemmTileM: [1] }));
+  assert.ok(Math.abs(padded.computeS / unpadded.computeS - 2) < 1e-12);
+  // Reported FLOPs stay the real ones.
+  assert.equal(padded.flops, 2 * 8 * 4096 * 4096);
+});
+
+test('fused attention keeps the score matrix on chip; unfused writes and reads it', () => {
+  const a100 = getDevice('a100-80gb');
+  const w = defaultWorkload(llama7b, { promptTokens: 2048 });
+  const g = buildGraph(llama7b, w, 'prefill', 2048);
+  const attn = kernels(g.ops).find((k) => k[0]!.name === 'attn_qk')!;
+  assert.deepEqual(attn.map((o) => o.name), ['attn_qk', 'attn_softmax', 'attn_sv']);
+  const fused = costKernel(attn, ctxFor(a100));
+  const unfused = costKernel(attn, ctxFor(a100, { fusedAttention: false }));
+  // Scores: 2048 x 2048 per head, 32 heads, 32 layers, fp16: 4 passes (QK^T write, softmax read + write, PV read).
+  const s = 2048 * 2048 * 32 * 32 * 2;
+  assert.equal(unfused.bytes - fused.bytes, 4 * s);
+  assert.equal(unfused.launches - fused.launches, 2 * 32);
+  assert.ok(unfused.timeS > fused.timeS);
+  assert.equal(fused.name, 'flash_attention');
+});
+
+test('invariant: more bandwidth never slows a memory-bound op', () => {
+  const base = getDevice('a100-80gb');
+  const ops = buildGraph(llama7b, defaultWorkload(llama7b), 'decode', 1024).ops;
+  let prev: number[] | null = null;
+  for (const f of [0.5, 1, 1.5, 2, 4, 8]) {
+    const d = { ...base, memoryBandwidthBytesPerS: base.memoryBandwidthBytesPerS * f };
+    const costs = costOps(ops, ctxFor(d));
+    const times = costs.map((c) => c.timeS);
+    if (prev) for (let i = 0; i < times.length; i++) if (costs[i]!.bound === 'memory') assert.ok(times[i]! <= prev[i]!, costs[i]!.name);
+    prev = times;
+  }
+});
+
+test('Llama-2-7B fp16 decode on A100-80GB, batch 1, 1k context: memory bound, ideal = bytes / bandwidth ~ 6.9 ms', () => {
+  // Bytes per step: 6.74e9 params x 2 B = 13.48 GB of weights + 1024 tokens x 524,288 B of KV = 0.54 GB, ~14.0 GB;
+  // 14.0e9 / 2.039e12 B/s = 6.87 ms. The lookup reads one embedding row, not the 262 MB table (32000 x 4096 x 2 B),
+  // so the graph's bytes are 13.76 GB: 6.75 ms. Stated tolerance 3% around 6.9 ms.
+  const w = defaultWorkload(llama7b, { promptTokens: 1024, generateTokens: 1 });
+  const a100 = getDevice('a100-80gb');
+  const ideal = analyze(llama7b, w, a100, { params: IDEAL, sweeps: false });
+  assert.equal(ideal.decode.contextTokens, 1024);
+  assert.equal(ideal.decode.bound, 'memory');
+  const bytesOverBw = ideal.decode.bytes / a100.memoryBandwidthBytesPerS;
+  assert.ok(Math.abs(bytesOverBw - 6.9e-3) / 6.9e-3 < 0.03, `bytes/bw ${bytesOverBw}`);
+  // With ideal kernels the step is exactly the memory time (compute of a GEMV is ~1 FLOP/B, far below the ridge).
+  assert.ok(Math.abs(ideal.decode.timeS - bytesOverBw) / bytesOverBw < 0.01);
+  // Real kernels: slower than ideal by the bandwidth efficiency and the launches, still memory bound.
+  const real = analyze(llama7b, w, a100, { sweeps: false });
+  assert.equal(real.decode.bound, 'memory');
+  assert.ok(real.decode.timeS > ideal.decode.timeS && real.decode.timeS < 1.6 * ideal.decode.timeS);
+});
+
+test('invariant: a larger batch never lowers decode throughput', () => {
+  for (const [spec, device] of [[llama7b, 'a100-80gb'], [llama70b, 'h100-sxm']] as const) {
+    const r = analyze(spec, defaultWorkload(spec, { tp: spec === llama70b ? 8 : 1 }), getDevice(device), { sweepBatches: [1, 2, 3, 4, 8, 16, 24, 32, 64, 100, 128, 256, 512, 1024, 2048] });
+    const t = r.batchSweep.tokensPerS;
+    for (let i = 1; i < t.length; i++) assert.ok(t[i]! >= t[i - 1]!, `batch ${r.batchSweep.batch[i]}: ${t[i]} < ${t[i - 1]}`);
+  }
+});
+
+test('invariant: tensor parallelism never raises per-device weight bytes', () => {
+  let prevGraph = Infinity;
+  let prevMem = Infinity;
+  for (const tp of [1, 2, 4, 8]) {
+    const w = defaultWorkload(llama70b, { tp });
+    const g = buildGraph(llama70b, w, 'decode', 1024);
+    const wb = g.ops.reduce((s, o) => s + o.bytes.weights, 0);
+    assert.ok(wb <= prevGraph, `tp ${tp}`);
+    prevGraph = wb;
+    const r = analyze(llama70b, w, getDevice('h100-sxm'), { sweeps: false });
+    assert.ok(r.memory.weightsBytes <= prevMem);
+    prevMem = r.memory.weightsBytes;
+  }
+});
+
+test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a latency per collective', () => {
+  const h100 = getDevice('h100-sxm');
+  const w = defaultWorkload(llama70b, { tp: 4, batch: 8 });
+  const g = buildGraph(llama70b, w, 'decode', 1024);
+  const ar = g.ops.filter((o) => o.opClass === 'comm');
+  assert.equal(ar.length, 2); // attention and MLP all-reduce rows, 80 layers each
+  const c = costKernel([ar[0]!], ctxFor(h100, {}, 4));
+  const p = defaultCostParams();
+  // 80 layers x 8 rows x 8192 hidden x 2 B = 10.5 MB; ring 2 x 3/4; link 450 GB/s x 0.8; 80 x 8 us latency.
+  const bytes = 80 * 8 * 8192 * 2;
+  assert.equal(ar[0]!.bytes.actIn, bytes);
+  const expected = (1.5 * bytes) / (450e9 * p.efficiency.comm.memory) + 80 * p.allreduceLatencyS;
+  assert.ok(Math.abs(c.timeS - expected) / expected < 1e-9);
+  assert.equal(c.bound, 'comm');
+  // tp 1 has no all-reduce at all.
+  assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
+});
+
+test('decode graphs reconstructed from three builds equal direct builds', () => {
+  for (const [spec, tp] of [[llama7b, 1], [llama70b, 8]] as const) {
+    const w = defaultWorkload(spec, { batch: 3, tp });
+    const dg = new DecodeGraphs(spec, w, 700);
+    assert.equal(dg.builds, 3);
+    for (const [b, c] of [[1, 1], [3, 700], [17, 4095], [256, 123], [1000, 32000]] as const) {
+      const direct = buildGraph(spec, { ...w, batch: b }, 'decode', c).ops;
+      const got = dg.at(b, c);
+      assert.equal(got.length, direct.length);
+      for (let i = 0; i < got.length; i++) {
+        const x = got[i]!;
+        const y = direct[i]!;
+        assert.equal(x.name, y.name);
+        for (const [u, v] of [[x.flops, y.flops], [x.launches, y.launches], [x.shape.m, y.shape.m], [x.shape.n, y.shape.n], [x.count, y.count], ...Object.keys(y.bytes).map((k) => [x.bytes[k as keyof Op['bytes']], y.bytes[k as keyof Op['bytes']]])]) {
+          assert.ok(Math.abs(u! - v!) <= 1e-9 * Math.max(1, Math.abs(v!)), `${x.name} b=${b} c=${c}: ${u} vs ${v}`);
+        }
+      }
+    }
+  }
+});
+
+test('a measured device replaces the default efficiencies and launch overhead', () => {
+  const d: Device = { ...getDevice('rtx-4090'), id: 'this', measured: { adapter: 'test', dispatchOverheadS: 20e-6, efficiency: { gemm: 0.5, 'attention.memory': 0.6 }, dateIso: '2026-01-01' } };
+  const p = costParamsFor(d);
+  assert.equal(p.launchOverheadS, 20e-6);
+  assert.deepEqual(p.efficiency.gemm, { compute: 0.5, memory: 0.5 });
+  assert.equal(p.efficiency.attention.memory, 0.6);
+  assert.equal(p.efficiency.attention.compute, defaultCostParams().efficiency.attention.compute);
+  assert.match(p.origin, /measured on test/);
+});

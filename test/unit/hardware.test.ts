@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clearRegisteredDevices, closeMatches, getDevice, listDevices, loadDeviceFile, registerDevices, setMeasuredDeviceLoader } from '../../engine/hardware/index';
+import { RidgelineError } from '../../engine/errors';
+
+const IDS = [
+  'h100-sxm', 'h100-pcie', 'h200', 'b200', 'a100-80gb', 'a100-40gb', 'l40s', 'l4', 'a10g', 't4', 'v100', 'rtx-4090',
+  'rtx-3090', 'quadro-rtx-8000', 'rtx-a6000', 'mi300x', 'mi250x', 'apple-m2-ultra', 'apple-m3-max', 'cpu-generic',
+];
+
+test('the database has every required id, spelled exactly', () => {
+  const ids = listDevices().map((d) => d.id);
+  for (const id of IDS) assert.ok(ids.includes(id), id);
+});
+
+test('every device has positive memory, bandwidth, a 16/32-bit peak and a source', () => {
+  for (const d of listDevices()) {
+    assert.ok(d.memoryBytes > 0 && d.memoryBandwidthBytesPerS > 0, d.id);
+    assert.ok((d.peakFlopsPerS.fp16 ?? d.peakFlopsPerS.fp32 ?? 0) > 0, d.id);
+    assert.ok(d.source.length > 20, d.id);
+    for (const v of Object.values(d.peakFlopsPerS)) assert.ok(Number.isFinite(v) && v! > 0, d.id);
+  }
+});
+
+test('peaks are dense datasheet figures, not 2:4 sparse ones', () => {
+  // NVIDIA H100 SXM datasheet: FP16 tensor 1,979 TFLOPS *with sparsity*; dense is half.
+  assert.equal(getDevice('h100-sxm').peakFlopsPerS.fp16, 989.4e12);
+  assert.equal(getDevice('h100-sxm').peakFlopsPerS.fp8, 1978.9e12);
+  // A100 datasheet: FP16 312 TFLOPS dense (624 sparse), 2,039 GB/s for the 80GB SXM.
+  const a = getDevice('a100-80gb');
+  assert.equal(a.peakFlopsPerS.fp16, 312e12);
+  assert.equal(a.memoryBandwidthBytesPerS, 2.039e12);
+  // Ridge point of the A100 80GB at fp16: 312e12 / 2.039e12 = 153 FLOP/byte.
+  assert.ok(Math.abs(a.peakFlopsPerS.fp16! / a.memoryBandwidthBytesPerS - 153.0) < 0.1);
+  // No fp8 on Ampere; no bf16 on Turing/Volta.
+  assert.equal(a.peakFlopsPerS.fp8, undefined);
+  assert.equal(getDevice('t4').peakFlopsPerS.bf16, undefined);
+  // Every device: the fp8 peak is at most ~2x fp16 (L40S: 733 vs 362.05 = 2.02x; a sparse figure would show as 4x).
+  for (const d of listDevices()) {
+    if (d.peakFlopsPerS.fp8 && d.peakFlopsPerS.fp16) assert.ok(d.peakFlopsPerS.fp8 <= 2.05 * d.peakFlopsPerS.fp16, d.id);
+  }
+});
+
+test('unknown hardware id: exit-2 error listing close matches', () => {
+  assert.throws(
+    () => getDevice('a100'),
+    (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /unknown hardware id "a100"/.test(e.message) && /a100-80gb/.test(e.message) && /a100-40gb/.test(e.message),
+  );
+  assert.ok(closeMatches('h100', listDevices().map((d) => d.id)).includes('h100-sxm'));
+  assert.ok(closeMatches('rtx4090', listDevices().map((d) => d.id)).includes('rtx-4090'));
+});
+
+test('ids are case-insensitive', () => {
+  assert.equal(getDevice('H100-SXM').id, 'h100-sxm');
+});
+
+function tmpFile(name: string, body: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-hw-'));
+  const p = join(dir, name);
+  writeFileSync(p, body);
+  return p;
+}
+
+const GOOD = { id: 'my-gpu', name: 'My GPU', memoryBytes: 16e9, memoryBandwidthBytesPerS: 500e9, peakFlopsPerS: { fp16: 100e12 }, source: 'my own measurements' };
+
+test('user device files: good file registers; bad fields name file and field', () => {
+  const ok = tmpFile('ok.json', JSON.stringify({ devices: [GOOD] }));
+  registerDevices(loadDeviceFile(ok), ok);
+  assert.equal(getDevice('my-gpu').memoryBandwidthBytesPerS, 500e9);
+  clearRegisteredDevices();
+  assert.throws(() => getDevice('my-gpu'), RidgelineError);
+
+  const missing = tmpFile('missing.json', JSON.stringify({ devices: [{ ...GOOD, memoryBandwidthBytesPerS: undefined }] }));
+  assert.throws(() => loadDeviceFile(missing), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && e.message.includes(missing) && /memoryBandwidthBytesPerS/.test(e.message) && /positive number/.test(e.message));
+  const negative = tmpFile('neg.json', JSON.stringify([{ ...GOOD, memoryBytes: -1 }]));
+  assert.throws(() => loadDeviceFile(negative), (e: unknown) => e instanceof RidgelineError && /memoryBytes/.test(e.message) && /got -1/.test(e.message));
+  const badDtype = tmpFile('dtype.json', JSON.stringify([{ ...GOOD, peakFlopsPerS: { fp12: 1e12 } }]));
+  assert.throws(() => loadDeviceFile(badDtype), (e: unknown) => e instanceof RidgelineError && /peakFlopsPerS\.fp12/.test(e.message));
+  const notJson = tmpFile('bad.json', '{ devices: ');
+  assert.throws(() => loadDeviceFile(notJson), (e: unknown) => e instanceof RidgelineError && /valid JSON/.test(e.message));
+  assert.throws(() => loadDeviceFile(join(tmpdir(), 'no-such-ridgeline-file.json')), (e: unknown) => e instanceof RidgelineError && /readable/.test(e.message));
+});
+
+test('`this` needs a measured device', () => {
+  setMeasuredDeviceLoader(() => null);
+  assert.throws(() => getDevice('this'), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /run `ridgeline bench` first/.test(e.message));
+  setMeasuredDeviceLoader(() => ({ ...GOOD, id: 'this', vendor: 'x', measured: { adapter: 'test adapter', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' } }));
+  assert.equal(getDevice('this').measured?.adapter, 'test adapter');
+  setMeasuredDeviceLoader(null);
+});
