@@ -11,7 +11,11 @@ import { kvFormat, type KvFormat } from './kvFormats';
  * - MLA: one latent of `kvLoraRank + qkRopeHeadDim` per layer and token (the compressed KV plus the
  *   shared rotary key), which is what vLLM and SGLang keep; it is not split across tensor-parallel ranks.
  * - Sliding-window layers keep at most `window` tokens (Mistral `sliding_window`, Gemma 2 local layers,
- *   Qwen2 `use_sliding_window` below `max_window_layers`).
+ *   Qwen2 `use_sliding_window` from `max_window_layers` on).
+ * - Grouped (KIVI-style) formats quantize K per channel and V per token; an MLA latent, which stands for
+ *   both, is quantized per token like V.
+ * - Blocks are counted per layer group: a block holds `blockTokens` tokens of every layer of its group
+ *   (one group for most models; Gemma 2 has a local and a global pool).
  */
 
 export type KvRole = 'k' | 'v' | 'latent';
@@ -236,8 +240,9 @@ export function kvUse(layout: KvLayout, f: KvFormat, req: KvRequest, p: KvPolicy
     const kept = keptTokens(g, L, p);
     const blk = blocksFor(kept, L, B);
     const slots = blk * B;
-    // Only whole blocks of an uncapped (never evicted) prefix are shared, as paged prefix caches do.
-    const sharedBlk = kept >= L && n > 1 ? Math.floor(prefix / B) : 0;
+    // Only whole blocks of an uncapped (never evicted) prefix are shared, as paged prefix caches do, and
+    // never a sequence's last block: each sequence appends its next token to a block of its own.
+    const sharedBlk = kept >= L && n > 1 ? Math.max(0, Math.min(Math.floor(prefix / B), blk - 1)) : 0;
     const seqBytes = g.tensors.reduce((s, t) => s + tensorBytes(t, slots, f), 0) * g.layers;
     const sharedBytes = g.tensors.reduce((s, t) => s + tensorBytes(t, sharedBlk * B, f), 0) * g.layers;
     const own = seqBytes - sharedBytes;

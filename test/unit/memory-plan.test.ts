@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RidgelineError } from '../../engine/errors';
 import { getDevice } from '../../engine/hardware/index';
 import type { Workload } from '../../engine/model/types';
-import { planMemory, kvReport, DEFAULT_OVERHEAD_BYTES, REPORT_CONTEXTS } from '../../engine/memory/index';
+import { planMemory, kvReport, peakActivations, kvLayout, kvUse, kvFormat, DEFAULT_POLICY, DEFAULT_OVERHEAD_BYTES, REPORT_CONTEXTS } from '../../engine/memory/index';
 import { model, sample } from './memory-fixtures';
 
 const GiB = 2 ** 30;
@@ -137,6 +137,31 @@ test('kv report: every format, contexts 1k..128k, options side by side', () => {
   assert.equal(r.maxContextTokens.withOptions, null);
   assert.equal(typeof r.maxContextTokens.withoutOptions, 'number');
   assert.ok(r.warnings.some((w) => /--window 8192/.test(w)));
+});
+
+test('peak activations worked by hand: one layer live at a time, the MLP stage peaks', () => {
+  const s = sample('llama-2-7b');
+  const a = peakActivations(s, wl(), 1, 2048);
+  // 2048 tokens, fp16. Attention stage: residual + normed + q (4096) + k,v (2 x 4096) + attn out (4096) + o_proj out
+  //   = 2048 x (3 x 4096 + 16384) x 2 B = 117,440,512 B
+  // MLP stage: residual + normed + gate, up, act (3 x 11008) + down out = 2048 x (3 x 4096 + 33024) x 2 = 185,597,952 B
+  // Logits: 2048 x 4096 x 2 + 1 x 32000 x 4 = 16,905,216 B
+  assert.equal(a.bytes, 185597952);
+  assert.equal(a.peakStage, 'mlp');
+  assert.equal(a.chunkTokens, 2048);
+  // tp = 4 shards the projections and the MLP, not the residual stream: 2048 x (3 x 4096 + 33024 / 4) x 2
+  assert.equal(peakActivations(s, wl(), 4, 2048).bytes, 2048 * (3 * 4096 + 33024 / 4) * 2);
+  // the decode batch is a floor: 4096 sequences decode 4096 tokens at once even with a 2048-token chunk
+  assert.equal(peakActivations(s, wl({ batch: 4096 }), 1, 2048).chunkTokens, 4096);
+});
+
+test('a fully shared prompt still leaves each sequence one block of its own', () => {
+  const layout = kvLayout(sample('llama-2-7b'));
+  // 4 sequences, 4096 tokens all shared: 256 blocks, 255 shared + 4 x 1 own = 259 blocks
+  const u = kvUse(layout, kvFormat('fp16'), { sequences: 4, contextTokens: 4096, prefixTokens: 4096 }, DEFAULT_POLICY);
+  assert.equal(u.blocks, 259);
+  const p = planMemory(sample('llama-2-7b'), wl({ batch: 4, promptTokens: 4096, generateTokens: 0 }), h100, { prefixTokens: 4096 });
+  assert.equal(p.kv.maxBatch, Math.floor((p.kv.budgetBytes - 255 * 8 * 2 ** 20) / (8 * 2 ** 20)));
 });
 
 test('bad workload values: one line naming the option, exit code 2', () => {
