@@ -119,16 +119,176 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const normB = wf.keepsHighPrecision.includes('norms') ? hiBytes : wB;
   const aB = af.bytes;
   const kvB = kf.bitsPerElement / 8;
-  const dequant = wf.weightOnly ? wf.dequantFlopsPerWeight : 0;
 
-  // What the math runs in.
+  // What the math runs in: 8-bit activations with <= 8-bit weights run the 8-bit kernel (W8A8 int8, FP8);
+  // otherwise the weights are dequantized into the 16-bit activation dtype (W4A16 -> fp16).
   const dt16: Dtype = af.dtype === 'fp32' ? 'fp32' : af.dtype === 'bf16' || (af.bytes === 1 && spec.dtype === 'bf16') ? 'bf16' : 'fp16';
-  const gemmDtype: Dtype =
-    af.bytes === 1 && wf.bitsPerWeight <= 8.5 ? af.dtype : af.dtype === 'fp32' && wf.bitsPerWeight >= 32 ? 'fp32' : dt16;
+  const gemmDtype: Dtype = af.bytes === 1 && wf.bitsPerWeight <= 8.5 ? af.dtype : dt16;
+  // Dequantization FLOPs per weight read: sub-8-bit weights into an 8-bit kernel, or any quantized weight
+  // into a 16-bit kernel (formats without native support pay their fallback cost).
+  const dequant =
+    gemmDtype === af.dtype && af.bytes === 1
+      ? wf.bitsPerWeight < 8 ? wf.dequantFlopsPerWeight : 0
+      : wf.bitsPerWeight < 16 ? (wf.weightOnly ? wf.dequantFlopsPerWeight : wf.fallbackDequantFlopsPerWeight ?? wf.dequantFlopsPerWeight) : 0;
   const attnDtype: Dtype = af.dtype === 'fp8' && kf.bitsPerElement === 8 ? 'fp8' : dt16;
 
-  const ops: Op[] = [];
-  const add = (
+  // RMSNorm: square, sum, scale, weight = 4 FLOPs per element; LayerNorm adds the mean and the bias: 6.
+  const normFlops = spec.norm.kind === 'rmsnorm' ? 4 : spec.norm.bias ? 6 : 5;
+  const b = new GraphBuilder(phase, tp, M, h, s.fusedGateUp, wB, hiBytes, aB, dequant, dt16, gemmDtype, normFlops, spec.norm.bias ? 2 : 1, normB);
+  // Embeddings: one row per token read from the table (plus the learned position row), written out.
+  const ed = s.embedDim;
+  b.add('embed', 1, undefined, 'elementwise', dt16, M, ed, 1, 1, 1, (s.embedScale ? M * ed : 0) + (s.positionTableRows > 0 ? M * h : 0), {
+    weights: M * ed * embedB + (s.positionTableRows > 0 ? M * h * embedB : 0),
+    actIn: 0,
+    actOut: M * ed * aB,
+    kvRead: 0,
+    kvWrite: 0,
+  });
+  if (ed !== h) b.gemm('project_in', 1, undefined, M, h, ed, false);
+
+  const heads = split.heads;
+  const kvh = split.kvHeads;
+  const hd = a.headDim;
+  const vhd = a.vHeadDim;
+  const softmaxFlops = 5 + (spec.positionEmbedding === 'alibi' ? 1 : 0) + (s.attnLogitSoftcap !== null ? 3 : 0);
+  const kvQuantFlops = kf.bitsPerElement < 16 ? 2 : 0;
+
+  for (const g of spec.layerGroups) {
+    const L = g.layers.length;
+    const li = L === 1 ? g.layers[0] : undefined;
+    b.norm('attn_norm', L, li, M, h);
+
+    // Attention: queries per sequence T, keys per query (decode) or causal pairs (prefill).
+    const keys = prefill ? T : g.window === null ? contextTokens + 1 : Math.min(contextTokens + 1, g.window);
+    const pairs = prefill ? causalPairs(T, g.window) : keys;
+    if (a.mla) {
+      const m = a.mla;
+      const qHead = m.qkNopeHeadDim + m.qkRopeHeadDim;
+      const latent = m.kvLoraRank + m.qkRopeHeadDim;
+      if (m.qLoraRank !== null) {
+        b.gemm('q_a_proj', L, li, M, m.qLoraRank, h, false);
+        b.norm('q_a_norm', L, li, M, m.qLoraRank);
+        b.gemm('q_b_proj', L, li, M, heads * qHead, m.qLoraRank, false);
+      } else {
+        b.gemm('q_proj', L, li, M, heads * qHead, h, false);
+      }
+      // The latent projection is replicated on every device (its output is small and shared by all heads).
+      b.gemm('kv_a_proj', L, li, M, latent, h, false);
+      b.norm('kv_a_norm', L, li, M, m.kvLoraRank);
+      b.elementwise('rotary', L, li, M * (heads + 1) * m.qkRopeHeadDim, 1, 3);
+      b.add('kv_cache_write', L, li, 'elementwise', dt16, M, latent, 1, 1, 1, kvQuantFlops * M * latent, {
+        weights: 0, actIn: M * latent * aB, actOut: 0, kvRead: 0, kvWrite: M * latent * kvB,
+      });
+      if (prefill) {
+        // Prefill decompresses the latent into per-head keys and values and runs ordinary attention.
+        b.gemm('kv_b_proj', L, li, M, heads * (m.qkNopeHeadDim + m.vHeadDim), m.kvLoraRank, false);
+        b.add('attn_qk', L, li, 'attention', attnDtype, T, T, qHead, heads * B, 1, 2 * B * heads * pairs * qHead, {
+          weights: 0, actIn: M * heads * qHead * aB * 2, actOut: 0, kvRead: 0, kvWrite: 0,
+        });
+        b.add('attn_softmax', L, li, 'attention', attnDtype, T, T, 1, heads * B, 0, softmaxFlops * B * heads * pairs, zeroBytes(), 'attn_qk');
+        b.add('attn_sv', L, li, 'attention', attnDtype, T, m.vHeadDim, T, heads * B, 0, 2 * B * heads * pairs * m.vHeadDim, {
+          weights: 0, actIn: M * heads * m.vHeadDim * aB, actOut: M * heads * m.vHeadDim * aB, kvRead: 0, kvWrite: 0,
+        }, 'attn_qk');
+      } else {
+        // Decode attends in the latent space (weights absorbed, DeepSeek-V2 paper): queries are mapped into the
+        // latent per head, scores and values use the cached latent directly, read once for all heads.
+        b.gemm('attn_q_absorb', L, li, B, m.kvLoraRank, m.qkNopeHeadDim, false, wB, heads);
+        b.add('attn_qk', L, li, 'attention', attnDtype, 1, keys, latent, heads * B, 1, 2 * B * heads * keys * latent, {
+          weights: 0, actIn: B * heads * latent * aB, actOut: 0, kvRead: B * keys * latent * kvB, kvWrite: 0,
+        });
+        b.add('attn_softmax', L, li, 'attention', attnDtype, 1, keys, 1, heads * B, 0, softmaxFlops * B * heads * keys, zeroBytes(), 'attn_qk');
+        b.add('attn_sv', L, li, 'attention', attnDtype, 1, m.kvLoraRank, keys, heads * B, 0, 2 * B * heads * keys * m.kvLoraRank, {
+          weights: 0, actIn: 0, actOut: B * heads * m.kvLoraRank * aB, kvRead: 0, kvWrite: 0,
+        }, 'attn_qk');
+        b.gemm('attn_v_up', L, li, B, m.vHeadDim, m.kvLoraRank, false, wB, heads);
+      }
+      b.gemm('o_proj', L, li, M, h, heads * m.vHeadDim, false);
+    } else {
+      const nq = heads * hd;
+      const nk = kvh * hd;
+      const nv = kvh * vhd;
+      if (s.fusedQkv) b.gemm('qkv_proj', L, li, M, nq + nk + nv, h, a.qkvBias);
+      else {
+        b.gemm('q_proj', L, li, M, nq, h, a.qkvBias);
+        b.gemm('k_proj', L, li, M, nk, h, a.qkvBias);
+        b.gemm('v_proj', L, li, M, nv, h, a.qkvBias);
+      }
+      if (spec.rope) b.elementwise('rotary', L, li, Math.round(M * (heads + kvh) * hd * spec.rope.partialRotaryFactor), 1, 3);
+      b.add('kv_cache_write', L, li, 'elementwise', dt16, M, nk + nv, 1, 1, 1, kvQuantFlops * M * (nk + nv), {
+        weights: 0, actIn: M * (nk + nv) * aB, actOut: 0, kvRead: 0, kvWrite: M * (nk + nv) * kvB,
+      });
+      // Prefill: Q, K, V come from the projections; decode: K, V of `keys` positions come from the cache.
+      const kRead = prefill ? 0 : B * keys * nk * kvB;
+      const vRead = prefill ? 0 : B * keys * nv * kvB;
+      b.add('attn_qk', L, li, 'attention', attnDtype, T, keys, hd, heads * B, 1, 2 * B * heads * pairs * hd, {
+        weights: 0, actIn: M * nq * aB + (prefill ? M * nk * aB : 0), actOut: 0, kvRead: kRead, kvWrite: 0,
+      });
+      b.add('attn_softmax', L, li, 'attention', attnDtype, T, keys, 1, heads * B, 0, softmaxFlops * B * heads * pairs, zeroBytes(), 'attn_qk');
+      b.add('attn_sv', L, li, 'attention', attnDtype, T, vhd, keys, heads * B, 0, 2 * B * heads * pairs * vhd, {
+        weights: 0, actIn: prefill ? M * nv * aB : 0, actOut: M * heads * vhd * aB, kvRead: vRead, kvWrite: 0,
+      }, 'attn_qk');
+      b.gemm('o_proj', L, li, M, h, heads * vhd, a.outBias);
+    }
+
+    if (spec.parallelAttention) {
+      // Attention and MLP read the same normed input (second norm only where the model has one) and are
+      // summed with the residual in one add after a single all-reduce.
+      if (s.normsPerLayer >= 2) b.norm('mlp_norm', L, li, M, h);
+      b.mlp(g.mlp, L, li);
+      b.allreduce('allreduce', L, li, M);
+      b.elementwise('residual_add', L, li, M * h, 3, 2);
+    } else {
+      if (s.normsPerLayer === 4) b.norm('post_attn_norm', L, li, M, h);
+      b.allreduce('allreduce_attn', L, li, M);
+      b.elementwise('residual_add_attn', L, li, M * h, 2, 1);
+      if (s.normsPerLayer >= 2) b.norm('mlp_norm', L, li, M, h);
+      b.mlp(g.mlp, L, li);
+      if (s.normsPerLayer === 4) b.norm('post_mlp_norm', L, li, M, h);
+      b.allreduce('allreduce_mlp', L, li, M);
+      b.elementwise('residual_add_mlp', L, li, M * h, 2, 1);
+    }
+  }
+
+  // Output: final norm and LM head on the last token of each sequence only (prefill) or the new token.
+  const outRows = B;
+  if (s.finalNorm) b.norm('final_norm', 1, undefined, outRows, h);
+  if (ed !== h) b.gemm('project_out', 1, undefined, outRows, ed, h, false);
+  b.gemm('lm_head', 1, undefined, outRows, Math.ceil(spec.vocabSize / tp), ed, false, lmB);
+
+  return { phase, contextTokens, ops: b.ops };
+}
+
+interface BlockNames {
+  gateUp: string;
+  gate: string;
+  up: string;
+  act: string;
+  down: string;
+}
+const MLP_NAMES: BlockNames = { gateUp: 'mlp_gate_up', gate: 'mlp_gate', up: 'mlp_up', act: 'mlp_act', down: 'mlp_down' };
+const SHARED_NAMES: BlockNames = { gateUp: 'shared_gate_up', gate: 'shared_gate', up: 'shared_up', act: 'shared_act', down: 'shared_down' };
+
+/** Appends op rows; methods (not per-call closures) keep graph building allocation-light. */
+class GraphBuilder {
+  readonly ops: Op[] = [];
+  constructor(
+    readonly phase: Phase,
+    readonly tp: number,
+    readonly M: number,
+    readonly h: number,
+    readonly fusedGateUp: boolean,
+    readonly wB: number,
+    readonly hiBytes: number,
+    readonly aB: number,
+    readonly dequant: number,
+    readonly dt16: Dtype,
+    readonly gemmDtype: Dtype,
+    readonly normFlops: number,
+    readonly normParamsPerElem: number,
+    readonly normB: number,
+  ) {}
+
+  add(
     name: string,
     layers: number,
     layer: number | undefined,
@@ -142,10 +302,19 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
     flopsPerLayer: number,
     b: OpBytes,
     fusedInto?: string,
-  ): void => {
-    const op: Op = {
+  ): void {
+    if (layers !== 1) {
+      b.weights *= layers;
+      b.actIn *= layers;
+      b.actOut *= layers;
+      b.kvRead *= layers;
+      b.kvWrite *= layers;
+    }
+    // One object shape for every op (layer/fusedInto may be undefined) keeps property access monomorphic.
+    this.ops.push({
       name,
-      phase,
+      phase: this.phase,
+      layer,
       layers,
       opClass,
       computeDtype,
@@ -153,186 +322,61 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       count,
       launches: launchesPerLayer * layers,
       flops: flopsPerLayer * layers,
-      bytes: {
-        weights: b.weights * layers,
-        actIn: b.actIn * layers,
-        actOut: b.actOut * layers,
-        kvRead: b.kvRead * layers,
-        kvWrite: b.kvWrite * layers,
-      },
-    };
-    if (layer !== undefined) op.layer = layer;
-    if (fusedInto !== undefined) op.fusedInto = fusedInto;
-    ops.push(op);
-  };
-  /** A GEMM of M rows, k -> n, with optional bias, weights in `wBytes` per element. */
-  const gemm = (name: string, L: number, layer: number | undefined, rows: number, n: number, k: number, bias: boolean, wBytes = wB, count = 1, weightInstances = count): void => {
-    const wElems = weightInstances * n * k;
-    add(name, L, layer, 'gemm', gemmDtype, rows, n, k, count, 1, 2 * count * rows * n * k + (bias ? count * rows * n : 0) + (wBytes === wB ? dequant * wElems : 0), {
-      weights: wElems * wBytes + (bias ? weightInstances * n * hiBytes : 0),
+      bytes: b,
+      fusedInto,
+    });
+  }
+
+  /** A GEMM of `rows` rows, k -> n, optional bias, weights at `wBytes` per element (dequantized if quantized). */
+  gemm(name: string, L: number, layer: number | undefined, rows: number, n: number, k: number, bias: boolean, wBytes = this.wB, count = 1): void {
+    const wElems = count * n * k;
+    const aB = this.aB;
+    this.add(name, L, layer, 'gemm', this.gemmDtype, rows, n, k, count, 1, 2 * count * rows * n * k + (bias ? count * rows * n : 0) + (wBytes === this.wB ? this.dequant * wElems : 0), {
+      weights: wElems * wBytes + (bias ? count * n * this.hiBytes : 0),
       actIn: count * rows * k * aB,
       actOut: count * rows * n * aB,
       kvRead: 0,
       kvWrite: 0,
     });
-  };
-  const elementwise = (name: string, L: number, layer: number | undefined, elemsOut: number, inputs: number, flopsPerElem: number): void => {
-    add(name, L, layer, 'elementwise', dt16, elemsOut, 1, 1, 1, 1, flopsPerElem * elemsOut, {
-      weights: 0,
-      actIn: inputs * elemsOut * aB,
-      actOut: elemsOut * aB,
-      kvRead: 0,
-      kvWrite: 0,
-    });
-  };
-  // RMSNorm: square, sum, scale, weight = 4 FLOPs per element; LayerNorm adds the mean and the bias: 6.
-  const normFlops = spec.norm.kind === 'rmsnorm' ? 4 : spec.norm.bias ? 6 : 5;
-  const norm = (name: string, L: number, layer: number | undefined, rows: number, width: number): void => {
-    add(name, L, layer, 'norm', dt16, rows, width, 1, 1, 1, normFlops * rows * width, {
-      weights: width * (spec.norm.bias ? 2 : 1) * normB,
-      actIn: rows * width * aB,
-      actOut: rows * width * aB,
-      kvRead: 0,
-      kvWrite: 0,
-    });
-  };
-  const allreduce = (name: string, L: number, layer: number | undefined, rows: number): void => {
-    if (tp === 1) return;
-    add(name, L, layer, 'comm', dt16, rows, h, 1, 1, 1, 0, { weights: 0, actIn: rows * h * aB, actOut: 0, kvRead: 0, kvWrite: 0 });
-  };
-
-  // Embeddings: one row per token read from the table (plus the learned position row), written out.
-  const ed = s.embedDim;
-  add('embed', 1, undefined, 'elementwise', dt16, M, ed, 1, 1, 1, (s.embedScale ? M * ed : 0) + (s.positionTableRows > 0 ? M * h : 0), {
-    weights: M * ed * embedB + (s.positionTableRows > 0 ? M * h * embedB : 0),
-    actIn: 0,
-    actOut: M * ed * aB,
-    kvRead: 0,
-    kvWrite: 0,
-  });
-  if (ed !== h) gemm('project_in', 1, undefined, M, h, ed, false);
-
-  const heads = split.heads;
-  const kvh = split.kvHeads;
-  const hd = a.headDim;
-  const vhd = a.vHeadDim;
-  const softmaxFlops = 5 + (spec.positionEmbedding === 'alibi' ? 1 : 0) + (s.attnLogitSoftcap !== null ? 3 : 0);
-  const kvQuantFlops = kf.bitsPerElement < 16 ? 2 : 0;
-
-  for (const g of spec.layerGroups) {
-    const L = g.layers.length;
-    const li = L === 1 ? g.layers[0] : undefined;
-    norm('attn_norm', L, li, M, h);
-
-    // Attention: queries per sequence T, keys per query (decode) or causal pairs (prefill).
-    const keys = prefill ? T : g.window === null ? contextTokens + 1 : Math.min(contextTokens + 1, g.window);
-    const pairs = prefill ? causalPairs(T, g.window) : keys;
-    if (a.mla) {
-      const m = a.mla;
-      const qHead = m.qkNopeHeadDim + m.qkRopeHeadDim;
-      const latent = m.kvLoraRank + m.qkRopeHeadDim;
-      if (m.qLoraRank !== null) {
-        gemm('q_a_proj', L, li, M, m.qLoraRank, h, false);
-        norm('q_a_norm', L, li, M, m.qLoraRank);
-        gemm('q_b_proj', L, li, M, heads * qHead, m.qLoraRank, false);
-      } else {
-        gemm('q_proj', L, li, M, heads * qHead, h, false);
-      }
-      // The latent projection is replicated on every device (its output is small and shared by all heads).
-      gemm('kv_a_proj', L, li, M, latent, h, false);
-      norm('kv_a_norm', L, li, M, m.kvLoraRank);
-      elementwise('rotary', L, li, M * (heads + 1) * m.qkRopeHeadDim, 1, 3);
-      add('kv_cache_write', L, li, 'elementwise', dt16, M, latent, 1, 1, 1, kvQuantFlops * M * latent, {
-        weights: 0, actIn: M * latent * aB, actOut: 0, kvRead: 0, kvWrite: M * latent * kvB,
-      });
-      if (prefill) {
-        // Prefill decompresses the latent into per-head keys and values and runs ordinary attention.
-        gemm('kv_b_proj', L, li, M, heads * (m.qkNopeHeadDim + m.vHeadDim), m.kvLoraRank, false);
-        add('attn_qk', L, li, 'attention', attnDtype, T, T, qHead, heads * B, 1, 2 * B * heads * pairs * qHead, {
-          weights: 0, actIn: M * heads * qHead * aB * 2, actOut: 0, kvRead: 0, kvWrite: 0,
-        });
-        add('attn_softmax', L, li, 'attention', attnDtype, T, T, 1, heads * B, 0, softmaxFlops * B * heads * pairs, ZERO, 'attn_qk');
-        add('attn_sv', L, li, 'attention', attnDtype, T, m.vHeadDim, T, heads * B, 0, 2 * B * heads * pairs * m.vHeadDim, {
-          weights: 0, actIn: M * heads * m.vHeadDim * aB, actOut: M * heads * m.vHeadDim * aB, kvRead: 0, kvWrite: 0,
-        }, 'attn_qk');
-      } else {
-        // Decode attends in the latent space (weights absorbed, DeepSeek-V2 paper): queries are mapped into the
-        // latent per head, scores and values use the cached latent directly, read once for all heads.
-        gemm('attn_q_absorb', L, li, B, m.kvLoraRank, m.qkNopeHeadDim, false, wB, heads);
-        add('attn_qk', L, li, 'attention', attnDtype, 1, keys, latent, heads * B, 1, 2 * B * heads * keys * latent, {
-          weights: 0, actIn: B * heads * latent * aB, actOut: 0, kvRead: B * keys * latent * kvB, kvWrite: 0,
-        });
-        add('attn_softmax', L, li, 'attention', attnDtype, 1, keys, 1, heads * B, 0, softmaxFlops * B * heads * keys, ZERO, 'attn_qk');
-        add('attn_sv', L, li, 'attention', attnDtype, 1, m.kvLoraRank, keys, heads * B, 0, 2 * B * heads * keys * m.kvLoraRank, {
-          weights: 0, actIn: 0, actOut: B * heads * m.kvLoraRank * aB, kvRead: 0, kvWrite: 0,
-        }, 'attn_qk');
-        gemm('attn_v_up', L, li, B, m.vHeadDim, m.kvLoraRank, false, wB, heads);
-      }
-      gemm('o_proj', L, li, M, h, heads * m.vHeadDim, false);
-    } else {
-      const nq = heads * hd;
-      const nk = kvh * hd;
-      const nv = kvh * vhd;
-      if (s.fusedQkv) gemm('qkv_proj', L, li, M, nq + nk + nv, h, a.qkvBias);
-      else {
-        gemm('q_proj', L, li, M, nq, h, a.qkvBias);
-        gemm('k_proj', L, li, M, nk, h, a.qkvBias);
-        gemm('v_proj', L, li, M, nv, h, a.qkvBias);
-      }
-      if (spec.rope) elementwise('rotary', L, li, Math.round(M * (heads + kvh) * hd * spec.rope.partialRotaryFactor), 1, 3);
-      add('kv_cache_write', L, li, 'elementwise', dt16, M, nk + nv, 1, 1, 1, kvQuantFlops * M * (nk + nv), {
-        weights: 0, actIn: M * (nk + nv) * aB, actOut: 0, kvRead: 0, kvWrite: M * (nk + nv) * kvB,
-      });
-      // Prefill: Q, K, V come from the projections; decode: K, V of `keys` positions come from the cache.
-      const kRead = prefill ? 0 : B * keys * nk * kvB;
-      const vRead = prefill ? 0 : B * keys * nv * kvB;
-      add('attn_qk', L, li, 'attention', attnDtype, T, keys, hd, heads * B, 1, 2 * B * heads * pairs * hd, {
-        weights: 0, actIn: M * nq * aB + (prefill ? M * nk * aB : 0), actOut: 0, kvRead: kRead, kvWrite: 0,
-      });
-      add('attn_softmax', L, li, 'attention', attnDtype, T, keys, 1, heads * B, 0, softmaxFlops * B * heads * pairs, ZERO, 'attn_qk');
-      add('attn_sv', L, li, 'attention', attnDtype, T, vhd, keys, heads * B, 0, 2 * B * heads * pairs * vhd, {
-        weights: 0, actIn: prefill ? M * nv * aB : 0, actOut: M * heads * vhd * aB, kvRead: vRead, kvWrite: 0,
-      }, 'attn_qk');
-      gemm('o_proj', L, li, M, h, heads * vhd, a.outBias);
-    }
-
-    if (spec.parallelAttention) {
-      // Attention and MLP read the same normed input (second norm only where the model has one) and are
-      // summed with the residual in one add after a single all-reduce.
-      if (s.normsPerLayer >= 2) norm('mlp_norm', L, li, M, h);
-      mlp(g.mlp, L, li);
-      allreduce('allreduce', L, li, M);
-      elementwise('residual_add', L, li, M * h, 3, 2);
-    } else {
-      if (s.normsPerLayer === 4) norm('post_attn_norm', L, li, M, h);
-      allreduce('allreduce_attn', L, li, M);
-      elementwise('residual_add_attn', L, li, M * h, 2, 1);
-      if (s.normsPerLayer >= 2) norm('mlp_norm', L, li, M, h);
-      mlp(g.mlp, L, li);
-      if (s.normsPerLayer === 4) norm('post_mlp_norm', L, li, M, h);
-      allreduce('allreduce_mlp', L, li, M);
-      elementwise('residual_add_mlp', L, li, M * h, 2, 1);
-    }
   }
 
-  // Output: final norm and LM head on the last token of each sequence only (prefill) or the new token.
-  const outRows = B;
-  if (s.finalNorm) norm('final_norm', 1, undefined, outRows, h);
-  if (ed !== h) gemm('project_out', 1, undefined, outRows, ed, h, false);
-  gemm('lm_head', 1, undefined, outRows, Math.ceil(spec.vocabSize / tp), ed, false, lmB);
+  elementwise(name: string, L: number, layer: number | undefined, elemsOut: number, inputs: number, flopsPerElem: number): void {
+    this.add(name, L, layer, 'elementwise', this.dt16, elemsOut, 1, 1, 1, 1, flopsPerElem * elemsOut, {
+      weights: 0,
+      actIn: inputs * elemsOut * this.aB,
+      actOut: elemsOut * this.aB,
+      kvRead: 0,
+      kvWrite: 0,
+    });
+  }
 
-  return { phase, contextTokens, ops };
+  norm(name: string, L: number, layer: number | undefined, rows: number, width: number): void {
+    this.add(name, L, layer, 'norm', this.dt16, rows, width, 1, 1, 1, this.normFlops * rows * width, {
+      weights: width * this.normParamsPerElem * this.normB,
+      actIn: rows * width * this.aB,
+      actOut: rows * width * this.aB,
+      kvRead: 0,
+      kvWrite: 0,
+    });
+  }
 
-  function mlp(m: MlpSpec, L: number, li: number | undefined): void {
+  /** All-reduce of `rows` hidden vectors over the tp devices; the message size is bytes.actIn. */
+  allreduce(name: string, L: number, layer: number | undefined, rows: number): void {
+    if (this.tp === 1) return;
+    this.add(name, L, layer, 'comm', this.dt16, rows, this.h, 1, 1, 1, 0, { weights: 0, actIn: rows * this.h * this.aB, actOut: 0, kvRead: 0, kvWrite: 0 });
+  }
+
+  mlp(m: MlpSpec, L: number, li: number | undefined): void {
+    const { tp, M, h, gemmDtype, hiBytes, aB, wB, dequant } = this;
     if (m.kind === 'dense') {
       const inter = Math.ceil(m.intermediateSize / tp);
-      denseBlock('mlp', L, li, M, inter, m.gated, m.bias, m.activation);
+      this.denseBlock(MLP_NAMES, L, li, M, inter, m.gated, m.bias, m.activation);
       return;
     }
     const e = m.numExperts;
     const ie = Math.ceil(m.expertIntermediateSize / tp);
     // Router on every device (replicated): logits, then softmax/sigmoid and top-k (about 5 FLOPs per logit).
-    add('moe_router', L, li, 'gemm', gemmDtype, M, e, h, 1, 1, 2 * M * e * h + 5 * M * e, {
+    this.add('moe_router', L, li, 'gemm', gemmDtype, M, e, h, 1, 1, 2 * M * e * h + 5 * M * e, {
       weights: (e * h + m.routerBiasParams) * hiBytes, actIn: M * h * aB, actOut: M * e * aB, kvRead: 0, kvWrite: 0,
     });
     const routedRows = M * m.topK;
@@ -340,40 +384,41 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
     const rowsPerExpert = Math.ceil(routedRows / touched);
     const up = m.gated ? 2 * ie : ie;
     const upElems = touched * up * h;
-    add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
+    this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
       weights: upElems * wB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
     });
-    elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
+    this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
-    add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
+    this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
       weights: downElems * wB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     });
     // Weighted sum of the top-k expert outputs per token.
-    elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
+    this.elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
     if (m.sharedExperts > 0) {
-      denseBlock('shared', L, li, M, Math.ceil((m.sharedExperts * m.sharedIntermediateSize) / tp), m.gated, false, m.activation);
+      this.denseBlock(SHARED_NAMES, L, li, M, Math.ceil((m.sharedExperts * m.sharedIntermediateSize) / tp), m.gated, false, m.activation);
       if (m.sharedExpertGate) {
         // Qwen2-MoE: sigmoid(x . w) scales the shared expert output (replicated, hidden -> 1).
-        add('shared_expert_gate', L, li, 'gemm', gemmDtype, M, 1, h, 1, 1, 2 * M * h + 6 * M * h, {
+        this.add('shared_expert_gate', L, li, 'gemm', gemmDtype, M, 1, h, 1, 1, 2 * M * h + 6 * M * h, {
           weights: h * hiBytes, actIn: 2 * M * h * aB, actOut: M * h * aB, kvRead: 0, kvWrite: 0,
         });
       }
     }
   }
 
-  function denseBlock(prefix: string, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string): void {
-    if (gated && s.fusedGateUp) gemm(`${prefix}_gate_up`, L, li, rows, 2 * inter, h, bias);
+  denseBlock(names: BlockNames, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string): void {
+    const h = this.h;
+    if (gated && this.fusedGateUp) this.gemm(names.gateUp, L, li, rows, 2 * inter, h, bias);
     else {
-      if (gated) gemm(`${prefix}_gate`, L, li, rows, inter, h, bias);
-      gemm(`${prefix}_up`, L, li, rows, inter, h, bias);
+      if (gated) this.gemm(names.gate, L, li, rows, inter, h, bias);
+      this.gemm(names.up, L, li, rows, inter, h, bias);
     }
     // The activation (and the gate product) runs over the intermediate width, not the hidden size.
-    elementwise(`${prefix}_act`, L, li, rows * inter, gated ? 2 : 1, actFlops(act) + (gated ? 1 : 0));
-    gemm(`${prefix}_down`, L, li, rows, h, inter, bias);
+    this.elementwise(names.act, L, li, rows * inter, gated ? 2 : 1, actFlops(act) + (gated ? 1 : 0));
+    this.gemm(names.down, L, li, rows, h, inter, bias);
   }
 }
 
-const ZERO: OpBytes = Object.freeze({ weights: 0, actIn: 0, actOut: 0, kvRead: 0, kvWrite: 0 });
+const zeroBytes = (): OpBytes => ({ weights: 0, actIn: 0, actOut: 0, kvRead: 0, kvWrite: 0 });
 
 /** Sums of a graph's rows: FLOPs, bytes by kind, launches. */
 export function graphTotals(g: OpGraph): { flops: number; bytes: number; launches: number } & OpBytes {

@@ -1,0 +1,68 @@
+/**
+ * Model analysis speed: parse + op graph for a 70B config, both phases, and a 64 x 64 (batch, context)
+ * sweep of decode graphs. Baseline in the same process: JSON.parse of the same config text (the least any
+ * analysis must do), so the ratios stay comparable across machines.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildGraph, defaultWorkload, graphTotals, parseConfig } from '../../engine/model';
+
+function timeUs(iterations: number, fn: () => void): number {
+  for (let i = 0; i < Math.min(2000, iterations); i++) fn(); // warm up the JIT
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / iterations;
+}
+
+export async function bench(): Promise<Record<string, unknown>> {
+  const file = join(__dirname, '../../samples/llama-3-70b.json');
+  const text = readFileSync(file, 'utf8');
+  const obj = JSON.parse(text) as unknown;
+  const spec = parseConfig(obj, file);
+  const w = defaultWorkload(spec, { batch: 8, promptTokens: 2048, generateTokens: 512 });
+  let sink = 0;
+
+  const jsonParseUs = timeUs(20000, () => {
+    sink += (JSON.parse(text) as { hidden_size: number }).hidden_size;
+  });
+  const parseUs = timeUs(20000, () => {
+    sink += parseConfig(obj, file).params.total;
+  });
+  const graphsUs = timeUs(20000, () => {
+    sink += buildGraph(spec, w, 'prefill', 2048).ops.length + buildGraph(spec, w, 'decode', 2304).ops.length;
+  });
+  const parseAndGraphsUs = timeUs(20000, () => {
+    const s = parseConfig(obj, file);
+    sink += buildGraph(s, w, 'prefill', 2048).ops.length + buildGraph(s, w, 'decode', 2304).ops.length;
+  });
+
+  // 64 x 64 sweep: batch 1..64, context 128..8192 (step 128), one decode graph each, totals summed.
+  const sweep = () => {
+    for (let b = 1; b <= 64; b++) {
+      const wb = { ...w, batch: b };
+      for (let c = 1; c <= 64; c++) sink += graphTotals(buildGraph(spec, wb, 'decode', c * 128)).flops;
+    }
+  };
+  sweep();
+  const t0 = process.hrtime.bigint();
+  const reps = 5;
+  for (let i = 0; i < reps; i++) sweep();
+  const sweepMs = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
+
+  const d = buildGraph(spec, w, 'decode', 2304);
+  return {
+    model: spec.name,
+    opsPerGraph: { prefill: buildGraph(spec, w, 'prefill', 2048).ops.length, decode: d.ops.length },
+    baselineJsonParseUs: round(jsonParseUs),
+    parseConfigUs: round(parseUs),
+    buildGraphBothPhasesUs: round(graphsUs),
+    parseAndBothGraphsUs: round(parseAndGraphsUs),
+    ratioParseAndGraphsToJsonParse: round(parseAndGraphsUs / jsonParseUs),
+    sweep64x64DecodeGraphsMs: round(sweepMs),
+    sweepPerPointUs: round((sweepMs * 1000) / 4096),
+    targetUs: 20,
+    sink: sink > 0,
+  };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
