@@ -65,7 +65,10 @@ export interface BatchSweep {
   bound: Bound[];
   /** KV cache + weights fit in device memory at this batch (full context). */
   fits: boolean[];
-  /** First batch whose decode step is compute bound (null: none in the sweep). */
+  /**
+   * First batch at which the decode GEMMs turn compute bound (the ridge crossing: batch turns GEMV into GEMM);
+   * null when none in the sweep. Attention over the KV cache may keep the whole step memory bound past it.
+   */
   ridgeBatch: number | null;
   /** Largest batch whose step time stays within 10% of batch 1's (the memory-bound plateau). */
   plateauEndBatch: number;

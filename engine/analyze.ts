@@ -299,24 +299,25 @@ function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: numbe
   const fits: boolean[] = [];
   let ridgeBatch: number | null = null;
   let plateauEndBatch = list[0] ?? 1;
-  let t1 = 0;
   for (const b of list) {
     const costs = costOps(graphs.at(b, c), ctx);
     const t = totals(costs);
-    // Compute vs memory of the step as a whole: the GEMMs' compute time against all memory time.
-    let computeS = 0;
-    let memoryS = 0;
+    // The step's bound by time share; the ridge crossing is where the GEMMs (weight-reading ops) turn
+    // compute bound: batch turns GEMV into GEMM. Attention reads the KV cache per sequence and can keep the
+    // whole step memory bound past it ('Mind the Memory Gap: Unveiling GPU Bottlenecks in Large-Batch LLM Inference').
+    let gemmComputeS = 0;
+    let gemmMemoryS = 0;
     for (const k of costs) {
-      computeS += k.computeS;
-      memoryS += k.memoryS;
+      if (k.opClass !== 'gemm') continue;
+      gemmComputeS += k.computeS;
+      gemmMemoryS += k.memoryS;
     }
-    const bd: Bound = computeS > memoryS ? 'compute' : dominant(t.byBound);
-    if (t1 === 0) t1 = t.timeS / b; // per-sequence step time at the first batch
+    const bd: Bound = dominant(t.byBound);
     stepTimeS.push(t.timeS);
     tokensPerS.push(b / t.timeS);
     bound.push(bd);
     fits.push(b <= maxBatchFits);
-    if (bd === 'compute' && ridgeBatch === null) ridgeBatch = b;
+    if (gemmComputeS >= gemmMemoryS && ridgeBatch === null) ridgeBatch = b;
     if (t.timeS <= 1.1 * stepTimeS[0]!) plateauEndBatch = b;
   }
   void spec;

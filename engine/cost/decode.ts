@@ -73,6 +73,7 @@ export class DecodeGraphs {
 
   private build(batch: number, context: number): Op[] {
     this.builds++;
+    context = Math.round(context);
     return buildGraph(this.spec, batch === this.workload.batch ? this.workload : { ...this.workload, batch }, 'decode', context).ops;
   }
 

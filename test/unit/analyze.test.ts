@@ -1,0 +1,181 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/index';
+import { getDevice } from '../../engine/hardware/index';
+import { analyze } from '../../engine/analyze';
+import { costOps } from '../../engine/cost/roofline';
+import { costParamsFor } from '../../engine/cost/params';
+import { runValidation } from '../../engine/cost/validate';
+
+const samples = join(__dirname, '../../samples');
+const cli = join(__dirname, '../../dist/cli.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+function finiteDeep(v: unknown, path: string): void {
+  if (typeof v === 'number') assert.ok(Number.isFinite(v), `${path} = ${v}`);
+  else if (Array.isArray(v)) v.forEach((x, i) => finiteDeep(x, `${path}[${i}]`));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) finiteDeep(x, `${path}.${k}`);
+}
+
+test('the JSON contract holds for every bundled config, with no NaN or Infinity', () => {
+  const h100 = getDevice('h100-sxm');
+  for (const f of readdirSync(samples).filter((n) => n.endsWith('.json'))) {
+    const spec = loadConfigFile(join(samples, f));
+    const r = analyze(spec, defaultWorkload(spec, { promptTokens: 1024, generateTokens: 256 }), h100);
+    finiteDeep(JSON.parse(JSON.stringify(r)), f);
+    assert.ok(Number.isInteger(r.model.params.total) && Number.isInteger(r.model.params.active), f);
+    for (const k of ['weightsBytes', 'kvCacheBytes', 'activationsBytes', 'totalBytes', 'deviceBytes'] as const) assert.ok(r.memory[k] >= 0, `${f} ${k}`);
+    for (const ph of [r.prefill, r.decode]) {
+      assert.ok(ph.flops > 0 && ph.bytes > 0 && ph.timeS > 0, f);
+      assert.ok(['compute', 'memory', 'overhead', 'comm'].includes(ph.bound));
+      assert.ok(ph.mfu > 0 && ph.mfu <= 1 && ph.mbu > 0 && ph.mbu <= 1, `${f} mfu ${ph.mfu} mbu ${ph.mbu}`);
+    }
+    assert.equal(r.decode.tokensPerS, r.workload.batch / r.decode.timeS);
+    assert.equal(r.e2e.outputTokensPerS, (r.workload.batch * r.workload.generateTokens) / r.e2e.timeS);
+    assert.ok(r.ops.length > 0);
+    for (const o of r.ops) {
+      assert.ok(typeof o.name === 'string' && (o.phase === 'prefill' || o.phase === 'decode'));
+      assert.ok(o.timeS >= 0 && o.flops >= 0 && o.bytes >= 0 && o.intensity >= 0, `${f} ${o.name}`);
+    }
+    // Phase totals are the sums of their ops.
+    const sum = (p: string) => r.ops.filter((o) => o.phase === p).reduce((s, o) => s + o.timeS, 0);
+    assert.ok(Math.abs(sum('prefill') - r.prefill.timeS) <= 1e-12 * r.prefill.timeS + 1e-15);
+    assert.ok(Math.abs(sum('decode') - r.decode.timeS) <= 1e-9 * r.decode.timeS);
+  }
+});
+
+test('decode is reported at the mid-point of generation and e2e sums every decode step', () => {
+  const spec = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+  const device = getDevice('l40s');
+  const w = defaultWorkload(spec, { batch: 4, promptTokens: 300, generateTokens: 65 });
+  const r = analyze(spec, w, device, { sweeps: false });
+  assert.equal(r.decode.contextTokens, 300 + 32);
+  // Brute force: prefill + the 64 decode steps at contexts 300..363, each built and costed directly.
+  const ctx = { device, params: costParamsFor(device), tp: 1, linkBytesPerS: 32e9, notes: new Set<string>() };
+  let t = costOps(buildGraph(spec, w, 'prefill', 300).ops, ctx).reduce((s, c) => s + c.timeS, 0);
+  assert.ok(Math.abs(t - r.prefill.timeS) < 1e-12);
+  for (let c = 300; c < 364; c++) t += costOps(buildGraph(spec, w, 'decode', c).ops, ctx).reduce((s, k) => s + k.timeS, 0);
+  assert.equal(r.e2e.decodeSteps, 64);
+  assert.ok(Math.abs(r.e2e.timeS - t) / t < 1e-9, `${r.e2e.timeS} vs ${t}`);
+  // Windowed models (Mistral sliding window) are built per point and still sum exactly.
+  const mistral = loadConfigFile(join(samples, 'mistral-7b-v0.1.json'));
+  const wm = defaultWorkload(mistral, { promptTokens: 4000, generateTokens: 200 });
+  const rm = analyze(mistral, wm, device, { sweeps: false });
+  const cm = { ...ctx, params: costParamsFor(device) };
+  let tm = rm.prefill.timeS;
+  for (let c = 4000; c < 4199; c++) tm += costOps(buildGraph(mistral, wm, 'decode', c).ops, cm).reduce((s, k) => s + k.timeS, 0);
+  assert.ok(Math.abs(rm.e2e.timeS - tm) / tm < 1e-3, `${rm.e2e.timeS} vs ${tm}`);
+});
+
+test('batch sweep: memory-bound plateau, then the ridge; decode curve grows with context', () => {
+  const spec = loadConfigFile(join(samples, 'llama-2-7b.json'));
+  const r = analyze(spec, defaultWorkload(spec, { promptTokens: 512, generateTokens: 128 }), getDevice('a100-80gb'), { sweepBatches: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] });
+  const s = r.batchSweep;
+  assert.equal(s.bound[0], 'memory');
+  assert.ok(s.plateauEndBatch >= 1 && s.plateauEndBatch < 2048);
+  // A100 ridge at 153 FLOP/B with fp16 (2 B) weights: decode GEMMs cross it near batch ~150-300 (efficiency-adjusted).
+  assert.ok(s.ridgeBatch !== null && s.ridgeBatch >= 64 && s.ridgeBatch <= 1024, `ridge batch ${s.ridgeBatch}`);
+  const c = r.decode.curve;
+  for (let i = 1; i < c.timeS.length; i++) assert.ok(c.timeS[i]! >= c.timeS[i - 1]! && c.contextTokens[i]! > c.contextTokens[i - 1]!);
+});
+
+test('tp that does not divide the heads is rejected', () => {
+  const spec = loadConfigFile(join(samples, 'llama-2-7b.json'));
+  assert.throws(() => analyze(spec, defaultWorkload(spec, { tp: 3 }), getDevice('h100-sxm')), /--tp: expected a divisor of the 32 attention heads/);
+});
+
+test('validation: predictions against published measurements of real engines, within each row\'s stated tolerance', () => {
+  const res = runValidation(samples);
+  assert.ok(res.length >= 30);
+  const errs = res.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+  const median = errs[Math.floor(errs.length / 2)]!;
+  const within = errs.filter((e) => e <= 0.15).length;
+  for (const r of res) {
+    const tol = r.row.toleranceFraction ?? 0.15;
+    assert.ok(Math.abs(r.error) <= tol, `${r.row.id}: predicted ${r.predicted.toPrecision(4)} vs measured ${r.row.measured} (${(r.error * 100).toFixed(1)}%, tolerance ${tol * 100}%)`);
+  }
+  // The goal: most rows within 15%, median error under 15%.
+  assert.ok(median <= 0.15, `median ${median}`);
+  assert.ok(within / res.length >= 0.6, `${within}/${res.length} within 15%`);
+});
+
+// --- CLI (spawns dist/cli.js; run `npm run build` first) ---
+
+const CONFIG = join(samples, 'llama-2-7b.json');
+
+test('cli: analyze --format json gives the contract fields', () => {
+  const r = run('analyze', CONFIG, '--hardware', 'a100-80gb', '--batch', '2', '--prompt', '512', '--generate', '64', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.model.params.total, 6738415616);
+  assert.equal(j.model.attention.kind, 'mha');
+  assert.equal(j.kvCache.bytesPerToken, 524288);
+  assert.deepEqual(j.workload, { batch: 2, promptTokens: 512, generateTokens: 64, weights: 'fp16', activations: 'fp16', kv: 'fp16', tp: 1 });
+  for (const k of ['flops', 'bytes', 'timeS', 'bound']) assert.ok(k in j.prefill && k in j.decode);
+  assert.ok(j.decode.tokensPerS > 0 && j.e2e.timeS > 0 && j.e2e.outputTokensPerS > 0);
+  assert.ok(j.ops.every((o: Record<string, unknown>) => ['name', 'phase', 'flops', 'bytes', 'intensity', 'bound', 'timeS'].every((k) => k in o)));
+});
+
+test('cli: defaults are h100-sxm, batch 1, prompt 1024, generate 256, the model dtype', () => {
+  const j = JSON.parse(run('analyze', CONFIG, '--format', 'json').stdout);
+  assert.equal(j.hardware.id, 'h100-sxm');
+  assert.deepEqual(j.workload, { batch: 1, promptTokens: 1024, generateTokens: 256, weights: 'fp16', activations: 'fp16', kv: 'fp16', tp: 1 });
+});
+
+test('cli: table, markdown, html (self-contained) and csv', () => {
+  const t = run('analyze', CONFIG);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /prefill \(TTFT\)/);
+  assert.match(t.stdout, /top decode ops by time/);
+  const md = run('analyze', CONFIG, '--format', 'markdown');
+  assert.match(md.stdout, /^# meta-llama\/Llama-2-7b-hf on NVIDIA H100/);
+  assert.match(md.stdout, /\| phase \| FLOPs \|/);
+  const html = run('analyze', CONFIG, '--format', 'html');
+  assert.match(html.stdout, /^<!doctype html>/);
+  assert.match(html.stdout, /<svg /);
+  assert.doesNotMatch(html.stdout.replace('http://www.w3.org/2000/svg', ''), /https?:\/\//);
+  assert.doesNotMatch(html.stdout, /<script|<link /);
+  const csv = run('analyze', CONFIG, '--format', 'csv');
+  const lines = csv.stdout.trim().split('\n');
+  assert.equal(lines[0], 'phase,name,layers,layer,opClass,computeDtype,flops,bytes,intensity,bound,computeS,memoryS,overheadS,timeS');
+  assert.ok(lines.length > 20);
+  assert.doesNotMatch(t.stdout + md.stdout + html.stdout + csv.stdout, /NaN|Infinity/);
+});
+
+function oneLineExit2(r: ReturnType<typeof run>, re: RegExp): void {
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, re);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+}
+
+test('cli: bad input exits 2 with one clear line', () => {
+  oneLineExit2(run('analyze', CONFIG, '--hardware', 'h100'), /unknown hardware id "h100"; close matches: .*h100-sxm/);
+  oneLineExit2(run('analyze', CONFIG, '--tp', '3'), /--tp: expected a divisor of the 32 attention heads/);
+  oneLineExit2(run('analyze', CONFIG, '--bach', '2'), /--bach: expected a known option/);
+  oneLineExit2(run('analyze', CONFIG, '--format', 'pdf'), /--format: expected one of table, json, markdown, html, csv/);
+  oneLineExit2(run('analyze', CONFIG, '--batch', '0'), /--batch: expected an integer/);
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
+  const bad = join(dir, 'devices.json');
+  writeFileSync(bad, JSON.stringify({ devices: [{ id: 'x', name: 'X', memoryBytes: 1e9, memoryBandwidthBytesPerS: -5, peakFlopsPerS: { fp16: 1e12 }, source: 's' }] }));
+  oneLineExit2(run('analyze', CONFIG, '--devices', bad, '--hardware', 'x'), /devices\.json: devices\[0\]\(x\)\.memoryBandwidthBytesPerS: expected a positive number \(got -5\)/);
+  oneLineExit2(run('hardware', '--devices', bad), /memoryBandwidthBytesPerS/);
+});
+
+test('cli: hardware lists the database; --devices adds a user device usable by analyze', () => {
+  const j = JSON.parse(run('hardware', '--format', 'json').stdout);
+  assert.ok(j.devices.length >= 20);
+  assert.ok(j.devices.every((d: { source: string }) => d.source.length > 0));
+  const t = run('hardware');
+  assert.match(t.stdout, /^h100-sxm\s/m);
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
+  const good = join(dir, 'devices.json');
+  writeFileSync(good, JSON.stringify([{ id: 'lab-gpu', name: 'Lab GPU', memoryBytes: 48e9, memoryBandwidthBytesPerS: 1e12, peakFlopsPerS: { fp16: 200e12 }, source: 'lab datasheet' }]));
+  const r = run('analyze', CONFIG, '--devices', good, '--hardware', 'lab-gpu', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).hardware.id, 'lab-gpu');
+});
