@@ -27,6 +27,9 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'falcon-7b', total: 6_921_720_704, source: 'tiiuae/falcon-7b total_size 13,843,441,408 / 2' },
   { sample: 'pythia-6.9b', total: 6_857_302_016, source: 'Pythia paper (Biderman et al. 2023), Table 1: 6,857,302,016 total parameters' },
   { sample: 'opt-6.7b', total: 6_658_473_984, source: 'facebook/opt-6.7b total_size 13,316,947,968 / 2' },
+  { sample: 'llama-3.2-1b', total: 1_235_814_400, source: 'meta-llama/Llama-3.2-1B total_size 2,471,628,800 / 2 (tied lm_head, head_dim 64)' },
+  { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
+  { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
   { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m: 331,196,416 parameters (project_in/out 512 <-> 1024, no final norm)' },
 ];
 
