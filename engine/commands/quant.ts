@@ -1,11 +1,139 @@
-import type { Command } from './args';
-import { RidgelineError } from '../errors';
+import type { Args, Command } from './args';
+import { inputError } from '../errors';
+import { loadConfigFile } from '../model/parse';
+import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
+import { adviseQuant, type QuantAdvice } from '../quant/advice';
+import { measureModelCpu, type QuantErrorResult } from '../quant/measure';
+import { fmtBytes, fmtTime, textTable } from '../report/format';
+
+const USAGE = `ridgeline quant <config.json | model.safetensors | model.safetensors.index.json | folder> [options]
+
+With a model config: every weights x KV-cache format option on a device (bytes, fit, prefill and
+decode time) with its quality risk and the published evidence behind it, and a recommendation: the
+highest-quality option that fits (and meets --max-decode-ms).
+  --hardware ID          device id (default h100-sxm; \`ridgeline hardware\` lists them)
+  --devices FILE         load extra devices from a JSON file first
+  --batch N              sequences (default 1)
+  --prompt N             prompt tokens per sequence (default 1024)
+  --generate N           generated tokens per sequence (default 256)
+  --max-decode-ms X      decode step target in milliseconds
+  --weights a,b          weight formats to consider (default: every format up to the model's width)
+  --kv a,b               KV-cache formats to consider (default: every format up to the model's width)
+
+With safetensors weights: the error of each format measured on every 2-D weight (quantize,
+dequantize, compare): SQNR in dB and relative RMSE, and the layers ranked by sensitivity.
+  --formats a,b          formats to measure (default: fp8, fp8-e5m2, int8, int4-g128, int4-g32, nf4,
+                         mxfp4, int3-g128, int2-g64, ternary)
+  --rank-by FMT          format that orders the sensitivity ranking (default int4-g128)
+  --top N                rows in the table output (default 20; json lists every tensor)
+
+  --format table|json    output (default table)
+  --out FILE             write the output to FILE`;
+
+function isWeights(path: string): boolean {
+  return /\.safetensors$/i.test(path) || /\.safetensors\.index\.json$/i.test(path) || !/\.json$/i.test(path);
+}
+
+function list(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
 
 export const quantCommand: Command = {
   name: 'quant',
-  summary: '(not yet available)',
-  usage: 'ridgeline quant',
-  async run() {
-    throw new RidgelineError('ridgeline quant is not available yet', { exitCode: 1 });
+  summary: 'quantization options with quality evidence; measured error on safetensors weights',
+  usage: USAGE,
+  async run(args: Args) {
+    const file = args.positional[0];
+    if (!file) throw inputError({ field: 'path', expected: 'a model config.json or a .safetensors file: ridgeline quant <path>' });
+    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one path', got: args.positional.join(' ') });
+    const format = args.choice('--format', ['table', 'json'] as const, 'table');
+    args.str('--out');
+    if (isWeights(file)) {
+      const formats = list(args.str('--formats'));
+      const rankBy = args.str('--rank-by');
+      const top = args.int('--top', 20, { min: 1, max: 1 << 20 });
+      args.rejectUnknown();
+      const r = measureModelCpu(file, { formats, rankBy });
+      const notes = r.skipped.length ? [`${r.skipped.length} tensor(s) not measured (not 2-D, or not F32/F16/BF16); listed under "skipped"`] : [];
+      return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderErrors(r, top), notes };
+    }
+    const devicesFile = args.str('--devices');
+    const hardware = args.str('--hardware', 'h100-sxm');
+    const batch = args.int('--batch', 1, { min: 1, max: 1 << 20 });
+    const promptTokens = args.int('--prompt', 1024, { min: 1, max: 1 << 24 });
+    const generateTokens = args.int('--generate', 256, { min: 1, max: 1 << 24 });
+    const maxMs = args.has('--max-decode-ms') ? args.num('--max-decode-ms', 0, { min: 1e-6, max: 1e9 }) : undefined;
+    const weights = list(args.str('--weights'));
+    const kv = list(args.str('--kv'));
+    args.rejectUnknown();
+    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
+    const spec = loadConfigFile(file);
+    const device = getDevice(hardware);
+    const r = adviseQuant(spec, device, {
+      batch,
+      promptTokens,
+      generateTokens,
+      maxDecodeTimeS: maxMs === undefined ? undefined : maxMs / 1000,
+      weights,
+      kv,
+    });
+    return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderAdvice(r), notes: r.notes };
   },
 };
+
+function db(v: number | null): string {
+  return v === null ? 'exact' : v.toFixed(2);
+}
+
+function renderErrors(r: QuantErrorResult, top: number): string {
+  const out: string[] = [];
+  out.push(`${r.path}: ${r.tensors.length} weights measured (${fmtBytes(r.bytesRead)}) in ${fmtTime(r.timeS)} on ${r.engine}`);
+  out.push('');
+  out.push('Whole model (linear weights), SQNR in dB (higher is better) and relative RMSE:');
+  out.push(
+    textTable(
+      ['format', 'SQNR dB', 'rel RMSE', 'params'],
+      r.formats.map((f) => [f, db(r.summary[f]!.sqnrDb), r.summary[f]!.relRmse.toExponential(2), String(r.summary[f]!.params)]),
+    ),
+  );
+  out.push('');
+  out.push(`Most sensitive linear weights under ${r.rankedBy} (lowest SQNR first), SQNR dB per format:`);
+  const rows = r.ranking.slice(0, top).map((x) => {
+    const t = r.tensors.find((u) => u.name === x.name)!;
+    return [t.name, `${t.shape.join('x')}`, t.dtype, ...r.formats.map((f) => db(t.errors[f]!.sqnrDb))];
+  });
+  out.push(textTable(['tensor', 'shape', 'dtype', ...r.formats], rows));
+  if (r.ranking.length > top) out.push(`(${r.ranking.length - top} more; --top N or --format json for all)`);
+  return out.join('\n');
+}
+
+function renderAdvice(r: QuantAdvice): string {
+  const out: string[] = [];
+  out.push(
+    `${r.model.name} (${(r.model.params / 1e9).toFixed(2)}B params, ${r.model.dtype}) on ${r.hardware.name}: batch ${r.workload.batch}, prompt ${r.workload.promptTokens}, generate ${r.workload.generateTokens}` +
+      (r.maxDecodeTimeS !== null ? `, decode target ${fmtTime(r.maxDecodeTimeS)}` : ''),
+  );
+  out.push('');
+  const rows = r.options.map((o) => [
+    o.weights,
+    o.kv,
+    o.bitsPerWeight.toFixed(3).replace(/\.?0+$/, ''),
+    fmtBytes(o.weightsBytes),
+    fmtBytes(o.kvCacheBytes),
+    fmtBytes(o.totalBytes),
+    o.fits ? 'yes' : 'no',
+    fmtTime(o.prefillTimeS),
+    fmtTime(o.decodeTimeS),
+    o.quality.risk,
+    o.quality.evidence.join(' '),
+  ]);
+  out.push(textTable(['weights', 'kv', 'bits/w', 'weights', 'kv cache', 'total', 'fits', 'prefill', 'decode/step', 'risk', 'evidence'], rows));
+  out.push('');
+  out.push(r.recommendation ? `Recommendation: ${r.recommendation.why}` : 'Recommendation: none: no option fits' + (r.maxDecodeTimeS !== null ? ' and meets the decode target' : ''));
+  out.push('');
+  out.push('Evidence:');
+  for (const e of r.evidence) out.push(`  ${e.id}: ${e.title}: ${e.model}: ${e.delta}${e.kind === 'caveat' ? ' (caveat)' : ''}`);
+  return out.join('\n');
+}

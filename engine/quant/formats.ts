@@ -1,36 +1,90 @@
 import type { Dtype } from '../model/types';
+import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
+import table from './formats.json';
 
 /**
  * Weight formats: how many bits each weight really costs (scales and zeros included), what the matmul
- * computes in, and what it costs to dequantize. The full catalog with sources lives in formats data
- * (see the quantization advisor); this module is the one lookup every other part uses.
+ * computes in, and what it costs to dequantize. The catalog with a source per row is formats.json;
+ * this module is the one lookup every other part of the engine uses.
  */
+
+/** How the measured-error path rounds a weight; the layout matches the bits counted in bitsPerWeight. */
+export type Quantizer =
+  | { kind: 'identity' }
+  /** Floating-point rounding (fp16/bf16 without a scale; fp8 with one fp32 scale per tensor mapping |max| to maxValue). */
+  | { kind: 'float'; mantissaBits: number; exponentBits: number; maxValue?: number; minNormalExp?: number; scale: 'none' | 'per-tensor' }
+  /** Integer round-to-nearest. groupSize 0 = one scale per output channel (row); symmetric = absmax scale, no zero. */
+  | { kind: 'int'; bits: number; groupSize: number; symmetric: boolean }
+  /** QLoRA NormalFloat-4: absmax per block, 16-value codebook. */
+  | { kind: 'nf4'; blockSize: number }
+  /** OCP MX FP4: E2M1 elements with one shared power-of-two (E8M0) scale per block. */
+  | { kind: 'mxfp4'; blockSize: number }
+  /** BitNet b1.58: scale = mean |W| over the tensor, values rounded and clipped to {-1, 0, +1}. */
+  | { kind: 'ternary' };
+
+export type KeptTensor = 'embeddings' | 'lmHead' | 'norms';
+
 export interface WeightFormat {
   id: string;
   aliases: string[];
   label: string;
+  family: 'float' | 'int' | 'codebook' | 'ternary';
   /** Bits per weight including group scales/zeros (int4 g128 + fp16 scale + fp16 zero = 4.25). */
   bitsPerWeight: number;
-  /** Dtype the matmul runs in when activations stay 16-bit (weight-only formats dequantize to fp16). */
+  /** The sum behind bitsPerWeight, in words. */
+  bitsArithmetic: string;
+  quantizer: Quantizer;
+  /** Dtype the matmul runs in on a device that supports it natively (weight-only formats: fp16). */
   computeDtype: Dtype;
+  /** Dtype the matmul runs in on a device without native support (weights dequantized first). */
+  fallbackComputeDtype: Dtype;
   /** True when only weights are quantized and activations stay in 16-bit. */
   weightOnly: boolean;
-  /** Extra FLOPs per weight element to dequantize on the fly (0 for native formats). */
+  /** Format activations take into the matmul where the device computes natively. */
+  activationFormat: string;
+  /** Extra FLOPs per weight element to dequantize on the fly (0 for formats consumed natively). */
   dequantFlopsPerWeight: number;
-  /** Tensors kept in 16-bit by default. */
-  keepsHighPrecision: Array<'embeddings' | 'lmHead' | 'norms'>;
+  /** Dequantization FLOPs per weight where the device lacks native support (== dequantFlopsPerWeight when weight-only). */
+  fallbackDequantFlopsPerWeight: number;
+  /** Tensors kept in the model's 16-bit dtype by default. */
+  keepsHighPrecision: KeptTensor[];
+  /** Devices that compute in this format natively, by architecture. */
+  nativeSupport: string;
   source: string;
 }
 
-const FORMATS: WeightFormat[] = [
-  { id: 'fp32', aliases: ['float32'], label: 'FP32', bitsPerWeight: 32, computeDtype: 'fp32', weightOnly: false, dequantFlopsPerWeight: 0, keepsHighPrecision: [], source: 'IEEE 754 binary32' },
-  { id: 'fp16', aliases: ['float16', 'half'], label: 'FP16', bitsPerWeight: 16, computeDtype: 'fp16', weightOnly: false, dequantFlopsPerWeight: 0, keepsHighPrecision: [], source: 'IEEE 754 binary16' },
-  { id: 'bf16', aliases: ['bfloat16'], label: 'BF16', bitsPerWeight: 16, computeDtype: 'bf16', weightOnly: false, dequantFlopsPerWeight: 0, keepsHighPrecision: [], source: 'bfloat16 (8-bit exponent, 7-bit mantissa)' },
-  { id: 'fp8', aliases: ['fp8-e4m3', 'float8_e4m3fn'], label: 'FP8 E4M3', bitsPerWeight: 8, computeDtype: 'fp8', weightOnly: false, dequantFlopsPerWeight: 0, keepsHighPrecision: ['embeddings', 'lmHead', 'norms'], source: 'OCP FP8 formats (E4M3), per-tensor scale' },
-  { id: 'int8', aliases: [], label: 'INT8 weight-only (per-channel)', bitsPerWeight: 8, computeDtype: 'fp16', weightOnly: true, dequantFlopsPerWeight: 2, keepsHighPrecision: ['embeddings', 'lmHead', 'norms'], source: 'per-output-channel fp16 scale; overhead negligible' },
-  { id: 'int4-g128', aliases: ['int4'], label: 'INT4 g128 (GPTQ/AWQ)', bitsPerWeight: 4.25, computeDtype: 'fp16', weightOnly: true, dequantFlopsPerWeight: 2, keepsHighPrecision: ['embeddings', 'lmHead', 'norms'], source: '4-bit + fp16 scale + fp16 zero per 128 weights: 4 + 32/128 = 4.25 bits' },
-];
+interface Row extends Omit<WeightFormat, 'fallbackDequantFlopsPerWeight' | 'quantizer' | 'computeDtype' | 'fallbackComputeDtype' | 'family' | 'keepsHighPrecision'> {
+  fallbackDequantFlopsPerWeight?: number;
+  quantizer: { kind: string; [k: string]: unknown };
+  computeDtype: string;
+  fallbackComputeDtype: string;
+  family: string;
+  keepsHighPrecision: string[];
+}
+
+const DTYPES: readonly string[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+const KEPT: readonly string[] = ['embeddings', 'lmHead', 'norms'];
+
+/** Validates one catalog row; a malformed row is a programming error caught by the unit tests. */
+function fromRow(r: Row): WeightFormat {
+  if (!DTYPES.includes(r.computeDtype) || !DTYPES.includes(r.fallbackComputeDtype)) {
+    throw new Error(`formats.json: ${r.id}: unknown compute dtype`);
+  }
+  if (!r.keepsHighPrecision.every((k) => KEPT.includes(k))) throw new Error(`formats.json: ${r.id}: unknown kept tensor`);
+  if (!(r.bitsPerWeight > 0) || !r.source) throw new Error(`formats.json: ${r.id}: bits and source are required`);
+  return {
+    ...r,
+    family: r.family as WeightFormat['family'],
+    quantizer: r.quantizer as unknown as Quantizer,
+    computeDtype: r.computeDtype as Dtype,
+    fallbackComputeDtype: r.fallbackComputeDtype as Dtype,
+    keepsHighPrecision: r.keepsHighPrecision as KeptTensor[],
+    fallbackDequantFlopsPerWeight: r.fallbackDequantFlopsPerWeight ?? r.dequantFlopsPerWeight,
+  };
+}
+
+const FORMATS: WeightFormat[] = (table.formats as Row[]).map(fromRow);
 
 export function listWeightFormats(): readonly WeightFormat[] {
   return FORMATS;
@@ -38,8 +92,92 @@ export function listWeightFormats(): readonly WeightFormat[] {
 
 /** Looks a weight format up by id or alias; throws a clear input error naming the known ids. */
 export function weightFormat(id: string, field = '--weights'): WeightFormat {
-  const key = id.toLowerCase();
+  const key = id.trim().toLowerCase();
   const f = FORMATS.find((x) => x.id === key || x.aliases.includes(key));
   if (!f) throw inputError({ field, expected: `a weight format: ${FORMATS.map((x) => x.id).join(', ')}`, got: id });
   return f;
+}
+
+/**
+ * What a format really does on one device: the native compute dtype when the device has a peak for it
+ * (fp8 on Hopper/Ada/MI300, int8 on Turing and later), otherwise the weights are dequantized and the
+ * matmul runs in the fallback dtype. Devices list only the dtypes they compute natively (hardware/types).
+ */
+export function effectiveCompute(
+  format: WeightFormat,
+  device: Pick<Device, 'peakFlopsPerS'>,
+): { computeDtype: Dtype; native: boolean; dequantFlopsPerWeight: number; weightOnly: boolean } {
+  const native = (device.peakFlopsPerS[format.computeDtype] ?? 0) > 0;
+  if (native) {
+    return { computeDtype: format.computeDtype, native: true, dequantFlopsPerWeight: format.dequantFlopsPerWeight, weightOnly: format.weightOnly };
+  }
+  return {
+    computeDtype: format.fallbackComputeDtype,
+    native: false,
+    dequantFlopsPerWeight: format.fallbackDequantFlopsPerWeight,
+    weightOnly: true,
+  };
+}
+
+/** Parameter groups by how a quantized checkpoint stores them. */
+export interface WeightParamSplit {
+  embeddings: number;
+  positionEmbeddings: number;
+  lmHead: number;
+  norms: number;
+  /** Everything else: linear layers (attention, MLP, experts, router). */
+  linear: number;
+}
+
+export interface QuantizedWeightBytes {
+  /** Bytes of the quantized linear weights (scales and zeros included). */
+  quantizedBytes: number;
+  /** Bytes of the tensors kept in the model's dtype. */
+  keptBytes: number;
+  totalBytes: number;
+  /** Average bits per parameter over the whole model. */
+  bitsPerParam: number;
+}
+
+const DTYPE_BYTES: Record<string, number> = { fp32: 4, fp16: 2, bf16: 2 };
+
+/**
+ * Weight bytes of a model stored in `format`: linear weights at the format's bits per weight, the
+ * tensors the format keeps (embeddings, lm_head, norms) at the model's own dtype.
+ * Worked example (Llama-3.1-8B, int4-g128, bf16 model): 6,979,321,856 linear params x 4.25 / 8
+ * = 3,707,764,736 B, plus (2 x 525,336,576 embedding/lm_head + 266,240 norm params) x 2 B = 2,101,878,784 B:
+ * 5,809,643,520 B in all (5.41 GiB).
+ */
+export function quantizedWeightBytes(params: WeightParamSplit, format: WeightFormat, modelDtype: 'fp32' | 'fp16' | 'bf16'): QuantizedWeightBytes {
+  const keptElemBytes = DTYPE_BYTES[modelDtype] ?? 2;
+  // A tensor is kept when the format keeps it; a format wider than the model's dtype widens everything.
+  const wider = format.bitsPerWeight > keptElemBytes * 8;
+  const keep = (k: KeptTensor) => !wider && format.keepsHighPrecision.includes(k);
+  let quantParams = params.linear;
+  let keptParams = 0;
+  for (const [k, n] of [
+    ['embeddings', params.embeddings + params.positionEmbeddings],
+    ['lmHead', params.lmHead],
+    ['norms', params.norms],
+  ] as Array<[KeptTensor, number]>) {
+    if (keep(k)) keptParams += n;
+    else quantParams += n;
+  }
+  const quantizedBytes = Math.ceil((quantParams * format.bitsPerWeight) / 8);
+  const keptBytes = keptParams * keptElemBytes;
+  const total = quantParams + keptParams;
+  const totalBytes = quantizedBytes + keptBytes;
+  return { quantizedBytes, keptBytes, totalBytes, bitsPerParam: total > 0 ? (totalBytes * 8) / total : 0 };
+}
+
+/** Splits a ParamBreakdown-like record (engine/model/types) into the groups quantization treats differently. */
+export function splitParams(p: {
+  embeddings: number;
+  positionEmbeddings: number;
+  lmHead: number;
+  norms: number;
+  total: number;
+}): WeightParamSplit {
+  const linear = p.total - p.embeddings - p.positionEmbeddings - p.lmHead - p.norms;
+  return { embeddings: p.embeddings, positionEmbeddings: p.positionEmbeddings, lmHead: p.lmHead, norms: p.norms, linear };
 }

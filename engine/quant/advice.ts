@@ -1,0 +1,323 @@
+import type { ModelSpec, Workload } from '../model/types';
+import type { Device } from '../hardware/types';
+import { analyze } from '../analyze';
+import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
+import { effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
+import table from './evidence.json';
+
+/**
+ * Quantization advice: a risk level per weights x KV option, each resting on rows of the evidence
+ * table (evidence.json: published results, one claim per row with its paper), and the cost of each
+ * option (bytes, fit, prefill and decode time) from the engine's analysis of the user's model on the
+ * user's device. The recommendation is the highest-quality option that fits (and meets the latency
+ * target when one is given).
+ */
+
+export type Risk = 'none' | 'low' | 'medium' | 'high';
+const RISK_ORDER: readonly Risk[] = ['none', 'low', 'medium', 'high'];
+
+export interface EvidenceRow {
+  id: string;
+  kind: 'direct' | 'caveat';
+  title: string;
+  target: 'weights' | 'weights+activations' | 'kv';
+  formats?: string[];
+  relation?: { format: string; is: 'no-worse' };
+  kvMinBits?: number;
+  kvMaxBits?: number;
+  maxBits?: number;
+  maxParams?: number;
+  model: string;
+  metric: string;
+  delta: string;
+  verdict: 'none' | 'small' | 'moderate' | 'large' | 'relative';
+  conditions?: string;
+}
+
+export const EVIDENCE: readonly EvidenceRow[] = table.rows as EvidenceRow[];
+
+export function evidenceRow(id: string): EvidenceRow {
+  const r = EVIDENCE.find((x) => x.id === id);
+  if (!r) throw new Error(`evidence.json has no row ${id}`);
+  return r;
+}
+
+export interface QualityAdvice {
+  risk: Risk;
+  /** Ids of the evidence rows the level rests on (direct rows) and caveats that apply. */
+  evidence: string[];
+  /** How the level was reached, in words. */
+  basis: string;
+}
+
+const VERDICT_RISK: Record<string, Risk> = { none: 'low', small: 'low', moderate: 'medium', large: 'high' };
+
+function worse(a: Risk, b: Risk): Risk {
+  return RISK_ORDER.indexOf(a) >= RISK_ORDER.indexOf(b) ? a : b;
+}
+
+/**
+ * The level most direct rows support (ties go to the worse level): one dissenting paper neither
+ * clears nor condemns a format. A `relation` row votes the level of the format it is compared with.
+ */
+function vote(levels: Risk[]): Risk {
+  const counts = new Map<Risk, number>();
+  for (const l of levels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let best: Risk = levels[0]!;
+  for (const [l, c] of counts) {
+    const bc = counts.get(best)!;
+    if (c > bc || (c === bc && worse(l, best) === l)) best = l;
+  }
+  return best;
+}
+
+export interface AdviceContext {
+  /** Total parameters of the model (rows with maxParams apply only below it). */
+  params: number;
+  /** The model's own dtype. */
+  dtype: 'fp32' | 'fp16' | 'bf16';
+}
+
+const DTYPE_BITS = { fp32: 32, fp16: 16, bf16: 16 } as const;
+
+/** Risk of storing the weights in `format`, from the evidence table. */
+export function weightsRisk(formatId: string, ctx: AdviceContext, seen: string[] = []): QualityAdvice {
+  const f = weightFormat(formatId);
+  if (f.id === ctx.dtype || f.bitsPerWeight > DTYPE_BITS[ctx.dtype]) {
+    return { risk: 'none', evidence: [], basis: `the model's own precision (${ctx.dtype}) or wider` };
+  }
+  if (f.bitsPerWeight === 16) {
+    return {
+      risk: 'low',
+      evidence: [],
+      basis: `16-bit to 16-bit conversion: no published row needed; ${ctx.dtype} and ${f.id} differ in range (fp16 overflows above 65504) and mantissa, check with the measured error`,
+    };
+  }
+  const direct = EVIDENCE.filter(
+    (r) => r.kind === 'direct' && r.target !== 'kv' && r.formats?.includes(f.id) && (r.maxParams === undefined || ctx.params <= r.maxParams),
+  );
+  const caveats = EVIDENCE.filter(
+    (r) => r.kind === 'caveat' && r.target !== 'kv' && (r.formats?.includes(f.id) || (r.maxBits !== undefined && f.bitsPerWeight <= r.maxBits)),
+  );
+  const levels: Risk[] = [];
+  const ids: string[] = [];
+  for (const r of direct) {
+    if (r.relation) {
+      if (seen.includes(r.relation.format)) continue;
+      const other = weightsRisk(r.relation.format, ctx, [...seen, f.id]);
+      levels.push(other.risk);
+    } else {
+      levels.push(VERDICT_RISK[r.verdict] ?? 'medium');
+    }
+    ids.push(r.id);
+  }
+  const caveatIds = caveats.map((r) => r.id);
+  if (levels.length === 0) {
+    return {
+      risk: 'medium',
+      evidence: caveatIds,
+      basis: 'no published result in the evidence table for this format: medium by default; measure it on the weights (`ridgeline quant model.safetensors`)',
+    };
+  }
+  const risk = vote(levels);
+  const tally = RISK_ORDER.filter((l) => levels.includes(l))
+    .map((l) => `${levels.filter((x) => x === l).length} ${l}`)
+    .join(', ');
+  return {
+    risk,
+    evidence: [...ids, ...caveatIds],
+    basis: `${direct.length} published result${direct.length === 1 ? '' : 's'} (${tally}): the level most rows support${caveatIds.length ? `; caveats: ${caveatIds.join(', ')}` : ''}`,
+  };
+}
+
+/** Risk of storing the KV cache in `kv`, from the evidence table's KV rows (by bits per element). */
+export function kvRisk(kvId: string, ctx: AdviceContext): QualityAdvice {
+  const k = kvFormat(kvId);
+  if (k.elementBits >= 16) {
+    if (k.id === ctx.dtype || k.elementBits > DTYPE_BITS[ctx.dtype]) return { risk: 'none', evidence: [], basis: "KV cache at the model's own precision or wider" };
+    return { risk: 'low', evidence: [], basis: `16-bit KV in ${k.id} instead of ${ctx.dtype}: same size, different range and mantissa` };
+  }
+  const bits = k.elementBits;
+  const direct = EVIDENCE.filter((r) => r.kind === 'direct' && r.target === 'kv' && (r.kvMinBits ?? Infinity) <= bits);
+  const caveats = EVIDENCE.filter((r) => r.kind === 'caveat' && r.target === 'kv' && bits <= (r.kvMaxBits ?? -1));
+  if (direct.length === 0) {
+    return { risk: 'medium', evidence: caveats.map((r) => r.id), basis: 'no published KV result at this width: medium by default' };
+  }
+  const levels = direct.map((r) => VERDICT_RISK[r.verdict] ?? 'medium');
+  return {
+    risk: vote(levels),
+    evidence: [...direct.map((r) => r.id), ...caveats.map((r) => r.id)],
+    basis: `${direct.length} published KV result${direct.length === 1 ? '' : 's'} at ${bits} bits or fewer${caveats.length ? `; caveats: ${caveats.map((r) => r.id).join(', ')}` : ''}`,
+  };
+}
+
+/** Weights and KV together: the worse of the two, resting on both sets of rows. */
+export function optionRisk(weights: string, kv: string, ctx: AdviceContext): QualityAdvice & { weights: QualityAdvice; kv: QualityAdvice } {
+  const w = weightsRisk(weights, ctx);
+  const k = kvRisk(kv, ctx);
+  return {
+    risk: worse(w.risk, k.risk),
+    evidence: [...new Set([...w.evidence, ...k.evidence])],
+    basis: `weights: ${w.risk} (${w.basis}); KV: ${k.risk} (${k.basis})`,
+    weights: w,
+    kv: k,
+  };
+}
+
+export interface QuantOption {
+  weights: string;
+  kv: string;
+  /** Format activations take into the matmul on this device (native W8A8/FP8, else the model's 16-bit). */
+  activations: string;
+  computeDtype: string;
+  /** True when the device computes in the weight format natively (fp8 on Hopper, int8 on Turing+). */
+  native: boolean;
+  bitsPerWeight: number;
+  kvBitsPerElement: number;
+  weightsBytes: number;
+  kvCacheBytes: number;
+  totalBytes: number;
+  fits: boolean;
+  prefillTimeS: number;
+  decodeTimeS: number;
+  /** Prefill and decode time relative to the model's own precision (1 = same; < 1 faster). */
+  prefillVsBaseline: number;
+  decodeVsBaseline: number;
+  meetsLatency: boolean | null;
+  quality: { risk: Risk; evidence: string[]; basis: string };
+}
+
+export interface QuantAdvice {
+  model: { name: string; params: number; dtype: string };
+  hardware: { id: string; name: string; memoryBytes: number };
+  workload: { batch: number; promptTokens: number; generateTokens: number };
+  /** Decode step target in seconds, when given. */
+  maxDecodeTimeS: number | null;
+  options: QuantOption[];
+  recommendation: { weights: string; kv: string; why: string } | null;
+  /** Every evidence row any option cites (ids resolve here). */
+  evidence: EvidenceRow[];
+  notes: string[];
+}
+
+export interface AdviseOptions {
+  batch: number;
+  promptTokens: number;
+  generateTokens: number;
+  maxDecodeTimeS?: number;
+  /** Restrict the weight formats considered (default: every catalog format no wider than the model's dtype). */
+  weights?: string[];
+  /** Restrict the KV formats considered (default: every KV format no wider than the model's dtype). */
+  kv?: string[];
+}
+
+/** Candidate weight formats: the catalog up to the model's own width (fp32 only for fp32 models). */
+export function candidateWeights(spec: ModelSpec, only?: string[]): WeightFormat[] {
+  if (only && only.length) return [...new Set(only.map((id) => weightFormat(id, '--weights')))];
+  const own = DTYPE_BITS[spec.dtype];
+  return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype));
+}
+
+export function candidateKv(spec: ModelSpec, only?: string[]): KvFormat[] {
+  if (only && only.length) return [...new Set(only.map((id) => kvFormat(id, '--kv')))];
+  const own = DTYPE_BITS[spec.dtype];
+  return listKvFormats().filter((k) => k.elementBits <= own && (k.elementBits < 16 || k.id === spec.dtype || (spec.dtype === 'fp32' && k.id === 'fp16')));
+}
+
+/**
+ * Every weights x KV option, costed by the engine's analysis, with its quality advice; then the
+ * recommendation. Activations follow the weight format where the device computes it natively
+ * (fp8 weights with fp8 activations on Hopper; W8A8 int8 on Turing and later); elsewhere the
+ * weights are dequantized and the matmul runs in the model's 16-bit dtype.
+ */
+export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions): QuantAdvice {
+  const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype };
+  const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
+  const weights = candidateWeights(spec, opts.weights);
+  const kvs = candidateKv(spec, opts.kv);
+  const notes: string[] = [];
+  const base: Workload = {
+    batch: opts.batch,
+    promptTokens: opts.promptTokens,
+    generateTokens: opts.generateTokens,
+    weights: spec.dtype,
+    activations: act16,
+    kv: spec.dtype,
+    tp: 1,
+  };
+  const baseline = analyze(spec, base, device, { sweeps: false });
+  const options: QuantOption[] = [];
+  for (const w of weights) {
+    const eff = effectiveCompute(w, device);
+    const activations = eff.native && !w.weightOnly ? w.activationFormat : act16;
+    if (!eff.native && !w.weightOnly) {
+      notes.push(`${w.id}: ${device.id} has no native ${w.computeDtype} compute; modelled as weight-only (dequantized to ${eff.computeDtype})`);
+    }
+    for (const k of kvs) {
+      const r = analyze(spec, { ...base, weights: w.id, activations, kv: k.id }, device, { sweeps: false });
+      const q = optionRisk(w.id, k.id, ctx);
+      const decodeTimeS = r.decode.timeS;
+      options.push({
+        weights: w.id,
+        kv: k.id,
+        activations,
+        computeDtype: eff.computeDtype,
+        native: eff.native,
+        bitsPerWeight: w.bitsPerWeight,
+        kvBitsPerElement: k.bitsPerElement,
+        weightsBytes: r.memory.weightsBytes,
+        kvCacheBytes: r.memory.kvCacheBytes,
+        totalBytes: r.memory.totalBytes,
+        fits: r.memory.fits,
+        prefillTimeS: r.prefill.timeS,
+        decodeTimeS,
+        prefillVsBaseline: r.prefill.timeS / baseline.prefill.timeS,
+        decodeVsBaseline: decodeTimeS / baseline.decode.timeS,
+        meetsLatency: opts.maxDecodeTimeS === undefined ? null : decodeTimeS <= opts.maxDecodeTimeS,
+        quality: { risk: q.risk, evidence: q.evidence, basis: q.basis },
+      });
+    }
+  }
+  const recommendation = recommend(options, opts.maxDecodeTimeS, device);
+  const cited = new Set(options.flatMap((o) => o.quality.evidence));
+  return {
+    model: { name: spec.name, params: spec.params.total, dtype: spec.dtype },
+    hardware: { id: device.id, name: device.name, memoryBytes: device.memoryBytes },
+    workload: { batch: opts.batch, promptTokens: opts.promptTokens, generateTokens: opts.generateTokens },
+    maxDecodeTimeS: opts.maxDecodeTimeS ?? null,
+    options,
+    recommendation,
+    evidence: EVIDENCE.filter((r) => cited.has(r.id)),
+    notes: [...new Set(notes)],
+  };
+}
+
+/**
+ * Highest quality first: lowest risk, then more weight bits, then more KV bits; among equals the
+ * faster decode. Only options that fit (and meet the decode target, when given) are eligible.
+ */
+export function recommend(options: readonly QuantOption[], maxDecodeTimeS: number | undefined, device: Pick<Device, 'id'>): QuantAdvice['recommendation'] {
+  const eligible = options.filter((o) => o.fits && (maxDecodeTimeS === undefined || o.decodeTimeS <= maxDecodeTimeS));
+  if (eligible.length === 0) return null;
+  const rank = (o: QuantOption) => RISK_ORDER.indexOf(o.quality.risk);
+  const sorted = [...eligible].sort(
+    (a, b) => rank(a) - rank(b) || b.bitsPerWeight - a.bitsPerWeight || b.kvBitsPerElement - a.kvBitsPerElement || a.decodeTimeS - b.decodeTimeS,
+  );
+  const best = sorted[0]!;
+  const fitting = options.filter((o) => o.fits).length;
+  const parts = [
+    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk} quality risk (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : 'no quantization'})`,
+    `${fmtGiB(best.totalBytes)} fits on ${device.id}`,
+    `decode ${fmtMs(best.decodeTimeS)} per step (${best.decodeVsBaseline.toFixed(2)}x the unquantized model), prefill ${fmtMs(best.prefillTimeS)} (${best.prefillVsBaseline.toFixed(2)}x)`,
+  ];
+  if (maxDecodeTimeS !== undefined) parts.push(`meets the ${fmtMs(maxDecodeTimeS)} decode target`);
+  parts.push(`${eligible.length} of ${options.length} options ${maxDecodeTimeS !== undefined ? 'fit and meet the target' : 'fit'} (${fitting} fit); this one ranks first among them (lowest risk, then most weight bits, then most KV bits, then fastest decode)`);
+  return { weights: best.weights, kv: best.kv, why: parts.join('; ') };
+}
+
+function fmtGiB(b: number): string {
+  return `${(b / 2 ** 30).toFixed(2)} GiB`;
+}
+function fmtMs(s: number): string {
+  return `${(s * 1000).toFixed(s < 0.01 ? 3 : 1)} ms`;
+}

@@ -1,0 +1,217 @@
+import { inputError } from '../errors';
+import { weightFormat, type WeightFormat } from './formats';
+import { makeKernel, needsTensorStats, type ErrorKernel, type TensorStats } from './quantize';
+import { DECODED_DTYPES, decodeToF32, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
+
+/**
+ * Measured quantization error on real weights: for each 2-D weight of a safetensors model, every
+ * requested format is applied (quantize, dequantize) and compared with the original.
+ *   SQNR (dB) = 10 log10( sum w^2 / sum (q(w) - w)^2 )
+ *   relRmse   = sqrt( sum (q(w) - w)^2 / sum w^2 )  (= 10^(-SQNR/20))
+ * Tensors stream through in chunks of whole rows (a fixed buffer, never a whole tensor or file);
+ * formats with a per-tensor scale (fp8, ternary) need one extra pass for the tensor's |max| / mean |w|.
+ */
+
+/** Formats measured when none are named: everything below 16 bits. */
+export const DEFAULT_ERROR_FORMATS = ['fp8', 'fp8-e5m2', 'int8', 'int4-g128', 'int4-g32', 'nf4', 'mxfp4', 'int3-g128', 'int2-g64', 'ternary'] as const;
+
+export interface FormatError {
+  /** null when the format reproduces the tensor exactly (no error to compare against). */
+  sqnrDb: number | null;
+  relRmse: number;
+}
+
+export type TensorRole = 'linear' | 'embedding' | 'lmHead';
+
+export interface TensorError {
+  name: string;
+  shape: number[];
+  dtype: string;
+  params: number;
+  role: TensorRole;
+  errors: Record<string, FormatError>;
+}
+
+export interface SkippedTensor {
+  name: string;
+  shape: number[];
+  dtype: string;
+  reason: string;
+}
+
+export interface QuantErrorResult {
+  path: string;
+  files: string[];
+  formats: string[];
+  /** Engine that computed the errors: `cpu`, or `webgpu (<adapter>)`. */
+  engine: string;
+  tensors: TensorError[];
+  skipped: SkippedTensor[];
+  /** Over all measured linear tensors: SQNR from the summed signal and summed noise. */
+  summary: Record<string, FormatError & { params: number }>;
+  /** Linear tensors from most to least sensitive (lowest SQNR first) under `rankedBy`. */
+  ranking: Array<{ name: string; sqnrDb: number | null }>;
+  rankedBy: string;
+  bytesRead: number;
+  timeS: number;
+  notes: string[];
+}
+
+export function tensorRole(name: string): TensorRole {
+  const n = name.toLowerCase();
+  if (/(^|\.)(lm_head|output|embed_out)(\.weight)?$/.test(n)) return 'lmHead';
+  if (/(embed_tokens|word_embeddings|wte|wpe|tok_embeddings|embeddings?)(\.weight)?$/.test(n)) return 'embedding';
+  return 'linear';
+}
+
+export function errorOf(signal: number, noise: number): FormatError {
+  if (noise === 0) return { sqnrDb: null, relRmse: 0 };
+  if (signal === 0) return { sqnrDb: null, relRmse: 0 };
+  return { sqnrDb: 10 * Math.log10(signal / noise), relRmse: Math.sqrt(noise / signal) };
+}
+
+export interface MeasureOptions {
+  formats?: readonly string[];
+  /** Bytes per streamed chunk (default 8 MiB of raw tensor data). */
+  chunkBytes?: number;
+  /** Format that orders the sensitivity ranking (default int4-g128 when measured, else the first). */
+  rankBy?: string;
+}
+
+/** Accumulated sums for one tensor: signal sum(w^2) and one noise sum per format. */
+export interface TensorSums {
+  signal: number;
+  noise: Float64Array;
+}
+
+/** Streams one tensor and applies every kernel: the CPU reference for the measured error. */
+export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[], chunkBytes = 8 << 20, kernels?: ErrorKernel[]): TensorSums {
+  const ks = kernels ?? formats.map((f) => makeKernel(f.quantizer));
+  const cols = t.shape[t.shape.length - 1]!;
+  const perTensor = formats.some((f) => needsTensorStats(f.quantizer));
+  const elemBytes = t.byteLength / Math.max(1, t.elements);
+  const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / (cols * elemBytes)));
+  const f32 = new Float32Array(rowsPerChunk * cols);
+  const stats: TensorStats = { absMax: 0, meanAbs: 0 };
+  if (perTensor) {
+    let amax = 0;
+    let sumAbs = 0;
+    streamTensorRows(t, chunkBytes, (bytes) => {
+      const n = decodeToF32(t.dtype, bytes, f32);
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        const a = Math.abs(f32[i]!);
+        s += a;
+        if (a > amax) amax = a;
+      }
+      sumAbs += s;
+    });
+    stats.absMax = amax;
+    stats.meanAbs = t.elements > 0 ? sumAbs / t.elements : 0;
+  }
+  const noise = new Float64Array(ks.length);
+  let signal = 0;
+  streamTensorRows(t, chunkBytes, (bytes, _first, rows) => {
+    const n = decodeToF32(t.dtype, bytes, f32);
+    const x = n === f32.length ? f32 : f32.subarray(0, n);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
+    signal += s;
+    for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats);
+  });
+  return { signal, noise };
+}
+
+/** Which tensors are measured, and why the others are not. */
+export function selectTensors(model: SafetensorsModel): { measured: TensorInfo[]; skipped: SkippedTensor[] } {
+  const measured: TensorInfo[] = [];
+  const skipped: SkippedTensor[] = [];
+  for (const t of model.tensors) {
+    const base = { name: t.name, shape: t.shape, dtype: t.dtype };
+    if (t.shape.length !== 2) skipped.push({ ...base, reason: `${t.shape.length}-D: only 2-D weights are quantized` });
+    else if (!DECODED_DTYPES.includes(t.dtype)) skipped.push({ ...base, reason: `dtype ${t.dtype}: only F32, F16 and BF16 are decoded` });
+    else if (t.elements === 0) skipped.push({ ...base, reason: 'empty' });
+    else measured.push(t);
+  }
+  return { measured, skipped };
+}
+
+/** Resolves `--formats a,b` (ids or aliases) into catalog formats, with a clear error naming the bad one. */
+export function resolveFormats(ids?: readonly string[]): WeightFormat[] {
+  const list = ids && ids.length > 0 ? ids : DEFAULT_ERROR_FORMATS;
+  const out: WeightFormat[] = [];
+  for (const id of list) {
+    const f = weightFormat(id, '--formats');
+    if (!out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+/** Builds the result object from per-tensor sums (shared by the CPU and GPU paths). */
+export function assembleResult(
+  model: SafetensorsModel,
+  formats: readonly WeightFormat[],
+  measured: readonly TensorInfo[],
+  sums: readonly TensorSums[],
+  skipped: SkippedTensor[],
+  extra: { engine: string; timeS: number; rankBy?: string; notes?: string[] },
+): QuantErrorResult {
+  const ids = formats.map((f) => f.id);
+  const tensors: TensorError[] = measured.map((t, i) => {
+    const errors: Record<string, FormatError> = {};
+    ids.forEach((id, k) => (errors[id] = errorOf(sums[i]!.signal, sums[i]!.noise[k]!)));
+    return { name: t.name, shape: t.shape, dtype: t.dtype, params: t.elements, role: tensorRole(t.name), errors };
+  });
+  const summary: QuantErrorResult['summary'] = {};
+  ids.forEach((id, k) => {
+    let sig = 0;
+    let noi = 0;
+    let params = 0;
+    measured.forEach((t, i) => {
+      if (tensors[i]!.role !== 'linear') return;
+      sig += sums[i]!.signal;
+      noi += sums[i]!.noise[k]!;
+      params += t.elements;
+    });
+    summary[id] = { ...errorOf(sig, noi), params };
+  });
+  const rankedBy = extra.rankBy ? weightFormat(extra.rankBy, '--rank-by').id : ids.includes('int4-g128') ? 'int4-g128' : ids[0]!;
+  if (!ids.includes(rankedBy)) throw weightFormatNotMeasured(rankedBy);
+  const ranking = tensors
+    .filter((t) => t.role === 'linear')
+    .map((t) => ({ name: t.name, sqnrDb: t.errors[rankedBy]!.sqnrDb }))
+    .sort((a, b) => (a.sqnrDb ?? Infinity) - (b.sqnrDb ?? Infinity));
+  return {
+    path: model.path,
+    files: model.files.map((f) => f.path),
+    formats: ids,
+    engine: extra.engine,
+    tensors,
+    skipped,
+    summary,
+    ranking,
+    rankedBy,
+    bytesRead: measured.reduce((a, t) => a + t.byteLength, 0),
+    timeS: extra.timeS,
+    notes: extra.notes ?? [],
+  };
+}
+
+function weightFormatNotMeasured(id: string): Error {
+  return inputError({ field: '--rank-by', expected: 'one of the measured --formats', got: id });
+}
+
+/** CPU path: the whole model, tensor by tensor. */
+export function measureModelCpu(path: string, opts: MeasureOptions = {}): QuantErrorResult {
+  const t0 = performance.now();
+  const model = openSafetensors(path);
+  const formats = resolveFormats(opts.formats);
+  const { measured, skipped } = selectTensors(model);
+  const kernels = formats.map((f) => makeKernel(f.quantizer));
+  const sums = measured.map((t) => measureTensorCpu(t, formats, opts.chunkBytes, kernels));
+  return assembleResult(model, formats, measured, sums, skipped, {
+    engine: 'cpu',
+    timeS: (performance.now() - t0) / 1000,
+    rankBy: opts.rankBy,
+  });
+}

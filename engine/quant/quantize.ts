@@ -1,0 +1,278 @@
+import type { Quantizer } from './formats';
+
+/**
+ * Quantize-dequantize kernels for the measured-error path. Each takes whole rows of a 2-D weight
+ * (row = one output channel, `cols` = input features, contiguous) as float32 and returns the sum of
+ * squared errors (dequantized - original) over the chunk; callers add up the signal sum(x^2) once.
+ * Rounding is round-to-nearest (RTN): no calibration data, no error compensation (GPTQ/AWQ do better;
+ * RTN is the baseline they improve on). Scales and zero points are kept in float64 (not rounded to
+ * their stored 16/8-bit width). Group-wise formats group along a row; a row whose length is not a
+ * multiple of the group size ends with a shorter group.
+ */
+
+/** Per-tensor statistics a format needs before it can round (fp8's amax scale, ternary's mean |w|). */
+export interface TensorStats {
+  absMax: number;
+  meanAbs: number;
+}
+
+/** A prepared kernel: adds the chunk's squared error. `stats` is filled in for per-tensor formats. */
+export type ErrorKernel = (x: Float32Array, rows: number, cols: number, stats: TensorStats) => number;
+
+export function needsTensorStats(q: Quantizer): boolean {
+  return q.kind === 'ternary' || (q.kind === 'float' && q.scale === 'per-tensor');
+}
+
+/** QLoRA's NF4 code values (quantiles of N(0,1) normalized to [-1, 1], with an exact zero). */
+export const NF4_CODEBOOK: readonly number[] = [
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+  -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+];
+
+/** FP4 E2M1 magnitudes (OCP MX): 0, 0.5, 1, 1.5, 2, 3, 4, 6. */
+export const E2M1_VALUES: readonly number[] = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
+
+export function makeKernel(q: Quantizer): ErrorKernel {
+  switch (q.kind) {
+    case 'identity':
+      return () => 0;
+    case 'float':
+      return floatKernel(q.mantissaBits, q.exponentBits, q.maxValue, q.minNormalExp, q.scale);
+    case 'int':
+      return q.groupSize === 0 ? intRowSymmetricKernel(q.bits) : intGroupKernel(q.bits, q.groupSize, q.symmetric);
+    case 'nf4':
+      return nf4Kernel(q.blockSize);
+    case 'mxfp4':
+      return mxfp4Kernel(q.blockSize);
+    case 'ternary':
+      return ternaryKernel();
+  }
+}
+
+/**
+ * Floating-point rounding to `mantissaBits` (+1 implicit) significant bits, a smallest normal exponent,
+ * and saturation at maxValue. Per-tensor scaled formats (fp8) first map the tensor's |max| onto maxValue.
+ * Normal range: Veltkamp splitting, c = t (2^(53-p) + 1), r = c - (c - t), rounds a double to its
+ * nearest p-bit value with two IEEE operations (exact in JavaScript: no fused multiply-add).
+ * Subnormal range (|t| < 2^minNormalExp): adding and subtracting M = 1.5 * 2^52 * step rounds t to the
+ * nearest multiple of step = 2^(minNormalExp - mantissaBits).
+ */
+function floatKernel(
+  mantissaBits: number,
+  exponentBits: number,
+  maxValueIn: number | undefined,
+  minNormalExpIn: number | undefined,
+  scaleMode: 'none' | 'per-tensor',
+): ErrorKernel {
+  const bias = 2 ** (exponentBits - 1) - 1;
+  const minNormalExp = minNormalExpIn ?? 1 - bias;
+  const maxValue = maxValueIn ?? (2 - 2 ** -mantissaBits) * 2 ** bias;
+  const split = 2 ** (52 - mantissaBits) + 1;
+  const minNormal = 2 ** minNormalExp;
+  const magic = 1.5 * 2 ** 52 * 2 ** (minNormalExp - mantissaBits);
+  return (x, rows, cols, stats) => {
+    const scale = scaleMode === 'per-tensor' && stats.absMax > 0 ? stats.absMax / maxValue : 1;
+    return floatError(x, rows * cols, scale, split, minNormal, magic, maxValue);
+  };
+}
+
+// The loops below are written for V8's optimizing compiler: constants arrive as parameters, selects
+// choose between two computed doubles, clamps use Math.min/Math.max. (Reassigning a variable inside
+// an `if`, or selecting between a double and an integer constant, made these loops 5-10x slower.)
+function floatError(x: Float32Array, n: number, scale: number, split: number, minNormal: number, magic: number, maxValue: number): number {
+  const inv = 1 / scale;
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    const t = v * inv;
+    const c = t * split;
+    const normal = c - (c - t);
+    const sub = t + magic - magic;
+    const r0 = Math.abs(t) < minNormal ? sub : normal;
+    const r = Math.min(maxValue, Math.max(-maxValue, r0));
+    const d = r * scale - v;
+    err += d * d;
+  }
+  return err;
+}
+
+/** Symmetric absmax per row (per output channel): scale = max|w| / (2^(bits-1) - 1). */
+function intRowSymmetricKernel(bits: number): ErrorKernel {
+  const qmax = 2 ** (bits - 1) - 1;
+  return (x, rows, cols) => {
+    let err = 0;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let amax = 0;
+      for (let i = o; i < o + cols; i++) {
+        const a = Math.abs(x[i]!);
+        if (a > amax) amax = a;
+      }
+      if (amax === 0) continue;
+      const scale = amax / qmax;
+      const inv = qmax / amax;
+      for (let i = o; i < o + cols; i++) {
+        const v = x[i]!;
+        const d = Math.floor(v * inv + 0.5) * scale - v;
+        err += d * d;
+      }
+    }
+    return err;
+  };
+}
+
+/**
+ * Group-wise integer RTN. Asymmetric: scale = (max - min) / (2^bits - 1), zero = min, so the group's
+ * range maps onto 0..2^bits-1 (GPTQ/AWQ layout). Symmetric: scale = max|w| / (2^(bits-1) - 1).
+ */
+function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorKernel {
+  const levels = 2 ** bits - 1;
+  const qmax = 2 ** (bits - 1) - 1;
+  return (x, rows, cols) => {
+    let err = 0;
+    for (let r = 0; r < rows; r++) {
+      const rowEnd = (r + 1) * cols;
+      for (let g = r * cols; g < rowEnd; g += group) {
+        const end = g + group < rowEnd ? g + group : rowEnd;
+        let mn = x[g]!;
+        let mx = mn;
+        for (let i = g + 1; i < end; i++) {
+          const v = x[i]!;
+          if (v < mn) mn = v;
+          else if (v > mx) mx = v;
+        }
+        if (symmetric) {
+          const amax = Math.max(-mn, mx);
+          if (amax === 0) continue;
+          const scale = amax / qmax;
+          const inv = qmax / amax;
+          for (let i = g; i < end; i++) {
+            const v = x[i]!;
+            const d = Math.floor(v * inv + 0.5) * scale - v;
+            err += d * d;
+          }
+        } else {
+          const range = mx - mn;
+          if (range === 0) continue;
+          const scale = range / levels;
+          const inv = levels / range;
+          for (let i = g; i < end; i++) {
+            const v = x[i]!;
+            // (v - mn) * inv is in [0, levels]: floor(t + 0.5) rounds to nearest.
+            const q = Math.floor((v - mn) * inv + 0.5);
+            const d = mn + q * scale - v;
+            err += d * d;
+          }
+        }
+      }
+    }
+    return err;
+  };
+}
+
+/**
+ * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
+ * Nearest value found through a 65536-bin table of [-1, 1] holding the lower candidate, then one
+ * comparison against the midpoint (bins are far narrower than any gap between midpoints, so only the
+ * 15 bins holding a midpoint ever need the step, and the comparison is almost always predicted).
+ */
+function nf4Kernel(blockSize: number): ErrorKernel {
+  const BINS = 65536;
+  const cb = Float64Array.from(NF4_CODEBOOK);
+  // mids[15] = 2 (above any t) so the one-step correction never walks off the codebook.
+  const mids = new Float64Array(16);
+  for (let i = 0; i < 15; i++) mids[i] = (cb[i]! + cb[i + 1]!) / 2;
+  mids[15] = 2;
+  const half = BINS / 2;
+  const lut = new Uint8Array(BINS + 1);
+  for (let b = 0; b <= BINS; b++) {
+    const v = -1 + (2 * b) / BINS;
+    let k = 0;
+    while (k < 15 && v > mids[k]!) k++;
+    lut[b] = k;
+  }
+  return (x, rows, cols) => {
+    let err = 0;
+    for (let r = 0; r < rows; r++) {
+      const rowEnd = (r + 1) * cols;
+      for (let g = r * cols; g < rowEnd; g += blockSize) {
+        const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
+        let amax = 0;
+        for (let i = g; i < end; i++) {
+          const a = Math.abs(x[i]!);
+          if (a > amax) amax = a;
+        }
+        if (amax === 0) continue;
+        const inv = 1 / amax;
+        for (let i = g; i < end; i++) {
+          const v = x[i]!;
+          const t = v * inv;
+          const k0 = lut[Math.floor((t + 1) * half)]!;
+          const k = t > mids[k0]! ? k0 + 1 : k0;
+          const d = cb[k]! * amax - v;
+          err += d * d;
+        }
+      }
+    }
+    return err;
+  };
+}
+
+/**
+ * MXFP4 (OCP MX v1.0): per block of 32, shared scale X = 2^(floor(log2(amax)) - emax_elem) with
+ * emax_elem = 2 for E2M1; elements are w / X rounded to the nearest E2M1 value, saturating at 6.
+ * |w| / X is below 8, and every rounding boundary between E2M1 values (0.25, 0.75, 1.25, 1.75, 2.5,
+ * 3.5, 5) is a multiple of 0.25, so a 32-entry table indexed by floor(4 |w| / X) rounds exactly
+ * (ties go up). Rounding is symmetric, so the error is computed on |w|.
+ */
+function mxfp4Kernel(blockSize: number): ErrorKernel {
+  const lut = new Float64Array(32);
+  for (let i = 0; i < 32; i++) {
+    const a = (i + 0.5) / 4;
+    let best = 0;
+    for (const v of E2M1_VALUES) if (Math.abs(v - a) < Math.abs(best - a)) best = v;
+    lut[i] = best;
+  }
+  return (x, rows, cols) => mxfp4Error(x, rows, cols, blockSize, lut);
+}
+
+function mxfp4Error(x: Float32Array, rows: number, cols: number, blockSize: number, lut: Float64Array): number {
+  let err = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowEnd = (r + 1) * cols;
+    for (let g = r * cols; g < rowEnd; g += blockSize) {
+      const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
+      let amax = 0;
+      for (let i = g; i < end; i++) amax = Math.max(amax, Math.abs(x[i]!));
+      if (amax === 0) continue;
+      const scale = 2 ** (Math.floor(Math.log2(amax)) - 2);
+      const inv4 = 4 / scale;
+      for (let i = g; i < end; i++) {
+        const a = Math.abs(x[i]!);
+        const d = lut[(a * inv4) | 0]! * scale - a;
+        err += d * d;
+      }
+    }
+  }
+  return err;
+}
+
+/** BitNet b1.58 absmean: gamma = mean |W| over the tensor; w -> clip(round(w / gamma), -1, 1) * gamma. */
+function ternaryKernel(): ErrorKernel {
+  return (x, rows, cols, stats) => (stats.meanAbs === 0 ? 0 : ternaryError(x, rows * cols, stats.meanAbs, 1));
+}
+
+function ternaryError(x: Float32Array, n: number, gamma: number, one: number): number {
+  const inv = one / gamma;
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(x[i]!);
+    // |q| = min(1, round(|w| / gamma)): for the integer m = round(..) >= 0, (-m) >>> 31 is 1 when m > 0.
+    // Symmetric rounding, so the error is computed on |w|; integer ops keep the loop branch-free.
+    const m = Math.floor(a * inv + 0.5) | 0;
+    const d = ((-m) >>> 31) * gamma - a;
+    err += d * d;
+  }
+  return err;
+}
