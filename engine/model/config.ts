@@ -22,7 +22,14 @@ export class ConfigReader {
   constructor(
     readonly raw: Record<string, unknown>,
     readonly file: string | undefined,
+    /** Prefix of field names in messages (`text_config.` when reading a nested language-model config). */
+    readonly prefix = '',
   ) {}
+
+  /** The field's name as the user sees it in the file. */
+  name(field: string): string {
+    return this.prefix + field;
+  }
 
   has(field: string): boolean {
     const v = this.raw[field];
@@ -42,7 +49,7 @@ export class ConfigReader {
     if (f === undefined) {
       throw inputError({
         file: this.file,
-        field: list[0],
+        field: this.name(list[0]!),
         expected: `an integer from ${min} to ${max} (required field is missing${list.length > 1 ? `; also looked for ${list.slice(1).join(', ')}` : ''})`,
       });
     }
@@ -59,7 +66,7 @@ export class ConfigReader {
 
   checkInt(field: string, v: unknown, min: number, max: number): number {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw inputError({ file: this.file, field, expected: `an integer from ${min} to ${max}`, got: v });
+      throw inputError({ file: this.file, field: this.name(field), expected: `an integer from ${min} to ${max}`, got: v });
     }
     return v;
   }
@@ -69,7 +76,7 @@ export class ConfigReader {
     if (!this.has(field)) return fallback;
     const v = this.raw[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      throw inputError({ file: this.file, field, expected: `a number from ${min} to ${max}`, got: v });
+      throw inputError({ file: this.file, field: this.name(field), expected: `a number from ${min} to ${max}`, got: v });
     }
     return v;
   }
@@ -77,14 +84,14 @@ export class ConfigReader {
   optBool(field: string, fallback: boolean): boolean {
     if (!this.has(field)) return fallback;
     const v = this.raw[field];
-    if (typeof v !== 'boolean') throw inputError({ file: this.file, field, expected: 'true or false', got: v });
+    if (typeof v !== 'boolean') throw inputError({ file: this.file, field: this.name(field), expected: 'true or false', got: v });
     return v;
   }
 
   optStr(field: string, fallback: string): string {
     if (!this.has(field)) return fallback;
     const v = this.raw[field];
-    if (typeof v !== 'string') throw inputError({ file: this.file, field, expected: 'a string', got: v });
+    if (typeof v !== 'string') throw inputError({ file: this.file, field: this.name(field), expected: 'a string', got: v });
     return v;
   }
 
@@ -92,7 +99,7 @@ export class ConfigReader {
   optIntList(field: string, max: number): number[] {
     if (!this.has(field)) return [];
     const v = this.raw[field];
-    if (!Array.isArray(v)) throw inputError({ file: this.file, field, expected: 'a list of layer indices', got: v });
+    if (!Array.isArray(v)) throw inputError({ file: this.file, field: this.name(field), expected: 'a list of layer indices', got: v });
     for (const x of v) this.checkInt(field, x, 0, max);
     return v as number[];
   }
@@ -102,13 +109,13 @@ export class ConfigReader {
     if (!this.has(field)) return null;
     const v = this.raw[field];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-      throw inputError({ file: this.file, field, expected: 'a list of strings', got: v });
+      throw inputError({ file: this.file, field: this.name(field), expected: 'a list of strings', got: v });
     }
     return v as string[];
   }
 
   fail(field: string, expected: string, got?: unknown): never {
-    throw inputError({ file: this.file, field, expected, got });
+    throw inputError({ file: this.file, field: this.name(field), expected, got });
   }
 }
 

@@ -58,9 +58,24 @@ export function parseConfig(input: string | unknown, file?: string): ModelSpec {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new RidgelineError(`${file ?? 'config'}: expected a JSON object with the fields of a Hugging Face config.json`, { exitCode: 2, file });
   }
-  const c = new ConfigReader(raw as Record<string, unknown>, file);
-  const warnings: string[] = [];
+  return parseObject(raw as Record<string, unknown>, file, '', []);
+}
+
+function parseObject(raw: Record<string, unknown>, file: string | undefined, prefix: string, warnings: string[]): ModelSpec {
+  const c = new ConfigReader(raw, file, prefix);
   const modelType = c.optStr('model_type', '');
+  // Multimodal wrappers (LLaVA, Gemma 3, Mllama...) nest the language model in `text_config`.
+  const text = raw.text_config;
+  if (!prefix && !(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType) && text && typeof text === 'object' && !Array.isArray(text)) {
+    const inner = text as Record<string, unknown>;
+    warnings.push(
+      `analyzing the language model in text_config (model_type ${JSON.stringify(inner.model_type ?? 'unknown')}) of ${modelType || 'the config'}; other towers (vision, audio) are not included`,
+    );
+    const merged = inner.torch_dtype === undefined && raw.torch_dtype !== undefined ? { ...inner, torch_dtype: raw.torch_dtype } : inner;
+    const spec = parseObject(merged, file, 'text_config.', warnings);
+    if (typeof raw._name_or_path === 'string' && spec.name === (inner.model_type ?? 'unknown')) spec.name = raw._name_or_path;
+    return spec;
+  }
   let generic = false;
   let d: Draft;
   switch (modelType) {
@@ -98,7 +113,7 @@ export function parseConfig(input: string | unknown, file?: string): ModelSpec {
       if (missing) {
         throw inputError({
           file,
-          field: missing,
+          field: c.name(missing),
           expected: `an integer (${what}; a generic decoder needs ${need.join(', ')}; known families: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
         });
       }

@@ -124,3 +124,14 @@ test('KV layout per layer group: windows and MLA latent', () => {
     { layers: 61, kElementsPerTokenPerLayer: 576, vElementsPerTokenPerLayer: 0, sharedLatent: true, window: null },
   ]);
 });
+
+test('multimodal wrapper: the language model in text_config is analyzed, errors name text_config fields', () => {
+  const inner = raw('llama-2-7b');
+  delete inner.torch_dtype;
+  const s = parseConfig({ model_type: 'llava', torch_dtype: 'bfloat16', text_config: inner, vision_config: { model_type: 'clip_vision_model' } }, 'llava.json');
+  assert.equal(s.params.total, 6_738_415_616);
+  assert.equal(s.dtype, 'bf16');
+  assert.ok(s.warnings.some((w) => /text_config/.test(w) && /vision/.test(w)));
+  inner.hidden_size = 0;
+  rejects(() => parseConfig({ model_type: 'llava', text_config: inner }, 'llava.json'), /^llava\.json: text_config\.hidden_size: expected an integer/);
+});
