@@ -1,0 +1,940 @@
+/**
+ * Analysis of CUDA and WGSL kernels on the language-neutral IR: launch shape, shared memory, loops,
+ * global loads/stores, FLOPs and bytes per launch, occupancy, and the lint rules of lints.ts.
+ */
+import type { Dtype } from '../model/types';
+import type { Device } from '../hardware/types';
+import type { Annotation } from './annotations';
+import { ctypeBytes } from './miniexpr';
+import {
+  baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, shiftPos,
+  type ConstIR, type Env, type Expr, type FuncIR, type LaunchIR, type Pos, type Stmt, type UnitIR, type WgslType,
+} from './ir';
+import { rule } from './lints';
+import { scalarOf, wgslLayout } from './wgsl';
+import type { KernelDiagnostic, KernelEstimate, KernelInfo, KernelLanguage, KernelLaunch, KernelLoop, Occupancy, Severity } from './types';
+
+/** Limits used when the device does not state them. */
+export const CUDA_DEFAULTS = {
+  /** CUDA C++ Programming Guide, "Technical Specifications per Compute Capability" (cc 7.0-9.0). */
+  maxThreadsPerBlock: 1024,
+  maxBlockDim: [1024, 1024, 64] as const,
+  /** cc 8.0 (A100); 1536 on cc 8.6/8.9, 2048 on 9.0. */
+  maxThreadsPerSm: 2048,
+  maxBlocksPerSm: 32,
+  /** cc 8.0: 164 KiB shared memory per SM, 163 KiB opt-in per block. */
+  sharedMemoryPerSmBytes: 164 * 1024,
+  maxSharedMemoryPerBlockBytes: 163 * 1024,
+  /** Static `__shared__` arrays are capped at 48 KiB; beyond that needs dynamic memory and an opt-in. */
+  staticSharedMemoryBytes: 48 * 1024,
+  /** cc 8.0+: 1 KiB of shared memory per block is reserved for system use. */
+  reservedSharedPerBlockBytes: 1024,
+  warpSize: 32,
+  source: 'CUDA C++ Programming Guide, Technical Specifications per Compute Capability (cc 8.0)',
+};
+
+/** WebGPU spec, "Limits": defaults every adapter guarantees. */
+export const WEBGPU_DEFAULTS = {
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSize: [256, 256, 64] as const,
+  maxComputeWorkgroupStorageSize: 16384,
+  source: 'WebGPU spec, Limits (default values)',
+};
+
+export interface FileIR {
+  language: KernelLanguage;
+  consts: ConstIR[];
+  funcs: FuncIR[];
+  launches: LaunchIR[];
+  globals: UnitIR['globals'];
+  structs: UnitIR['structs'];
+  errors: Pos[];
+  enables: string[];
+}
+
+export function combineUnits(language: KernelLanguage, units: Array<{ unit: UnitIR; row: number }>): FileIR {
+  const ir: FileIR = { language, consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], enables: [] };
+  for (const { unit, row } of units) {
+    ir.consts.push(...unit.consts);
+    ir.structs.push(...unit.structs);
+    ir.enables.push(...unit.enables);
+    // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
+    for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row } as FuncIR);
+    for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row) });
+    for (const g of unit.globals) ir.globals.push({ ...g, pos: shiftPos(g.pos, row) });
+    for (const e of unit.errors) ir.errors.push(shiftPos(e, row));
+  }
+  return ir;
+}
+
+/** Row offset of statement positions inside a function (set by combineUnits for cached units). */
+function rowOffset(f: FuncIR): number {
+  return (f as FuncIR & { rowOffset?: number }).rowOffset ?? 0;
+}
+
+/** Constants resolved to numbers in dependency order; dims (from annotations and options) win. */
+export function buildEnv(consts: ConstIR[], dims: Record<string, number>): Map<string, number> {
+  const env = new Map<string, number>(Object.entries(dims));
+  let changed = true;
+  for (let pass = 0; pass < 8 && changed; pass++) {
+    changed = false;
+    for (const c of consts) {
+      if (env.has(c.name)) continue;
+      const v = evalExpr(c.value, env);
+      if (v !== null && Number.isFinite(v)) {
+        env.set(c.name, v);
+        changed = true;
+      }
+    }
+  }
+  return env;
+}
+
+export function resolveDims(anns: Annotation[], opts: Record<string, number>, base: Env = new Map()): Record<string, number> {
+  const out: Record<string, number> = {};
+  const env = new Map<string, number>(base);
+  for (const [k, v] of Object.entries(opts)) env.set(k, v);
+  for (let pass = 0; pass < 4; pass++) {
+    for (const a of anns) {
+      for (const [k, e] of Object.entries(a.dims)) {
+        if (k in opts || k in out) continue;
+        const v = evalExpr(e, env);
+        if (v !== null && Number.isFinite(v)) {
+          out[k] = v;
+          env.set(k, v);
+        }
+      }
+    }
+  }
+  return { ...out, ...opts };
+}
+
+type Space = 'global' | 'shared' | 'local' | 'uniform';
+interface BufferInfo {
+  space: Space;
+  elemBytes: number | null;
+  float: boolean;
+  lanes: number;
+  /** Scalar type name for dtype choice (`float`, `half`, `f32`, `f16`, ...). */
+  scalar: string;
+}
+
+const FLOAT_TYPES = /\b(float\d?|double\d?|half\d?|__half2?|__nv_bfloat16\d?|nv_bfloat16|bfloat16|f32|f16|f64|vec\d<f(16|32)>|vec\d[fh]|mat\dx\d[fh]?|T)\b/;
+const MATH1 = /^(exp|expf|__expf|exp2|exp2f|exp10f|log|logf|__logf|log2|log2f|sqrt|sqrtf|rsqrt|rsqrtf|inverseSqrt|sin|sinf|__sinf|cos|cosf|__cosf|tanh|tanhf|tan|pow|powf|__powf|fmax|fmaxf|fmin|fminf|max|min|abs|fabs|fabsf|erf|erff|sigmoid|clamp|floor|ceil|round|__fdividef|hexp|h2exp|__hmax|__hmin)$/;
+const FMA = /^(fma|fmaf|__fmaf_rn|__fmaf_rz|__hfma|__hfma2|fmaf_rn)$/;
+
+interface TypeInfo { float: boolean; lanes: number }
+
+interface Walk {
+  lang: KernelLanguage;
+  fn: FuncIR;
+  env: Map<string, number>;
+  buffers: Map<string, BufferInfo>;
+  vars: Map<string, TypeInfo>;
+  taint: Map<string, { d: number; s: number }>;
+  /** Variables derived from each loop variable (for "index depends on the loop"). */
+  loopDeps: Map<string, Set<string>>;
+}
+
+function typeOf(e: Expr, w: Walk): TypeInfo {
+  switch (e.k) {
+    case 'num': return { float: e.float, lanes: 1 };
+    case 'id': return w.vars.get(e.name) ?? { float: false, lanes: 1 };
+    case 'idx': {
+      const b = baseName(e.base);
+      const buf = b ? w.buffers.get(b) : undefined;
+      if (buf) return { float: buf.float, lanes: buf.lanes };
+      const v = b ? w.vars.get(b) : undefined;
+      return v ? { float: v.float, lanes: 1 } : { float: false, lanes: 1 };
+    }
+    case 'mem': {
+      const t = typeOf(e.obj, w);
+      return { float: t.float, lanes: /^[xyzwrgba]{1,4}$/.test(e.field) ? e.field.length : 1 };
+    }
+    case 'bin': {
+      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { float: false, lanes: 1 };
+      const a = typeOf(e.l, w);
+      const b = typeOf(e.r, w);
+      return { float: a.float || b.float, lanes: Math.max(a.lanes, b.lanes) };
+    }
+    case 'un': return typeOf(e.e, w);
+    case 'cond': return typeOf(e.a, w);
+    case 'call': {
+      const vec = /^vec([234])<?(f32|f16)?>?|^vec([234])([fh])$/.exec(e.fn);
+      if (vec) return { float: true, lanes: Number(vec[1] ?? vec[3]) };
+      if (/^(f32|f16|float|half|double|__float2half|__half2float|__int2float_rn)$/.test(e.fn)) return { float: true, lanes: 1 };
+      if (/^(i32|u32|int|unsigned|size_t|long)$/.test(e.fn)) return { float: false, lanes: 1 };
+      if (e.fn === 'dot') return { float: true, lanes: 1 };
+      const args = e.args.map((a) => typeOf(a, w));
+      return { float: args.some((a) => a.float), lanes: Math.max(1, ...args.map((a) => a.lanes)) };
+    }
+    default: return { float: false, lanes: 1 };
+  }
+}
+
+/** FLOPs of evaluating one expression once (2 per multiply-add, 1 per other arithmetic op or math call). */
+function exprFlops(e: Expr, w: Walk): number {
+  let n = 0;
+  forEachExpr(e, (x) => {
+    if (x.k === 'bin' && ['+', '-', '*', '/'].includes(x.op)) {
+      const t = typeOf(x, w);
+      if (t.float) n += t.lanes;
+    } else if (x.k === 'call') {
+      if (FMA.test(x.fn)) n += 2 * typeOf(x, w).lanes;
+      else if (x.fn === 'dot') {
+        const t = typeOf(x.args[0] ?? x, w);
+        n += 2 * t.lanes - 1;
+      } else if (MATH1.test(x.fn)) {
+        const t = typeOf(x, w);
+        if (t.float) n += t.lanes;
+      }
+    }
+  });
+  return n;
+}
+
+function taintOf(e: Expr, w: Walk, depth = 0): { d: number; s: number } {
+  if (depth > 40) return { d: 0, s: 0 };
+  switch (e.k) {
+    case 'tid': return { d: 1 << e.dim, s: 0 };
+    case 'id': return w.taint.get(e.name) ?? { d: 0, s: 0 };
+    case 'mem': return taintOf(e.obj, w, depth + 1);
+    case 'un': return taintOf(e.e, w, depth + 1);
+    case 'cond': {
+      const a = taintOf(e.a, w, depth + 1);
+      const b = taintOf(e.b, w, depth + 1);
+      return { d: a.d | b.d, s: a.s | b.s };
+    }
+    case 'call': {
+      let d = 0;
+      let s = 0;
+      for (const a of e.args) {
+        const t = taintOf(a, w, depth + 1);
+        d |= t.d;
+        s |= t.s;
+      }
+      return { d, s };
+    }
+    case 'bin': {
+      const a = taintOf(e.l, w, depth + 1);
+      const b = taintOf(e.r, w, depth + 1);
+      if (e.op === '*' || e.op === '<<') {
+        let s = a.s | b.s;
+        const strided = (other: Expr) => {
+          const c = evalExpr(other, w.env);
+          if (c === null) return true;
+          const mult = e.op === '<<' ? 2 ** c : Math.abs(c);
+          return mult > 4;
+        };
+        if (a.d && strided(e.r)) s |= a.d;
+        if (b.d && strided(e.l)) s |= b.d;
+        return { d: a.d | b.d, s };
+      }
+      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { d: a.d | b.d, s: 0 };
+      return { d: a.d | b.d, s: a.s | b.s };
+    }
+    default: return { d: 0, s: 0 };
+  }
+}
+
+function collectAssigns(body: Stmt[], fn: (name: string, value: Expr, op: string) => void): void {
+  for (const s of body) {
+    if (s.k === 'decl' && s.init) fn(s.name, s.init, '=');
+    else if (s.k === 'assign' && s.target.k === 'id') fn(s.target.name, s.value, s.op);
+    else if (s.k === 'loop') collectAssigns(s.body, fn);
+    else if (s.k === 'if') {
+      collectAssigns(s.then, fn);
+      collectAssigns(s.else, fn);
+    }
+  }
+}
+
+function collectDecls(body: Stmt[], fn: (name: string, type: string, init: Expr | null) => void): void {
+  for (const s of body) {
+    if (s.k === 'decl') fn(s.name, s.type, s.init);
+    else if (s.k === 'loop') collectDecls(s.body, fn);
+    else if (s.k === 'if') {
+      collectDecls(s.then, fn);
+      collectDecls(s.else, fn);
+    }
+  }
+}
+
+interface Access {
+  name: string;
+  space: Space;
+  write: boolean;
+  read: boolean;
+  e: Extract<Expr, { k: 'idx' }>;
+  atomic: boolean;
+}
+
+/** Accesses to named buffers in one statement, in evaluation order (reads of the value, then the write). */
+function stmtAccesses(s: Stmt, w: Walk): Access[] {
+  const out: Access[] = [];
+  const visit = (e: Expr, write: boolean, read: boolean, atomic: boolean) => {
+    if (e.k === 'idx') {
+      for (const i of e.idx) visit(i, false, true, false);
+      const b = baseName(e.base);
+      const buf = b ? w.buffers.get(b) : undefined;
+      if (b && buf) out.push({ name: b, space: buf.space, write, read, e, atomic });
+      if (e.base.k !== 'id') visit(e.base, false, true, false);
+      return;
+    }
+    switch (e.k) {
+      case 'bin': visit(e.l, false, true, atomic); visit(e.r, false, true, atomic); return;
+      case 'un': visit(e.e, false, true, atomic || e.op === '&'); return;
+      case 'mem': visit(e.obj, write, read, atomic); return;
+      case 'call': {
+        const at = /^atomic/.test(e.fn);
+        for (const a of e.args) visit(a, false, true, at);
+        return;
+      }
+      case 'cond': visit(e.c, false, true, atomic); visit(e.a, false, true, atomic); visit(e.b, false, true, atomic); return;
+      default: return;
+    }
+  };
+  switch (s.k) {
+    case 'decl': if (s.init) visit(s.init, false, true, false); break;
+    case 'assign':
+      visit(s.value, false, true, false);
+      visit(s.target, true, s.op !== '=', false);
+      break;
+    case 'expr': visit(s.e, false, true, false); break;
+    case 'loop': for (const h of s.header) visit(h, false, true, false); break;
+    case 'if': visit(s.cond, false, true, false); break;
+    default: break;
+  }
+  return out;
+}
+
+export interface KernelContext {
+  ir: FileIR;
+  env: Map<string, number>;
+  annotations: Annotation[];
+  device: Device | null;
+  dims: Record<string, number>;
+}
+
+function diag(fn: FuncIR | null, p: Pos, code: string, message: string, fix?: string, severity?: Severity): KernelDiagnostic {
+  const r = rule(code);
+  return {
+    line: p.row + 1,
+    column: p.col + 1,
+    endLine: p.endRow + 1,
+    endColumn: p.endCol + 1,
+    code,
+    severity: severity ?? r.severity,
+    message,
+    ...(fn ? { kernel: fn.name } : {}),
+    ...(fix ? { fix } : {}),
+  };
+}
+
+function tuple3(list: Expr[] | null | undefined, env: Env): [number, number, number] | null {
+  if (!list || list.length === 0 || list.length > 3) return null;
+  const v = list.map((e) => evalExpr(e, env));
+  if (v.some((x) => x === null || !Number.isFinite(x) || x <= 0)) return null;
+  const out = [1, 1, 1] as [number, number, number];
+  v.forEach((x, i) => (out[i] = Math.ceil(x!)));
+  return out;
+}
+
+const prod = (t: readonly number[]) => t.reduce((a, b) => a * b, 1);
+
+/** The annotation that belongs to a kernel: the nearest one above its name and below the previous kernel. */
+export function kernelAnnotation(anns: Annotation[], line0: number, prevLine0: number): Annotation | null {
+  let best: Annotation | null = null;
+  for (const a of anns) if (a.row <= line0 && a.row > prevLine0) best = a;
+  return best;
+}
+
+function dtypeOf(scalar: string): { dtype: Dtype; note?: string } {
+  if (/half|f16|fp16/.test(scalar)) return { dtype: 'fp16' };
+  if (/bfloat16|bf16/.test(scalar)) return { dtype: 'bf16' };
+  if (/double|f64/.test(scalar)) return { dtype: 'fp32', note: 'fp64 is not in the device table: fp32 peak used (an optimistic bound)' };
+  return { dtype: 'fp32' };
+}
+
+/** Analyzes every CUDA / WGSL kernel of a file. */
+export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diagnostics: KernelDiagnostic[] } {
+  const { ir, device } = cx;
+  const kernels: KernelInfo[] = [];
+  const diagnostics: KernelDiagnostic[] = [];
+  const structs = new Map(ir.structs.map((s) => [s.name, s.members]));
+  const funcsByName = new Map<string, FuncIR>();
+  for (const f of ir.funcs) if (!funcsByName.has(f.name)) funcsByName.set(f.name, f);
+  const kernelFuncs = ir.funcs.filter((f) => f.kind === 'kernel').sort((a, b) => a.namePos.row + rowOffset(a) - (b.namePos.row + rowOffset(b)));
+  let prevEnd = -1;
+  for (const fn of kernelFuncs) {
+    const ann = kernelAnnotation(cx.annotations, fn.namePos.row + rowOffset(fn), prevEnd);
+    prevEnd = fn.pos.endRow + rowOffset(fn);
+    const r = analyzeOne(fn, cx, ann, structs, funcsByName);
+    kernels.push(r.info);
+    diagnostics.push(...r.diagnostics);
+  }
+  void device;
+  return { kernels, diagnostics };
+}
+
+function analyzeOne(
+  fn: FuncIR,
+  cx: KernelContext,
+  ann: Annotation | null,
+  structs: Map<string, Array<{ name: string; type: WgslType | null }>>,
+  funcsByName: Map<string, FuncIR>,
+): { info: KernelInfo; diagnostics: KernelDiagnostic[] } {
+  const { ir, device } = cx;
+  const lang = ir.language;
+  const diagnostics: KernelDiagnostic[] = [];
+  const env = new Map(cx.env);
+  const off = rowOffset(fn);
+  const at = (p: Pos) => shiftPos(p, off);
+  const notes: string[] = [];
+
+  // ---- launches and block size
+  const launchesIR = lang === 'cuda' ? ir.launches.filter((l) => l.kernel === fn.name) : [];
+  // template parameters bound by the first launch's template arguments
+  const tmplTypes = new Map<string, string>();
+  const firstL = launchesIR[0];
+  if (firstL) {
+    fn.templateParams.forEach((p, i) => {
+      const a = firstL.templateArgs[i];
+      if (a === undefined) return;
+      const n = Number(a);
+      if (Number.isFinite(n)) env.set(p, n);
+      else if (env.has(a)) env.set(p, env.get(a)!);
+      else tmplTypes.set(p, a);
+    });
+  }
+  if (firstL) {
+    // value parameters bound by the first launch's arguments (`gemm<<<g, b>>>(A, B, C, M, N, K)`)
+    fn.params.forEach((p, i) => {
+      const a = firstL.args[i];
+      if (p.kind !== 'value' || !a || env.has(p.name)) return;
+      const v = evalExpr(a, env);
+      if (v !== null && Number.isFinite(v)) env.set(p.name, v);
+    });
+  }
+  const launches: KernelLaunch[] = launchesIR.map((l) => ({
+    line: l.pos.row + 1,
+    grid: tuple3(l.grid, env),
+    block: tuple3(l.block, env),
+    dynamicSharedMemoryBytes: l.smem ? evalExpr(l.smem, env) : 0,
+    text: l.text,
+  }));
+  let workgroupSize: [number, number, number] | null = null;
+  let grid: [number, number, number] | null = null;
+  if (lang === 'wgsl') {
+    workgroupSize = tuple3(fn.workgroupSize, env);
+    if (fn.workgroupSize && !workgroupSize) {
+      const missing = [...new Set(fn.workgroupSize.flatMap((e) => [...freeIdents(e)]))].filter((n) => !env.has(n));
+      notes.push(`workgroup size needs ${missing.join(', ') || 'a constant value'}`);
+    }
+    if (ann?.dispatch) {
+      grid = tuple3(ann.dispatch, env);
+      launches.push({ line: ann.row + 1, grid, block: workgroupSize, dynamicSharedMemoryBytes: 0, text: `dispatch=${ann.dispatch.map(exprText).join(',')}` });
+    }
+  } else {
+    const withBlock = launches.find((l) => l.block);
+    workgroupSize = withBlock?.block ?? (ann?.block ? tuple3(ann.block, env) : null);
+    grid = launches.find((l) => l.grid)?.grid ?? (ann?.grid ? tuple3(ann.grid, env) : null);
+    if (!launches.length && (ann?.grid || ann?.block)) {
+      launches.push({ line: ann.row + 1, grid, block: workgroupSize, dynamicSharedMemoryBytes: 0, text: 'annotation' });
+    }
+  }
+  if (workgroupSize) workgroupSize.forEach((v, i) => env.set(`bdim.${'xyz'[i]}`, v));
+  if (grid) grid.forEach((v, i) => env.set(`gdim.${'xyz'[i]}`, v));
+
+  // ---- buffers
+  const buffers = new Map<string, BufferInfo>();
+  let sharedStatic: number | null = 0;
+  let sharedDynamic = false;
+  const usedNames = new Set<string>(fn.idents);
+  if (lang === 'wgsl') {
+    // statically used: the entry point and every function it calls, transitively
+    const seen = new Set<string>([fn.name]);
+    const queue = [...fn.calls];
+    while (queue.length) {
+      const c = queue.pop()!;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      const f = funcsByName.get(c);
+      if (f) {
+        for (const i of f.idents) usedNames.add(i);
+        queue.push(...f.calls);
+      }
+    }
+    for (const g of ir.globals) {
+      const space: Space | null = g.space === 'storage' ? 'global' : g.space === 'workgroup' ? 'shared' : g.space === 'uniform' ? 'uniform' : g.space === 'private' ? 'local' : null;
+      if (!space) continue;
+      const elem = g.type && g.type.k === 'array' ? g.type.elem : g.type;
+      const lay = elem ? wgslLayout(elem, env, structs) : null;
+      const scalar = scalarOf(elem) ?? '';
+      const lanes = elem && elem.k === 'vec' ? elem.n : elem && elem.k === 'mat' ? elem.c * elem.r : 1;
+      buffers.set(g.name, { space, elemBytes: lay?.size ?? null, float: /^f(16|32)$/.test(scalar), lanes, scalar });
+      if (space === 'shared' && usedNames.has(g.name)) {
+        const l = g.type ? wgslLayout(g.type, env, structs) : null;
+        if (l && sharedStatic !== null) sharedStatic += l.size;
+        else {
+          sharedStatic = null;
+          notes.push(`size of var<workgroup> ${g.name} is not known`);
+        }
+      }
+    }
+  } else {
+    for (const p of fn.params) {
+      const et = tmplTypes.get(p.elemType ?? '') ?? p.elemType ?? '';
+      const bytes = ctypeBytes(et);
+      if (p.kind === 'global') buffers.set(p.name, { space: 'global', elemBytes: bytes, float: FLOAT_TYPES.test(et), lanes: /\w4\b/.test(et) ? 4 : /\w2\b/.test(et) ? 2 : 1, scalar: et });
+    }
+    for (const s of fn.shared) {
+      const et = tmplTypes.get(s.elemType) ?? s.elemType;
+      const eb = ctypeBytes(et);
+      buffers.set(s.name, { space: 'shared', elemBytes: eb, float: FLOAT_TYPES.test(et), lanes: 1, scalar: et });
+      if (s.dynamic) {
+        sharedDynamic = true;
+        continue;
+      }
+      const n = s.dims.map((d) => evalExpr(d, env));
+      if (eb === null || n.some((x) => x === null) || sharedStatic === null) {
+        sharedStatic = null;
+        notes.push(`size of __shared__ ${s.name} is not known`);
+      } else sharedStatic += eb * prod(n as number[]);
+    }
+  }
+  if (lang === 'cuda') {
+    // local pointers into a buffer (`const float* row = x + blockIdx.x * cols;`) alias it
+    collectDecls(fn.body, (name, type, init) => {
+      if (!init || !/\*\s*$/.test(type)) return;
+      for (const id of freeIdents(init)) {
+        const b = buffers.get(id);
+        if (b) {
+          buffers.set(name, b);
+          return;
+        }
+      }
+    });
+  }
+  const dyn = launches[0]?.dynamicSharedMemoryBytes ?? 0;
+  const sharedMemoryBytes = sharedStatic === null ? null : sharedStatic + (sharedDynamic ? dyn ?? 0 : 0);
+
+  // ---- variable types, taint
+  const w: Walk = { lang, fn, env, buffers, vars: new Map(), taint: new Map(), loopDeps: new Map() };
+  for (const p of fn.params) {
+    if (p.kind === 'value') {
+      const t = tmplTypes.get(p.elemType ?? '') ?? p.type;
+      const vec = /vec([234])/.exec(t);
+      w.vars.set(p.name, { float: FLOAT_TYPES.test(t) && !/@builtin/.test(t), lanes: vec ? Number(vec[1]) : 1 });
+    }
+  }
+  collectDecls(fn.body, (name, type, init) => {
+    if (type) {
+      const t = tmplTypes.get(type) ?? type;
+      if (t === 'auto' || t === '') {
+        if (init) w.vars.set(name, typeOf(init, w));
+      } else {
+        const vec = /vec([234])|float([24])\b/.exec(t);
+        w.vars.set(name, { float: FLOAT_TYPES.test(t), lanes: vec ? Number(vec[1] ?? vec[2]) : 1 });
+      }
+    } else if (init) w.vars.set(name, typeOf(init, w));
+  });
+  for (let pass = 0; pass < 3; pass++) {
+    collectAssigns(fn.body, (name, value) => {
+      const t = taintOf(value, w);
+      const prev = w.taint.get(name) ?? { d: 0, s: 0 };
+      w.taint.set(name, { d: prev.d | t.d, s: prev.s | t.s });
+    });
+  }
+  let usedDims = 0;
+  collectAssigns(fn.body, (_n, v) => (usedDims |= taintOf(v, w).d));
+  for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) usedDims |= taintOf(e, w).d;
+
+  // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
+  const constEnv = new Map([...env].filter(([k]) => !(k in cx.dims)));
+  for (const d of ['x', 'y', 'z']) {
+    env.set(`tid.${d}`, 0);
+    env.set(`bid.${d}`, 0);
+  }
+  const assignedTwice = new Set<string>();
+  const seenAssign = new Set<string>();
+  collectAssigns(fn.body, (name) => (seenAssign.has(name) ? assignedTwice.add(name) : seenAssign.add(name)));
+  for (const s of walkAll(fn.body)) if (s.k === 'loop' && s.var) assignedTwice.add(s.var);
+  collectDecls(fn.body, (name, _t, init) => {
+    if (!init || assignedTwice.has(name) || env.has(name)) return;
+    const v = evalExpr(init, env);
+    if (v !== null && Number.isFinite(v)) env.set(name, v);
+  });
+
+  // ---- walk: loops, counts, accesses
+  const loops: KernelLoop[] = [];
+  let flops = 0;
+  let loads = 0;
+  let stores = 0;
+  let bytesRead = 0;
+  let bytesWritten = 0;
+  let unknownTrip: { line: number; needs: string[] } | null = null;
+  let unknownBytes = false;
+  const count = (body: Stmt[], mult: number | null, depth: number) => {
+    for (const s of body) {
+      if (s.k === 'loop') {
+        const trip = evalTrip(s.trip, env);
+        const constant = evalTrip(s.trip, constEnv) !== null;
+        loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant: constant && trip !== null, depth: depth + 1 });
+        if (trip === null && !unknownTrip) {
+          const needs = [...freeIdents(s.trip)].filter((n) => !env.has(n));
+          unknownTrip = { line: at(s.pos).row + 1, needs };
+        }
+        count(s.body, mult === null || trip === null ? null : mult * trip, depth + 1);
+        continue;
+      }
+      if (s.k === 'if') {
+        for (const a of stmtAccesses(s, w)) tally(a, mult);
+        flops += (mult ?? 0) * exprFlops(s.cond, w);
+        count(s.then, mult, depth);
+        count(s.else, mult, depth);
+        continue;
+      }
+      for (const a of stmtAccesses(s, w)) tally(a, mult);
+      let f = 0;
+      if (s.k === 'assign') {
+        f = exprFlops(s.value, w);
+        if (s.op !== '=' && ['+=', '-=', '*=', '/='].includes(s.op)) {
+          const t = typeOf(s.target, w);
+          if (t.float || typeOf(s.value, w).float) f += Math.max(t.lanes, typeOf(s.value, w).lanes);
+        }
+      } else if (s.k === 'decl' && s.init) f = exprFlops(s.init, w);
+      else if (s.k === 'expr') f = exprFlops(s.e, w);
+      if (mult !== null) flops += mult * f;
+    }
+  };
+  const tally = (a: Access, mult: number | null) => {
+    if (a.space !== 'global') return;
+    const m = mult ?? 0;
+    const eb = buffers.get(a.name)?.elemBytes;
+    if (eb == null) unknownBytes = true;
+    if (a.read) {
+      loads += m;
+      bytesRead += m * (eb ?? 0);
+    }
+    if (a.write) {
+      stores += m;
+      bytesWritten += m * (eb ?? 0);
+    }
+  };
+  count(fn.body, 1, 0);
+  const tripsKnown = unknownTrip === null;
+
+  // ---- estimate
+  const threadsPerBlock = workgroupSize ? prod(workgroupSize) : null;
+  const threads = threadsPerBlock !== null && grid ? threadsPerBlock * prod(grid) : null;
+  let estimate: KernelEstimate | undefined;
+  let estimateUnavailable: string | undefined;
+  const floatScalars = [...buffers.values()].filter((b) => b.space === 'global' && b.float).map((b) => b.scalar);
+  const dt = dtypeOf(floatScalars.find((s) => /half|f16|bf16|bfloat/.test(s)) ?? floatScalars[0] ?? 'float');
+  if (dt.note) notes.push(dt.note);
+  const annFlops = ann?.flops ? evalExpr(ann.flops, env) : null;
+  const annBytes = ann?.bytes ? evalExpr(ann.bytes, env) : null;
+  if (ann?.flops && annFlops === null) notes.push(`flops formula needs ${[...freeIdents(ann.flops)].filter((n) => !env.has(n)).join(', ')}`);
+  if (ann?.bytes && annBytes === null) notes.push(`bytes formula needs ${[...freeIdents(ann.bytes)].filter((n) => !env.has(n)).join(', ')}`);
+  let totalFlops: number | null = annFlops;
+  let totalBytes: number | null = annBytes;
+  if (annFlops !== null) notes.push('FLOPs from the annotation formula');
+  if (annBytes !== null) notes.push('bytes from the annotation formula');
+  if (threads !== null && tripsKnown) {
+    if (totalFlops === null) {
+      totalFlops = flops * threads;
+      notes.push(`FLOPs counted in the source: ${fmt(flops)} per thread x ${fmt(threads)} threads (branches counted as taken)`);
+    }
+    if (totalBytes === null && !unknownBytes) {
+      totalBytes = (bytesRead + bytesWritten) * threads;
+      notes.push(`bytes: ${fmt(bytesRead + bytesWritten)} global bytes per thread x ${fmt(threads)} threads (every load counted; caches not modelled)`);
+    }
+  }
+  const trip = unknownTrip as { line: number; needs: string[] } | null;
+  if (totalFlops !== null && totalBytes !== null && totalBytes > 0) {
+    estimate = { flops: totalFlops, bytes: totalBytes, intensity: totalFlops / totalBytes, dtype: dt.dtype, threads: threads ?? 0, notes };
+    if (device) {
+      const peak = device.peakFlopsPerS[dt.dtype] ?? device.peakFlopsPerS.fp32;
+      if (peak && device.memoryBandwidthBytesPerS > 0) {
+        const ridge = peak / device.memoryBandwidthBytesPerS;
+        estimate.device = {
+          id: device.id,
+          peakFlopsPerS: peak,
+          bandwidthBytesPerS: device.memoryBandwidthBytesPerS,
+          ridgeIntensity: ridge,
+          bound: estimate.intensity < ridge ? 'memory' : 'compute',
+          timeS: Math.max(totalFlops / peak, totalBytes / device.memoryBandwidthBytesPerS),
+        };
+      }
+    }
+  } else {
+    const reasons: string[] = [];
+    if (threads === null && (annFlops === null || annBytes === null)) {
+      reasons.push(lang === 'wgsl' ? (grid ? 'the workgroup size is not known' : 'no dispatch: add `// ridgeline: dispatch=X,Y,Z`') : workgroupSize ? 'the grid size does not resolve (add dims such as `// ridgeline: M=4096`)' : 'no launch site with a constant block size in this file (add `// ridgeline: grid=... block=...`)');
+    }
+    if (trip) reasons.push(`the trip count of the loop at line ${trip.line} needs ${trip.needs.join(', ') || 'a constant bound'}`);
+    if (unknownBytes) reasons.push('an element type size is unknown');
+    if (totalBytes === 0) reasons.push('no global memory traffic found');
+    estimateUnavailable = reasons.join('; ') || 'not enough information';
+  }
+
+  // ---- occupancy (CUDA)
+  let occupancy: Occupancy | undefined;
+  if (lang === 'cuda' && threadsPerBlock !== null && sharedMemoryBytes !== null && threadsPerBlock <= (device?.maxThreadsPerBlock ?? CUDA_DEFAULTS.maxThreadsPerBlock)) {
+    const warp = device?.simdWidth ?? CUDA_DEFAULTS.warpSize;
+    const maxT = device?.maxThreadsPerSm ?? CUDA_DEFAULTS.maxThreadsPerSm;
+    const smemSm = device?.sharedMemoryPerSmBytes ?? CUDA_DEFAULTS.sharedMemoryPerSmBytes;
+    const warpsPerBlock = Math.ceil(threadsPerBlock / warp);
+    const byThreads = Math.floor(maxT / (warpsPerBlock * warp));
+    const smemBlock = sharedMemoryBytes + CUDA_DEFAULTS.reservedSharedPerBlockBytes;
+    const bySmem = sharedMemoryBytes > 0 ? Math.floor(smemSm / smemBlock) : Infinity;
+    const blocks = Math.min(byThreads, bySmem, CUDA_DEFAULTS.maxBlocksPerSm);
+    const limitedBy = blocks === byThreads ? 'threads' : blocks === bySmem ? 'sharedMemory' : 'blocks';
+    occupancy = {
+      threadsPerBlock,
+      sharedMemoryPerBlockBytes: sharedMemoryBytes,
+      blocksPerSm: blocks,
+      occupancy: Math.min(1, (blocks * warpsPerBlock * warp) / maxT),
+      limitedBy,
+      note: `registers per thread are not known from source: an upper bound${device?.maxThreadsPerSm ? '' : `; per-SM limits from ${CUDA_DEFAULTS.source}`}`,
+    };
+    if (occupancy.occupancy < 0.25) {
+      diagnostics.push(diag(fn, at(fn.namePos), 'RL009', `${fn.name}: at most ${blocks} block(s) of ${threadsPerBlock} threads per SM: occupancy ${(occupancy.occupancy * 100).toFixed(0)}% (limited by ${limitedBy === 'sharedMemory' ? 'shared memory' : limitedBy})`));
+    }
+  }
+
+  // ---- lints: sizes
+  const namePos = at(fn.namePos);
+  const simd = device?.simdWidth ?? 32;
+  if (workgroupSize && threadsPerBlock !== null) {
+    if (threadsPerBlock % simd !== 0) {
+      const up = Math.ceil(threadsPerBlock / simd) * simd;
+      diagnostics.push(diag(fn, namePos, 'RL001', `${fn.name}: ${threadsPerBlock} threads per ${lang === 'wgsl' ? 'workgroup' : 'block'} is not a multiple of the SIMD width ${simd}: the last ${lang === 'wgsl' ? 'subgroup' : 'warp'} runs ${threadsPerBlock % simd} of ${simd} lanes`, `use ${up} threads (e.g. workgroup size ${up === 64 ? '64' : up})`));
+    }
+    const limit = lang === 'wgsl' ? WEBGPU_DEFAULTS.maxComputeInvocationsPerWorkgroup : device?.maxThreadsPerBlock ?? CUDA_DEFAULTS.maxThreadsPerBlock;
+    const dimLimit = lang === 'wgsl' ? WEBGPU_DEFAULTS.maxComputeWorkgroupSize : CUDA_DEFAULTS.maxBlockDim;
+    const overDim = workgroupSize.findIndex((v, i) => v > dimLimit[i]!);
+    if (threadsPerBlock > limit || overDim >= 0) {
+      diagnostics.push(diag(fn, namePos, 'RL002', `${fn.name}: ${workgroupSize.join(' x ')} = ${threadsPerBlock} threads exceeds the ${lang === 'wgsl' ? 'WebGPU default limit' : 'CUDA limit'} of ${limit} per ${lang === 'wgsl' ? 'workgroup' : 'block'}${overDim >= 0 ? ` (dimension ${'xyz'[overDim]} max ${dimLimit[overDim]})` : ''}`));
+    }
+  }
+  if (sharedMemoryBytes !== null) {
+    if (lang === 'wgsl') {
+      if (sharedMemoryBytes > WEBGPU_DEFAULTS.maxComputeWorkgroupStorageSize) {
+        diagnostics.push(diag(fn, namePos, 'RL003', `${fn.name}: ${sharedMemoryBytes} bytes of workgroup memory exceeds the WebGPU default limit of ${WEBGPU_DEFAULTS.maxComputeWorkgroupStorageSize} bytes`));
+      }
+    } else {
+      const maxBlock = device?.maxSharedMemoryPerBlockBytes ?? CUDA_DEFAULTS.maxSharedMemoryPerBlockBytes;
+      if (sharedStatic !== null && sharedStatic > CUDA_DEFAULTS.staticSharedMemoryBytes) {
+        const first = fn.shared.find((s) => !s.dynamic);
+        diagnostics.push(diag(fn, first ? at(first.pos) : namePos, 'RL003', `${fn.name}: ${sharedStatic} bytes of static __shared__ memory exceeds the 48 KiB static limit`, 'move the arrays to `extern __shared__` dynamic memory and raise cudaFuncAttributeMaxDynamicSharedMemorySize'));
+      } else if (sharedMemoryBytes > maxBlock) {
+        diagnostics.push(diag(fn, namePos, 'RL003', `${fn.name}: ${sharedMemoryBytes} bytes of shared memory per block exceeds the ${device ? device.name : 'default'} limit of ${maxBlock} bytes`));
+      }
+    }
+  }
+
+  // ---- lints: races, divergent barriers, tiling, coalescing
+  raceLint(fn, w, diagnostics, at);
+  divergentBarrierLint(fn.body, w, diagnostics, at, false);
+  const usesX = (usedDims & 1) !== 0;
+  if (!(workgroupSize && workgroupSize[0] === 1)) coalescingLint(fn, w, diagnostics, at, usesX);
+  tilingLint(fn, w, diagnostics, at, usedDims);
+  if (estimate?.device && estimate.device.bound === 'memory' && dt.dtype === 'fp32' && floatScalars.length > 0) {
+    const f16 = device?.peakFlopsPerS.fp16 !== undefined || device?.peakFlopsPerS.bf16 !== undefined;
+    if (f16) {
+      diagnostics.push(diag(fn, namePos, 'RL007', `${fn.name}: memory-bound on ${device!.name} (${estimate.intensity.toFixed(2)} FLOP/byte < ridge ${estimate.device.ridgeIntensity.toFixed(1)}) with ${lang === 'wgsl' ? 'f32' : 'float'} data; ${lang === 'wgsl' ? 'f16 (enable f16;)' : 'half / bf16'} storage halves the bytes`, lang === 'wgsl' ? 'store buffers as f16 (`enable f16;`) and accumulate in f32' : 'store inputs as __half / __nv_bfloat16 and accumulate in float'));
+    }
+  }
+
+  const info: KernelInfo = {
+    name: fn.name,
+    line: namePos.row + 1,
+    column: namePos.col + 1,
+    endLine: at(fn.pos).endRow + 1,
+    language: lang,
+    params: fn.params.map((p) => ({ name: p.name, type: p.type, kind: p.kind })),
+    workgroupSize,
+    sharedMemoryBytes,
+    launches,
+    loops,
+    globalLoadsPerThread: tripsKnown ? loads : null,
+    globalStoresPerThread: tripsKnown ? stores : null,
+    ...(estimate ? { estimate } : { estimateUnavailable }),
+    ...(occupancy ? { occupancy } : {}),
+  };
+  if (!estimate && notes.length) info.estimateUnavailable = `${info.estimateUnavailable}; ${notes.join('; ')}`;
+  return { info, diagnostics };
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toPrecision(4);
+}
+
+function* walkAll(body: Stmt[]): Generator<Stmt> {
+  for (const s of body) {
+    yield s;
+    if (s.k === 'loop') yield* walkAll(s.body);
+    if (s.k === 'if') {
+      yield* walkAll(s.then);
+      yield* walkAll(s.else);
+    }
+  }
+}
+
+function stmtExprs2(s: Stmt): Expr[] {
+  switch (s.k) {
+    case 'decl': return s.init ? [s.init] : [];
+    case 'assign': return [s.target, s.value];
+    case 'expr': return [s.e];
+    case 'if': return [s.cond];
+    default: return [];
+  }
+}
+
+/** An access event; `occ` numbers statement executions so that a statement never races with itself. */
+type Ev = { k: 'acc'; a: Access; pos: Pos; occ: number } | { k: 'bar' };
+
+function events(body: Stmt[], w: Walk, depth = 0): Array<{ k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' }> {
+  const out: Array<{ k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' }> = [];
+  const accs = (s: Stmt) => {
+    out.push({ k: 'stmt' });
+    for (const a of stmtAccesses(s, w)) out.push({ k: 'acc', a, pos: a.e.pos });
+  };
+  for (const s of body) {
+    if (s.k === 'barrier') out.push({ k: 'bar' });
+    else if (s.k === 'loop') {
+      accs(s);
+      const inner = depth < 4 ? events(s.body, w, depth + 1) : [];
+      out.push(...inner, ...inner); // twice: catches hazards carried from one iteration to the next
+    } else if (s.k === 'if') {
+      accs(s);
+      out.push(...events(s.then, w, depth), ...events(s.else, w, depth));
+    } else accs(s);
+  }
+  return out;
+}
+
+function numbered(evs: ReturnType<typeof events>): Ev[] {
+  const out: Ev[] = [];
+  let occ = 0;
+  for (const e of evs) {
+    if (e.k === 'stmt') occ++;
+    else if (e.k === 'bar') out.push(e);
+    else out.push({ ...e, occ });
+  }
+  return out;
+}
+
+/** RL004: a shared element written then read (or read then written) by different invocations with no barrier between. */
+function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => Pos): void {
+  const evs = numbered(events(fn.body, w));
+  const writes = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();
+  const reads = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();
+  const reported = new Set<string>();
+  const key = (a: Access) => a.e.idx.map(exprText).join('][');
+  const own = (a: Access) => a.e.idx.some((i) => taintOf(i, w).d !== 0);
+  for (const ev of evs) {
+    if (ev.k === 'bar') {
+      writes.clear();
+      reads.clear();
+      continue;
+    }
+    const a = ev.a;
+    if (a.space !== 'shared' || a.atomic) continue;
+    const k = key(a);
+    const conflict = (list: Array<{ idx: string; own: boolean; occ: number }> | undefined) => (list ?? []).some((x) => x.occ !== ev.occ && !(x.idx === k && x.own && own(a)));
+    const p = at(ev.pos);
+    const rep = `${a.name}:${p.row}:${p.col}`;
+    if (a.read && conflict(writes.get(a.name)) && !reported.has(rep)) {
+      reported.add(rep);
+      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${k}] is read after other threads write ${a.name} with no barrier in between`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this read' : 'insert __syncthreads(); before this read'));
+    } else if (a.write && conflict(reads.get(a.name)) && !reported.has(rep)) {
+      reported.add(rep);
+      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${k}] is overwritten while other threads may still read ${a.name} (no barrier since the read)`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this write' : 'insert __syncthreads(); before this write (e.g. at the end of the loop body)'));
+    }
+    if (a.write) (writes.get(a.name) ?? writes.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
+    if (a.read) (reads.get(a.name) ?? reads.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
+  }
+}
+
+function fnLang(w: Walk): KernelLanguage {
+  return w.lang;
+}
+
+/** RL010: a barrier under a condition that depends on the thread index. */
+function divergentBarrierLint(body: Stmt[], w: Walk, out: KernelDiagnostic[], at: (p: Pos) => Pos, divergent: boolean): void {
+  for (const s of body) {
+    if (s.k === 'barrier' && divergent) out.push(diag(w.fn, at(s.pos), 'RL010', `${w.fn.name}: barrier inside a branch that depends on the thread index; threads that skip the branch never arrive`, 'move the barrier out of the branch'));
+    else if (s.k === 'if') {
+      const d = divergent || taintOf(s.cond, w).d !== 0;
+      divergentBarrierLint(s.then, w, out, at, d);
+      divergentBarrierLint(s.else, w, out, at, d);
+    } else if (s.k === 'loop') {
+      const d = divergent || s.header.some((h) => taintOf(h, w).d !== 0);
+      divergentBarrierLint(s.body, w, out, at, d);
+    }
+  }
+}
+
+/** RL006: threadIdx.x scaled by a stride, or on a slow array dimension, in a global address. */
+function coalescingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => Pos, usesX: boolean): void {
+  if (!usesX) return;
+  const seen = new Set<string>();
+  for (const s of walkAll(fn.body)) {
+    for (const a of stmtAccesses(s, w)) {
+      if (a.space !== 'global' || a.atomic) continue;
+      const last = a.e.idx[a.e.idx.length - 1]!;
+      const t = taintOf(last, w);
+      const slow = a.e.idx.slice(0, -1).some((i) => (taintOf(i, w).d & 1) !== 0) && (t.d & 1) === 0;
+      const strided = (t.s & 1) !== 0;
+      if (!slow && !strided) continue;
+      const k = `${a.name}[${a.e.idx.map(exprText).join('][')}]`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(diag(fn, at(a.e.pos), 'RL006', `${fn.name}: uncoalesced ${a.write ? 'store to' : 'load from'} ${a.name}: the x thread index ${slow ? 'selects a slow (outer) dimension' : 'is multiplied by a row stride'}, so neighbouring threads touch addresses far apart`, 'map threadIdx.x / invocation_id.x to the contiguous (innermost) dimension, or stage the tile through shared memory and transpose there'));
+    }
+  }
+}
+
+/** RL005: innermost loop reading global memory that other threads of the block also read, with no shared staging. */
+function tilingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => Pos, usedDims: number): void {
+  const visit = (body: Stmt[]) => {
+    for (const s of body) {
+      if (s.k === 'if') {
+        visit(s.then);
+        visit(s.else);
+        continue;
+      }
+      if (s.k !== 'loop') continue;
+      const inner = [...walkAll(s.body)];
+      if (inner.some((x) => x.k === 'loop')) {
+        visit(s.body);
+        continue;
+      }
+      const trip = evalTrip(s.trip, w.env);
+      if (trip !== null && trip <= 4) continue;
+      const accs = inner.flatMap((x) => stmtAccesses(x, w));
+      if (accs.some((a) => a.space === 'shared')) continue;
+      const loopVars = new Set<string>(s.var ? [s.var] : []);
+      for (const x of inner) if (x.k === 'decl' && x.init && [...freeIdents(x.init)].some((n) => loopVars.has(n))) loopVars.add(x.name);
+      const reused: string[] = [];
+      let first: Access | null = null;
+      for (const a of accs) {
+        if (a.space !== 'global' || !a.read || a.write) continue;
+        const ids = new Set<string>();
+        for (const i of a.e.idx) freeIdents(i, ids);
+        if (![...ids].some((n) => loopVars.has(n))) continue;
+        const d = a.e.idx.reduce((m, i) => m | taintOf(i, w).d, 0);
+        if ((usedDims & ~d) === 0) continue; // every thread dim in the address: no reuse across threads
+        if (!reused.includes(a.name)) reused.push(a.name);
+        first ??= a;
+      }
+      if (first && reused.length) {
+        out.push(diag(fn, at(s.pos), 'RL005', `${fn.name}: the innermost loop reads ${reused.join(', ')} from global memory at addresses other threads of the block read too, with no shared-memory tiling`, fnLang(w) === 'wgsl' ? 'load tiles into var<workgroup> arrays, workgroupBarrier(), and run the inner loop on the tiles' : 'load TILE x TILE blocks into __shared__ arrays, __syncthreads(), and run the inner loop on the tiles'));
+      }
+    }
+  };
+  visit(fn.body);
+}

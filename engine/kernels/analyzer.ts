@@ -1,0 +1,173 @@
+/**
+ * KernelAnalyzer: the entry point the CLI and the extension use.
+ *
+ *   const a = await KernelAnalyzer.create(wasmDir);
+ *   const report = a.analyze(source, 'cuda', { file, dims, device });        // one-shot
+ *   const report = a.update(docUri, source, 'cuda', { edits, dims, device }); // per open document
+ *
+ * Top-level declarations are turned into IR once and cached by their text, so after an edit only the
+ * declarations whose text changed are walked again (tree-sitter itself re-parses only the edited region).
+ */
+import type { Node, Tree } from 'web-tree-sitter';
+import type { Device } from '../hardware/types';
+import { parseAnnotations, type Annotation } from './annotations';
+import { analyzeKernels, buildEnv, combineUnits, resolveDims } from './analyze';
+import { cudaUnit } from './cuda';
+import { emptyUnit, type UnitIR } from './ir';
+import { rule } from './lints';
+import { TreeStore, loadLanguage } from './parser';
+import { analyzeTriton, tritonUnit, type TritonUnit } from './triton';
+import type { KernelDiagnostic, KernelFileReport, KernelLanguage, KernelTextEdit } from './types';
+import { wgslUnit } from './wgsl';
+
+export interface AnalyzeOptions {
+  /** File name shown in the report. */
+  file?: string;
+  /** Problem dims; win over annotation dims. */
+  dims?: Record<string, number>;
+  /** Device for bounds, occupancy and limits; null = no device figures. */
+  device?: Device | null;
+}
+
+export const MAX_SOURCE_BYTES = 5 * 1024 * 1024;
+
+export function languageOf(file: string): KernelLanguage | null {
+  const m = /\.([A-Za-z0-9]+)$/.exec(file);
+  switch (m?.[1]?.toLowerCase()) {
+    case 'cu':
+    case 'cuh':
+      return 'cuda';
+    case 'py':
+      return 'triton';
+    case 'wgsl':
+      return 'wgsl';
+    default:
+      return null;
+  }
+}
+
+/** Why a file is not analyzed (binary, too large), or null. */
+export function skipReason(bytes: Uint8Array): string | null {
+  if (bytes.length > MAX_SOURCE_BYTES) return `file is ${(bytes.length / 1024 / 1024).toFixed(1)} MB; kernel analysis skips files over 5 MB`;
+  const n = Math.min(bytes.length, 8192);
+  for (let i = 0; i < n; i++) if (bytes[i] === 0) return 'file looks binary (NUL bytes); kernel analysis skipped';
+  return null;
+}
+
+type AnyUnit = UnitIR | TritonUnit;
+
+export class KernelAnalyzer {
+  private readonly store: TreeStore;
+  /** Per language: unit text -> IR. */
+  private readonly cache = new Map<KernelLanguage, Map<string, AnyUnit>>();
+  /** Units walked (not found in the cache) by the last analysis: for tests and benchmarks. */
+  lastWalkedUnits = 0;
+
+  private constructor(wasmDir: string) {
+    this.store = new TreeStore(wasmDir);
+  }
+
+  /** `wasmDir` holds tree-sitter.wasm and the grammar wasm files (flat, or a node_modules folder). */
+  static async create(wasmDir: string, languages: KernelLanguage[] = ['cuda', 'triton', 'wgsl']): Promise<KernelAnalyzer> {
+    const a = new KernelAnalyzer(wasmDir);
+    for (const l of languages) {
+      await loadLanguage(wasmDir, l);
+      await a.store.parser(l);
+    }
+    return a;
+  }
+
+  /** Parses and analyzes a whole source (no document state). */
+  async analyze(source: string, language: KernelLanguage, opts: AnalyzeOptions = {}): Promise<KernelFileReport> {
+    const tree = await this.store.parse(source, language);
+    try {
+      return this.report(tree, source, language, opts);
+    } finally {
+      tree.delete();
+    }
+  }
+
+  /**
+   * Re-analyzes document `docId` after a change. `edits` (the changes since the previous call, in order)
+   * let tree-sitter reuse the previous tree; without them the document is parsed afresh.
+   */
+  async update(docId: string, source: string, language: KernelLanguage, opts: AnalyzeOptions & { edits?: KernelTextEdit[] } = {}): Promise<KernelFileReport> {
+    const { tree } = await this.store.update(docId, source, language, opts.edits);
+    return this.report(tree, source, language, opts);
+  }
+
+  close(docId: string): void {
+    this.store.close(docId);
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.cache.clear();
+  }
+
+  private unitsOf(tree: Tree, language: KernelLanguage): Array<{ unit: AnyUnit; row: number }> {
+    let cache = this.cache.get(language);
+    if (!cache) {
+      cache = new Map();
+      this.cache.set(language, cache);
+    }
+    if (cache.size > 20000) cache.clear();
+    const out: Array<{ unit: AnyUnit; row: number }> = [];
+    const root = tree.rootNode;
+    let walked = 0;
+    const n = root.childCount;
+    for (let i = 0; i < n; i++) {
+      const c = root.child(i) as Node;
+      if (!c.isNamed && c.type !== 'ERROR') continue;
+      const key = `${c.type}\u0000${c.startPosition.column}\u0000${c.text}`;
+      let u = cache.get(key);
+      if (!u) {
+        walked++;
+        u = language === 'cuda' ? cudaUnit(c) : language === 'wgsl' ? wgslUnit(c) : tritonUnit(c);
+        cache.set(key, u);
+      }
+      out.push({ unit: u, row: c.startPosition.row });
+    }
+    if (n === 0 && root.hasError) out.push({ unit: language === 'triton' ? tritonUnit(root) : { ...emptyUnit(), errors: [{ row: 0, col: 0, endRow: 0, endCol: 1 }] }, row: 0 });
+    this.lastWalkedUnits = walked;
+    return out;
+  }
+
+  private report(tree: Tree, source: string, language: KernelLanguage, opts: AnalyzeOptions): KernelFileReport {
+    const diagnostics: KernelDiagnostic[] = [];
+    const annotations: Annotation[] = parseAnnotations(source, diagnostics);
+    const units = this.unitsOf(tree, language);
+    const device = opts.device ?? null;
+    let result: { kernels: KernelFileReport['kernels']; diagnostics: KernelDiagnostic[] };
+    let dims: Record<string, number>;
+    const errors: Array<{ row: number; col: number; endRow: number; endCol: number }> = [];
+    if (language === 'triton') {
+      const tunits = units as Array<{ unit: TritonUnit; row: number }>;
+      dims = resolveDims(annotations, opts.dims ?? {});
+      result = analyzeTriton(tunits, { annotations, dims, device });
+      for (const { unit, row } of tunits) for (const e of unit.errors) errors.push({ ...e, row: e.row + row, endRow: e.endRow + row });
+    } else {
+      const ir = combineUnits(language, units as Array<{ unit: UnitIR; row: number }>);
+      const constEnv = buildEnv(ir.consts, {});
+      dims = resolveDims(annotations, opts.dims ?? {}, constEnv);
+      const env = buildEnv(ir.consts, dims);
+      result = analyzeKernels({ ir, env, annotations, device, dims });
+      errors.push(...ir.errors);
+    }
+    for (const e of errors.slice(0, 20)) {
+      const line = source.split('\n', e.row + 1)[e.row] ?? '';
+      diagnostics.push({
+        line: e.row + 1,
+        column: e.col + 1,
+        endLine: e.endRow + 1,
+        endColumn: e.endCol + 1,
+        code: 'RL008',
+        severity: rule('RL008').severity,
+        message: `syntax error near "${line.slice(e.col, e.col + 30).trim() || line.trim().slice(0, 30)}"; results around it are partial`,
+      });
+    }
+    diagnostics.push(...result.diagnostics);
+    diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+    return { file: opts.file ?? '', language, dims, kernels: result.kernels, diagnostics };
+  }
+}
