@@ -91,12 +91,15 @@ export const kvCommand: Command = {
       promptTokens: context,
       generateTokens: 0,
       weights,
-      activations: spec.dtype === 'fp32' ? 'fp32' : spec.dtype,
+      activations: spec.dtype === 'fp32' ? 'fp16' : spec.dtype,
       kv,
       tp,
     };
     const report = kvReport(spec, workload, device, opts);
     const notes = [...spec.warnings, ...report.warnings];
+    if (spec.dtype === 'fp32' && (!args.has('--weights') || !args.has('--kv'))) {
+      notes.push('the checkpoint is stored in fp32 and planned as such; serving engines usually load it in 16-bit: pass --weights bf16 --kv bf16');
+    }
     return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderTable(report), notes };
   },
 };
@@ -128,7 +131,9 @@ export function renderTable(r: KvReport): string {
   const m = r.model;
   const p = r.plan;
   const out: string[] = [];
-  const groups = m.layerGroups.map((g) => `${g.layers} x ${g.window === null ? 'full' : `window ${g.window}`}`).join(', ');
+  const byWindow = new Map<number | null, number>();
+  for (const g of m.layerGroups) byWindow.set(g.window, (byWindow.get(g.window) ?? 0) + g.layers);
+  const groups = [...byWindow].map(([w, n]) => `${n} x ${w === null ? 'full' : `window ${w}`}`).join(', ');
   const shape =
     m.attentionKind === 'mla'
       ? `MLA latent ${m.mlaLatentDim} per layer`

@@ -2,6 +2,7 @@ import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import { weightFormat } from '../quant/formats';
+import { tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
@@ -119,6 +120,8 @@ export const DEFAULT_OVERHEAD_BYTES = defaults.overhead.reduce((s, o) => s + o.b
 export function planMemory(spec: ModelSpec, workload: Workload, device: Device, opts: MemoryOptions = {}): MemoryPlan {
   checkWorkload(workload);
   const tp = workload.tp;
+  // Tensor parallel must divide the attention heads (and the KV heads, or be a multiple of them).
+  tpSplit(spec, tp);
   const warnings: string[] = [];
   const utilization = opts.utilization ?? DEFAULT_UTILIZATION;
   if (!Number.isFinite(utilization) || utilization <= 0 || utilization > 1) {

@@ -86,6 +86,7 @@ test('ridgeline kv bad input: one line, exit 2, no stack trace', () => {
     [[cfg, '--sequences', '4'], /--sequences: expected a --prefix/],
     [[cfg, '--hardware', 'h1000'], /--hardware: unknown hardware id "h1000"/],
     [[cfg, '--tp', '0'], /--tp: expected an integer from 1/],
+    [[cfg, '--tp', '3'], /--tp: expected a divisor of the 32 attention heads/],
     [[cfg, '--kv', 'int4', '--residual', '100'], /--residual: expected a residual length >= 0 and a multiple of the group size 32/],
     [[cfg, '--bach', '4'], /--bach: expected a known option/],
     [[join(samples, 'no-such-model.json')], /no-such-model\.json: cannot read the model config/],

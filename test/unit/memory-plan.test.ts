@@ -177,6 +177,7 @@ test('bad workload values: one line naming the option, exit code 2', () => {
     [() => planMemory(s, wl(), h100, { prefixTokens: 5000 }), /--prefix: expected a shared prefix no longer than the context/],
     [() => planMemory(s, wl(), h100, { overheadBytes: -1 }), /--overhead/],
     [() => planMemory(s, wl({ promptTokens: 2 ** 40 }), h100), /--prompt/],
+    [() => planMemory(s, wl({ tp: 3 }), h100), /--tp: expected a divisor of the 32 attention heads/],
   ];
   for (const [fn, re] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && re.test(e.message) && !e.message.includes('\n'));
