@@ -213,6 +213,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
         b.gemm('k_proj', L, li, M, nk, h, a.qkvBias);
         b.gemm('v_proj', L, li, M, nv, h, a.qkvBias);
       }
+      if (s.qkNorm) b.add('qk_norm', L, li, 'norm', dt16, M * (heads + kvh), hd, 1, 1, 1, normFlops * M * (heads + kvh) * hd, {
+        weights: 2 * hd * normB, actIn: M * (nq + nk) * aB, actOut: M * (nq + nk) * aB, kvRead: 0, kvWrite: 0,
+      });
       if (spec.rope) b.elementwise('rotary', L, li, Math.round(M * (heads + kvh) * hd * spec.rope.partialRotaryFactor), 1, 3);
       b.add('kv_cache_write', L, li, 'elementwise', dt16, M, nk + nv, 1, 1, 1, kvQuantFlops * M * (nk + nv), {
         weights: 0, actIn: M * (nk + nv) * aB, actOut: 0, kvRead: 0, kvWrite: M * (nk + nv) * kvB,

@@ -59,7 +59,7 @@ export function countParams(spec: ModelSpec): ParamBreakdown {
   // Token embedding; OPT's project_in/project_out (word_embed_proj_dim <-> hidden, no bias) are counted here.
   const embeddings = spec.vocabSize * s.embedDim + (s.embedDim !== h ? 2 * s.embedDim * h : 0);
   const positionEmbeddings = s.positionTableRows * h;
-  const attnPer = attentionParamsPerLayer(spec.attention, h);
+  const attnPer = attentionParamsPerLayer(spec.attention, h) + (s.qkNorm ? 2 * spec.attention.headDim : 0);
   let attention = 0;
   let mlp = 0;
   let experts = 0;
@@ -110,6 +110,7 @@ export function mtpParams(spec: ModelSpec): number {
   const m = last.mlp;
   const layer =
     attentionParamsPerLayer(spec.attention, h) +
+    (spec.structure.qkNorm ? 2 * spec.attention.headDim : 0) +
     2 * normParams(spec) +
     (m.kind === 'dense'
       ? denseMlpParams(h, m.intermediateSize, m.gated, m.bias)

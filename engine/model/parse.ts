@@ -12,8 +12,8 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
  */
 
 export const SUPPORTED_MODEL_TYPES = [
-  'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'gemma', 'gemma2', 'phi3', 'gpt2', 'gpt_neox', 'falcon',
-  'opt', 'deepseek_v2', 'deepseek_v3',
+  'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'phi3', 'gpt2',
+  'gpt_neox', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3',
 ] as const;
 
 type Rope = ModelSpec['rope'];
@@ -84,6 +84,8 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     case 'mixtral':
     case 'qwen2':
     case 'qwen2_moe':
+    case 'qwen3':
+    case 'qwen3_moe':
     case 'gemma':
     case 'gemma2':
     case 'phi3':
@@ -263,7 +265,13 @@ function baseStructure(hidden: number): Omit<ModelStructure, 'mtpParams'> {
     attnLogitSoftcap: null,
     finalLogitSoftcap: null,
     mtpLayers: 0,
+    qkNorm: false,
   };
+}
+
+/** An unknown type that still names routed experts and top-k. */
+function moeFields(c: ConfigReader): boolean {
+  return c.pick(['num_experts', 'num_local_experts', 'n_routed_experts']) !== undefined && c.has('num_experts_per_tok');
 }
 
 function dense(intermediateSize: number, gated: boolean, activation: string, bias: boolean): MlpSpec {
@@ -298,7 +306,9 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const isGemma = type === 'gemma' || type === 'gemma2';
   // transformers defaults: Gemma ties the LM head to the embeddings, the others do not.
   const tie = c.optBool('tie_word_embeddings', isGemma);
+  // Qwen2 always has q/k/v biases (and none on o_proj); Qwen3 drops them and normalizes q and k per head.
   const qkvBias = type === 'qwen2' || type === 'qwen2_moe' ? true : c.optBool('attention_bias', false);
+  const isQwen = type.startsWith('qwen');
   const mlpBias = c.optBool('mlp_bias', false);
   const act = activationOf(c, isGemma ? 'gelu_pytorch_tanh' : 'silu');
   const partial = c.optNum('partial_rotary_factor', 1, 0, 1);
@@ -320,7 +330,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const fromTypes = windowFromLayerTypes(c, layers, window);
   if (fromTypes) windowOf = fromTypes;
   else if (type === 'mistral' || type === 'mixtral' || type === 'phi3') windowOf = () => window;
-  else if (type === 'qwen2' || type === 'qwen2_moe') {
+  else if (isQwen) {
     // Qwen2: layers from max_window_layers on use the window when use_sliding_window is set.
     const use = c.optBool('use_sliding_window', false);
     const maxWindowLayers = c.optInt('max_window_layers', LIMITS.layers, layers, 0);
@@ -353,15 +363,16 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
       activation: act,
     };
     mlpOf = () => moe;
-  } else if (type === 'qwen2_moe') {
-    const experts = c.int('num_experts', LIMITS.experts);
+  } else if (type === 'qwen2_moe' || type === 'qwen3_moe' || (type === 'generic' && moeFields(c))) {
+    const experts = c.int(['num_experts', 'num_local_experts', 'n_routed_experts'], LIMITS.experts);
     const topK = c.int('num_experts_per_tok', experts);
+    if (type === 'generic') warnings.push(`read as a mixture of experts (${experts} experts, top-${topK}) from its expert fields`);
     const sharedI = c.optInt('shared_expert_intermediate_size', LIMITS.intermediate, 0, 0);
     const moe: MlpSpec = {
       kind: 'moe',
       numExperts: experts,
       topK,
-      expertIntermediateSize: c.int('moe_intermediate_size', LIMITS.intermediate),
+      expertIntermediateSize: c.int(type === 'generic' && !c.has('moe_intermediate_size') ? 'intermediate_size' : 'moe_intermediate_size', LIMITS.intermediate),
       sharedExperts: sharedI > 0 ? 1 : 0,
       sharedIntermediateSize: sharedI,
       sharedExpertGate: sharedI > 0,
@@ -378,6 +389,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
     mlpOf = () => m;
   }
 
+  if (type === 'qwen3' || type === 'qwen3_moe') structure.qkNorm = true;
   if (type === 'phi3') {
     structure.fusedQkv = true;
     structure.fusedGateUp = true;

@@ -152,6 +152,8 @@ export interface ModelStructure {
    */
   mtpLayers: number;
   mtpParams: number;
+  /** Per-head RMSNorm of queries and keys (Qwen3 q_norm/k_norm, head_dim weights each). */
+  qkNorm?: boolean;
 }
 
 /** What the user asks the model to do. Format ids are those of engine/quant/formats. */

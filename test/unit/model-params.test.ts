@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../engine/model';
+import { readFileSync } from 'node:fs';
+import { loadConfigFile, parseConfig } from '../../engine/model';
 
 const sample = (name: string) => loadConfigFile(join(__dirname, '../../samples', `${name}.json`));
 
@@ -30,6 +31,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'llama-3.2-1b', total: 1_235_814_400, source: 'meta-llama/Llama-3.2-1B total_size 2,471,628,800 / 2 (tied lm_head, head_dim 64)' },
   { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
   { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
+  { sample: 'qwen3-8b', total: 8_190_735_360, source: 'Qwen/Qwen3-8B total_size 16,381,470,720 / 2 (q_norm/k_norm, no qkv bias)' },
   { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m: 331,196,416 parameters (project_in/out 512 <-> 1024, no final norm)' },
 ];
 
@@ -141,4 +143,28 @@ test('Llama 3.1 rope scaling and Mistral sliding window are read', () => {
   assert.equal(l.attention.kind, 'gqa');
   const m = sample('mistral-7b-v0.1');
   assert.equal(m.layerGroups[0]!.window, 4096);
+});
+
+test('Qwen3-30B-A3B: 30.5B total, 3.3B active (model card), per-head q/k norms, 128 experts top-8', () => {
+  // Model card of Qwen/Qwen3-30B-A3B: "Number of Parameters: 30.5B in total and 3.3B activated".
+  const s = sample('qwen3-30b-a3b');
+  // One expert: 3 x 2048 x 768 = 4,718,592; 48 layers x 120 idle experts.
+  assert.equal(s.params.total, 30_532_122_624);
+  assert.equal(s.params.active, 30_532_122_624 - 48 * 120 * 4_718_592);
+  assert.equal(Math.round(s.params.total / 1e8) / 10, 30.5);
+  // 3,353,032,704 active: the card's "3.3B" truncates (within 1.7%).
+  assert.ok(Math.abs(s.params.active - 3.3e9) / 3.3e9 < 0.017);
+  assert.equal(s.structure.qkNorm, true);
+});
+
+test('an unknown type that names experts is read as a mixture of experts, with warnings', () => {
+  const c = JSON.parse(readFileSync(join(__dirname, '../../samples/qwen3-30b-a3b.json'), 'utf8')) as Record<string, unknown>;
+  c.model_type = 'future_moe';
+  const s = parseConfig(c, 'future.json');
+  assert.equal(s.generic, true);
+  const m = s.layerGroups[0]!.mlp;
+  assert.ok(m.kind === 'moe' && m.numExperts === 128 && m.topK === 8 && m.expertIntermediateSize === 768);
+  assert.ok(s.warnings.some((w) => /mixture of experts/.test(w)));
+  // Without Qwen3's q/k norms the generic count is 48 x 2 x 128 below the real one.
+  assert.equal(s.params.total, 30_532_122_624 - 48 * 256);
 });
