@@ -4,7 +4,7 @@ import type { Device } from './hardware/types';
 import { buildGraph, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { costParamsFor, type CostParams } from './cost/params';
-import { costOps, peakFor, type CostContext, type OpCost } from './cost/roofline';
+import { costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { DecodeGraphs } from './cost/decode';
 import { inputError } from './errors';
 import { kvBytesPerToken } from './memory/kvCache';
@@ -70,13 +70,13 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   if (steps > 0) {
     const cFirst = P;
     const cLast = P + steps - 1;
-    const t0 = steps === 1 ? decodeTotals.timeS : stepTime(graphs.at(B, cFirst), ctx);
-    const t1 = steps === 1 ? t0 : stepTime(graphs.at(B, cLast), ctx);
-    const tm = stepTime(graphs.at(B, (cFirst + cLast) / 2), ctx);
+    const t0 = steps === 1 ? decodeTotals.timeS : stepTime(graphs.at(B, cFirst, true), ctx);
+    const t1 = steps === 1 ? t0 : stepTime(graphs.at(B, cLast, true), ctx);
+    const tm = stepTime(graphs.at(B, (cFirst + cLast) / 2, true), ctx);
     decodeSumS = (steps * (t0 + t1)) / 2;
     if (steps > 2 && Math.abs(tm - (t0 + t1) / 2) > 1e-6 * tm) {
       // Not affine over the range (an op changes bound): Simpson's rule over 64 panels.
-      decodeSumS = simpson((c) => stepTime(graphs.at(B, c), ctx), cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
+      decodeSumS = simpson((c) => stepTime(graphs.at(B, c, true), ctx), cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
       if (cLast === cFirst) decodeSumS = steps * t0;
     }
   }
@@ -178,9 +178,7 @@ function prefillTotalsTime(costs: readonly OpCost[]): number {
 }
 
 function stepTime(ops: Op[], ctx: CostContext): number {
-  let t = 0;
-  for (const c of costOps(ops, ctx)) t += c.timeS;
-  return t;
+  return stepTimeS(ops, ctx);
 }
 
 function simpson(f: (x: number) => number, a: number, b: number, panels: number): number {
@@ -281,7 +279,7 @@ function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec
   const tokensPerS: number[] = [];
   for (let i = 0; i < n; i++) {
     const c = Math.round(lo + ((hi - lo) * i) / (n - 1));
-    const t = stepTime(graphs.at(B, c), ctx);
+    const t = stepTime(graphs.at(B, c, true), ctx);
     contextTokens.push(c);
     timeS.push(t);
     tokensPerS.push(B / t);
@@ -300,24 +298,16 @@ function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: numbe
   let ridgeBatch: number | null = null;
   let plateauEndBatch = list[0] ?? 1;
   for (const b of list) {
-    const costs = costOps(graphs.at(b, c), ctx);
-    const t = totals(costs);
     // The step's bound by time share; the ridge crossing is where the GEMMs (weight-reading ops) turn
     // compute bound: batch turns GEMV into GEMM. Attention reads the KV cache per sequence and can keep the
     // whole step memory bound past it ('Mind the Memory Gap: Unveiling GPU Bottlenecks in Large-Batch LLM Inference').
-    let gemmComputeS = 0;
-    let gemmMemoryS = 0;
-    for (const k of costs) {
-      if (k.opClass !== 'gemm') continue;
-      gemmComputeS += k.computeS;
-      gemmMemoryS += k.memoryS;
-    }
+    const t = stepSummary(graphs.at(b, c, true), ctx);
     const bd: Bound = dominant(t.byBound);
     stepTimeS.push(t.timeS);
     tokensPerS.push(b / t.timeS);
     bound.push(bd);
     fits.push(b <= maxBatchFits);
-    if (gemmComputeS >= gemmMemoryS && ridgeBatch === null) ridgeBatch = b;
+    if (t.gemmComputeS >= t.gemmMemoryS && ridgeBatch === null) ridgeBatch = b;
     if (t.timeS <= 1.1 * stepTimeS[0]!) plateauEndBatch = b;
   }
   void spec;

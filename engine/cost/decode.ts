@@ -77,35 +77,65 @@ export class DecodeGraphs {
     return buildGraph(this.spec, batch === this.workload.batch ? this.workload : { ...this.workload, batch }, 'decode', context).ops;
   }
 
-  /** The decode ops at `batch` sequences with `context` tokens cached. */
-  at(batch: number, context: number): Op[] {
+  private scratch: Op[] | null = null;
+
+  /**
+   * The decode ops at `batch` sequences with `context` tokens cached. With `reuse`, the returned array and
+   * its ops are overwritten by the next `reuse` call (for sweeps that only read them once).
+   */
+  at(batch: number, context: number, reuse = false): Op[] {
     if (this.exact) return this.build(batch, context);
-    const out = new Array<Op>(this.base.length);
+    const n = this.base.length;
+    let out: Op[];
+    if (reuse) {
+      if (!this.scratch) this.scratch = this.base.map(cloneOp);
+      out = this.scratch;
+    } else {
+      out = this.base.map(cloneOp);
+    }
     const db = batch - this.b0;
     const dbc = batch * (context - this.c0);
     const dc = context - this.c0;
     const F = FIELDS;
-    for (let i = 0; i < this.base.length; i++) {
+    const dB = this.dB;
+    const dBC = this.dBC;
+    for (let i = 0; i < n; i++) {
       const a = this.base[i]!;
-      const v = (f: number) => get(a, f) + db * this.dB[i * F + f]! + dbc * this.dBC[i * F + f]!;
-      const op: Op = {
-        name: a.name,
-        phase: a.phase,
-        layers: a.layers,
-        opClass: a.opClass,
-        computeDtype: a.computeDtype,
-        shape: { m: a.shape.m + db * this.dM[i]!, n: a.shape.n + dc * this.dN[i]!, k: a.shape.k },
-        count: a.count + db * this.dCount[i]!,
-        launches: v(0),
-        flops: v(1),
-        bytes: { weights: v(2), actIn: v(3), actOut: v(4), kvRead: v(5), kvWrite: v(6) },
-      };
-      if (a.layer !== undefined) op.layer = a.layer;
-      if (a.fusedInto !== undefined) op.fusedInto = a.fusedInto;
-      out[i] = op;
+      const o = out[i]!;
+      const j = i * F;
+      o.shape.m = a.shape.m + db * this.dM[i]!;
+      o.shape.n = a.shape.n + dc * this.dN[i]!;
+      o.count = a.count + db * this.dCount[i]!;
+      o.launches = a.launches + db * dB[j]! + dbc * dBC[j]!;
+      o.flops = a.flops + db * dB[j + 1]! + dbc * dBC[j + 1]!;
+      const ab = a.bytes;
+      const ob = o.bytes;
+      ob.weights = ab.weights + db * dB[j + 2]! + dbc * dBC[j + 2]!;
+      ob.actIn = ab.actIn + db * dB[j + 3]! + dbc * dBC[j + 3]!;
+      ob.actOut = ab.actOut + db * dB[j + 4]! + dbc * dBC[j + 4]!;
+      ob.kvRead = ab.kvRead + db * dB[j + 5]! + dbc * dBC[j + 5]!;
+      ob.kvWrite = ab.kvWrite + db * dB[j + 6]! + dbc * dBC[j + 6]!;
     }
     return out;
   }
+}
+
+function cloneOp(a: Op): Op {
+  const op: Op = {
+    name: a.name,
+    phase: a.phase,
+    layers: a.layers,
+    opClass: a.opClass,
+    computeDtype: a.computeDtype,
+    shape: { ...a.shape },
+    count: a.count,
+    launches: a.launches,
+    flops: a.flops,
+    bytes: { ...a.bytes },
+  };
+  if (a.layer !== undefined) op.layer = a.layer;
+  if (a.fusedInto !== undefined) op.fusedInto = a.fusedInto;
+  return op;
 }
 
 const FIELDS = 7;

@@ -89,107 +89,177 @@ export interface CostContext {
   notes: Set<string>;
 }
 
-function bytesOf(op: Op): number {
-  const b = op.bytes;
-  return b.weights + b.actIn + b.actOut + b.kvRead + b.kvWrite;
+/** Numeric result of one kernel, filled in place (no allocation on hot paths). */
+interface KernelEval {
+  flops: number;
+  bytes: number;
+  computeS: number;
+  memoryS: number;
+  overheadS: number;
+  timeS: number;
+  launches: number;
+  peakEff: number;
+  bwEff: number;
+  peakDtype: Dtype;
+  bound: Bound;
+}
+
+function newEval(): KernelEval {
+  return { flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, timeS: 0, launches: 0, peakEff: 0, bwEff: 0, peakDtype: 'fp16', bound: 'memory' };
 }
 
 /**
- * Costs one kernel: `ops[0]` is the launching op, the rest run inside it (fusedInto). Flops and bytes
- * are summed, the roofline applied once, the launch overhead counted once per launch of the host.
+ * The roofline of ops[i0..i1): ops[i0] launches the kernel, the rest run inside it (fusedInto). Flops and
+ * bytes are summed, the roofline applied once, the launch overhead counted per launch of the host.
  */
-export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
-  const host = ops[0]!;
-  const { device, params } = ctx;
+function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext, out: KernelEval): KernelEval {
+  const host = ops[i0]!;
+  const params = ctx.params;
   let flops = 0;
   let bytes = 0;
   let padFlops = 0;
   let launches = 0;
-  let extraBytes = 0;
-  let extraLaunches = 0;
-  for (const op of ops) {
+  let message = 0;
+  const tiles = params.gemmTileM;
+  for (let i = i0; i < i1; i++) {
+    const op = ops[i]!;
+    const b = op.bytes;
     flops += op.flops;
-    bytes += bytesOf(op);
+    bytes += b.weights + b.actIn + b.actOut + b.kvRead + b.kvWrite;
     launches += op.launches;
-    if (op.opClass === 'gemm' && op.shape.m > 0) padFlops += op.flops * (paddedM(op.shape.m, params.gemmTileM) / op.shape.m);
-    else padFlops += op.flops;
+    message += b.actIn > b.actOut ? b.actIn : b.actOut;
+    const m = op.shape.m;
+    padFlops += op.opClass === 'gemm' && m > 0 ? op.flops * (paddedM(m, tiles) / m) : op.flops;
   }
-  const fusedAttention = ops.length > 1 && host.opClass === 'attention';
-  if (fusedAttention && !params.fusedAttention) {
+  if (i1 - i0 > 1 && host.opClass === 'attention' && !params.fusedAttention) {
     // Unfused: every fused member becomes its own kernel, and the scores/probabilities go through memory:
     // QK^T writes S, softmax reads S and writes P, PV reads P: 4 passes over m x n x count per layer.
-    const s = host.shape.m * host.shape.n * host.count * host.layers * params.scoreBytesPerElement;
-    extraBytes = 4 * s;
-    extraLaunches = (ops.length - 1) * host.layers;
+    bytes += 4 * host.shape.m * host.shape.n * host.count * host.layers * params.scoreBytesPerElement;
+    launches += (i1 - i0 - 1) * host.layers;
   }
-  bytes += extraBytes;
-  launches += extraLaunches;
-
   const cls = host.opClass;
   const eff = params.efficiency[cls];
+  out.flops = flops;
+  out.bytes = bytes;
+  out.launches = launches;
   if (cls === 'comm') {
-    const n = Math.max(1, ctx.tp);
-    const ring = n > 1 ? (2 * (n - 1)) / n : 0;
-    const memoryS = n > 1 ? (ring * messageBytes(ops)) / (ctx.linkBytesPerS * eff.memory) : 0;
-    const overheadS = n > 1 ? launches * params.allreduceLatencyS : 0;
-    return {
-      name: host.name, opClass: cls, computeDtype: host.computeDtype, peakDtype: host.computeDtype,
-      flops, bytes, intensity: bytes > 0 ? flops / bytes : 0, attainableFlopsPerS: 0,
-      computeS: 0, memoryS, overheadS, timeS: memoryS + overheadS, bound: 'comm', launches,
-    };
+    const n = ctx.tp > 1 ? ctx.tp : 1;
+    out.computeS = 0;
+    out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / (ctx.linkBytesPerS * eff.memory) : 0;
+    out.overheadS = n > 1 ? launches * params.allreduceLatencyS : 0;
+    out.timeS = out.memoryS + out.overheadS;
+    out.peakEff = 0;
+    out.bwEff = ctx.linkBytesPerS * eff.memory;
+    out.peakDtype = host.computeDtype;
+    out.bound = 'comm';
+    return out;
   }
-  const peak = peakFor(device, host.computeDtype);
+  const peak = peakFor(ctx.device, host.computeDtype);
   if (peak.note) ctx.notes.add(peak.note);
   const scale = cls === 'gemm' || cls === 'attention' ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const peakEff = peak.flopsPerS * eff.compute * scale;
-  const bwEff = device.memoryBandwidthBytesPerS * eff.memory;
+  const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
   const computeS = padFlops / peakEff;
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
   const hi = computeS > memoryS ? computeS : memoryS;
   const lo = computeS > memoryS ? memoryS : computeS;
-  const timeS = hi + params.overlap * lo + overheadS;
-  const bound: Bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
-  const intensity = bytes > 0 ? flops / bytes : 0;
-  const attainable = bytes > 0 ? Math.min(peakEff, intensity * bwEff) : peakEff;
+  out.computeS = computeS;
+  out.memoryS = memoryS;
+  out.overheadS = overheadS;
+  out.timeS = hi + params.overlap * lo + overheadS;
+  out.peakEff = peakEff;
+  out.bwEff = bwEff;
+  out.peakDtype = peak.dtype;
+  out.bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
+  return out;
+}
+
+/** Index one past the kernel that starts at ops[i0] (ops fused into it follow it in the graph). */
+function kernelEnd(ops: readonly Op[], i0: number): number {
+  const host = ops[i0]!;
+  let i = i0 + 1;
+  while (i < ops.length && ops[i]!.fusedInto === host.name && ops[i]!.layers === host.layers && ops[i]!.layer === host.layer) i++;
+  return i;
+}
+
+/** Costs one kernel: `ops[0]` launches it, the rest run inside it. */
+export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
+  const e = evalKernel(ops, 0, ops.length, ctx, newEval());
+  const host = ops[0]!;
+  const fusedAttention = ops.length > 1 && host.opClass === 'attention';
+  const intensity = e.bytes > 0 ? e.flops / e.bytes : 0;
   const out: OpCost = {
-    name: fusedAttention ? (params.fusedAttention ? 'flash_attention' : 'attention_unfused') : host.name,
-    opClass: cls, computeDtype: host.computeDtype, peakDtype: peak.dtype,
-    flops, bytes, intensity, attainableFlopsPerS: attainable,
-    computeS, memoryS, overheadS, timeS, bound, launches,
+    name: fusedAttention ? (ctx.params.fusedAttention ? 'flash_attention' : 'attention_unfused') : host.name,
+    opClass: host.opClass,
+    computeDtype: host.computeDtype,
+    peakDtype: e.peakDtype,
+    flops: e.flops,
+    bytes: e.bytes,
+    intensity,
+    attainableFlopsPerS: host.opClass === 'comm' ? 0 : e.bytes > 0 ? Math.min(e.peakEff, intensity * e.bwEff) : e.peakEff,
+    computeS: e.computeS,
+    memoryS: e.memoryS,
+    overheadS: e.overheadS,
+    timeS: e.timeS,
+    bound: e.bound,
+    launches: e.launches,
   };
   if (ops.length > 1) out.fused = ops.map((o) => o.name);
   return out;
 }
 
-/** Bytes one all-reduce moves per call, summed over calls: the larger of the op's input and output. */
-function messageBytes(ops: readonly Op[]): number {
-  let s = 0;
-  for (const op of ops) s += Math.max(op.bytes.actIn, op.bytes.actOut);
-  return s;
+const scratch = newEval();
+
+/** Total time of a graph's ops, without building per-op results (sweeps, integrals). */
+export function stepTimeS(ops: readonly Op[], ctx: CostContext): number {
+  let t = 0;
+  for (let i = 0; i < ops.length; ) {
+    const j = kernelEnd(ops, i);
+    t += evalKernel(ops, i, j, ctx, scratch).timeS;
+    i = j;
+  }
+  return t;
 }
 
-/** Groups a graph's ops into kernels (an op plus the ops fused into it), in graph order. */
+/** Totals of a graph's ops for the batch sweep: time, time by bound, GEMM compute and memory time. */
+export function stepSummary(ops: readonly Op[], ctx: CostContext): { timeS: number; byBound: Record<Bound, number>; gemmComputeS: number; gemmMemoryS: number } {
+  const byBound: Record<Bound, number> = { compute: 0, memory: 0, overhead: 0, comm: 0 };
+  let t = 0;
+  let gc = 0;
+  let gm = 0;
+  for (let i = 0; i < ops.length; ) {
+    const j = kernelEnd(ops, i);
+    const e = evalKernel(ops, i, j, ctx, scratch);
+    t += e.timeS;
+    byBound[e.bound] += e.timeS;
+    if (ops[i]!.opClass === 'gemm') {
+      gc += e.computeS;
+      gm += e.memoryS;
+    }
+    i = j;
+  }
+  return { timeS: t, byBound, gemmComputeS: gc, gemmMemoryS: gm };
+}
+
+/** Groups a graph's ops into kernels (an op plus the ops fused into it, which follow it), in graph order. */
 export function kernels(ops: readonly Op[]): Op[][] {
   const out: Op[][] = [];
-  const byHost = new Map<string, Op[]>();
-  const key = (name: string, op: Op) => `${name}|${op.layer ?? ''}|${op.layers}`;
-  for (const op of ops) {
-    if (op.fusedInto) {
-      const g = byHost.get(key(op.fusedInto, op));
-      if (g) {
-        g.push(op);
-        continue;
-      }
-    }
-    const g = [op];
-    byHost.set(key(op.name, op), g);
-    out.push(g);
+  for (let i = 0; i < ops.length; ) {
+    const j = kernelEnd(ops, i);
+    out.push(ops.slice(i, j));
+    i = j;
   }
   return out;
 }
 
 /** Costs every kernel of a graph. */
 export function costOps(ops: readonly Op[], ctx: CostContext): OpCost[] {
-  return kernels(ops).map((k) => costKernel(k, ctx));
+  const out: OpCost[] = [];
+  for (let i = 0; i < ops.length; ) {
+    const j = kernelEnd(ops, i);
+    out.push(costKernel(ops.slice(i, j), ctx));
+    i = j;
+  }
+  return out;
 }

@@ -1,0 +1,84 @@
+/**
+ * Cost-model speed: a full analyze() of a 70B config (prefill + decode + e2e + curve + batch sweep, every op)
+ * and a 64 x 64 (batch x context) decode sweep. Baselines measured in the same process: one buildGraph call
+ * (what any analysis needs at least once per phase) and the same sweep built point by point.
+ * Targets: analyze < 20 us per call; the 64 x 64 sweep < 100 ms.
+ */
+import { join } from 'node:path';
+import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/index';
+import { getDevice } from '../../engine/hardware/index';
+import { analyze } from '../../engine/analyze';
+import { DecodeGraphs } from '../../engine/cost/decode';
+import { stepTimeS, type CostContext } from '../../engine/cost/roofline';
+import { costParamsFor } from '../../engine/cost/params';
+import { planMemory } from '../../engine/memory/index';
+
+function timeUs(fn: () => void, minMs = 300): number {
+  for (let i = 0; i < 50; i++) fn(); // warm up
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < minMs) {
+    for (let i = 0; i < 20; i++) fn();
+    n += 20;
+    t = performance.now();
+  }
+  return ((t - t0) * 1000) / n;
+}
+
+export async function bench(): Promise<Record<string, unknown>> {
+  const spec = loadConfigFile(join(__dirname, '../../samples/llama-2-70b.json'));
+  const device = getDevice('h100-sxm');
+  const w = defaultWorkload(spec, { tp: 4, promptTokens: 1024, generateTokens: 256 });
+
+  const buildGraphUs = timeUs(() => buildGraph(spec, w, 'decode', 1152));
+  const analyzeFullUs = timeUs(() => analyze(spec, w, device));
+  const analyzeCoreUs = timeUs(() => analyze(spec, w, device, { sweeps: false }));
+  // The memory planner's share of one analysis (called once per analyze).
+  const planMemoryUs = timeUs(() => planMemory(spec, w, device));
+
+  // 64 x 64 sweep: batch 1..64, context 128..8192.
+  const batches = Array.from({ length: 64 }, (_, i) => i + 1);
+  const contexts = Array.from({ length: 64 }, (_, i) => Math.round(128 + (i * (8192 - 128)) / 63));
+  const ctx: CostContext = { device, params: costParamsFor(device), tp: w.tp, linkBytesPerS: device.interconnect!.bandwidthBytesPerS, notes: new Set() };
+  const sweep = (direct: boolean): number => {
+    const dg = direct ? null : new DecodeGraphs(spec, w, 128);
+    let acc = 0;
+    for (const b of batches) {
+      for (const c of contexts) {
+        const ops = dg ? dg.at(b, c, true) : buildGraph(spec, { ...w, batch: b }, 'decode', c).ops;
+        acc += stepTimeS(ops, ctx);
+      }
+    }
+    return acc;
+  };
+  const t0 = performance.now();
+  const a = sweep(false);
+  const sweepMs = performance.now() - t0;
+  const t1 = performance.now();
+  const b = sweep(true);
+  const sweepDirectMs = performance.now() - t1;
+  if (Math.abs(a - b) > 1e-9 * b) throw new Error(`sweep mismatch ${a} vs ${b}`);
+
+  return {
+    model: spec.name,
+    device: device.id,
+    workload: w,
+    analyzeFullUs: round(analyzeFullUs),
+    analyzeCoreUs: round(analyzeCoreUs),
+    planMemoryUs: round(planMemoryUs),
+    analyzeCoreWithoutPlanMemoryUs: round(analyzeCoreUs - planMemoryUs),
+    buildGraphBaselineUs: round(buildGraphUs),
+    analyzeFullOverBuildGraph: round(analyzeFullUs / buildGraphUs),
+    analyzeCoreOverBuildGraph: round(analyzeCoreUs / buildGraphUs),
+    analyzeTargetUs: 20,
+    sweep64x64Ms: round(sweepMs),
+    sweep64x64DirectBuildBaselineMs: round(sweepDirectMs),
+    sweepSpeedupOverDirect: round(sweepDirectMs / sweepMs),
+    sweepTargetMs: 100,
+  };
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
