@@ -1,11 +1,95 @@
-import type { Command } from './args';
-import { RidgelineError } from '../errors';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Args, Command } from './args';
+import { inputError } from '../errors';
+import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
+import { KernelAnalyzer, MAX_SOURCE_BYTES, languageOf, parseDimsOption, renderKernelTable, skipReason, type KernelLanguage } from '../kernels/index';
+
+const USAGE = `ridgeline kernels <file.cu|file.cuh|file.py|file.wgsl> [options]
+
+Finds the CUDA (__global__), Triton (@triton.jit) and WGSL (@compute) kernels in a file: launch shape,
+shared memory, loops, global loads/stores, FLOPs and bytes per launch, roofline bound, occupancy, lints.
+
+  --hardware ID          device for bounds, occupancy and limits (default h100-sxm; \`ridgeline hardware\` lists them)
+  --devices FILE         load extra devices from a JSON file first
+  --dims M=4096,N=4096   problem dims (override \`// ridgeline: M=...\` annotations in the file)
+  --language cuda|triton|wgsl   when the file extension does not tell
+  --format table|json    output (default table)
+  --out FILE             write the output to FILE
+
+Exit codes: 0 analyzed (diagnostics included), 2 bad input or a file that is skipped (binary, over 5 MB).`;
+
+export const KERNELS_DEFAULTS = { hardware: 'h100-sxm' } as const;
+
+/** Directory with tree-sitter.wasm and the grammars: next to the bundle (dist/wasm), else node_modules. */
+function wasmDir(): string {
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  for (const d of [join(here, 'wasm'), join(here, '..', 'dist', 'wasm'), join(here, '..', '..', 'dist', 'wasm')]) {
+    try {
+      if (statSync(join(d, 'tree-sitter.wasm')).isFile()) return d;
+    } catch {
+      // try the next
+    }
+  }
+  return join(here, '..', '..', 'node_modules');
+}
 
 export const kernelsCommand: Command = {
   name: 'kernels',
-  summary: '(not yet available)',
-  usage: 'ridgeline kernels',
-  async run() {
-    throw new RidgelineError('ridgeline kernels is not available yet', { exitCode: 1 });
+  summary: 'kernels in a CUDA / Triton / WGSL file: launch shape, shared memory, FLOPs, bytes, bound, lints',
+  usage: USAGE,
+  async run(args: Args) {
+    const file = args.positional[0];
+    if (!file) throw inputError({ field: 'file', expected: 'a kernel source path: ridgeline kernels <file.cu|.py|.wgsl>' });
+    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one kernel source path', got: args.positional.join(' ') });
+    const format = args.choice('--format', ['table', 'json'] as const, 'table');
+    const hardware = args.str('--hardware', KERNELS_DEFAULTS.hardware);
+    const devicesFile = args.str('--devices');
+    const dimsRaw = args.str('--dims');
+    const langRaw = args.str('--language');
+    args.str('--out');
+    args.rejectUnknown();
+
+    let language: KernelLanguage | null = languageOf(file);
+    if (langRaw !== undefined) {
+      if (!['cuda', 'triton', 'wgsl'].includes(langRaw)) throw inputError({ field: '--language', expected: 'one of cuda, triton, wgsl', got: langRaw });
+      language = langRaw as KernelLanguage;
+    }
+    if (!language) throw inputError({ file, field: 'extension', expected: '.cu, .cuh (CUDA), .py (Triton) or .wgsl, or --language' });
+    let dims: Record<string, number> = {};
+    if (dimsRaw !== undefined) {
+      const d = parseDimsOption(dimsRaw);
+      if (typeof d === 'string') throw inputError({ field: '--dims', expected: 'NAME=positive number pairs such as M=4096,N=4096', got: d });
+      dims = d;
+    }
+    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
+    const device = getDevice(hardware);
+
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) throw inputError({ file, field: 'path', expected: 'a regular file' });
+      size = st.size;
+    } catch (e) {
+      if (e instanceof Error && e.name === 'RidgelineError') throw e;
+      throw inputError({ file, field: 'path', expected: 'a readable file' });
+    }
+    if (size > MAX_SOURCE_BYTES) throw inputError({ file, field: 'size', expected: 'a source file of at most 5 MB (skipped)', got: `${(size / 1024 / 1024).toFixed(1)} MB` });
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      throw inputError({ file, field: 'path', expected: 'a readable file' });
+    }
+    const skip = skipReason(bytes);
+    if (skip) throw inputError({ file, field: 'content', expected: 'a text source file', got: skip });
+
+    const analyzer = await KernelAnalyzer.create(wasmDir(), [language]);
+    try {
+      const report = await analyzer.analyze(bytes.toString('utf8'), language, { file, dims, device });
+      return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderKernelTable(report) };
+    } finally {
+      analyzer.dispose();
+    }
   },
 };

@@ -5,7 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Language, Parser, type Edit, type Tree } from 'web-tree-sitter';
+import type { Edit, Tree } from 'web-tree-sitter';
+
+// `require` (not `import`) so that bundlers pick the package's CommonJS build: its ESM build reads
+// import.meta.url, which a CommonJS bundle does not have.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Language, Parser } = require('web-tree-sitter') as typeof import('web-tree-sitter');
+type Language = import('web-tree-sitter').Language;
+type Parser = import('web-tree-sitter').Parser;
 import { RidgelineError } from '../errors';
 import type { KernelLanguage, KernelTextEdit } from './types';
 

@@ -574,7 +574,9 @@ function walkBody(body: PyStmt[], cx: TCtx, mult: number, depth: number): void {
     switch (s.k) {
       case 'assign': {
         const v = val(s.value, cx, mult);
-        if (s.op !== '=' && v.float) cx.flops += mult * numel(v.shape);
+        // `acc += tl.dot(a, b)` accumulates inside the MMA: the 2*M*N*K of the dot already counts it
+        const fusedDot = s.value.k === 'call' && /(^|\.)dot$/.test(s.value.fn);
+        if (s.op !== '=' && v.float && !fusedDot) cx.flops += mult * numel(v.shape);
         if (s.targets.length === 1) {
           const prev = cx.vals.get(s.targets[0]!);
           cx.vals.set(s.targets[0]!, s.op === '=' ? v : { shape: broadcast(prev?.shape ?? [], v.shape), float: (prev?.float ?? false) || v.float });
@@ -695,7 +697,7 @@ export function analyzeTriton(units: Array<{ unit: TritonUnit; row: number }>, t
       const dims = g.k === 'call' && g.fn === '()' ? g.args : [g];
       const vals = dims.map((d) => evalExpr(d, hostEnv));
       const grid = vals.length >= 1 && vals.length <= 3 && vals.every((v) => v !== null && v > 0) ? ([0, 1, 2].map((i) => Math.ceil(vals[i] ?? 1)) as [number, number, number]) : null;
-      kl.push({ line: at(l.pos).row + 1, grid, block: null, dynamicSharedMemoryBytes: null, text: l.text });
+      kl.push({ line: shiftPos(l.pos, l.off).row + 1, grid, block: null, dynamicSharedMemoryBytes: null, text: l.text });
       if (programs === null && grid) programs = grid[0] * grid[1] * grid[2];
     }
     if (programs === null && ann?.grid) {

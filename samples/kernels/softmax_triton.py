@@ -16,6 +16,7 @@ def softmax_kernel(out_ptr, in_ptr, in_row_stride, out_row_stride, n_cols, BLOCK
     tl.store(out_ptr + row * out_row_stride + cols, num / den, mask=cols < n_cols)
 
 
+# ridgeline: n_elements=16777216
 @triton.jit
 def add_kernel(x_ptr, y_ptr, out_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
     pid = tl.program_id(axis=0)
