@@ -135,3 +135,25 @@ test('multimodal wrapper: the language model in text_config is analyzed, errors 
   inner.hidden_size = 0;
   rejects(() => parseConfig({ model_type: 'llava', text_config: inner }, 'llava.json'), /^llava\.json: text_config\.hidden_size: expected an integer/);
 });
+
+test('Falcon new decoder architecture: grouped KV heads, two norms per layer', () => {
+  // Falcon-40B's shapes: hidden 8192, 128 heads of 64, 8 KV heads, 60 layers, vocab 65024, tied.
+  const c = raw('falcon-7b');
+  Object.assign(c, { new_decoder_architecture: true, num_kv_heads: 8, hidden_size: 8192, num_attention_heads: 128, num_hidden_layers: 60 });
+  const s = parseConfig(c, 'f40.json');
+  assert.equal(s.attention.kind, 'gqa');
+  assert.equal(s.attention.kvHeads, 8);
+  assert.equal(s.structure.normsPerLayer, 2);
+  // Per layer: qkv 8192 x (128 + 2 x 8) x 64, dense 8192^2, MLP 2 x 8192 x 32768, ln_attn + ln_mlp 2 x 2 x 8192.
+  const perLayer = 8192 * 144 * 64 + 8192 * 8192 + 2 * 8192 * 32768 + 4 * 8192;
+  assert.equal(s.params.total, 60 * perLayer + 2 * 8192 + 65024 * 8192);
+});
+
+test('windows from use_sliding_window + max_window_layers (Qwen2) and from layer_types', () => {
+  const q = raw('qwen2-7b');
+  Object.assign(q, { use_sliding_window: true, sliding_window: 4096, max_window_layers: 20 });
+  assert.deepEqual(parseConfig(q, 'q.json').layerGroups.map((g) => [g.window, g.layers.length, g.layers[0]]), [[null, 20, 0], [4096, 8, 20]]);
+  const g = raw('gemma-2-9b');
+  g.layer_types = Array.from({ length: 42 }, (_, i) => (i % 3 === 2 ? 'full_attention' : 'sliding_attention'));
+  assert.deepEqual(parseConfig(g, 'g.json').layerGroups.map((x) => [x.window, x.layers.length]), [[4096, 28], [null, 14]]);
+});
