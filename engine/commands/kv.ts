@@ -4,7 +4,7 @@ import { loadConfigFile } from '../model/index';
 import type { Workload } from '../model/types';
 import { getDevice } from '../hardware/index';
 import { weightFormat } from '../quant/formats';
-import { kvFormat, defaultKvFormatId, kvReport, MAX_CONTEXT_SEARCH_TOKENS, type KvReport, type MemoryOptions } from '../memory/index';
+import { kvFormat, defaultKvFormatId, kvReport, MAX_CONTEXT_SEARCH_TOKENS, DEFAULT_PREFILL_CHUNK_TOKENS, type KvReport, type MemoryOptions } from '../memory/index';
 
 const USAGE = `ridgeline kv <config.json> [options]
 
@@ -21,7 +21,7 @@ memory plan (weights + KV + activations + overhead vs device memory x utilizatio
   --tp N                 tensor-parallel degree; figures are per device (default 1)
   --utilization F        fraction of device memory the runtime may use (default 0.9)
   --overhead-gib N       runtime overhead in GiB (default 1.25: CUDA context + graphs/workspaces)
-  --prefill-chunk N      tokens per prefill forward pass for peak activations (default 8192)
+  --prefill-chunk N      most tokens per prefill forward pass, for peak activations (default 8192)
   --group N --residual N group size and full-precision recent tokens of int8/int4/int2 (default 32, 128)
   --window N             sliding window imposed on every layer
   --sinks N --recent N   attention sinks + recent window (StreamingLLM)
@@ -50,7 +50,7 @@ export const kvCommand: Command = {
     const tp = args.int('--tp', 1, { min: 1, max: 4096 });
     const opts: MemoryOptions = {
       blockTokens: args.int('--block', 16, { min: 1, max: 65536 }),
-      prefillChunkTokens: args.int('--prefill-chunk', 8192, { min: 1, max: maxTok }),
+      prefillChunkTokens: args.int('--prefill-chunk', DEFAULT_PREFILL_CHUNK_TOKENS, { min: 1, max: maxTok }),
       contextTokens: context,
     };
     if (args.has('--utilization')) opts.utilization = args.num('--utilization', 0.9, { min: 0.01, max: 1 });

@@ -22,7 +22,10 @@ export interface MemoryOptions {
   utilization?: number;
   /** Runtime overhead in bytes (default: CUDA context + graphs/workspaces, see runtime-defaults.json). */
   overheadBytes?: number;
-  /** Tokens in one prefill forward pass (chunked prefill); default the whole batch's prompt. */
+  /**
+   * Most tokens in one prefill forward pass (chunked prefill), default 8192 (DEFAULT_PREFILL_CHUNK_TOKENS);
+   * a smaller whole prompt x batch is planned as one pass. Infinity = never chunk.
+   */
   prefillChunkTokens?: number;
   /** Context each sequence reaches; default promptTokens + generateTokens. */
   contextTokens?: number;
@@ -114,6 +117,7 @@ export interface MemoryPlan {
 export const MAX_CONTEXT_SEARCH_TOKENS = 1 << 30;
 
 export const DEFAULT_UTILIZATION = defaults.utilization.fraction;
+export const DEFAULT_PREFILL_CHUNK_TOKENS = defaults.prefillChunk.tokens;
 export const DEFAULT_OVERHEAD: readonly OverheadItem[] = defaults.overhead;
 export const DEFAULT_OVERHEAD_BYTES = defaults.overhead.reduce((s, o) => s + o.bytes, 0);
 
@@ -295,7 +299,8 @@ export function maxContext(layout: KvLayout, f: KvFormat, p: KvPolicy, sequences
 }
 
 const ACTIVATIONS_SOURCE =
-  'Live tensors of one layer at the largest forward pass (residual, normed input, Q/K/V, attention output; MLP gate/up/activation), ' +
+  `Largest forward pass: the prefill chunk (default ${defaults.prefillChunk.tokens} tokens: ${defaults.prefillChunk.source}) or the decode batch. ` +
+  'Live tensors of one layer at that pass (residual, normed input, Q/K/V, attention output; MLP gate/up/activation), ' +
   'attention scores not materialized (fused FlashAttention kernels, FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness), ' +
   'logits in fp32 for the last token of each sequence; layers run one after another so one layer is live at a time';
 
@@ -310,10 +315,10 @@ interface Activations {
  * Peak activation memory on one device: the largest set of tensors alive at once in one layer, for the
  * largest forward pass (the prefill chunk, or the decode batch if larger). Sharded tensors divide by tp.
  */
-export function peakActivations(spec: ModelSpec, w: Workload, tp: number, prefillChunkTokens?: number): Activations {
+export function peakActivations(spec: ModelSpec, w: Workload, tp: number, prefillChunkTokens = DEFAULT_PREFILL_CHUNK_TOKENS): Activations {
   const wholePrefill = w.batch * w.promptTokens;
-  if (prefillChunkTokens !== undefined) checkInt('--prefill-chunk', prefillChunkTokens, 1, 1e9);
-  const chunk = Math.max(w.batch, prefillChunkTokens !== undefined ? Math.min(prefillChunkTokens, wholePrefill) : wholePrefill);
+  if (prefillChunkTokens !== Infinity) checkInt('--prefill-chunk', prefillChunkTokens, 1, 1e9);
+  const chunk = Math.max(w.batch, Math.min(prefillChunkTokens, wholePrefill));
   // Activations stay 16-bit between ops even when GEMM inputs are quantized to fp8/int8 on the fly.
   const e = w.activations === 'fp32' ? 4 : 2;
   const T = chunk;

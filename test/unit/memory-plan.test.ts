@@ -153,6 +153,10 @@ test('peak activations worked by hand: one layer live at a time, the MLP stage p
   assert.equal(peakActivations(s, wl(), 4, 2048).bytes, 2048 * (3 * 4096 + 33024 / 4) * 2);
   // the decode batch is a floor: 4096 sequences decode 4096 tokens at once even with a 2048-token chunk
   assert.equal(peakActivations(s, wl({ batch: 4096 }), 1, 2048).chunkTokens, 4096);
+  // default: chunked prefill of 8192 tokens; a smaller batch x prompt is one pass; Infinity never chunks
+  assert.equal(peakActivations(s, wl({ batch: 64 }), 1).chunkTokens, 8192);
+  assert.equal(peakActivations(s, wl({ batch: 2 }), 1).chunkTokens, 4096);
+  assert.equal(peakActivations(s, wl({ batch: 64 }), 1, Infinity).chunkTokens, 64 * 2048);
 });
 
 test('a fully shared prompt still leaves each sequence one block of its own', () => {
