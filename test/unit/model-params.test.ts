@@ -24,7 +24,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'gemma-7b', total: 8_537_680_896, source: 'google/gemma-7b total_size 17,075,361,792 / 2' },
   { sample: 'gemma-2-9b', total: 9_241_705_984, source: 'google/gemma-2-9b (float32) total_size 36,966,823,936 / 4' },
   { sample: 'phi-3-mini-4k', total: 3_821_079_552, source: 'microsoft/Phi-3-mini-4k-instruct total_size 7,642,159,104 / 2' },
-  { sample: 'gpt2', total: 124_439_808, source: 'openai-community/gpt2: 124,439,808 parameters (the "124M" model; tied lm_head)' },
+  { sample: 'gpt2', total: 124_439_808, source: 'openai-community/gpt2 num_parameters() 124,439,808 (the "124M" model, tied lm_head; the Hub\'s 137M also counts the attn.bias mask buffers)' },
   { sample: 'falcon-7b', total: 6_921_720_704, source: 'tiiuae/falcon-7b total_size 13,843,441,408 / 2' },
   { sample: 'pythia-6.9b', total: 6_857_302_016, source: 'Pythia paper (Biderman et al. 2023), Table 1: 6,857,302,016 total parameters' },
   { sample: 'opt-6.7b', total: 6_658_473_984, source: 'facebook/opt-6.7b total_size 13,316,947,968 / 2' },
@@ -32,7 +32,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
   { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
   { sample: 'qwen3-8b', total: 8_190_735_360, source: 'Qwen/Qwen3-8B total_size 16,381,470,720 / 2 (q_norm/k_norm, no qkv bias)' },
-  { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m: 331,196,416 parameters (project_in/out 512 <-> 1024, no final norm)' },
+  { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m num_parameters() 331,196,416 (project_in/out 512 <-> 1024, no final norm)' },
 ];
 
 for (const p of PUBLISHED) {
@@ -167,4 +167,12 @@ test('an unknown type that names experts is read as a mixture of experts, with w
   assert.ok(s.warnings.some((w) => /mixture of experts/.test(w)));
   // Without Qwen3's q/k norms the generic count is 48 x 2 x 128 below the real one.
   assert.equal(s.params.total, 30_532_122_624 - 48 * 256);
+});
+
+test('Pythia: non-embedding parameters equal the paper\'s Table 1 too', () => {
+  // Pythia paper Table 1: 160M -> 85,056,000 non-embedding; 6.9B -> 6,444,163,072 (embed_in and embed_out excluded).
+  for (const [n, nonEmbedding] of [['pythia-160m', 85_056_000], ['pythia-6.9b', 6_444_163_072]] as const) {
+    const s = sample(n);
+    assert.equal(s.params.total - s.params.embeddings - s.params.lmHead, nonEmbedding);
+  }
 });
