@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { EVIDENCE, adviseQuant, kvRisk, optionRisk, weightsRisk } from '../../engine/quant/advice';
+import { listWeightFormats, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
+import { listKvFormats } from '../../engine/memory/kvFormats';
+import { loadConfigFile } from '../../engine/model/parse';
+import { getDevice } from '../../engine/hardware/index';
+
+const samples = join(__dirname, '../../samples');
+const ctx8b = { params: 8_030_261_248, dtype: 'bf16' as const };
+const ctx70b = { params: 70_553_706_496, dtype: 'bf16' as const };
+
+test('every evidence row is complete and names catalog formats', () => {
+  const ids = new Set(listWeightFormats().map((f) => f.id));
+  const seen = new Set<string>();
+  for (const r of EVIDENCE) {
+    assert.ok(!seen.has(r.id), `unique id ${r.id}`);
+    seen.add(r.id);
+    for (const k of ['title', 'model', 'metric', 'delta'] as const) assert.ok(r[k].length > 3, `${r.id}.${k}`);
+    for (const f of r.formats ?? []) assert.ok(ids.has(f), `${r.id}: ${f} is in the catalog`);
+    if (r.relation) assert.ok(ids.has(r.relation.format));
+    assert.ok(r.target === 'kv' ? r.kvMinBits !== undefined || r.kvMaxBits !== undefined : (r.formats?.length ?? 0) > 0 || r.maxBits !== undefined, r.id);
+  }
+});
+
+test('risk levels follow the rows: fp8 and int8 low, int4 medium, 3-bit and below high', () => {
+  const w = weightsRisk('fp8', ctx8b);
+  assert.equal(w.risk, 'low');
+  assert.deepEqual(w.evidence, ['bf16-fp8', 'gaudi-fp8']);
+  assert.equal(weightsRisk('int8', ctx8b).risk, 'low');
+  assert.equal(weightsRisk('w8a8', ctx8b).risk, 'medium'); // llm-int8 (none) vs bf16-w8a8 (1-3%): tie goes to the worse
+  assert.equal(weightsRisk('int4-g128', ctx8b).risk, 'medium');
+  assert.ok(weightsRisk('int4-g128', ctx8b).evidence.includes('spqr-3-4bit'));
+  // SpQR's row speaks for 1-10B models; a 70B model does not count it.
+  assert.ok(!weightsRisk('int4-g128', ctx70b).evidence.includes('spqr-3-4bit'));
+  assert.equal(weightsRisk('int3-g128', ctx8b).risk, 'high');
+  assert.equal(weightsRisk('int2-g64', ctx8b).risk, 'high');
+  assert.equal(weightsRisk('ternary', ctx8b).risk, 'high');
+  // mxfp4 rests on rows comparing it with int4, so it takes int4's level at most.
+  assert.equal(weightsRisk('mxfp4', ctx70b).risk, weightsRisk('int4-g128', ctx70b).risk);
+  // No published row: medium by default, said so.
+  const e5 = weightsRisk('fp8-e5m2', ctx8b);
+  assert.equal(e5.risk, 'medium');
+  assert.match(e5.basis, /no published result/);
+  // The model's own dtype: none.
+  assert.equal(weightsRisk('bf16', ctx8b).risk, 'none');
+  // Caveats (perplexity understates, heavily trained models) ride along with every low-bit format.
+  for (const id of ['int4-g128', 'nf4', 'mxfp4', 'int3-g128']) assert.ok(weightsRisk(id, ctx8b).evidence.includes('llm-kick'), id);
+});
+
+test('KV risk by bits: KIVI covers 2 bits and up, KVQuant 3 and up, MiKV caveat at 4 and below', () => {
+  assert.equal(kvRisk('bf16', ctx8b).risk, 'none');
+  assert.deepEqual(kvRisk('int2', ctx8b).evidence, ['kivi-2bit', 'mikv']);
+  assert.deepEqual(kvRisk('int4', ctx8b).evidence, ['kivi-2bit', 'kvquant-3bit', 'mikv']);
+  assert.deepEqual(kvRisk('fp8', ctx8b).evidence, ['kivi-2bit', 'kvquant-3bit', 'bfp-kv']);
+  const o = optionRisk('int3-g128', 'fp8', ctx8b);
+  assert.equal(o.risk, 'high');
+  assert.ok(o.evidence.includes('bfp-kv') && o.evidence.includes('code-3-2bit'));
+});
+
+test('options: bytes agree with the catalog arithmetic; weight-only prefill is not faster than native fp8', () => {
+  const spec = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+  const h100 = getDevice('h100-sxm');
+  const r = adviseQuant(spec, h100, { batch: 1, promptTokens: 1024, generateTokens: 256 });
+  const nW = listWeightFormats().filter((f) => f.bitsPerWeight < 16 || f.id === 'bf16').length;
+  const nK = listKvFormats().filter((k) => k.elementBits < 16 || k.id === 'bf16').length;
+  assert.equal(r.options.length, nW * nK);
+  const split = splitParams(spec.params);
+  for (const o of r.options) {
+    assert.equal(o.totalBytes >= o.weightsBytes + o.kvCacheBytes, true);
+    const want = quantizedWeightBytes(split, weightFormat(o.weights), 'bf16').totalBytes;
+    assert.ok(Math.abs(o.weightsBytes - want) <= 1, `${o.weights}: ${o.weightsBytes} vs ${want}`);
+    for (const k of ['prefillTimeS', 'decodeTimeS', 'totalBytes'] as const) assert.ok(Number.isFinite(o[k]) && o[k] > 0);
+  }
+  const at = (w: string, k = 'bf16') => r.options.find((o) => o.weights === w && o.kv === k)!;
+  // Decode is memory-bound at batch 1: fewer weight bytes, faster steps.
+  assert.ok(at('int4-g128').decodeTimeS < at('fp8').decodeTimeS && at('fp8').decodeTimeS < at('bf16').decodeTimeS);
+  // Prefill at 1024 tokens is compute-bound: fp8 runs natively on Hopper and is faster; int4 weight-only is not.
+  assert.equal(at('fp8').native, true);
+  assert.ok(at('fp8').prefillTimeS < 0.9 * at('bf16').prefillTimeS);
+  assert.ok(at('int4-g128').prefillTimeS > at('fp8').prefillTimeS);
+  // Everything fits an 80 GB H100: the recommendation is the unquantized model.
+  assert.deepEqual({ w: r.recommendation!.weights, k: r.recommendation!.kv }, { w: 'bf16', k: 'bf16' });
+  // Evidence ids all resolve in the result's evidence list.
+  const ids = new Set(r.evidence.map((e) => e.id));
+  for (const o of r.options) for (const e of o.quality.evidence) assert.ok(ids.has(e), e);
+});
+
+test('recommendation: the lowest-risk option that fits and meets the decode target', () => {
+  const spec = loadConfigFile(join(samples, 'llama-3-70b.json'));
+  const dev = getDevice('a100-80gb');
+  const r = adviseQuant(spec, dev, { batch: 1, promptTokens: 1024, generateTokens: 256 });
+  const rec = r.options.find((o) => o.weights === r.recommendation!.weights && o.kv === r.recommendation!.kv)!;
+  assert.equal(rec.fits, true);
+  assert.equal(r.options.find((o) => o.weights === 'bf16' && o.kv === 'bf16')!.fits, false); // 141 GB of weights
+  const order = ['none', 'low', 'medium', 'high'];
+  for (const o of r.options) if (o.fits) assert.ok(order.indexOf(o.quality.risk) >= order.indexOf(rec.quality.risk), `${o.weights}/${o.kv}`);
+  // A decode target only the smallest formats meet moves the recommendation down in bits.
+  const fastest = Math.min(...r.options.filter((o) => o.fits).map((o) => o.decodeTimeS));
+  const t = adviseQuant(spec, dev, { batch: 1, promptTokens: 1024, generateTokens: 256, maxDecodeTimeS: fastest * 1.0001 });
+  const trec = t.options.find((o) => o.weights === t.recommendation!.weights && o.kv === t.recommendation!.kv)!;
+  assert.ok(trec.decodeTimeS <= fastest * 1.0001);
+  assert.ok(trec.bitsPerWeight <= rec.bitsPerWeight);
+  // An impossible target: no recommendation.
+  assert.equal(adviseQuant(spec, dev, { batch: 1, promptTokens: 1024, generateTokens: 256, maxDecodeTimeS: 1e-9 }).recommendation, null);
+});

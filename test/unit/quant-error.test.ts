@@ -1,0 +1,200 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeKernel, NF4_CODEBOOK, E2M1_VALUES, type TensorStats } from '../../engine/quant/quantize';
+import { weightFormat, type Quantizer } from '../../engine/quant/formats';
+import { errorOf } from '../../engine/quant/measure';
+
+/** Deterministic N(0, sigma^2) samples: mulberry32 + Box-Muller. */
+function gaussian(n: number, sigma: number, seed = 1): Float32Array {
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = rand() || 1e-12;
+    const v = rand();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = sigma * r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = sigma * r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+function statsOf(x: Float32Array): TensorStats {
+  let m = 0;
+  let s = 0;
+  for (const v of x) {
+    m = Math.max(m, Math.abs(v));
+    s += Math.abs(v);
+  }
+  return { absMax: m, meanAbs: s / x.length };
+}
+
+function signal(x: Float32Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return s;
+}
+
+function kernelError(id: string, x: Float32Array, rows: number, cols: number): number {
+  return makeKernel(weightFormat(id).quantizer)(x, rows, cols, statsOf(x));
+}
+
+test('RTN int8 per channel on Gaussian data matches the uniform-noise law step^2/12', () => {
+  // A uniform quantizer with step D whose step is small against the signal leaves an error uniform on
+  // [-D/2, D/2]: E[e^2] = integral of e^2 / D over [-D/2, D/2] = D^2 / 12. Per row, D = max|w| / 127, and
+  // the element at max|w| is exact, so the expected noise of a row is (cols - 1) D^2 / 12.
+  // SQNR = 10 log10(sum w^2 / sum noise). Tolerance 0.05 dB: the law's own error at D ~ sigma / 30 is far
+  // below that, and 512 x 1024 samples put the statistical error near 0.01 dB.
+  const rows = 512;
+  const cols = 1024;
+  const x = gaussian(rows * cols, 0.02, 7);
+  let predicted = 0;
+  for (let r = 0; r < rows; r++) {
+    let m = 0;
+    for (let i = r * cols; i < (r + 1) * cols; i++) m = Math.max(m, Math.abs(x[i]!));
+    const step = m / 127;
+    predicted += ((cols - 1) * step * step) / 12;
+  }
+  const measured = errorOf(signal(x), kernelError('int8', x, rows, cols)).sqnrDb!;
+  const expected = 10 * Math.log10(signal(x) / predicted);
+  assert.ok(Math.abs(measured - expected) < 0.05, `int8: ${measured.toFixed(3)} dB vs ${expected.toFixed(3)} dB`);
+  // Order of magnitude sanity: ~ 6.02 x 8 bits minus the absmax loading (max|w| ~ 4 sigma).
+  assert.ok(measured > 38 && measured < 45, `${measured}`);
+});
+
+test('RTN int4 g128 (asymmetric) on Gaussian data matches step^2/12 with exact group endpoints', () => {
+  // Per group of 128: D = (max - min) / 15; min and max are reproduced exactly, the other 126 elements
+  // carry D^2/12 on average. At D ~ sigma / 3 the uniform law still holds to within a few percent of the
+  // noise (the density changes little across one step): tolerance 0.25 dB.
+  const rows = 256;
+  const cols = 4096;
+  const x = gaussian(rows * cols, 1, 11);
+  let predicted = 0;
+  for (let g = 0; g < x.length; g += 128) {
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = g; i < g + 128; i++) {
+      mn = Math.min(mn, x[i]!);
+      mx = Math.max(mx, x[i]!);
+    }
+    const step = (mx - mn) / 15;
+    predicted += (126 * step * step) / 12;
+  }
+  const measured = errorOf(signal(x), kernelError('int4-g128', x, rows, cols)).sqnrDb!;
+  const expected = 10 * Math.log10(signal(x) / predicted);
+  assert.ok(Math.abs(measured - expected) < 0.25, `int4-g128: ${measured.toFixed(3)} dB vs ${expected.toFixed(3)} dB`);
+  // Smaller groups, finer steps: g32 beats g128; more bits beat fewer.
+  const g32 = errorOf(signal(x), kernelError('int4-g32', x, rows, cols)).sqnrDb!;
+  const i3 = errorOf(signal(x), kernelError('int3-g128', x, rows, cols)).sqnrDb!;
+  const i2 = errorOf(signal(x), kernelError('int2-g64', x, rows, cols)).sqnrDb!;
+  assert.ok(g32 > measured && measured > i3 && i3 > i2, `${g32} > ${measured} > ${i3} > ${i2}`);
+  // Each bit is worth about 6 dB: int4 g128 vs int3 g128 differ by 20 log10(15/7) = 6.6 dB under the law.
+  assert.ok(Math.abs(measured - i3 - 20 * Math.log10(15 / 7)) < 0.5, `${measured - i3}`);
+});
+
+/** Straightforward references, element by element, for the kernels' tricks (LUTs, Veltkamp splitting). */
+function nearest(values: readonly number[], t: number): number {
+  let best = values[0]!;
+  for (const v of values) if (Math.abs(v - t) < Math.abs(best - t)) best = v;
+  return best;
+}
+
+function e4m3Values(): number[] {
+  const out: number[] = [];
+  for (let e = 0; e < 16; e++) {
+    for (let m = 0; m < 8; m++) {
+      if (e === 15 && m === 7) continue; // NaN in E4M3 (no infinities)
+      const v = e === 0 ? (m / 8) * 2 ** -6 : (1 + m / 8) * 2 ** (e - 7);
+      out.push(v, -v);
+    }
+  }
+  return out;
+}
+
+function refError(q: Quantizer, x: Float32Array, rows: number, cols: number): number {
+  const st = statsOf(x);
+  let err = 0;
+  const add = (w: number, r: number) => (err += (r - w) * (r - w));
+  if (q.kind === 'float' && q.mantissaBits === 3) {
+    const vals = e4m3Values();
+    const scale = st.absMax / 448;
+    for (const w of x) add(w, nearest(vals, w / scale) * scale);
+  } else if (q.kind === 'nf4') {
+    for (let g = 0; g < x.length; g += q.blockSize) {
+      let m = 0;
+      for (let i = g; i < g + q.blockSize; i++) m = Math.max(m, Math.abs(x[i]!));
+      for (let i = g; i < g + q.blockSize; i++) add(x[i]!, nearest(NF4_CODEBOOK, x[i]! / m) * m);
+    }
+  } else if (q.kind === 'mxfp4') {
+    const vals = E2M1_VALUES.flatMap((v) => [v, -v]);
+    for (let g = 0; g < x.length; g += q.blockSize) {
+      let m = 0;
+      for (let i = g; i < g + q.blockSize; i++) m = Math.max(m, Math.abs(x[i]!));
+      const s = 2 ** (Math.floor(Math.log2(m)) - 2);
+      for (let i = g; i < g + q.blockSize; i++) add(x[i]!, nearest(vals, x[i]! / s) * s);
+    }
+  } else if (q.kind === 'ternary') {
+    for (const w of x) add(w, nearest([-1, 0, 1], w / st.meanAbs) * st.meanAbs);
+  } else if (q.kind === 'int' && q.groupSize > 0) {
+    const levels = 2 ** q.bits - 1;
+    for (let r = 0; r < rows; r++) {
+      for (let g = r * cols; g < (r + 1) * cols; g += q.groupSize) {
+        const end = Math.min(g + q.groupSize, (r + 1) * cols);
+        const grp = Array.from(x.subarray(g, end));
+        const mn = Math.min(...grp);
+        const s = (Math.max(...grp) - mn) / levels;
+        for (const w of grp) add(w, mn + Math.min(levels, Math.max(0, Math.round((w - mn) / s))) * s);
+      }
+    }
+  } else {
+    throw new Error('no reference');
+  }
+  return err;
+}
+
+test('kernels agree with element-by-element references (fp8 e4m3, nf4, mxfp4, ternary, int groups)', () => {
+  const rows = 64;
+  const cols = 384; // not a multiple of 128: rows end with a shorter group
+  const x = gaussian(rows * cols, 0.05, 3);
+  for (const id of ['fp8', 'nf4', 'mxfp4', 'ternary', 'int4-g128', 'int3-g128', 'int2-g64', 'int4-g32']) {
+    const q = weightFormat(id).quantizer;
+    const got = makeKernel(q)(x, rows, cols, statsOf(x));
+    const want = refError(q, x, rows, cols);
+    assert.ok(Math.abs(got - want) <= 1e-9 * want, `${id}: ${got} vs ${want}`);
+  }
+});
+
+test('float rounding: representable values are exact, fp16/bf16 steps, saturation', () => {
+  // Every E4M3 value (times a per-tensor scale of 1: the tensor max is 448) is reproduced exactly.
+  const vals = Float32Array.from(e4m3Values());
+  assert.equal(makeKernel(weightFormat('fp8').quantizer)(vals, 1, vals.length, statsOf(vals)), 0);
+  // fp16: 1 + 2^-11 is a tie between 1 and 1 + 2^-10; 1 + 3 * 2^-12 rounds up to 1 + 2^-10.
+  const fp16 = makeKernel(weightFormat('fp16').quantizer);
+  const one = { absMax: 1, meanAbs: 1 };
+  assert.equal(fp16(Float32Array.of(1 + 3 * 2 ** -12), 1, 1, one), (2 ** -12) ** 2);
+  // fp16 subnormal step 2^-24: 3 * 2^-26 rounds to 2^-24 (error 2^-26).
+  assert.equal(fp16(Float32Array.of(3 * 2 ** -26), 1, 1, one), (2 ** -26) ** 2);
+  // Above 65504 fp16 saturates.
+  assert.equal(fp16(Float32Array.of(70000), 1, 1, one), (70000 - 65504) ** 2);
+  // bf16 keeps 8 significant bits: 1 + 2^-9 -> tie, 1 + 3 * 2^-10 -> 1 + 2^-7.
+  const bf16 = makeKernel(weightFormat('bf16').quantizer);
+  assert.equal(bf16(Float32Array.of(1 + 3 * 2 ** -9), 1, 1, one), (2 ** -9) ** 2);
+});
+
+test('SQNR and relative RMSE are consistent; exact formats report null SQNR, never NaN', () => {
+  const e = errorOf(100, 1);
+  assert.equal(e.sqnrDb, 20);
+  assert.ok(Math.abs(e.relRmse - 0.1) < 1e-12);
+  assert.deepEqual(errorOf(5, 0), { sqnrDb: null, relRmse: 0 });
+  assert.deepEqual(errorOf(0, 0), { sqnrDb: null, relRmse: 0 });
+  const x = Float32Array.of(0, 0, 0, 0);
+  for (const id of ['fp8', 'int8', 'int4-g128', 'nf4', 'mxfp4', 'ternary']) {
+    assert.equal(makeKernel(weightFormat(id).quantizer)(x, 1, 4, statsOf(x)), 0, id);
+  }
+});
