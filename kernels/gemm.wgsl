@@ -100,3 +100,45 @@ fn naive(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   C[r * P.N + c] = T(acc);
 }
+
+// Register-tiled GEMM without workgroup memory: the same 64x64 workgroup tile and 4x4 register tile per
+// invocation, operands read straight from storage (each loaded value feeds 4 FMAs). Faster where workgroup
+// memory is ordinary cached memory and barriers are costly (CPU-based software adapters such as SwiftShader).
+// Out-of-range rows and columns read the last valid row/column (no branches in the loop) and are not stored.
+@compute @workgroup_size(16, 16)
+fn regtile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row0 = wg.y * BM + lid.y;
+  let col0 = wg.x * BN + lid.x;
+  // Written out by hand with vec4 accumulators: private arrays indexed in loops end up in memory on
+  // software adapters.
+  let a0 = min(row0, P.M - 1u) * P.K;
+  let a1 = min(row0 + 16u, P.M - 1u) * P.K;
+  let a2 = min(row0 + 32u, P.M - 1u) * P.K;
+  let a3 = min(row0 + 48u, P.M - 1u) * P.K;
+  let c0 = min(col0, P.N - 1u);
+  let c1 = min(col0 + 16u, P.N - 1u);
+  let c2 = min(col0 + 32u, P.N - 1u);
+  let c3 = min(col0 + 48u, P.N - 1u);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < P.K; k++) {
+    let bk = k * P.N;
+    let b = vec4<f32>(f32(B[bk + c0]), f32(B[bk + c1]), f32(B[bk + c2]), f32(B[bk + c3]));
+    acc0 = fma(vec4<f32>(f32(A[a0 + k])), b, acc0);
+    acc1 = fma(vec4<f32>(f32(A[a1 + k])), b, acc1);
+    acc2 = fma(vec4<f32>(f32(A[a2 + k])), b, acc2);
+    acc3 = fma(vec4<f32>(f32(A[a3 + k])), b, acc3);
+  }
+  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + 16u * j;
+      if (r < P.M && c < P.N) {
+        C[r * P.N + c] = T(accs[i][j]);
+      }
+    }
+  }
+}

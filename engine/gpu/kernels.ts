@@ -225,16 +225,32 @@ function gemmRef(a: Float32Array, b: Float32Array, M: number, N: number, K: numb
   return Float32Array.from(c);
 }
 
-function gemmDef(dtype: KernelDtype, variant: 'tiled' | 'naive' = 'tiled'): KernelDef {
+/**
+ * GEMM variants: `auto` (the name `gemm-<dtype>`) picks workgroup-memory tiling on hardware adapters and the
+ * register-tiled kernel on software (fallback) adapters, where workgroup memory is ordinary memory and each
+ * barrier costs a thread switch; `wg` and `regtile` force one; `naive` is the baseline.
+ */
+type GemmVariant = 'auto' | 'wg' | 'regtile' | 'naive';
+
+function gemmEntry(variant: GemmVariant, r: GpuRunner): 'main' | 'regtile' | 'naive' {
+  if (variant === 'naive') return 'naive';
+  if (variant === 'regtile') return 'regtile';
+  if (variant === 'wg') return 'main';
+  return r.report.isFallback ? 'regtile' : 'main';
+}
+
+function gemmDef(dtype: KernelDtype, variant: GemmVariant = 'auto'): KernelDef {
   return {
-    name: variant === 'tiled' ? `gemm-${dtype}` : `gemm-naive-${dtype}`,
+    name: variant === 'auto' ? `gemm-${dtype}` : `gemm-${variant}-${dtype}`,
     op: 'gemm',
     dtype,
     opClass: 'gemm',
-    summary:
-      variant === 'tiled'
-        ? 'tiled GEMM: 64x64 workgroup tile, 4x4 register tile, K step 16 in workgroup memory'
-        : 'naive GEMM: one invocation per output (baseline)',
+    summary: {
+      auto: 'tiled GEMM, 64x64 workgroup tile, 4x4 register tile (workgroup memory on hardware adapters)',
+      wg: 'tiled GEMM: 64x64 tile, 4x4 register tile, K step 16 through workgroup memory',
+      regtile: 'register-tiled GEMM: 64x64 tile, 4x4 register tile, operands from storage',
+      naive: 'naive GEMM: one invocation per output (baseline)',
+    }[variant],
     requiresF16: dtype === 'f16',
     shapeKeys: ['m', 'n', 'k'],
     shapes: { bench: { m: 512, n: 512, k: 512 }, quick: { m: 512, n: 512, k: 512 }, test: { m: 67, n: 131, k: 45 } },
@@ -251,8 +267,9 @@ function gemmDef(dtype: KernelDtype, variant: 'tiled' | 'naive' = 'tiled'): Kern
       const A = uploadTyped(r, 'gemm:a', a, dtype);
       const B = uploadTyped(r, 'gemm:b', b, dtype);
       const C = r.acquireBuffer('gemm:c', M * N * (dtype === 'f16' ? 2 : 4));
-      const pipeline = await r.pipeline(src('gemm', gemmWgsl, variant === 'tiled' ? 'main' : 'naive', dtype));
-      const workgroups: [number, number] = variant === 'tiled' ? [ceilDiv(N, 64), ceilDiv(M, 64)] : [ceilDiv(N, 16), ceilDiv(M, 16)];
+      const entry = gemmEntry(variant, r);
+      const pipeline = await r.pipeline(src('gemm', gemmWgsl, entry, dtype));
+      const workgroups: [number, number] = entry === 'naive' ? [ceilDiv(N, 16), ceilDiv(M, 16)] : [ceilDiv(N, 64), ceilDiv(M, 64)];
       return {
         dispatches: [{ pipeline, buffers: [P, A, B, C], workgroups, label: `gemm-${dtype}` }],
         output: C,
@@ -632,6 +649,8 @@ export const KERNELS: readonly KernelDef[] = [
   fmaDef('f16'),
   gemmDef('f32'),
   gemmDef('f16'),
+  gemmDef('f32', 'wg'),
+  gemmDef('f32', 'regtile'),
   gemmDef('f32', 'naive'),
   gemvDef('f32'),
   gemvDef('f16'),
