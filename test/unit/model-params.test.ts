@@ -7,9 +7,9 @@ import { loadConfigFile, parseConfig } from '../../engine/model';
 const sample = (name: string) => loadConfigFile(join(__dirname, '../../samples', `${name}.json`));
 
 /**
- * Published parameter counts. "total_size/2" = the `metadata.total_size` of the model's
- * model.safetensors.index.json on the Hugging Face Hub divided by 2 bytes per bf16/fp16 parameter
- * (/4 for float32 checkpoints), which counts every stored tensor exactly once.
+ * Published parameter counts. "total_size / 2" = the `metadata.total_size` of the model's
+ * model.safetensors.index.json on the Hugging Face Hub divided by 2 bytes per bf16/fp16 parameter,
+ * which counts every stored tensor exactly once (the same figure the Hub shows as its safetensors count).
  */
 const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'llama-2-7b', total: 6_738_415_616, source: 'meta-llama/Llama-2-7b-hf total_size 13,476,831,232 / 2' },
@@ -22,10 +22,10 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'mixtral-8x7b', total: 46_702_792_704, source: 'mistralai/Mixtral-8x7B-v0.1 total_size 93,405,585,408 / 2' },
   { sample: 'qwen2-7b', total: 7_615_616_512, source: 'Qwen/Qwen2-7B total_size 15,231,233,024 / 2' },
   { sample: 'gemma-7b', total: 8_537_680_896, source: 'google/gemma-7b total_size 17,075,361,792 / 2' },
-  { sample: 'gemma-2-9b', total: 9_241_705_984, source: 'google/gemma-2-9b (float32) total_size 36,966,823,936 / 4' },
+  { sample: 'gemma-2-9b', total: 9_241_705_984, source: 'google/gemma-2-9b: Hub safetensors parameter count 9,241,705,984' },
   { sample: 'phi-3-mini-4k', total: 3_821_079_552, source: 'microsoft/Phi-3-mini-4k-instruct total_size 7,642,159,104 / 2' },
   { sample: 'gpt2', total: 124_439_808, source: 'openai-community/gpt2 num_parameters() 124,439,808 (the "124M" model, tied lm_head; the Hub\'s 137M also counts the attn.bias mask buffers)' },
-  { sample: 'falcon-7b', total: 6_921_720_704, source: 'tiiuae/falcon-7b total_size 13,843,441,408 / 2' },
+  { sample: 'falcon-7b', total: 6_921_720_704, source: 'tiiuae/falcon-7b: the Hub lists 6.92B; the exact figure counts its published tensors (query_key_value 4544 x 4672, 32 layers, tied head)' },
   { sample: 'pythia-6.9b', total: 6_857_302_016, source: 'Pythia paper (Biderman et al. 2023), Table 1: 6,857,302,016 total parameters' },
   { sample: 'opt-6.7b', total: 6_658_473_984, source: 'facebook/opt-6.7b total_size 13,316,947,968 / 2' },
   { sample: 'llama-3.2-1b', total: 1_235_814_400, source: 'meta-llama/Llama-3.2-1B total_size 2,471,628,800 / 2 (tied lm_head, head_dim 64)' },
@@ -61,7 +61,8 @@ test('Mixtral-8x7B: active per token with top-2 of 8 experts = 12,879,925,248 (p
 });
 
 test('Qwen1.5-MoE-A2.7B: 14.3B total, 2.7B active (model card), with shared expert and its gate', () => {
-  // Model card of Qwen/Qwen1.5-MoE-A2.7B: "14.3B parameters in total and 2.7B activated parameters".
+  // Model card of Qwen/Qwen1.5-MoE-A2.7B: "14.3B parameters in total and 2.7B activated parameters";
+  // the Hub's safetensors count is 14,315,784,192.
   const s = sample('qwen1.5-moe-a2.7b');
   assert.equal(s.params.total, 14_315_784_192);
   assert.equal(Math.round(s.params.total / 1e8) / 10, 14.3);
@@ -75,7 +76,8 @@ test('Qwen1.5-MoE-A2.7B: 14.3B total, 2.7B active (model card), with shared expe
 });
 
 test('DeepSeek-V2-Lite: 15.7B total, 2.4B activated excluding the input embedding (paper)', () => {
-  // DeepSeek-V2 paper, appendix "DeepSeek-V2-Lite": 15.7B total, 2.4B activated per token.
+  // DeepSeek-V2 paper, appendix "DeepSeek-V2-Lite": 15.7B total, 2.4B activated per token; the Hub's
+  // safetensors count is 15,706,484,224.
   // Our `active` counts the embedding table like Mixtral's and Qwen's figures do; DeepSeek's figure leaves it out.
   const s = sample('deepseek-v2-lite');
   assert.equal(s.params.total, 15_706_484_224);
