@@ -82,6 +82,23 @@ function cloneParams(p: CostParams): CostParams {
  * (keys `gemm`, `attention`... set both sides; `gemm.compute` / `gemm.memory` set one), then overrides.
  */
 export function costParamsFor(device: Device, overrides: Partial<CostParams> = {}): CostParams {
+  let base = cache.get(device);
+  if (!base) {
+    base = deviceParams(device);
+    cache.set(device, base);
+  }
+  let any = false;
+  for (const k in overrides) if ((overrides as Record<string, unknown>)[k] !== undefined) any = true;
+  if (!any) return base;
+  const out = { ...base, ...overrides };
+  checkParams(out);
+  return out;
+}
+
+/** Parameters per device object, computed once (they are read-only to the cost model). */
+const cache = new WeakMap<Device, CostParams>();
+
+function deviceParams(device: Device): CostParams {
   const p = cloneParams(DEFAULTS);
   const m = device.measured;
   if (m) {
@@ -95,9 +112,8 @@ export function costParamsFor(device: Device, overrides: Partial<CostParams> = {
     }
     p.origin = `measured on ${m.adapter} (${m.dateIso})`;
   }
-  const out = { ...p, ...overrides };
-  checkParams(out);
-  return out;
+  checkParams(p);
+  return p;
 }
 
 function checkParams(p: CostParams): void {

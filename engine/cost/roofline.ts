@@ -78,6 +78,13 @@ export interface OpCost {
   fused?: string[];
 }
 
+/** True when `dtype` GEMMs run on matrix units that compute whole tiles (NVIDIA tensor cores, AMD matrix cores). */
+export function matrixUnits(device: Device, dtype: Dtype): boolean {
+  if (device.measured) return false;
+  if (device.vendor !== 'nvidia' && device.vendor !== 'amd') return false;
+  return dtype !== 'fp32';
+}
+
 /** Context the roofline needs besides the op: the device, parameters and the tensor-parallel degree. */
 export interface CostContext {
   device: Device;
@@ -87,6 +94,8 @@ export interface CostContext {
   linkBytesPerS: number;
   /** Filled with fallback notes (deduplicated by the caller). */
   notes: Set<string>;
+  /** Force GEMM tile padding on or off (default: on for matrix units, see matrixUnits). */
+  padGemm?: boolean;
 }
 
 /** Numeric result of one kernel, filled in place (no allocation on hot paths). */
@@ -120,7 +129,9 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let padFlops = 0;
   let launches = 0;
   let message = 0;
+  // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
+  const pad = ctx.padGemm ?? matrixUnits(ctx.device, host.computeDtype);
   for (let i = i0; i < i1; i++) {
     const op = ops[i]!;
     const b = op.bytes;
@@ -129,7 +140,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     launches += op.launches;
     message += b.actIn > b.actOut ? b.actIn : b.actOut;
     const m = op.shape.m;
-    padFlops += op.opClass === 'gemm' && m > 0 ? op.flops * (paddedM(m, tiles) / m) : op.flops;
+    padFlops += pad && op.opClass === 'gemm' && m > 0 ? op.flops * (paddedM(m, tiles) / m) : op.flops;
   }
   if (i1 - i0 > 1 && host.opClass === 'attention' && !params.fusedAttention) {
     // Unfused: every fused member becomes its own kernel, and the scores/probabilities go through memory:

@@ -3,6 +3,7 @@ import type { Dtype } from '../model/types';
 import type { Device } from './types';
 import { inputError, RidgelineError } from '../errors';
 import data from './devices.json';
+import { loadMeasuredDevice } from '../gpu/measured';
 
 export type { Device } from './types';
 
@@ -10,7 +11,7 @@ const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8',
 
 const builtIn: Device[] = (data as { devices: Device[] }).devices.map((d) => validateDevice(d, 'engine/hardware/devices.json'));
 const registered = new Map<string, Device>();
-let measuredLoader: (() => Device | null) | null = null;
+let measuredLoader: () => Device | null = loadMeasuredDevice;
 
 /** Every known device: the built-in database, then devices registered from user files. */
 export function listDevices(): Device[] {
@@ -32,16 +33,19 @@ export function clearRegisteredDevices(): void {
   registered.clear();
 }
 
-/** Supplies the device measured on this machine (`ridgeline bench`), served as the id `this`. */
+/**
+ * Replaces where the device measured on this machine (`ridgeline bench`, served as the id `this`) comes from;
+ * null restores the default (the file `ridgeline bench` writes, engine/gpu/measured.ts).
+ */
 export function setMeasuredDeviceLoader(loader: (() => Device | null) | null): void {
-  measuredLoader = loader;
+  measuredLoader = loader ?? loadMeasuredDevice;
 }
 
 /** Looks a device up by id (case-insensitive). `this` is the device measured on this machine. */
 export function getDevice(id: string, field = '--hardware'): Device {
   const key = id.trim().toLowerCase();
   if (key === 'this') {
-    const d = measuredLoader ? measuredLoader() : null;
+    const d = measuredLoader();
     if (!d) throw new RidgelineError(`${field}: no measured device: run \`ridgeline bench\` first`, { exitCode: 2, field });
     return d;
   }

@@ -81,6 +81,11 @@ test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128
   assert.ok(Math.abs(padded.computeS / unpadded.computeS - 2) < 1e-12);
   // Reported FLOPs stay the real ones.
   assert.equal(padded.flops, 2 * 8 * 4096 * 4096);
+  // SIMD GPUs without matrix units (Apple, a measured WebGPU device) and fp32 GEMMs do not pad.
+  const m2 = getDevice('apple-m2-ultra');
+  assert.equal(costKernel([gemmOp(8, 4096, 4096)], ctxFor(m2)).computeS, costKernel([gemmOp(8, 4096, 4096)], ctxFor(m2, { gemmTileM: [1] })).computeS);
+  const f32 = costKernel([gemmOp(8, 4096, 4096, 'fp32', 4)], ctxFor(h100));
+  assert.equal(f32.computeS, costKernel([gemmOp(8, 4096, 4096, 'fp32', 4)], ctxFor(h100, { gemmTileM: [1] })).computeS);
 });
 
 test('fused attention keeps the score matrix on chip; unfused writes and reads it', () => {
