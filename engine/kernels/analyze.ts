@@ -340,6 +340,24 @@ function tuple3(list: Expr[] | null | undefined, env: Env): [number, number, num
   return out;
 }
 
+/**
+ * Annotation keys for one kernel: those of the file header (comments above the first kernel) overlaid
+ * with the kernel's own annotation (the nearest one above it, below the previous kernel).
+ */
+export function effectiveAnnotation(anns: Annotation[], line0: number, prevLine0: number, firstKernelRow: number): Annotation | null {
+  const own = kernelAnnotation(anns, line0, prevLine0);
+  const header = anns.filter((a) => a.row < firstKernelRow);
+  if (header.length === 0) return own;
+  const merged: Annotation = { row: own?.row ?? header[header.length - 1]!.row, dims: {} };
+  for (const a of [...header, ...(own && !header.includes(own) ? [own] : [])]) {
+    Object.assign(merged.dims, a.dims);
+    for (const k of ['flops', 'bytes', 'grid', 'block', 'dispatch', 'buffers', 'dtype'] as const) {
+      if (a[k] !== undefined) (merged as unknown as Record<string, unknown>)[k] = a[k];
+    }
+  }
+  return merged;
+}
+
 const prod = (t: readonly number[]) => t.reduce((a, b) => a * b, 1);
 
 /** The annotation that belongs to a kernel: the nearest one above its name and below the previous kernel. */
@@ -367,7 +385,7 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
   const kernelFuncs = ir.funcs.filter((f) => f.kind === 'kernel').sort((a, b) => a.namePos.row + rowOffset(a) - (b.namePos.row + rowOffset(b)));
   let prevEnd = -1;
   for (const fn of kernelFuncs) {
-    const ann = kernelAnnotation(cx.annotations, fn.namePos.row + rowOffset(fn), prevEnd);
+    const ann = effectiveAnnotation(cx.annotations, fn.namePos.row + rowOffset(fn), prevEnd, kernelFuncs[0]!.pos.row + rowOffset(kernelFuncs[0]!));
     prevEnd = fn.pos.endRow + rowOffset(fn);
     const r = analyzeOne(fn, cx, ann, structs, funcsByName);
     kernels.push(r.info);
@@ -548,7 +566,7 @@ function analyzeOne(
   }
   let usedDims = 0;
   collectAssigns(fn.body, (_n, v) => (usedDims |= taintOf(v, w).d));
-  for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) usedDims |= taintOf(e, w).d;
+  for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) forEachExpr(e, (x) => { if (x.k === 'tid') usedDims |= 1 << x.dim; });
 
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
   const constEnv = new Map([...env].filter(([k]) => !(k in cx.dims)));
@@ -849,14 +867,22 @@ function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => 
     const rep = `${a.name}:${p.row}:${p.col}`;
     if (a.read && conflict(writes.get(a.name)) && !reported.has(rep)) {
       reported.add(rep);
-      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${k}] is read after other threads write ${a.name} with no barrier in between`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this read' : 'insert __syncthreads(); before this read'));
+      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is read after other threads write ${a.name} with no barrier in between`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this read' : 'insert __syncthreads(); before this read'));
     } else if (a.write && conflict(reads.get(a.name)) && !reported.has(rep)) {
       reported.add(rep);
-      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${k}] is overwritten while other threads may still read ${a.name} (no barrier since the read)`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this write' : 'insert __syncthreads(); before this write (e.g. at the end of the loop body)'));
+      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is overwritten while other threads may still read ${a.name} (no barrier since the read)`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this write' : 'insert __syncthreads(); before this write (e.g. at the end of the loop body)'));
     }
     if (a.write) (writes.get(a.name) ?? writes.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
     if (a.read) (reads.get(a.name) ?? reads.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
   }
+}
+
+/** Index text as the user wrote it: the IR's thread / block names back in the kernel's language. */
+function shown(k: string, lang: KernelLanguage): string {
+  const names = lang === 'wgsl'
+    ? { tid: 'local_invocation_id', bid: 'workgroup_id', bdim: 'workgroup_size', gdim: 'num_workgroups' }
+    : { tid: 'threadIdx', bid: 'blockIdx', bdim: 'blockDim', gdim: 'gridDim' };
+  return k.replace(/\b(tid|bid|bdim|gdim)\.([xyz])/g, (_m, b: keyof typeof names, d: string) => `${names[b]}.${d}`).replace(/^\((.*)\)$/, '$1');
 }
 
 function fnLang(w: Walk): KernelLanguage {

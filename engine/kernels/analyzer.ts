@@ -154,7 +154,10 @@ export class KernelAnalyzer {
       result = analyzeKernels({ ir, env, annotations, device, dims });
       errors.push(...ir.errors);
     }
+    const errorLines = new Set<number>();
     for (const e of errors.slice(0, 20)) {
+      if (errorLines.has(e.row)) continue;
+      errorLines.add(e.row);
       const line = source.split('\n', e.row + 1)[e.row] ?? '';
       diagnostics.push({
         line: e.row + 1,

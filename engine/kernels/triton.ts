@@ -8,7 +8,7 @@ import type { Node } from 'web-tree-sitter';
 import type { Dtype } from '../model/types';
 import type { Device } from '../hardware/types';
 import type { Annotation } from './annotations';
-import { kernelAnnotation } from './analyze';
+import { effectiveAnnotation } from './analyze';
 import { evalExpr, evalTrip, exprText, freeIdents, shiftPos, type Env, type Expr, type Pos } from './ir';
 import { rule } from './lints';
 import type { KernelDiagnostic, KernelEstimate, KernelInfo, KernelLaunch, KernelLoop, KernelParam } from './types';
@@ -640,7 +640,7 @@ export function analyzeTriton(units: Array<{ unit: TritonUnit; row: number }>, t
   for (const f of kfs) {
     const at = (p: Pos) => shiftPos(p, f.off);
     const namePos = at(f.namePos);
-    const ann = kernelAnnotation(tc.annotations, namePos.row, prevEnd);
+    const ann = effectiveAnnotation(tc.annotations, namePos.row, prevEnd, kfs[0]!.pos.row + kfs[0]!.off);
     prevEnd = at(f.pos).endRow;
     const configs = f.autotune ?? (f.autotuneRef ? configLists.get(f.autotuneRef) ?? null : null);
     const env = new Map(moduleEnv);
