@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kvBytesPerToken, kvCacheLayout, loadConfigFile, parseConfig } from '../../engine/model';
 import { RidgelineError } from '../../engine/errors';
@@ -156,4 +156,33 @@ test('windows from use_sliding_window + max_window_layers (Qwen2) and from layer
   const g = raw('gemma-2-9b');
   g.layer_types = Array.from({ length: 42 }, (_, i) => (i % 3 === 2 ? 'full_attention' : 'sliding_attention'));
   assert.deepEqual(parseConfig(g, 'g.json').layerGroups.map((x) => [x.window, x.layers.length]), [[4096, 28], [null, 14]]);
+});
+
+test('mutated configs either parse to finite numbers or fail with one clean input error', () => {
+  // Deterministic mutations of every sample: each field may become zero, negative, fractional, huge,
+  // a string, null, a boolean, a list or an object. No TypeError, no NaN, no multi-line message.
+  const values: unknown[] = [0, -1, 1.5, 1e12, '4096', null, true, [], {}, [1, 2], 'sliding_attention', 3, 64];
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const files = readdirSync(join(__dirname, '../../samples')).filter((f) => f.endsWith('.json'));
+  let parsed = 0;
+  for (const f of files) {
+    const base = raw(f.replace(/\.json$/, ''));
+    const keys = Object.keys(base);
+    for (let i = 0; i < 60; i++) {
+      const c: Record<string, unknown> = { ...base };
+      for (let j = 0; j < 1 + Math.floor(rnd() * 3); j++) c[keys[Math.floor(rnd() * keys.length)]!] = values[Math.floor(rnd() * values.length)];
+      let s;
+      try {
+        s = parseConfig(c, f);
+      } catch (e) {
+        assert.ok(e instanceof RidgelineError, `${f}: ${String(e)}`);
+        assert.doesNotMatch(e.message, /\n|NaN|undefined/);
+        continue;
+      }
+      parsed++;
+      assert.ok(Number.isSafeInteger(s.params.total) && Number.isFinite(kvBytesPerToken(s)));
+    }
+  }
+  assert.ok(parsed > 100, `only ${parsed} mutated configs parsed`);
 });
