@@ -23,6 +23,8 @@ export interface CostParams {
   overlap: number;
   /** Tile heights a GEMM's m is padded up to (ascending); above the last, multiples of the last. */
   gemmTileM: number[];
+  /** Seconds of host work per forward pass (scheduling, sampling, synchronization), not hidden by the GPU. */
+  forwardOverheadS: number;
   /** Seconds per all-reduce call (latency term). */
   allreduceLatencyS: number;
   /** True: attention runs as one fused kernel (FlashAttention); false: scores go through memory. */
@@ -42,6 +44,7 @@ type DefaultsFile = {
   overlap: number;
   gemmTileM: number[];
   allreduceLatencyS: number;
+  forwardOverheadS: number;
   scoreBytesPerElement: number;
 };
 
@@ -58,6 +61,7 @@ function fromDefaults(): CostParams {
     overlap: d.overlap,
     gemmTileM: [...d.gemmTileM],
     allreduceLatencyS: d.allreduceLatencyS,
+    forwardOverheadS: d.forwardOverheadS,
     fusedAttention: true,
     scoreBytesPerElement: d.scoreBytesPerElement,
     origin: 'defaults (engine/cost/defaults.json)',
@@ -124,5 +128,6 @@ function checkParams(p: CostParams): void {
     }
   }
   if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
+  if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

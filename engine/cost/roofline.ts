@@ -222,9 +222,18 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
 
 const scratch = newEval();
 
-/** Total time of a graph's ops, without building per-op results (sweeps, integrals). */
+/** The per-forward-pass host overhead as a row of its own (scheduling, sampling, synchronization). */
+function hostRow(ctx: CostContext): OpCost {
+  const t = ctx.params.forwardOverheadS;
+  return {
+    name: 'host_overhead', opClass: 'elementwise', computeDtype: 'fp32', peakDtype: 'fp32', flops: 0, bytes: 0, intensity: 0,
+    attainableFlopsPerS: 0, computeS: 0, memoryS: 0, overheadS: t, timeS: t, bound: 'overhead', launches: 0,
+  };
+}
+
+/** Total time of one forward pass (a graph's ops plus the host overhead), without per-op results. */
 export function stepTimeS(ops: readonly Op[], ctx: CostContext): number {
-  let t = 0;
+  let t = ctx.params.forwardOverheadS;
   for (let i = 0; i < ops.length; ) {
     const j = kernelEnd(ops, i);
     t += evalKernel(ops, i, j, ctx, scratch).timeS;
@@ -235,8 +244,8 @@ export function stepTimeS(ops: readonly Op[], ctx: CostContext): number {
 
 /** Totals of a graph's ops for the batch sweep: time, time by bound, GEMM compute and memory time. */
 export function stepSummary(ops: readonly Op[], ctx: CostContext): { timeS: number; byBound: Record<Bound, number>; gemmComputeS: number; gemmMemoryS: number } {
-  const byBound: Record<Bound, number> = { compute: 0, memory: 0, overhead: 0, comm: 0 };
-  let t = 0;
+  const byBound: Record<Bound, number> = { compute: 0, memory: 0, overhead: ctx.params.forwardOverheadS, comm: 0 };
+  let t = ctx.params.forwardOverheadS;
   let gc = 0;
   let gm = 0;
   for (let i = 0; i < ops.length; ) {
@@ -264,7 +273,7 @@ export function kernels(ops: readonly Op[]): Op[][] {
   return out;
 }
 
-/** Costs every kernel of a graph. */
+/** Costs every kernel of one forward pass, then the host overhead row (`host_overhead`) when non-zero. */
 export function costOps(ops: readonly Op[], ctx: CostContext): OpCost[] {
   const out: OpCost[] = [];
   for (let i = 0; i < ops.length; ) {
@@ -272,5 +281,6 @@ export function costOps(ops: readonly Op[], ctx: CostContext): OpCost[] {
     out.push(costKernel(ops.slice(i, j), ctx));
     i = j;
   }
+  if (ctx.params.forwardOverheadS > 0) out.push(hostRow(ctx));
   return out;
 }

@@ -30,6 +30,7 @@ function gemmOp(m: number, n: number, k: number, dtype: Op['computeDtype'] = 'fp
 const IDEAL: Partial<CostParams> = {
   efficiency: { gemm: { compute: 1, memory: 1 }, attention: { compute: 1, memory: 1 }, elementwise: { compute: 1, memory: 1 }, norm: { compute: 1, memory: 1 }, comm: { compute: 1, memory: 1 } },
   launchOverheadS: 0,
+  forwardOverheadS: 0,
   overlap: 0,
   gemmTileM: [1],
 };
