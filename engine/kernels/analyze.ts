@@ -593,24 +593,40 @@ function analyzeOne(
   let bytesWritten = 0;
   let unknownTrip: { line: number; needs: string[] } | null = null;
   let unknownBytes = false;
+  let recording = true;
   const count = (body: Stmt[], mult: number | null, depth: number) => {
     for (const s of body) {
       if (s.k === 'loop') {
         const trip = evalTrip(s.trip, env);
         const constant = evalTrip(s.trip, constEnv) !== null;
-        loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant: constant && trip !== null, depth: depth + 1 });
+        if (recording) loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant: constant && trip !== null, depth: depth + 1 });
         if (trip === null && !unknownTrip) {
           const needs = [...freeIdents(s.trip)].filter((n) => !env.has(n));
           unknownTrip = { line: at(s.pos).row + 1, needs };
         }
-        count(s.body, mult === null || trip === null ? null : mult * trip, depth + 1);
+        const start = s.seq && s.var && trip !== null && trip <= UNROLL_MAX ? evalExpr(s.seq.init, env) : null;
+        const step = s.seq ? evalExpr(s.seq.step, env) : null;
+        if (start !== null && step !== null && s.var && s.seq && !env.has(s.var)) {
+          // short loops are stepped through, so that conditions on the loop variable (`tid < s`) weigh right
+          const was = recording;
+          let v = start;
+          for (let i = 0; i < trip!; i++) {
+            env.set(s.var, v);
+            count(s.body, mult, depth + 1);
+            recording = false;
+            v = stepValue(v, s.seq.stepOp, step);
+          }
+          recording = was;
+          env.delete(s.var);
+        } else count(s.body, mult === null || trip === null ? null : mult * trip, depth + 1);
         continue;
       }
       if (s.k === 'if') {
         for (const a of stmtAccesses(s, w)) tally(a, mult);
         flops += (mult ?? 0) * exprFlops(s.cond, w);
-        count(s.then, mult, depth);
-        count(s.else, mult, depth);
+        const frac = branchFraction(s.cond, w);
+        count(s.then, mult === null ? null : mult * (frac ?? 1), depth);
+        count(s.else, mult === null ? null : mult * (frac === null ? 1 : 1 - frac), depth);
         continue;
       }
       for (const a of stmtAccesses(s, w)) tally(a, mult);
@@ -662,7 +678,7 @@ function analyzeOne(
   if (threads !== null && tripsKnown) {
     if (totalFlops === null) {
       totalFlops = flops * threads;
-      notes.push(`FLOPs counted in the source: ${fmt(flops)} per thread x ${fmt(threads)} threads (branches counted as taken)`);
+      notes.push(`FLOPs counted in the source: ${fmt(flops)} per thread x ${fmt(threads)} threads (branches on the thread index weighted by the share of threads taking them)`);
     }
     if (totalBytes === null && !unknownBytes) {
       totalBytes = (bytesRead + bytesWritten) * threads;
@@ -784,6 +800,70 @@ function analyzeOne(
   };
   if (!estimate && notes.length) info.estimateUnavailable = `${info.estimateUnavailable}; ${notes.join('; ')}`;
   return { info, diagnostics };
+}
+
+/** Loops with at most this many iterations are stepped through when counting. */
+const UNROLL_MAX = 64;
+
+function stepValue(v: number, op: string, step: number): number {
+  switch (op) {
+    case '+': return v + step;
+    case '-': return v - step;
+    case '*': return v * step;
+    case '/': return Math.trunc(v / step);
+    case '>>': return Math.floor(v / 2 ** step);
+    case '<<': return v * 2 ** step;
+    default: return v;
+  }
+}
+
+/**
+ * Fraction of threads that take a branch: `tid == c` -> one per block, `tid < s` -> s / blockDim,
+ * conditions without the thread index -> evaluated (0 or 1) when constant. null when not known
+ * (counted as taken by every thread: an upper bound).
+ */
+function branchFraction(c: Expr, w: Walk): number | null {
+  if (c.k === 'un' && c.op === '!') {
+    const f = branchFraction(c.e, w);
+    return f === null ? null : 1 - f;
+  }
+  if (c.k !== 'bin') {
+    const v = taintOf(c, w).d === 0 ? evalExpr(c, w.env) : null;
+    return v === null ? null : v ? 1 : 0;
+  }
+  if (c.op === '&&' || c.op === '||') {
+    const a = branchFraction(c.l, w);
+    const b = branchFraction(c.r, w);
+    if (c.op === '&&') return a === null && b === null ? null : (a ?? 1) * (b ?? 1);
+    return a === null || b === null ? null : Math.min(1, a + b);
+  }
+  const tl = taintOf(c.l, w).d;
+  const tr = taintOf(c.r, w).d;
+  if (tl === 0 && tr === 0) {
+    const v = evalExpr(c, w.env);
+    return v === null ? null : v ? 1 : 0;
+  }
+  if (tl !== 0 && tr !== 0) return null;
+  const tainted = tl ? tl : tr;
+  let extent = 1;
+  for (let d = 0; d < 3; d++) {
+    if (!(tainted & (1 << d))) continue;
+    const b = w.env.get(`bdim.${'xyz'[d]}`);
+    if (b === undefined) return null;
+    extent *= b;
+  }
+  const other = evalExpr(tl ? c.r : c.l, w.env);
+  const op = tl ? c.op : ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=' } as Record<string, string>)[c.op] ?? c.op;
+  const clamp = (x: number) => Math.max(0, Math.min(1, x));
+  switch (op) {
+    case '==': return 1 / extent;
+    case '!=': return 1 - 1 / extent;
+    case '<': return other === null ? null : clamp(other / extent);
+    case '<=': return other === null ? null : clamp((other + 1) / extent);
+    case '>': return other === null ? null : clamp(1 - (other + 1) / extent);
+    case '>=': return other === null ? null : clamp(1 - other / extent);
+    default: return null;
+  }
 }
 
 function fmt(n: number): string {

@@ -242,6 +242,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
         k: 'loop',
         var: variable,
         trip: tripFromParts(initE, op, bound, stepOp, step),
+        ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
         body,
         pos: pos(n, ctx.base),
         header: condE ? [condE] : [],

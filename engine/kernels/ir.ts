@@ -35,10 +35,17 @@ export type Stmt =
   | { k: 'decl'; name: string; type: string; init: Expr | null; pos: Pos }
   | { k: 'assign'; target: Expr; op: string; value: Expr; pos: Pos }
   | { k: 'expr'; e: Expr; pos: Pos }
-  | { k: 'loop'; var: string | null; trip: Expr | null; body: Stmt[]; pos: Pos; header: Expr[] }
+  | { k: 'loop'; var: string | null; trip: Expr | null; body: Stmt[]; pos: Pos; header: Expr[]; seq?: LoopSeq }
   | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; pos: Pos }
   | { k: 'barrier'; pos: Pos }
   | { k: 'other'; pos: Pos };
+
+/** How the loop variable moves: `v = init; ...; v = v stepOp step`. */
+export interface LoopSeq {
+  init: Expr;
+  stepOp: string;
+  step: Expr;
+}
 
 export interface SharedDecl {
   name: string;

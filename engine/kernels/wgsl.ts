@@ -355,7 +355,10 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       const body: Stmt[] = [];
       wStmts(named(n).find((c) => c.type === 'compound_statement') ?? null, ctx, body);
       out.push(...hs); // the initializer runs once, before the loop
-      out.push({ k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: pos(n, ctx.base), header: condE ? [condE] : [] });
+      out.push({
+        k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: pos(n, ctx.base), header: condE ? [condE] : [],
+        ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
+      });
       return;
     }
     case 'while_statement':
