@@ -12,7 +12,7 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
  */
 
 export const SUPPORTED_MODEL_TYPES = [
-  'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'phi3', 'gpt2',
+  'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt2',
   'gpt_neox', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3',
 ] as const;
 
@@ -88,6 +88,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     case 'qwen3_moe':
     case 'gemma':
     case 'gemma2':
+    case 'gemma3_text':
     case 'phi3':
       d = llamaLike(c, modelType, warnings);
       break;
@@ -303,7 +304,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const headDimRaw = c.optInt('head_dim', LIMITS.headDim, null);
   const a = attentionShape(c, hidden, heads, kvHeadsRaw, headDimRaw);
   const maxPos = c.optInt('max_position_embeddings', LIMITS.positions, null);
-  const isGemma = type === 'gemma' || type === 'gemma2';
+  const isGemma = type === 'gemma' || type === 'gemma2' || type === 'gemma3_text';
   // transformers defaults: Gemma ties the LM head to the embeddings, the others do not.
   const tie = c.optBool('tie_word_embeddings', isGemma);
   // Qwen2 always has q/k/v biases (and none on o_proj); Qwen3 drops them and normalizes q and k per head.
@@ -335,6 +336,11 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
     const use = c.optBool('use_sliding_window', false);
     const maxWindowLayers = c.optInt('max_window_layers', LIMITS.layers, layers, 0);
     if (use && window !== null) windowOf = (i) => (i >= maxWindowLayers ? window : null);
+  } else if (type === 'gemma3_text') {
+    // Gemma 3: every sliding_window_pattern-th layer is global, the others local.
+    const w = c.optInt('sliding_window', LIMITS.window, 4096);
+    const pattern = c.optInt('sliding_window_pattern', LIMITS.layers, 6);
+    windowOf = (i) => ((i + 1) % pattern !== 0 ? w : null);
   } else if (type === 'gemma2') {
     // Gemma 2 alternates: even layers local (sliding window), odd layers global.
     const w = c.optInt('sliding_window', LIMITS.window, 4096);
@@ -395,7 +401,8 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
     structure.fusedGateUp = true;
   }
   if (isGemma) structure.embedScale = true;
-  if (type === 'gemma2') {
+  if (type === 'gemma3_text') structure.qkNorm = true;
+  if (type === 'gemma2' || type === 'gemma3_text') {
     structure.normsPerLayer = 4;
     structure.attnLogitSoftcap = c.optNum('attn_logit_softcapping', null, 0);
     structure.finalLogitSoftcap = c.optNum('final_logit_softcapping', null, 0);

@@ -32,6 +32,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
   { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
   { sample: 'qwen3-8b', total: 8_190_735_360, source: 'Qwen/Qwen3-8B total_size 16,381,470,720 / 2 (q_norm/k_norm, no qkv bias)' },
+  { sample: 'gemma-3-1b', total: 999_885_952, source: 'google/gemma-3-1b-it: Hub safetensors parameter count 999,885,952 (tied, q/k norms, 4 norms per layer)' },
   { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m num_parameters() 331,196,416 (project_in/out 512 <-> 1024, no final norm)' },
 ];
 
@@ -177,4 +178,12 @@ test('Pythia: non-embedding parameters equal the paper\'s Table 1 too', () => {
     const s = sample(n);
     assert.equal(s.params.total - s.params.embeddings - s.params.lmHead, nonEmbedding);
   }
+});
+
+test('Gemma 3: five local (512-token window) layers per global layer, one KV head', () => {
+  const s = sample('gemma-3-1b');
+  // Layers 5, 11, 17, 23 are global ((i + 1) % 6 == 0); the other 22 slide over 512 tokens.
+  assert.deepEqual(s.layerGroups.map((g) => [g.window, g.layers.length]), [[512, 22], [null, 4]]);
+  assert.deepEqual(s.layerGroups[1]!.layers, [5, 11, 17, 23]);
+  assert.equal(s.attention.kind, 'mqa');
 });
