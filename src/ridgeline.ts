@@ -9,16 +9,16 @@ import { analyzeConfigText, applyDeviceSettings, device, devices, errorLine, typ
 import * as fmt from './format';
 import { KernelService } from './kernels';
 import { GpuService } from './gpu';
-import { renderReport, REPORT_FORMATS, type ReportFormat } from './report';
+import { renderComparison, renderReport, REPORT_FORMATS, type ReportFormat } from './report';
 import { kernelExecutionAllowed, readSettings, SECTION, type Settings } from './settings';
 import { StatusBar } from './statusBar';
+import { loadMeasuredDevice } from '../engine/gpu/measured';
 
 export interface Refusal {
   refused: true;
   reason: string;
 }
 
-const MEASURED_KEY = 'ridgeline.measuredDevice';
 
 export class Ridgeline implements vscode.Disposable {
   readonly configs: ConfigService;
@@ -43,14 +43,14 @@ export class Ridgeline implements vscode.Disposable {
     return this.current;
   }
 
-  /** The device measured by the benchmark on this machine, kept across sessions. */
+  /** The device measured on this machine (the file `ridgeline bench` and Run Device Benchmark write). */
   measuredDevice(): Device | null {
-    return this.context.globalState.get<Device>(MEASURED_KEY) ?? null;
-  }
-
-  async storeMeasuredDevice(d: Device): Promise<void> {
-    await this.context.globalState.update(MEASURED_KEY, d);
-    this.applySettings();
+    try {
+      return loadMeasuredDevice();
+    } catch (e) {
+      this.log.warn(errorLine(e));
+      return null;
+    }
   }
 
   /** Re-reads settings, pushes devices into the engine, updates the status bar. */
@@ -212,7 +212,7 @@ export class Ridgeline implements vscode.Disposable {
     if (refusal) return refusal;
     const result = await this.gpu.benchmark();
     if (result?.device) {
-      await this.storeMeasuredDevice(result.device);
+      this.applySettings();
       void vscode.window.showInformationMessage(`Ridgeline: measured ${result.device.name}. Select hardware "this" to estimate on it.`, 'Use It').then((c) => {
         if (c) void this.selectHardwareCommand('this');
       });
@@ -233,7 +233,7 @@ export class Ridgeline implements vscode.Disposable {
     }
     if (!f) return undefined;
     if (!REPORT_FORMATS.includes(f)) throw new Error(`report format: expected one of ${REPORT_FORMATS.join(', ')} (got "${format}")`);
-    const r = this.analyzeDoc(doc);
+    const r = analyzeConfigText(doc.getText(), doc.uri.fsPath, this.current, { sweeps: true }).result;
     const ext = f === 'markdown' ? 'md' : f;
     let out = target;
     if (!out) {
@@ -256,7 +256,7 @@ export class Ridgeline implements vscode.Disposable {
     if (!docB) return undefined;
     const ra = this.analyzeDoc(docA);
     const rb = this.analyzeDoc(docB);
-    const text = renderReport('compare', ra, rb);
+    const text = renderComparison(ra, rb);
     const document = await vscode.workspace.openTextDocument({ language: 'markdown', content: text });
     await vscode.window.showTextDocument(document, { preview: true, viewColumn: vscode.ViewColumn.Beside });
     return { a: ra, b: rb, document };

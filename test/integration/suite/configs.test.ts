@@ -1,0 +1,107 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { analyze } from '../../../engine/analyze';
+import { getDevice } from '../../../engine/hardware/index';
+import { parseConfig } from '../../../engine/model/parse';
+import * as fmt from '../../../src/format';
+import { api, hoverText, keyPosition, lenses, open, setSetting, waitFor } from '../helpers';
+
+const CONFIG = 'llama-3.1-8b/config.json';
+/** Published parameter count of Llama-3.1-8B (the checkpoint's safetensors index total / 2 bytes). */
+const LLAMA31_8B_PARAMS = 8_030_261_248;
+
+/** The engine's own result for the config at the given settings (what every lens must show). */
+function engineDecode(text: string, hardware: string, batch: number) {
+  const spec = parseConfig(text, 'config.json');
+  return analyze(spec, { batch, promptTokens: 1024, generateTokens: 256, weights: spec.dtype, activations: spec.dtype, kv: spec.dtype, tp: 1 }, getDevice(hardware), { sweeps: false });
+}
+
+describe('model config: code lenses', () => {
+  before(async () => {
+    await api();
+  });
+  afterEach(async () => {
+    await setSetting('hardware', undefined);
+    await setSetting('batch', undefined);
+    await setSetting('codeLens.enabled', undefined);
+  });
+
+  it('shows parameters, weights, KV bytes/token and decode speed above config.json', async () => {
+    const doc = await open(CONFIG);
+    const titles = await waitFor('config lenses', async () => {
+      const t = await lenses(doc.uri);
+      return t.length >= 4 ? t : undefined;
+    });
+    const all = titles.join('\n');
+    assert.match(all, /8\.03 B params/, all);
+    // bf16 weights: 8,030,261,248 x 2 bytes = 16,060,522,496 B = 14.96 GiB, shown as 15 GiB.
+    assert.match(all, /weights 15 GiB \(bf16\)/, all);
+    // KV per token: 2 (K and V) x 32 layers x 8 KV heads x 128 head dim x 2 bytes = 131,072 B = 128 KiB.
+    assert.match(all, /KV 128 KiB\/token/, all);
+    const r = engineDecode(doc.getText(), 'h100-sxm', 1);
+    assert.equal(r.model.params.total, LLAMA31_8B_PARAMS);
+    assert.ok(all.includes(`decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}, ${r.decode.bound}-bound`), `${all}\nexpected the engine's decode figure ${r.decode.tokensPerS}`);
+    // Decode of an 8B model at batch 1 re-reads 16 GB of weights per token: memory-bound on any GPU.
+    assert.equal(r.decode.bound, 'memory');
+  });
+
+  it('follows a settings change: hardware and batch', async () => {
+    const doc = await open(CONFIG);
+    await waitFor('lenses', async () => ((await lenses(doc.uri)).length >= 4 ? true : undefined));
+    await setSetting('hardware', 'a100-80gb');
+    const a100 = engineDecode(doc.getText(), 'a100-80gb', 1);
+    const h100 = engineDecode(doc.getText(), 'h100-sxm', 1);
+    assert.ok(a100.decode.tokensPerS < h100.decode.tokensPerS, 'less bandwidth, slower memory-bound decode');
+    const expectA100 = `decode ${fmt.tokensPerS(a100.decode.tokensPerS)} on ${a100.hardware.name}`;
+    await waitFor(`lens "${expectA100}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expectA100)) ? true : undefined));
+    await setSetting('batch', 16);
+    const b16 = engineDecode(doc.getText(), 'a100-80gb', 16);
+    assert.ok(b16.decode.tokensPerS > a100.decode.tokensPerS * 4, 'batch 16 decode throughput is far above batch 1 while memory-bound');
+    const expectB16 = `decode ${fmt.tokensPerS(b16.decode.tokensPerS)} on ${b16.hardware.name}`;
+    await waitFor(`lens "${expectB16}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expectB16)) ? true : undefined));
+  });
+
+  it('can be turned off with ridgeline.codeLens.enabled', async () => {
+    const doc = await open(CONFIG);
+    await setSetting('codeLens.enabled', false);
+    await waitFor('no ridgeline lenses', async () => ((await lenses(doc.uri)).every((t) => !/params|tok\/s/.test(t)) ? true : undefined));
+    await setSetting('codeLens.enabled', true);
+    await waitFor('lenses back', async () => ((await lenses(doc.uri)).some((t) => t.includes('params')) ? true : undefined));
+  });
+
+  it('shows no lenses on JSON that is not a model config', async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: '{ "name": "not-a-model", "version": "1.0.0" }' });
+    assert.deepEqual((await lenses(doc.uri)).filter((t) => /params|tok\/s/.test(t)), []);
+  });
+});
+
+describe('model config: hovers', () => {
+  it('num_key_value_heads: what halving it saves, recomputed by the engine', async () => {
+    await api();
+    const doc = await open(CONFIG);
+    const text = await waitFor('hover', async () => {
+      const t = await hoverText(doc.uri, keyPosition(doc, 'num_key_value_heads'));
+      return t.includes('num_key_value_heads') ? t : undefined;
+    });
+    // 8 -> 4 KV heads: KV bytes/token 128 KiB -> 64 KiB, i.e. 64 KiB x 1024 = 64 MiB less per 1k tokens.
+    assert.match(text, /halve `num_key_value_heads`[^\n]*KV cache saves 64 MiB per 1k tokens of context/, text);
+  });
+
+  it('num_hidden_layers, intermediate_size, vocab_size, torch_dtype explain their cost', async () => {
+    const doc = await open(CONFIG);
+    const layers = await hoverText(doc.uri, keyPosition(doc, 'num_hidden_layers'));
+    // One layer of Llama-3.1-8B: attention 4096x(4096+1024+1024+4096) + MLP 3x4096x14336 + 2 norms x 4096
+    // = 41,943,040 + 176,160,768 + 8,192 = 218,112,000 params, shown as 218 M; KV 2x8x128x2 B = 4 KiB/token.
+    assert.match(layers, /remove one layer[^\n]*params -218 M/, layers);
+    assert.match(layers, /saves 4 MiB per 1k tokens/, layers);
+    const inter = await hoverText(doc.uri, keyPosition(doc, 'intermediate_size'));
+    // Halving 14336 -> 7168 removes 32 layers x 3 x 4096 x 7168 = 2,818,572,288 params.
+    assert.match(inter, /params -2\.82 B/, inter);
+    const vocab = await hoverText(doc.uri, keyPosition(doc, 'vocab_size'));
+    // Untied embeddings and LM head: 2 x 64,128 x 4096 = 525,336,576 params fewer at half the vocabulary.
+    assert.match(vocab, /params -525 M/, vocab);
+    const dtype = await hoverText(doc.uri, keyPosition(doc, 'torch_dtype'));
+    // float32 doubles the weights: +16,060,522,496 B = +14.96 GiB, shown as +15 GiB.
+    assert.match(dtype, /store the weights in float32[^\n]*weights \+15 GiB/, dtype);
+  });
+});
