@@ -63,3 +63,30 @@ fn reduce(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   y[n] = s;
 }
+
+// One invocation per row, no workgroup memory or barriers: each invocation streams its own row. Faster
+// on CPU-based software adapters (SwiftShader), where a barrier costs a thread switch and each invocation's
+// sequential reads are served by the cache. Writes y directly (no split, no reduce pass).
+@compute @workgroup_size(64)
+fn rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n = gid.x;
+  if (n >= P.N) {
+    return;
+  }
+  let base = n * P.K;
+  var acc0 = 0.0;
+  var acc1 = 0.0;
+  var acc2 = 0.0;
+  var acc3 = 0.0;
+  let k4 = P.K & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    acc0 = fma(f32(W[base + k]), f32(x[k]), acc0);
+    acc1 = fma(f32(W[base + k + 1u]), f32(x[k + 1u]), acc1);
+    acc2 = fma(f32(W[base + k + 2u]), f32(x[k + 2u]), acc2);
+    acc3 = fma(f32(W[base + k + 3u]), f32(x[k + 3u]), acc3);
+  }
+  for (var k = k4; k < P.K; k++) {
+    acc0 = fma(f32(W[base + k]), f32(x[k]), acc0);
+  }
+  y[n] = (acc0 + acc1) + (acc2 + acc3);
+}

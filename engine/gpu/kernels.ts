@@ -296,7 +296,7 @@ function gemvDef(dtype: KernelDtype): KernelDef {
     op: 'gemv',
     dtype,
     opClass: 'gemv',
-    summary: 'decode GEMV y = W x, split over K, reduce pass',
+    summary: 'decode GEMV y = W x: split over K with a reduce pass (one invocation per row on software adapters)',
     requiresF16: dtype === 'f16',
     shapeKeys: ['n', 'k'],
     shapes: { bench: { n: 4096, k: 4096 }, quick: { n: 2048, k: 2048 }, test: { n: 1003, k: 771 } },
@@ -315,13 +315,15 @@ function gemvDef(dtype: KernelDtype): KernelDef {
       const X = uploadTyped(r, 'gemv:x', x, dtype);
       const part = r.acquireBuffer('gemv:partial', splits * N * 4);
       const Y = r.acquireBuffer('gemv:y', N * 4);
-      const p1 = await r.pipeline(src('gemv', gemvWgsl, 'partial', dtype));
-      const p2 = await r.pipeline(src('gemv', gemvWgsl, 'reduce', dtype));
+      // Software (fallback) adapters: one invocation per row (see kernels/gemv.wgsl `rows`).
+      const dispatches: Dispatch[] = r.report.isFallback
+        ? [{ pipeline: await r.pipeline(src('gemv', gemvWgsl, 'rows', dtype)), buffers: [P, W, X, null, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:rows` }]
+        : [
+            { pipeline: await r.pipeline(src('gemv', gemvWgsl, 'partial', dtype)), buffers: [P, W, X, part, null], workgroups: [ceilDiv(N, 4), splits], label: `gemv-${dtype}:partial` },
+            { pipeline: await r.pipeline(src('gemv', gemvWgsl, 'reduce', dtype)), buffers: [P, null, null, part, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:reduce` },
+          ];
       return {
-        dispatches: [
-          { pipeline: p1, buffers: [P, W, X, part, null], workgroups: [ceilDiv(N, 4), splits], label: `gemv-${dtype}:partial` },
-          { pipeline: p2, buffers: [P, null, null, part, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:reduce` },
-        ],
+        dispatches,
         output: Y,
         outputCount: N,
         outputDtype: 'f32',
