@@ -290,9 +290,10 @@ export function gemvSplits(N: number, K: number): number {
   return Math.max(1, Math.min(ceilDiv(256, rowBlocks), ceilDiv(K, 256), 64));
 }
 
-function gemvDef(dtype: KernelDtype): KernelDef {
+/** `auto` (`gemv-<dtype>`): split-K on hardware adapters, one invocation per row on software ones. */
+function gemvDef(dtype: KernelDtype, variant: 'auto' | 'splitk' = 'auto'): KernelDef {
   return {
-    name: `gemv-${dtype}`,
+    name: variant === 'auto' ? `gemv-${dtype}` : `gemv-${variant}-${dtype}`,
     op: 'gemv',
     dtype,
     opClass: 'gemv',
@@ -316,7 +317,7 @@ function gemvDef(dtype: KernelDtype): KernelDef {
       const part = r.acquireBuffer('gemv:partial', splits * N * 4);
       const Y = r.acquireBuffer('gemv:y', N * 4);
       // Software (fallback) adapters: one invocation per row (see kernels/gemv.wgsl `rows`).
-      const dispatches: Dispatch[] = r.report.isFallback
+      const dispatches: Dispatch[] = r.report.isFallback && variant === 'auto'
         ? [{ pipeline: await r.pipeline(src('gemv', gemvWgsl, 'rows', dtype)), buffers: [P, W, X, null, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:rows` }]
         : [
             { pipeline: await r.pipeline(src('gemv', gemvWgsl, 'partial', dtype)), buffers: [P, W, X, part, null], workgroups: [ceilDiv(N, 4), splits], label: `gemv-${dtype}:partial` },
@@ -656,6 +657,7 @@ export const KERNELS: readonly KernelDef[] = [
   gemmDef('f32', 'naive'),
   gemvDef('f32'),
   gemvDef('f16'),
+  gemvDef('f32', 'splitk'),
   q4Def('sz16'),
   q4Def('sz32'),
   softmaxDef,
