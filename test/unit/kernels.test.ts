@@ -1,0 +1,291 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KernelAnalyzer, LINT_RULES, type KernelFileReport, type KernelInfo } from '../../engine/kernels/index';
+import type { Device } from '../../engine/hardware/types';
+import { getDevice } from '../../engine/hardware/index';
+
+const root = join(__dirname, '../..');
+const samples = join(root, 'samples/kernels');
+let analyzer: KernelAnalyzer;
+
+/** A device with round figures so that bounds and times can be worked by hand. */
+const DEV: Device = {
+  id: 'test-gpu',
+  name: 'Test GPU',
+  vendor: 'nvidia',
+  memoryBytes: 80e9,
+  memoryBandwidthBytesPerS: 2e12,
+  peakFlopsPerS: { fp32: 50e12, tf32: 400e12, fp16: 800e12, bf16: 800e12 },
+  smCount: 100,
+  maxThreadsPerSm: 2048,
+  maxThreadsPerBlock: 1024,
+  sharedMemoryPerSmBytes: 228 * 1024,
+  maxSharedMemoryPerBlockBytes: 227 * 1024,
+  simdWidth: 32,
+  source: 'round figures for tests',
+};
+
+before(async () => {
+  analyzer = await KernelAnalyzer.create(join(root, 'node_modules'));
+});
+after(() => analyzer.dispose());
+
+async function run(file: string, opts: { dims?: Record<string, number>; device?: Device | null } = {}): Promise<KernelFileReport> {
+  const lang = file.endsWith('.py') ? 'triton' : file.endsWith('.wgsl') ? 'wgsl' : 'cuda';
+  return analyzer.analyze(readFileSync(join(samples, file), 'utf8'), lang, { file, device: opts.device === undefined ? DEV : opts.device, dims: opts.dims });
+}
+function kernel(r: KernelFileReport, name: string): KernelInfo {
+  const k = r.kernels.find((x) => x.name === name);
+  assert.ok(k, `kernel ${name} in ${r.kernels.map((x) => x.name).join(', ')}`);
+  return k;
+}
+function codesOf(r: KernelFileReport, name: string): string[] {
+  return r.diagnostics.filter((d) => d.kernel === name).map((d) => d.code);
+}
+function lineOf(file: string, needle: string): number {
+  const lines = readFileSync(join(samples, file), 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(needle));
+  assert.ok(i >= 0, needle);
+  return i + 1;
+}
+
+test('CUDA tiled GEMM: #define tiles, dim3 launch, shared memory, loops, FLOPs and bytes', async () => {
+  const r = await run('gemm_tiled.cu');
+  assert.equal(r.language, 'cuda');
+  assert.deepEqual(r.kernels.map((k) => k.name), ['gemm_tiled']); // launch_gemm is host code
+  const k = kernel(r, 'gemm_tiled');
+  assert.equal(k.line, lineOf('gemm_tiled.cu', '__global__ void gemm_tiled'));
+  assert.deepEqual(k.workgroupSize, [16, 16, 1]); // dim3 block(TILE, TILE), TILE=16
+  assert.equal(k.sharedMemoryBytes, 2 * 16 * 16 * 4); // As + Bs, float
+  assert.deepEqual(k.launches[0]!.grid, [256, 256, 1]); // (4096 + 15) / 16
+  assert.deepEqual(k.params.map((p) => [p.name, p.kind]), [['A', 'global'], ['B', 'global'], ['C', 'global'], ['M', 'value'], ['N', 'value'], ['K', 'value']]);
+  assert.deepEqual(k.loops.map((l) => [l.tripCount, l.constant]), [[256, false], [16, true]]); // K/TILE needs K; TILE is constant
+  // per thread: 256 tiles x 2 loads, 1 store; 256 x 16 multiply-adds = 8192 FLOPs
+  assert.equal(k.globalLoadsPerThread, 512);
+  assert.equal(k.globalStoresPerThread, 1);
+  const e = k.estimate!;
+  const M = 4096, N = 4096, K = 4096;
+  assert.equal(e.flops, 2 * M * N * K);
+  assert.equal(e.bytes, M * N * (2 * (K / 16) + 1) * 4);
+  assert.equal(e.dtype, 'fp32');
+  // intensity = 2K / ((2K/16 + 1) * 4) = 8192 / 2052 = 3.99 FLOP/B < ridge 50e12/2e12 = 25: memory bound
+  assert.ok(Math.abs(e.intensity - 8192 / 2052) < 1e-9);
+  assert.equal(e.device!.ridgeIntensity, 25);
+  assert.equal(e.device!.bound, 'memory');
+  assert.ok(Math.abs(e.device!.timeS - e.bytes / 2e12) < 1e-12);
+  // occupancy: 256 threads -> 8 blocks (2048 threads); smem 8 x (2048 + 1024 reserved) fits 228 KiB
+  assert.equal(k.occupancy!.blocksPerSm, 8);
+  assert.equal(k.occupancy!.occupancy, 1);
+  for (const c of ['RL001', 'RL002', 'RL003', 'RL004', 'RL005', 'RL006', 'RL010']) assert.ok(!codesOf(r, 'gemm_tiled').includes(c), c);
+});
+
+test('CUDA templated reduction: template arguments from the launch, helpers are not kernels', async () => {
+  const r = await run('reduce_sum.cu');
+  assert.deepEqual(r.kernels.map((k) => k.name), ['reduce_sum']); // warp_sum is __device__, launch_reduce host
+  const k = kernel(r, 'reduce_sum');
+  assert.equal(k.sharedMemoryBytes, 256 * 4); // __shared__ T partial[BLOCK_SIZE], T=float, BLOCK_SIZE=BLOCK=256
+  assert.deepEqual(k.workgroupSize, [256, 1, 1]);
+  assert.deepEqual(k.launches[0]!.grid, [65536, 1, 1]); // (2^24 + 255) / 256
+  assert.deepEqual(k.loops.map((l) => l.tripCount), [8]); // s = 128, 64, ..., 1
+  const n = 16777216;
+  // tree adds: each block adds 128 + 64 + ... + 1 = 255 pairs -> n / 256 * 255 FLOPs; each thread reads one float
+  assert.equal(k.estimate!.flops, (n / 256) * 255);
+  assert.equal(k.estimate!.bytes, n * 4);
+  assert.ok(!codesOf(r, 'reduce_sum').includes('RL004'), 'guarded tree reduction with barriers is race-free');
+});
+
+test('CUDA softmax: thread-strided loops, two shared-memory reductions', async () => {
+  const r = await run('softmax.cu');
+  const k = kernel(r, 'softmax_rows');
+  assert.deepEqual(k.workgroupSize, [256, 1, 1]);
+  assert.deepEqual(k.launches[0]!.grid, [8192, 1, 1]);
+  assert.equal(k.sharedMemoryBytes, 1024);
+  assert.deepEqual(k.loops.map((l) => l.tripCount), [16, 8, 16, 8, 16]); // 4096 / 256 columns per thread
+  // each element is read 3 times and written once: 4 x rows x cols x 4 bytes
+  assert.equal(k.estimate!.bytes, 4 * 8192 * 4096 * 4);
+  assert.equal(k.globalLoadsPerThread, 48);
+  assert.deepEqual(codesOf(r, 'softmax_rows').filter((c) => c !== 'RL007'), []);
+});
+
+test('WGSL reduction: override constant, workgroup memory, dispatch annotation', async () => {
+  const r = await run('reduce.wgsl');
+  const k = kernel(r, 'reduce_sum');
+  assert.equal(k.line, lineOf('reduce.wgsl', 'fn reduce_sum'));
+  assert.deepEqual(k.workgroupSize, [256, 1, 1]); // override WG: u32 = 256
+  assert.equal(k.sharedMemoryBytes, 256 * 4); // var<workgroup> scratch: array<f32, WG>
+  assert.deepEqual(k.launches[0]!.grid, [2048, 1, 1]); // dispatch=N/512
+  const N = 1048576;
+  // per workgroup: 256 first adds + 255 tree adds; bytes: N reads + one partial per workgroup
+  assert.equal(k.estimate!.flops, 2048 * 511);
+  assert.equal(k.estimate!.bytes, N * 4 + 2048 * 4);
+  assert.ok(!codesOf(r, 'reduce_sum').includes('RL004'));
+});
+
+test('WGSL tiled matmul: 2D tiles in workgroup memory, struct uniform, FLOPs = 2MNK', async () => {
+  const r = await run('matmul_tiled.wgsl');
+  const k = kernel(r, 'matmul');
+  assert.deepEqual(k.workgroupSize, [16, 16, 1]);
+  assert.equal(k.sharedMemoryBytes, 2 * 16 * 16 * 4);
+  assert.equal(k.estimate!.flops, 2 * 1024 ** 3);
+  assert.equal(k.estimate!.bytes, 1024 * 1024 * (2 * 64 + 1) * 4);
+  assert.deepEqual(codesOf(r, 'matmul').filter((c) => c !== 'RL007'), []);
+});
+
+test('Triton autotuned matmul: configs, num_warps x 32, block shapes, tl.dot FLOPs', async () => {
+  const r = await run('matmul_autotune.py');
+  assert.equal(r.language, 'triton');
+  assert.deepEqual(r.kernels.map((k) => k.name), ['matmul_kernel']); // matmul() is the host wrapper
+  const k = kernel(r, 'matmul_kernel');
+  assert.equal(k.line, lineOf('matmul_autotune.py', 'def matmul_kernel'));
+  assert.equal(k.configs!.length, 2);
+  assert.deepEqual(k.constexprs, { BLOCK_M: 128, BLOCK_N: 128, BLOCK_K: 32 });
+  assert.deepEqual(k.workgroupSize, [8 * 32, 1, 1]); // num_warps=8 of the first config
+  assert.deepEqual(k.launches[0]!.grid, [32, 32, 1]); // cdiv(4096, 128) each way
+  assert.deepEqual(k.loops.map((l) => l.tripCount), [128]); // cdiv(K, BLOCK_K)
+  const e = k.estimate!;
+  assert.equal(e.flops, 2 * 4096 ** 3); // 2*BM*BN*BK per dot x 128 iterations x 1024 programs
+  assert.equal(e.bytes, 2 * 3 * 4096 * 4096); // annotation: bytes=2*(M*K+K*N+M*N)
+  assert.equal(e.dtype, 'fp16'); // dtype=fp16 annotation
+  assert.equal(e.device!.bound, 'compute'); // 1365 FLOP/B > 800e12 / 2e12 = 400
+});
+
+test('Triton heuristics + launch keywords; plain @triton.jit kernel; non-kernel helper skipped', async () => {
+  const r = await run('softmax_triton.py');
+  assert.deepEqual(r.kernels.map((k) => k.name), ['softmax_kernel', 'add_kernel']);
+  const s = kernel(r, 'softmax_kernel');
+  assert.deepEqual(s.constexprs, { BLOCK_SIZE: 4096 }); // next_power_of_2(n_cols)
+  assert.deepEqual(s.workgroupSize, [256, 1, 1]); // num_warps=8 at the launch
+  assert.deepEqual(s.launches[0]!.grid, [8192, 1, 1]);
+  // per row of 4096: sub, max, exp, sum, div = 5 FLOPs per element; one load and one store of 4-byte elements
+  assert.equal(s.estimate!.flops, 8192 * 4096 * 5);
+  assert.equal(s.estimate!.bytes, 8192 * 4096 * 4 * 2);
+  const a = kernel(r, 'add_kernel');
+  assert.deepEqual(a.workgroupSize, [128, 1, 1]); // Triton default num_warps=4
+  assert.deepEqual(a.launches[0]!.grid, [16384, 1, 1]);
+  assert.equal(a.estimate!.flops, 16777216);
+  assert.equal(a.estimate!.bytes, 16777216 * 12);
+  assert.equal(a.globalLoadsPerThread, 2);
+});
+
+test('syntax errors: partial results plus an RL008 diagnostic', async () => {
+  const r = await run('syntax_error.cu');
+  assert.deepEqual(r.kernels.map((k) => k.name).sort(), ['broken', 'offset', 'scale']);
+  const errs = r.diagnostics.filter((d) => d.code === 'RL008');
+  assert.ok(errs.length >= 1);
+  assert.equal(errs[0]!.severity, 'error');
+  const brokenLine = lineOf('syntax_error.cu', 'if (i < n {');
+  assert.ok(errs.some((d) => d.line === brokenLine || d.line === brokenLine - 1), JSON.stringify(errs));
+  assert.deepEqual(kernel(r, 'offset').workgroupSize, [128, 1, 1]);
+});
+
+test('dims: options override annotations; missing dims explain the missing estimate', async () => {
+  const r = await run('gemm_tiled.cu', { dims: { M: 1024, N: 1024, K: 1024 } });
+  assert.equal(kernel(r, 'gemm_tiled').estimate!.flops, 2 * 1024 ** 3);
+  const src = readFileSync(join(samples, 'gemm_tiled.cu'), 'utf8').replace(/\/\/ ridgeline:.*\n/, '');
+  const r2 = await analyzer.analyze(src, 'cuda', { device: DEV });
+  const k = kernel(r2, 'gemm_tiled');
+  assert.equal(k.estimate, undefined);
+  assert.match(k.estimateUnavailable!, /grid size does not resolve|needs K/);
+});
+
+test('every lint fires on its bad CUDA case and not on the good one', async () => {
+  const r = await run('lints/cases.cu');
+  const pairs: Array<[string, string, string | null]> = [
+    ['RL001', 'bad_simd', 'good_simd'],
+    ['RL002', 'bad_block_limit', 'good_block_limit'],
+    ['RL003', 'bad_smem_limit', 'good_smem_limit'],
+    ['RL004', 'bad_race', 'good_race'],
+    ['RL005', 'bad_untiled', 'good_race'],
+    ['RL006', 'bad_coalesce', 'good_coalesce'],
+    ['RL007', 'bad_f32_add', 'good_f16_add'],
+    ['RL009', 'bad_occupancy', 'good_simd'],
+    ['RL010', 'bad_divergent', 'good_divergent'],
+  ];
+  for (const [code, bad, good] of pairs) {
+    assert.ok(codesOf(r, bad).includes(code), `${code} on ${bad}: ${codesOf(r, bad)}`);
+    if (good) assert.ok(!codesOf(r, good).includes(code), `${code} not on ${good}`);
+  }
+  const race = r.diagnostics.find((d) => d.code === 'RL004' && d.kernel === 'bad_race')!;
+  assert.equal(race.line, lineOf('lints/cases.cu', 'As[threadIdx.y][threadIdx.x] = A[row * K + t + threadIdx.x];'));
+  assert.match(race.message, /As\[threadIdx\.y\]\[threadIdx\.x\]/);
+  assert.ok(race.fix && /__syncthreads/.test(race.fix));
+  assert.equal(kernel(r, 'bad_occupancy').sharedMemoryBytes, 100000); // extern __shared__ sized by <<<.., .., 100000>>>
+});
+
+test('every lint fires on its bad WGSL / Triton case and not on the good one', async () => {
+  const w = await run('lints/cases.wgsl');
+  const pairs: Array<[string, string, string]> = [
+    ['RL001', 'bad_simd', 'good_simd'],
+    ['RL002', 'bad_wg_limit', 'good_simd'],
+    ['RL003', 'bad_wg_memory', 'good_wg_memory'],
+    ['RL004', 'bad_race', 'good_wg_memory'],
+    ['RL006', 'bad_coalesce', 'good_coalesce'],
+  ];
+  for (const [code, bad, good] of pairs) {
+    assert.ok(codesOf(w, bad).includes(code), `${code} on ${bad}: ${codesOf(w, bad)}`);
+    assert.ok(!codesOf(w, good).includes(code), `${code} not on ${good}`);
+  }
+  assert.deepEqual(kernel(w, 'bad_wg_limit').workgroupSize, [512, 1, 1]); // override BIG = 512
+  assert.equal(kernel(w, 'bad_wg_memory').sharedMemoryBytes, 8192 * 4); // only `huge` is used by it
+  assert.equal(kernel(w, 'good_simd').sharedMemoryBytes, 0); // uses no workgroup variable
+  const t = await run('lints/cases.py');
+  assert.ok(codesOf(t, 'bad_arange').includes('RL011'));
+  assert.ok(!codesOf(t, 'good_arange').includes('RL011'));
+});
+
+test('lint table: stable codes, unique, each explained', () => {
+  const codes = LINT_RULES.map((r) => r.code);
+  assert.equal(new Set(codes).size, codes.length);
+  for (const r of LINT_RULES) {
+    assert.match(r.code, /^RL\d{3}$/);
+    assert.ok(r.explanation.length > 40, r.code);
+  }
+});
+
+test('incremental update: same result as a full parse, only the edited declaration walked again', async () => {
+  const src = readFileSync(join(samples, 'lints/cases.cu'), 'utf8');
+  const doc = 'mem://cases.cu';
+  const a = await KernelAnalyzer.create(join(root, 'node_modules'), ['cuda']);
+  try {
+    await a.update(doc, src, 'cuda', { device: DEV });
+    const needle = '  if (i < n) c[i] = a[i] + b[i];';
+    const at = src.indexOf(needle);
+    const insert = at + needle.length;
+    const text = ' // edited';
+    const next = src.slice(0, insert) + text + src.slice(insert);
+    const before = src.slice(0, insert).split('\n');
+    const line = before.length - 1;
+    const col = before[before.length - 1]!.length;
+    const inc = await a.update(doc, next, 'cuda', {
+      device: DEV,
+      edits: [{ startOffset: insert, oldEndOffset: insert, startLine: line, startColumn: col, oldEndLine: line, oldEndColumn: col, newText: text }],
+    });
+    assert.equal(a.lastWalkedUnits, 1);
+    const full = await analyzer.analyze(next, 'cuda', { device: DEV });
+    assert.deepEqual(inc, full);
+    // an edit that adds a line shifts everything below it
+    const nl = '\n// a new comment line';
+    const next2 = next.slice(0, insert) + nl + next.slice(insert);
+    const inc2 = await a.update(doc, next2, 'cuda', {
+      device: DEV,
+      edits: [{ startOffset: insert, oldEndOffset: insert, startLine: line, startColumn: col, oldEndLine: line, oldEndColumn: col, newText: nl }],
+    });
+    const full2 = await analyzer.analyze(next2, 'cuda', { device: DEV });
+    assert.deepEqual(inc2, full2);
+    assert.equal(kernel(inc2, 'bad_occupancy').line, kernel(full, 'bad_occupancy').line + 1);
+  } finally {
+    a.dispose();
+  }
+});
+
+test('device from the hardware table: H100 SXM limits and peaks apply', async () => {
+  const h100 = getDevice('h100-sxm');
+  const r = await run('gemm_tiled.cu', { device: h100 });
+  const e = kernel(r, 'gemm_tiled').estimate!;
+  assert.equal(e.device!.id, 'h100-sxm');
+  assert.equal(e.device!.peakFlopsPerS, h100.peakFlopsPerS.fp32);
+  const none = await run('gemm_tiled.cu', { device: null });
+  assert.equal(kernel(none, 'gemm_tiled').estimate!.device, undefined);
+});
