@@ -8,13 +8,14 @@ import { buildGraph } from '../model/graph';
  *   f(b, c) = alpha + beta x b + delta x b x c
  * (weights are fixed, activations scale with the batch, KV reads and attention FLOPs with batch x context),
  * the GEMM rows `m` and instance `count` are affine in the batch, and the attention key count `n` is
- * affine in the context. Three graphs, at (b0, c0), (b0, c1) and (2 b0, c0), determine every coefficient.
+ * affine in the context. Three graphs, at (b0, c0), (b0, c1) and (2 b0, c0), determine every coefficient (the third is built only when
+ * another batch is asked for).
  * Models with windowed layers (keys capped) or MoE layers (experts touched grow sub-linearly with the batch)
  * break that form: for them every point is built directly. test/unit/cost.test.ts checks the
  * reconstruction against buildGraph at random points.
  */
 export class DecodeGraphs {
-  private readonly exact: boolean;
+  private exact: boolean;
   private readonly base: Op[] = [];
   private readonly dB: Float64Array = new Float64Array(0);
   private readonly dBC: Float64Array = new Float64Array(0);
@@ -23,6 +24,8 @@ export class DecodeGraphs {
   private readonly dN: Float64Array = new Float64Array(0);
   private readonly b0: number;
   private readonly c0: number;
+  private c1 = 0;
+  private hasBatchSlopes = false;
   /** Graphs built so far (for the benchmark's accounting). */
   builds = 0;
 
@@ -36,11 +39,11 @@ export class DecodeGraphs {
     this.exact = !interpolable(spec);
     if (this.exact) return;
     const c1 = c0 + 1024;
+    this.c1 = c1;
     const g00 = this.build(this.b0, c0);
     const g01 = this.build(this.b0, c1);
-    const g10 = this.build(2 * this.b0, c0);
     const n = g00.length;
-    if (g01.length !== n || g10.length !== n) {
+    if (g01.length !== n) {
       this.exact = true;
       return;
     }
@@ -55,20 +58,33 @@ export class DecodeGraphs {
     for (let i = 0; i < n; i++) {
       const a = g00[i]!;
       const c = g01[i]!;
-      const b = g10[i]!;
-      if (a.name !== c.name || a.name !== b.name) {
+      if (a.name !== c.name) {
         this.exact = true;
         return;
       }
-      for (let f = 0; f < F; f++) {
-        const va = get(a, f);
-        this.dB[i * F + f] = (get(b, f) - va) / b0; // beta + delta c0
-        this.dBC[i * F + f] = (get(c, f) - va) / (b0 * (c1 - c0)); // delta
-      }
-      this.dM[i] = (b.shape.m - a.shape.m) / b0;
-      this.dCount[i] = (b.count - a.count) / b0;
+      for (let f = 0; f < F; f++) this.dBC[i * F + f] = (get(c, f) - get(a, f)) / (b0 * (c1 - c0)); // delta
       this.dN[i] = (c.shape.n - a.shape.n) / (c1 - c0);
     }
+  }
+
+  /** Batch slopes from a third graph at (2 b0, c0), built on the first call at another batch. */
+  private batchSlopes(): boolean {
+    if (this.hasBatchSlopes) return true;
+    const g10 = this.build(2 * this.b0, this.c0);
+    const n = this.base.length;
+    if (g10.length !== n) return false;
+    const F = FIELDS;
+    const b0 = this.b0;
+    for (let i = 0; i < n; i++) {
+      const a = this.base[i]!;
+      const b = g10[i]!;
+      if (a.name !== b.name) return false;
+      for (let f = 0; f < F; f++) this.dB[i * F + f] = (get(b, f) - get(a, f)) / b0; // beta + delta c0
+      this.dM[i] = (b.shape.m - a.shape.m) / b0;
+      this.dCount[i] = (b.count - a.count) / b0;
+    }
+    this.hasBatchSlopes = true;
+    return true;
   }
 
   private build(batch: number, context: number): Op[] {
@@ -84,6 +100,7 @@ export class DecodeGraphs {
    * its ops are overwritten by the next `reuse` call (for sweeps that only read them once).
    */
   at(batch: number, context: number, reuse = false): Op[] {
+    if (!this.exact && batch !== this.b0 && !this.batchSlopes()) this.exact = true;
     if (this.exact) return this.build(batch, context);
     const n = this.base.length;
     let out: Op[];

@@ -182,7 +182,7 @@ test('decode graphs reconstructed from three builds equal direct builds', () => 
   for (const [spec, tp] of [[llama7b, 1], [llama70b, 8]] as const) {
     const w = defaultWorkload(spec, { batch: 3, tp });
     const dg = new DecodeGraphs(spec, w, 700);
-    assert.equal(dg.builds, 3);
+    assert.equal(dg.builds, 2); // the batch slopes come with the first other batch
     for (const [b, c] of [[1, 1], [3, 700], [17, 4095], [256, 123], [1000, 32000]] as const) {
       const direct = buildGraph(spec, { ...w, batch: b }, 'decode', c).ops;
       const got = dg.at(b, c);
