@@ -626,7 +626,14 @@ function groupLayers(d: Draft): LayerGroup[] {
   for (let i = 0; i < d.layers; i++) {
     const window = d.windowOf(i);
     const mlp = d.mlpOf(i);
-    let g = groups.find((x) => x.window === window && x.mlp === mlp);
+    let g: LayerGroup | undefined;
+    for (let j = 0; j < groups.length; j++) {
+      const x = groups[j]!;
+      if (x.window === window && x.mlp === mlp) {
+        g = x;
+        break;
+      }
+    }
     if (!g) {
       g = { layers: [], window, mlp };
       groups.push(g);
