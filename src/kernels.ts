@@ -269,9 +269,42 @@ class KernelHoverProvider implements vscode.HoverProvider {
   }
 }
 
+/**
+ * Quick fix for RL001 in WGSL, where the fix is mechanical: a one-dimensional `@workgroup_size(N)` with a
+ * literal N becomes the multiple of the SIMD width the lint suggests.
+ */
+class KernelCodeActions implements vscode.CodeActionProvider {
+  static readonly kinds = [vscode.CodeActionKind.QuickFix];
+  provideCodeActions(doc: vscode.TextDocument, _range: vscode.Range, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
+    const out: vscode.CodeAction[] = [];
+    if (doc.languageId !== 'wgsl') return out;
+    for (const d of ctx.diagnostics) {
+      if (d.source !== 'ridgeline' || d.code !== 'RL001') continue;
+      const want = /use (\d+) threads/.exec(d.message)?.[1];
+      if (!want) continue;
+      // The attribute sits on the function's line or up to three lines above it.
+      for (let line = d.range.start.line; line >= Math.max(0, d.range.start.line - 3); line--) {
+        const text = doc.lineAt(line).text;
+        const m = /@workgroup_size\(\s*(\d+)u?\s*\)/.exec(text);
+        if (!m) continue;
+        const start = m.index + m[0].indexOf(m[1]!);
+        const fix = new vscode.CodeAction(`Use @workgroup_size(${want})`, vscode.CodeActionKind.QuickFix);
+        fix.edit = new vscode.WorkspaceEdit();
+        fix.edit.replace(doc.uri, new vscode.Range(line, start, line, start + m[1]!.length), want);
+        fix.diagnostics = [d];
+        fix.isPreferred = true;
+        out.push(fix);
+        break;
+      }
+    }
+    return out;
+  }
+}
+
 export function registerKernelProviders(r: Ridgeline, subs: vscode.Disposable[]): void {
   const settings = () => r.settings;
   subs.push(
+    vscode.languages.registerCodeActionsProvider({ language: 'wgsl' }, new KernelCodeActions(), { providedCodeActionKinds: KernelCodeActions.kinds }),
     vscode.languages.registerCodeLensProvider(KERNEL_SELECTOR, new KernelLensProvider(r.kernels, settings)),
     vscode.languages.registerHoverProvider(KERNEL_SELECTOR, new KernelHoverProvider(r.kernels)),
   );

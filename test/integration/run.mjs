@@ -182,6 +182,7 @@ async function runMode(mode, env) {
       ...process.env,
       HOME: env.home,
       RIDGELINE_TEST_MODE: mode,
+      RIDGELINE_TEST_HOST: 'code-server',
       RIDGELINE_TEST_RESULTS: resultFile,
       RIDGELINE_TEST_WORKSPACE: ws,
       RIDGELINE_REPO_ROOT: root,

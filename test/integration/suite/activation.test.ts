@@ -10,8 +10,10 @@ describe('activation', () => {
     assert.ok(a.activationTimeMs < 50, `activate() took ${a.activationTimeMs.toFixed(2)} ms; the budget is 50 ms`);
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     assert.ok(ext.isActive);
-    // The copy under test is the installed .vsix content, not the source tree.
-    assert.ok(!ext.extensionPath.endsWith('/work/main'), `extension runs from ${ext.extensionPath}`);
+    // In code-server the copy under test is the installed .vsix, not the source tree.
+    if (process.env.RIDGELINE_TEST_HOST === 'code-server') {
+      assert.match(ext.extensionPath, /ridgeline\.ridgeline-\d+\.\d+\.\d+$/, `extension runs from ${ext.extensionPath}`);
+    }
   });
 
   it('ships the bundle, the tree-sitter wasm files and Dawn in the package', async () => {

@@ -54,4 +54,16 @@ describe('diagnostics and quick fixes', () => {
     assert.equal(d.severity, vscode.DiagnosticSeverity.Warning);
     assert.ok(doc.lineAt(d.range.start.line).text.includes('48') || d.message.includes('48'), d.message);
   });
+
+  it('RL001 in WGSL has a quick fix that rounds the workgroup up to the SIMD width', async () => {
+    const doc = await open('fixtures/odd_workgroup.wgsl');
+    const d = await waitFor('RL001', () => ridgelineDiagnostics(doc.uri).find((x) => x.code === 'RL001'), 30_000);
+    const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range)) ?? [];
+    // 40 invocations: the next multiple of 32 is 64.
+    const fix = actions.find((a) => a.title === 'Use @workgroup_size(64)');
+    assert.ok(fix?.edit, `quick fix offered (got: ${actions.map((a) => a.title).join('; ')})`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    assert.match(doc.getText(), /@workgroup_size\(64\)/);
+    await waitFor('RL001 cleared', () => (ridgelineDiagnostics(doc.uri).some((x) => x.code === 'RL001') ? undefined : true), 30_000);
+  });
 });

@@ -1,0 +1,97 @@
+// The integration suite in desktop VS Code through @vscode/test-electron, for machines that can download
+// VS Code (it fetches a VS Code build from Microsoft's update server on first use, into .vscode-test/).
+// Same tests, same index (out/test/index.js), same results format as test/integration/run.mjs; the
+// extension loads from the source tree (extensionDevelopmentPath = the repository) instead of the .vsix.
+// Two runs: trusted (--disable-workspace-trust) and untrusted (workspace trust on, never prompted).
+// Writes test-output/electron-results.json { passed, failed, tests[] }.
+//   npm run test:electron        (not part of `npm test`: the machines it runs on here cannot download VS Code)
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { readdirSync } from 'node:fs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const outDir = join(root, 'test-output');
+mkdirSync(outDir, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'ridgeline-electron-'));
+
+async function buildTests() {
+  const dir = join(root, 'test/integration');
+  const suites = readdirSync(join(dir, 'suite')).filter((f) => f.endsWith('.test.ts'));
+  rmSync(join(root, 'out/test'), { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: [join(dir, 'index.ts'), ...suites.map((f) => join(dir, 'suite', f))],
+    outdir: join(root, 'out/test'),
+    outbase: dir,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: 'inline',
+    external: ['vscode', 'mocha', 'webgpu'],
+    loader: { '.wgsl': 'text' },
+    logLevel: 'warning',
+  });
+}
+
+function workspace(mode) {
+  const ws = join(tmp, `ws-${mode}`);
+  mkdirSync(join(ws, 'llama-3.1-8b'), { recursive: true });
+  mkdirSync(join(ws, 'models'), { recursive: true });
+  mkdirSync(join(ws, '.vscode'), { recursive: true });
+  cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b/config.json'));
+  for (const f of ['llama-2-7b.json', 'llama-2-70b.json', 'mixtral-8x7b.json', 'mistral-7b-v0.1.json']) cpSync(join(root, 'samples', f), join(ws, 'models', f));
+  cpSync(join(root, 'test/integration/fixtures'), join(ws, 'fixtures'), { recursive: true });
+  if (existsSync(join(root, 'samples/kernels'))) cpSync(join(root, 'samples/kernels'), join(ws, 'kernels'), { recursive: true });
+  writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'ridgeline.allowKernelExecution': true }, null, 2));
+  return ws;
+}
+
+const all = { passed: 0, failed: 0, tests: [] };
+try {
+  const { runTests } = await import('@vscode/test-electron');
+  await buildTests();
+  for (const mode of ['trusted', 'untrusted']) {
+    const ws = workspace(mode);
+    const userData = join(tmp, `user-data-${mode}`);
+    mkdirSync(join(userData, 'User'), { recursive: true });
+    writeFileSync(
+      join(userData, 'User/settings.json'),
+      JSON.stringify({ 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'workbench.startupEditor': 'none' }),
+    );
+    const results = join(tmp, `results-${mode}.json`);
+    try {
+      await runTests({
+        extensionDevelopmentPath: root,
+        extensionTestsPath: join(root, 'out/test/index.js'),
+        launchArgs: [ws, '--disable-extensions', `--user-data-dir=${userData}`, ...(mode === 'trusted' ? ['--disable-workspace-trust'] : [])],
+        extensionTestsEnv: { RIDGELINE_TEST_MODE: mode, RIDGELINE_TEST_RESULTS: results, HOME: join(tmp, 'home') },
+      });
+    } catch (e) {
+      console.log(`electron [${mode}]: ${String(e.message ?? e)}`);
+    }
+    if (!existsSync(results)) {
+      all.failed++;
+      all.tests.push({ title: `${mode} run`, state: 'failed', error: 'no results file: VS Code did not start or the tests did not load' });
+      continue;
+    }
+    const r = JSON.parse(readFileSync(results, 'utf8'));
+    for (const t of r.tests) {
+      all.tests.push({ ...t, mode });
+      if (t.state === 'passed') all.passed++;
+      else all.failed++;
+      console.log(`${t.state === 'passed' ? 'ok  ' : 'FAIL'} [${mode}] ${t.title}${t.error ? ` — ${t.error}` : ''}`);
+    }
+  }
+} catch (e) {
+  all.failed++;
+  all.tests.push({ title: 'setup', state: 'failed', error: String(e.message ?? e) });
+  console.log(`FAIL setup: ${String(e.message ?? e)}`);
+} finally {
+  writeFileSync(join(outDir, 'electron-results.json'), JSON.stringify(all, null, 2));
+  rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`electron: ${all.passed} passed, ${all.failed} failed`);
+process.exit(all.failed > 0 ? 1 : 0);
