@@ -5,7 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildGraph, defaultWorkload, graphTotals, parseConfig } from '../../engine/model';
+import { build } from 'esbuild';
+import * as model from '../../engine/model';
+
+type ModelModule = typeof model;
+const { buildGraph, defaultWorkload, graphTotals, parseConfig } = model;
+
+/** The same module as the shipped bundle compiles it (esbuild, no test-time transform). */
+async function bundled(): Promise<ModelModule> {
+  const r = await build({ entryPoints: [join(__dirname, '../../engine/model/index.ts')], bundle: true, write: false, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'silent' });
+  const mod = { exports: {} as ModelModule };
+  new Function('module', 'exports', 'require', r.outputFiles[0]!.text)(mod, mod.exports, require);
+  return mod.exports;
+}
 
 function timeUs(iterations: number, fn: () => void): number {
   for (let i = 0; i < Math.min(2000, iterations); i++) fn(); // warm up the JIT
@@ -49,6 +61,17 @@ export async function bench(): Promise<Record<string, unknown>> {
   for (let i = 0; i < reps; i++) sweep();
   const sweepMs = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
 
+  // Same measurement on the bundled code (what the CLI and the extension run).
+  const m = await bundled();
+  const bSpec = m.parseConfig(obj, file);
+  const bundledGraphsUs = timeUs(20000, () => {
+    sink += m.buildGraph(bSpec, w, 'prefill', 2048).ops.length + m.buildGraph(bSpec, w, 'decode', 2304).ops.length;
+  });
+  const bundledParseAndGraphsUs = timeUs(20000, () => {
+    const s = m.parseConfig(obj, file);
+    sink += m.buildGraph(s, w, 'prefill', 2048).ops.length + m.buildGraph(s, w, 'decode', 2304).ops.length;
+  });
+
   const d = buildGraph(spec, w, 'decode', 2304);
   return {
     model: spec.name,
@@ -58,6 +81,9 @@ export async function bench(): Promise<Record<string, unknown>> {
     buildGraphBothPhasesUs: round(graphsUs),
     parseAndBothGraphsUs: round(parseAndGraphsUs),
     ratioParseAndGraphsToJsonParse: round(parseAndGraphsUs / jsonParseUs),
+    bundledBuildGraphBothPhasesUs: round(bundledGraphsUs),
+    bundledParseAndBothGraphsUs: round(bundledParseAndGraphsUs),
+    ratioBundledParseAndGraphsToJsonParse: round(bundledParseAndGraphsUs / jsonParseUs),
     sweep64x64DecodeGraphsMs: round(sweepMs),
     sweepPerPointUs: round((sweepMs * 1000) / 4096),
     targetUs: 20,
