@@ -236,7 +236,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
     if (spec.parallelAttention) {
       // Attention and MLP read the same normed input (second norm only where the model has one) and are
       // summed with the residual in one add after a single all-reduce.
-      if (s.normsPerLayer >= 2) b.norm('mlp_norm', L, li, M, h);
+      if (s.normsPerLayer !== 1) b.norm('mlp_norm', L, li, M, h);
       b.mlp(g.mlp, L, li);
       b.allreduce('allreduce', L, li, M);
       b.elementwise('residual_add', L, li, M * h, 3, 2);
@@ -244,7 +244,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       if (s.normsPerLayer === 4) b.norm('post_attn_norm', L, li, M, h);
       b.allreduce('allreduce_attn', L, li, M);
       b.elementwise('residual_add_attn', L, li, M * h, 2, 1);
-      if (s.normsPerLayer >= 2) b.norm('mlp_norm', L, li, M, h);
+      if (s.normsPerLayer !== 1) b.norm('mlp_norm', L, li, M, h);
       b.mlp(g.mlp, L, li);
       if (s.normsPerLayer === 4) b.norm('post_mlp_norm', L, li, M, h);
       b.allreduce('allreduce_mlp', L, li, M);
