@@ -10,7 +10,7 @@ import { stack } from 'd3-shape';
 import type { Controls, HostMessage, KvData, MemoryStack } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { escapeHtml, formatBytes, formatTokens } from '../shared/format';
-import { $, connect, getState, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 
@@ -60,6 +60,7 @@ const PART_LABEL: Record<Part, string> = {
 };
 
 let requestId = 0;
+let lastKv: { data: KvData; id: number } | null = null;
 let source = getState<SavedState>()?.source ?? '';
 const bar = new ControlBar(
   $('#controls'),
@@ -205,6 +206,7 @@ function onMessage(msg: HostMessage): void {
       $('#error').textContent = '';
       source = msg.data.source;
       setState<SavedState>({ view: 'kv', source, controls: bar.current() });
+      lastKv = { data: msg.data, id: msg.requestId };
       render(msg.data, msg.requestId);
       break;
     case 'error':
@@ -224,4 +226,5 @@ function onMessage(msg: HostMessage): void {
   }
 }
 
+onThemeChange(() => lastKv && render(lastKv.data, lastKv.id));
 connect('kv', onMessage);

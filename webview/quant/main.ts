@@ -12,7 +12,7 @@ import type { Controls, HostMessage, QualityRisk, QuantData, QuantOption } from 
 import { QUALITY_RISKS } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { escapeHtml, formatBytes, formatSeconds } from '../shared/format';
-import { $, connect, getState, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 
@@ -54,6 +54,7 @@ document.body.innerHTML = `
 `;
 
 let requestId = 0;
+let lastQuant: { data: QuantData; id: number } | null = null;
 let source = getState<SavedState>()?.source ?? '';
 const bar = new ControlBar($('#controls'), ['hardware', 'batch', 'promptTokens', 'generateTokens', 'tp'], (c) => {
   requestId += 1;
@@ -178,6 +179,7 @@ function onMessage(msg: HostMessage): void {
       $('#error').textContent = '';
       source = msg.data.source;
       setState<SavedState>({ view: 'quant', source, controls: bar.current() });
+      lastQuant = { data: msg.data, id: msg.requestId };
       render(msg.data, msg.requestId);
       break;
     case 'error':
@@ -197,4 +199,5 @@ function onMessage(msg: HostMessage): void {
   }
 }
 
+onThemeChange(() => lastQuant && render(lastQuant.data, lastQuant.id));
 connect('quant', onMessage);

@@ -13,7 +13,7 @@ import type { Controls, HostMessage, RooflineData } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { pngDataUrl, svgString } from '../shared/export';
 import { escapeHtml, formatBytes, formatFlopsPerS, formatSeconds, formatSi } from '../shared/format';
-import { $, connect, getState, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 import { buildChartModel, opsCsv, type ChartModel, type OpPoint } from './chart-data';
@@ -60,6 +60,7 @@ const M = { top: 16, right: 130, bottom: 44, left: 70 };
 
 let requestId = 0;
 let lastData: RooflineData | null = null;
+let lastId = 0;
 let lastModel: ChartModel | null = null;
 const saved = getState<SavedState>();
 let source = saved?.source ?? '';
@@ -121,7 +122,7 @@ function renderChart(m: ChartModel, d: RooflineData): void {
     .attr('width', W)
     .attr('height', H)
     .attr('color', colors.foreground)
-    .attr('font-family', getComputedStyle(document.body).fontFamily)
+    .attr('font-family', colors.fontFamily)
     .attr('font-size', 11);
   const x = scaleLog().domain(m.xDomain).range([M.left, W - M.right]).clamp(true);
   const y = scaleLog().domain(m.yDomain).range([H - M.bottom, M.top]).clamp(true);
@@ -330,6 +331,7 @@ function onMessage(msg: HostMessage): void {
       if (msg.requestId < requestId) return; // a newer request is on its way
       $('#error').textContent = '';
       lastData = msg.data;
+      lastId = msg.requestId;
       source = msg.data.source;
       setState<SavedState>({ view: 'roofline', source, controls: bar.current() });
       render(msg.data, msg.requestId);
@@ -354,4 +356,5 @@ function onMessage(msg: HostMessage): void {
   }
 }
 
+onThemeChange(() => lastData && render(lastData, lastId));
 connect('roofline', onMessage);

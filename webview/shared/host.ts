@@ -48,3 +48,14 @@ export function $(sel: string): HTMLElement {
   if (!el) throw new Error(`missing element ${sel}`);
   return el as HTMLElement;
 }
+
+/** Calls `cb` when VS Code switches theme (it sets vscode-light / vscode-dark / vscode-high-contrast on <body>). */
+export function onThemeChange(cb: () => void): void {
+  let last = document.body.className;
+  new MutationObserver(() => {
+    if (document.body.className !== last) {
+      last = document.body.className;
+      cb();
+    }
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}
