@@ -277,10 +277,16 @@ function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec
   const contextTokens: number[] = [];
   const timeS: number[] = [];
   const tokensPerS: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = Math.round(lo + ((hi - lo) * i) / (n - 1));
-    const t = stepTime(graphs.at(B, c, true), ctx);
-    contextTokens.push(c);
+  for (let i = 0; i < n; i++) contextTokens.push(Math.round(lo + ((hi - lo) * i) / (n - 1)));
+  // A decode step is affine in the context while no op changes bound: two ends and the middle decide it.
+  const tLo = stepTime(graphs.at(B, lo, true), ctx);
+  const tHi = stepTime(graphs.at(B, hi, true), ctx);
+  const cMid = contextTokens[n >> 1]!;
+  const tMid = stepTime(graphs.at(B, cMid, true), ctx);
+  const slope = hi > lo ? (tHi - tLo) / (hi - lo) : 0;
+  const affine = Math.abs(tLo + slope * (cMid - lo) - tMid) <= 1e-9 * tMid;
+  for (const c of contextTokens) {
+    const t = affine ? tLo + slope * (c - lo) : stepTime(graphs.at(B, c, true), ctx);
     timeS.push(t);
     tokensPerS.push(B / t);
   }

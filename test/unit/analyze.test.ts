@@ -81,6 +81,14 @@ test('batch sweep: memory-bound plateau, then the ridge; decode curve grows with
   assert.ok(s.ridgeBatch !== null && s.ridgeBatch >= 64 && s.ridgeBatch <= 1024, `ridge batch ${s.ridgeBatch}`);
   const c = r.decode.curve;
   for (let i = 1; i < c.timeS.length; i++) assert.ok(c.timeS[i]! >= c.timeS[i - 1]! && c.contextTokens[i]! > c.contextTokens[i - 1]!);
+  // Each curve point equals the step built and costed directly at that context.
+  const device = getDevice('a100-80gb');
+  const ctx = { device, params: costParamsFor(device), tp: 1, linkBytesPerS: 32e9, notes: new Set<string>() };
+  const w = defaultWorkload(spec, { promptTokens: 512, generateTokens: 128 });
+  for (const i of [0, 3, 7, c.contextTokens.length - 1]) {
+    const direct = costOps(buildGraph(spec, w, 'decode', c.contextTokens[i]!).ops, ctx).reduce((s2, k) => s2 + k.timeS, 0);
+    assert.ok(Math.abs(direct - c.timeS[i]!) <= 1e-9 * direct, `curve point ${i}`);
+  }
 });
 
 test('tp that does not divide the heads is rejected', () => {
