@@ -213,3 +213,18 @@ test('every op of every sample: finite, non-negative numbers; fused ops have no 
     }
   }
 });
+
+test('Qwen3 per-head q/k norms and Gemma 3 local layers appear in the graph', () => {
+  const q = sample('qwen3-8b');
+  const g = buildGraph(q, defaultWorkload(q), 'decode', 10);
+  const n = op(g, 'qk_norm');
+  // One RMSNorm per query head (32) and per KV head (8), over head_dim 128, 36 layers.
+  assert.equal(n.shape.m, 40);
+  assert.equal(n.flops, 36 * 4 * 40 * 128);
+  // GEMM FLOPs still equal 2 x (params - embeddings - norms - q/k norm weights).
+  assert.equal(sumBy(g, (o) => o.opClass === 'gemm', (o) => o.flops), 2 * (q.params.total - q.params.embeddings - q.params.norms - 36 * 256));
+  const ge = sample('gemma-3-1b');
+  const gg = buildGraph(ge, defaultWorkload(ge), 'decode', 4000);
+  // 22 local layers read 512 positions, 4 global layers 4001; one KV head of 256, K and V, bf16.
+  assert.equal(sumBy(gg, (o) => o.name === 'attn_qk' || o.name === 'attn_sv', (o) => o.bytes.kvRead), 2 * (22 * 512 + 4 * 4001) * 256 * 2);
+});
