@@ -3,7 +3,9 @@ import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { adviseQuant, type QuantAdvice } from '../quant/advice';
-import { measureModelCpu, type QuantErrorResult } from '../quant/measure';
+import { measureModel, type MeasureOptions, type QuantErrorResult } from '../quant/measure';
+import { measureModelGpu } from '../quant/gpu';
+import { closeNodeGpu, nodeRunner } from '../gpu/node';
 import { fmtBytes, fmtTime, textTable } from '../report/format';
 
 const USAGE = `ridgeline quant <config.json | model.safetensors | model.safetensors.index.json | folder> [options]
@@ -26,6 +28,9 @@ dequantize, compare): SQNR in dB and relative RMSE, and the layers ranked by sen
                          mxfp4, int3-g128, int2-g64, ternary)
   --rank-by FMT          format that orders the sensitivity ranking (default int4-g128)
   --top N                rows in the table output (default 20; json lists every tensor)
+  --threads N            CPU worker threads (default: every core)
+  --engine auto|cpu|gpu  auto (default): the WebGPU engine when a hardware GPU adapter exists, else the
+                         CPU; gpu: WebGPU even on a software adapter (SwiftShader); cpu: never the GPU
 
   --format table|json    output (default table)
   --out FILE             write the output to FILE`;
@@ -54,9 +59,12 @@ export const quantCommand: Command = {
       const formats = list(args.str('--formats'));
       const rankBy = args.str('--rank-by');
       const top = args.int('--top', 20, { min: 1, max: 1 << 20 });
+      const threads = args.has('--threads') ? args.int('--threads', 1, { min: 1, max: 256 }) : undefined;
+      const engine = args.choice('--engine', ['auto', 'cpu', 'gpu'] as const, 'auto');
       args.rejectUnknown();
-      const r = measureModelCpu(file, { formats, rankBy });
-      const notes = r.skipped.length ? [`${r.skipped.length} tensor(s) not measured (not 2-D, or not F32/F16/BF16); listed under "skipped"`] : [];
+      const notes: string[] = [];
+      const r = await measureWeights(file, { formats, rankBy, threads }, engine, notes);
+      if (r.skipped.length) notes.push(`${r.skipped.length} tensor(s) not measured (not 2-D, or not F32/F16/BF16); listed under "skipped"`);
       return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderErrors(r, top), notes };
     }
     const devicesFile = args.str('--devices');
@@ -82,6 +90,34 @@ export const quantCommand: Command = {
     return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderAdvice(r), notes: r.notes };
   },
 };
+
+/**
+ * Picks the engine: `auto` takes the WebGPU engine only on a hardware adapter (a software adapter is
+ * slower than the CPU path), `gpu` takes any adapter and fails with exit code 3 when there is none.
+ */
+async function measureWeights(file: string, opts: MeasureOptions, engine: 'auto' | 'cpu' | 'gpu', notes: string[]): Promise<QuantErrorResult> {
+  if (engine === 'cpu') return measureModel(file, opts);
+  let g: Awaited<ReturnType<typeof nodeRunner>> | null = null;
+  try {
+    g = await nodeRunner({ timeoutMs: 120_000 });
+  } catch (e) {
+    if (engine === 'gpu') throw e;
+    notes.push('no WebGPU adapter: measured on the CPU');
+    return measureModel(file, opts);
+  }
+  try {
+    if (engine === 'auto' && g.software) {
+      notes.push('only a software WebGPU adapter (SwiftShader): measured on the CPU, which is faster (--engine gpu to use it anyway)');
+      return await measureModel(file, opts);
+    }
+    notes.push(...g.notes);
+    const r = g.runner.report;
+    return await measureModelGpu(g.runner, file, opts, `webgpu (${[r.vendor, r.architecture, r.description].filter(Boolean).join(' ')})`);
+  } finally {
+    g.runner.destroy();
+    closeNodeGpu();
+  }
+}
 
 function db(v: number | null): string {
   return v === null ? 'exact' : v.toFixed(2);

@@ -1,4 +1,8 @@
-import { inputError } from '../errors';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RidgelineError, inputError } from '../errors';
 import { weightFormat, type WeightFormat } from './formats';
 import { makeKernel, needsTensorStats, type ErrorKernel, type TensorStats } from './quantize';
 import { DECODED_DTYPES, decodeToF32, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
@@ -76,6 +80,8 @@ export interface MeasureOptions {
   chunkBytes?: number;
   /** Format that orders the sensitivity ranking (default int4-g128 when measured, else the first). */
   rankBy?: string;
+  /** Worker threads (default: the machine's available parallelism; 1 = in this thread). */
+  threads?: number;
 }
 
 /** Accumulated sums for one tensor: signal sum(w^2) and one noise sum per format. */
@@ -213,5 +219,79 @@ export function measureModelCpu(path: string, opts: MeasureOptions = {}): QuantE
     engine: 'cpu',
     timeS: (performance.now() - t0) / 1000,
     rankBy: opts.rankBy,
+  });
+}
+
+/** The worker script next to this module: the bundle's dist/quant-worker.js, or worker.ts under tsx. */
+function workerScript(): string | null {
+  const candidates = __filename.endsWith('.ts') ? [join(__dirname, 'worker.ts')] : [join(__dirname, 'quant-worker.js')];
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+/**
+ * CPU path over worker threads: tensors go to the workers largest first, one at a time, so every core
+ * streams and quantizes its own tensor (memory per worker: one chunk). Same kernels and sums as the
+ * in-process path; with one thread, or without the worker script, it runs in this thread.
+ */
+export async function measureModel(path: string, opts: MeasureOptions = {}): Promise<QuantErrorResult> {
+  const t0 = performance.now();
+  const model = openSafetensors(path);
+  const formats = resolveFormats(opts.formats);
+  const { measured, skipped } = selectTensors(model);
+  const script = workerScript();
+  const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), measured.length));
+  const notes: string[] = [];
+  let sums: TensorSums[];
+  if (threads <= 1 || !script) {
+    if (!script && threads > 1) notes.push('worker script not found next to the bundle: measured in one thread');
+    const kernels = formats.map((f) => makeKernel(f.quantizer));
+    sums = measured.map((t) => measureTensorCpu(t, formats, opts.chunkBytes, kernels));
+  } else {
+    sums = await runWorkers(script, threads, measured, formats.map((f) => f.id), opts.chunkBytes ?? 8 << 20);
+  }
+  return assembleResult(model, formats, measured, sums, skipped, {
+    engine: threads > 1 && script ? `cpu (${threads} threads)` : 'cpu',
+    timeS: (performance.now() - t0) / 1000,
+    rankBy: opts.rankBy,
+    notes,
+  });
+}
+
+function runWorkers(script: string, threads: number, tensors: readonly TensorInfo[], formats: string[], chunkBytes: number): Promise<TensorSums[]> {
+  const order = tensors.map((_, i) => i).sort((a, b) => tensors[b]!.byteLength - tensors[a]!.byteLength);
+  const out: TensorSums[] = new Array(tensors.length);
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const finish = (err?: Error) => {
+      if (failed) return;
+      if (err) failed = true;
+      for (const w of workers) void w.terminate();
+      if (err) reject(err);
+      else resolve(out);
+    };
+    const feed = (w: Worker) => {
+      if (next >= order.length) return;
+      const index = order[next++]!;
+      w.postMessage({ index, tensor: tensors[index], formats, chunkBytes });
+    };
+    for (let k = 0; k < threads; k++) {
+      // From source (tests, benchmarks under tsx) the worker registers tsx's require hook itself:
+      // loader hooks given to the parent with --import do not reach worker threads on Node 20.
+      const w = script.endsWith('.ts')
+        ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true })
+        : new Worker(script);
+      workers.push(w);
+      w.on('message', (m: { index: number; signal?: number; noise?: number[]; error?: string; exitCode?: number }) => {
+        if (m.error !== undefined) return finish(new RidgelineError(m.error, { exitCode: m.exitCode ?? 1 }));
+        out[m.index] = { signal: m.signal!, noise: Float64Array.from(m.noise!) };
+        if (++done === tensors.length) return finish();
+        feed(w);
+      });
+      w.on('error', (e) => finish(e instanceof Error ? e : new Error(String(e))));
+      feed(w);
+    }
   });
 }

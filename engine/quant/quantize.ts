@@ -276,3 +276,12 @@ function ternaryError(x: Float32Array, n: number, gamma: number, one: number): n
   }
   return err;
 }
+
+/** The constants of a float quantizer (shared with the WebGPU kernel's parameters). */
+export function floatConstants(q: Extract<Quantizer, { kind: 'float' }>): { maxValue: number; minNormalExp: number } {
+  const bias = 2 ** (q.exponentBits - 1) - 1;
+  return {
+    minNormalExp: q.minNormalExp ?? 1 - bias,
+    maxValue: q.maxValue ?? (2 - 2 ** -q.mantissaBits) * 2 ** bias,
+  };
+}

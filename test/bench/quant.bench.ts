@@ -1,0 +1,148 @@
+/**
+ * Measured-error throughput: a bf16 safetensors shard (RIDGELINE_QUANT_BENCH_MB, default 1024 MB) of
+ * Llama-shaped projections written to a temp dir, then
+ *   - baseline: a plain sequential read of the same file in this process (8 MiB positional reads),
+ *   - the CPU error path (every core, and one thread) with the default formats, the four formats a
+ *     deployment usually chooses between, and one format,
+ * as MB/s and as a ratio to the baseline; peak resident memory during the measurement against the
+ * largest tensor. The file is deleted afterwards.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSafetensorsHeader } from '../../engine/quant/safetensors';
+import { measureModel, DEFAULT_ERROR_FORMATS } from '../../engine/quant/measure';
+
+const SHAPES: Array<[string, number, number]> = [
+  ['self_attn.q_proj', 4096, 4096],
+  ['self_attn.k_proj', 1024, 4096],
+  ['self_attn.v_proj', 1024, 4096],
+  ['self_attn.o_proj', 4096, 4096],
+  ['mlp.gate_proj', 14336, 4096],
+  ['mlp.up_proj', 14336, 4096],
+  ['mlp.down_proj', 4096, 14336],
+];
+
+function writeShard(path: string, targetBytes: number): { bytes: number; largestTensorBytes: number; tensors: number } {
+  const entries: Array<{ name: string; dtype: 'BF16'; shape: number[] }> = [];
+  let total = 0;
+  for (let l = 0; total < targetBytes; l++) {
+    for (const [n, r, c] of SHAPES) {
+      if (total >= targetBytes) break;
+      entries.push({ name: `model.layers.${l}.${n}.weight`, dtype: 'BF16', shape: [r, c] });
+      total += r * c * 2;
+    }
+  }
+  const { header } = encodeSafetensorsHeader(entries);
+  // A pool of N(0, 0.02^2) values in bf16, written at rotating offsets (writing fresh Gaussians for
+  // every element would dominate the setup time without changing the work measured).
+  const poolN = 1 << 23;
+  const pool = new Uint16Array(poolN);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  let s = 12345;
+  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 0.5) / 4294967296;
+  for (let i = 0; i < poolN; i++) {
+    f[0] = 0.02 * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+    pool[i] = u[0]! >>> 16;
+  }
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, header);
+    const chunk = 1 << 22;
+    let off = 0;
+    for (const e of entries) {
+      let left = e.shape[0]! * e.shape[1]!;
+      while (left > 0) {
+        const n = Math.min(chunk, left);
+        const start = off % (poolN - chunk);
+        writeSync(fd, pool.subarray(start, start + n));
+        off += 7919 * 13 + n;
+        left -= n;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const largest = Math.max(...entries.map((e) => e.shape[0]! * e.shape[1]! * 2));
+  return { bytes: header.length + total, largestTensorBytes: largest, tensors: entries.length };
+}
+
+function sequentialReadS(path: string): number {
+  const t0 = performance.now();
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(8 << 20);
+  let pos = 0;
+  let sum = 0;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      sum += buf[n - 1]!;
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (sum < 0) throw new Error('unreachable');
+  return (performance.now() - t0) / 1000;
+}
+
+async function timed(path: string, formats: readonly string[], threads?: number): Promise<{ timeS: number; peakRssBytes: number; engine: string }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+  try {
+    const r = await measureModel(path, { formats, threads });
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { timeS: r.timeS, peakRssBytes: peak, engine: r.engine };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function bench(): Promise<Record<string, unknown>> {
+  const mb = Number(process.env.RIDGELINE_QUANT_BENCH_MB ?? 1024);
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-quant-bench-'));
+  const path = join(dir, 'model-00001-of-00001.safetensors');
+  try {
+    const shard = writeShard(path, mb * 2 ** 20);
+    const MB = shard.bytes / 1e6;
+    sequentialReadS(path); // warm the page cache so every run reads from memory alike
+    const readS = sequentialReadS(path);
+    const rssBefore = process.memoryUsage.rss();
+    const decision = ['fp8', 'int8', 'int4-g128', 'nf4'];
+    const runs: Record<string, { timeS: number; peakRssBytes: number; engine: string }> = {
+      defaultFormats: await timed(path, DEFAULT_ERROR_FORMATS),
+      defaultFormatsOneThread: await timed(path, DEFAULT_ERROR_FORMATS, 1),
+      fourFormats: await timed(path, decision),
+      oneFormat: await timed(path, ['int4-g128']),
+    };
+    const out: Record<string, unknown> = {
+      fileBytes: shard.bytes,
+      tensors: shard.tensors,
+      largestTensorBytes: shard.largestTensorBytes,
+      cores: availableParallelism(),
+      baselineSequentialReadMBPerS: round(MB / readS),
+      rssBeforeBytes: rssBefore,
+    };
+    for (const [k, v] of Object.entries(runs)) {
+      out[k] = {
+        engine: v.engine,
+        formats: k === 'oneFormat' ? ['int4-g128'] : k === 'fourFormats' ? decision : [...DEFAULT_ERROR_FORMATS],
+        timeS: round(v.timeS),
+        mbPerS: round(MB / v.timeS),
+        ratioToSequentialRead: round(readS / v.timeS, 4),
+        peakRssBytes: v.peakRssBytes,
+        peakRssOverLargestTensor: round(v.peakRssBytes / shard.largestTensorBytes),
+      };
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(v: number, d = 3): number {
+  const k = 10 ** d;
+  return Math.round(v * k) / k;
+}
