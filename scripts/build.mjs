@@ -47,7 +47,8 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { cli: join(root, 'engine/cli.ts') },
+    // quant-worker: the measured-error worker thread, loaded from next to the bundle (engine/quant/measure.ts).
+    entryPoints: { cli: join(root, 'engine/cli.ts'), 'quant-worker': join(root, 'engine/quant/worker.ts') },
     outdir: join(root, 'dist'),
     platform: 'node',
     format: 'cjs',
