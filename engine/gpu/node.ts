@@ -3,7 +3,7 @@
  * runner. Where Dawn finds no adapter and SwiftShader from Debian's chromium is installed, it uses that
  * software Vulkan driver and says so. The runner itself never finds a GPU (see ./runner.ts).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RidgelineError } from '../errors';
@@ -72,6 +72,21 @@ function ensureVulkanLoader(icdPath: string): boolean {
   return existsSync(beside) && tryOpen(beside);
 }
 
+/** Where the Vulkan loader looks for installed drivers (Linux). */
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/** True when some Vulkan driver manifest is installed (or the platform is not Linux, where Dawn uses others). */
+function hasInstalledVulkanDriver(): boolean {
+  if (process.platform !== 'linux') return true;
+  return ICD_DIRS.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function firstAdapter(gpu: GPU): Promise<boolean> {
   try {
     return (await gpu.requestAdapter({ powerPreference: 'high-performance' })) !== null;
@@ -89,10 +104,12 @@ export async function nodeGpu(opts: { icdPath?: string } = {}): Promise<NodeGpu>
   const icd = opts.icdPath ?? SWIFTSHADER_ICD;
   const notes: string[] = [];
   const userIcd = process.env.VK_ICD_FILENAMES;
-  if (userIcd) ensureVulkanLoader(userIcd);
+  if (userIcd) ensureVulkanLoader(userIcd) || (existsSync(icd) && ensureVulkanLoader(icd));
   else if (existsSync(icd)) ensureVulkanLoader(icd);
-  held = m.create([]);
-  if (await firstAdapter(held)) {
+  // With no Vulkan driver installed at all (Linux), go straight to SwiftShader instead of a failing probe.
+  const probe = Boolean(userIcd) || hasInstalledVulkanDriver() || !existsSync(icd);
+  held = probe ? m.create([]) : null;
+  if (held && (await firstAdapter(held))) {
     const software = Boolean(userIcd && /swiftshader/i.test(userIcd));
     if (software) notes.push('using SwiftShader (software)');
     return { gpu: held, notes, software };
