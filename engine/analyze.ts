@@ -1,5 +1,5 @@
 import type { AnalysisResult, Bound, OpResult, PhaseResult } from './analysis';
-import type { Dtype, ModelSpec, Op, Phase, Workload } from './model/types';
+import type { Dtype, ModelSpec, Op, Workload } from './model/types';
 import type { Device } from './hardware/types';
 import { buildGraph, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
@@ -61,7 +61,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   // Decode: the reported step, the e2e integral, the curve and the batch sweep.
   const cMid = P + Math.floor(G / 2);
   const graphs = new DecodeGraphs(spec, workload, P);
-  const decodeOpsMid = graphs.at(B, cMid);
+  const decodeOpsMid = graphs.at(B, cMid, true); // costed at once: the scratch ops may be reused below
   const decodeCosts = costOps(decodeOpsMid, ctx);
   const decodeTotals = totals(decodeCosts);
 
@@ -102,9 +102,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
 
   for (const n of notes) warnings.push(n);
 
-  const ops: OpResult[] = [];
-  for (const c of prefillCosts) ops.push(opResult(c, 'prefill', prefillOps));
-  for (const c of decodeCosts) ops.push(opResult(c, 'decode', decodeOpsMid));
+  const ops: OpResult[] = [...prefillCosts, ...decodeCosts];
 
   const a = spec.attention;
   return {
@@ -242,31 +240,6 @@ function mainComputeDtype(costs: readonly OpCost[]): Dtype {
   let best: OpCost | null = null;
   for (const c of costs) if (c.opClass === 'gemm' && (!best || c.flops > best.flops)) best = c;
   return best ? best.computeDtype : 'fp16';
-}
-
-function opResult(c: OpCost, phase: Phase, ops: readonly Op[]): OpResult {
-  const src = ops.find((o) => o.name === (c.fused ? c.fused[0] : c.name));
-  const r: OpResult = {
-    name: c.name,
-    phase,
-    layers: src?.layers ?? 1,
-    flops: c.flops,
-    bytes: c.bytes,
-    intensity: c.intensity,
-    bound: c.bound,
-    timeS: c.timeS,
-    opClass: c.opClass,
-    computeDtype: c.computeDtype,
-    peakDtype: c.peakDtype,
-    attainableFlopsPerS: c.attainableFlopsPerS,
-    computeS: c.computeS,
-    memoryS: c.memoryS,
-    overheadS: c.overheadS,
-    launches: c.launches,
-  };
-  if (src?.layer !== undefined) r.layer = src.layer;
-  if (c.fused) r.fused = c.fused;
-  return r;
 }
 
 function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec: ModelSpec, points: number, ctx: CostContext) {

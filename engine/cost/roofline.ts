@@ -1,4 +1,4 @@
-import type { Dtype, Op, OpClass } from '../model/types';
+import type { Dtype, Op, OpClass, Phase } from '../model/types';
 import type { Device } from '../hardware/types';
 import type { CostParams } from './params';
 
@@ -58,6 +58,10 @@ export function paddedM(m: number, tiles: readonly number[]): number {
 export interface OpCost {
   /** Output row name: the op name, or `flash_attention` for a fused attention kernel. */
   name: string;
+  phase: Phase;
+  /** Layers the row covers; `layer` is set when it is one layer. */
+  layers: number;
+  layer?: number;
   opClass: OpClass;
   computeDtype: Dtype;
   /** Dtype of the peak actually used. */
@@ -202,6 +206,8 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
   const intensity = e.bytes > 0 ? e.flops / e.bytes : 0;
   const out: OpCost = {
     name: fusedAttention ? (ctx.params.fusedAttention ? 'flash_attention' : 'attention_unfused') : host.name,
+    phase: host.phase,
+    layers: host.layers,
     opClass: host.opClass,
     computeDtype: host.computeDtype,
     peakDtype: e.peakDtype,
@@ -216,6 +222,7 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
     bound: e.bound,
     launches: e.launches,
   };
+  if (host.layer !== undefined) out.layer = host.layer;
   if (ops.length > 1) out.fused = ops.map((o) => o.name);
   return out;
 }
@@ -223,10 +230,10 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
 const scratch = newEval();
 
 /** The per-forward-pass host overhead as a row of its own (scheduling, sampling, synchronization). */
-function hostRow(ctx: CostContext): OpCost {
+function hostRow(ctx: CostContext, phase: Phase): OpCost {
   const t = ctx.params.forwardOverheadS;
   return {
-    name: 'host_overhead', opClass: 'elementwise', computeDtype: 'fp32', peakDtype: 'fp32', flops: 0, bytes: 0, intensity: 0,
+    name: 'host_overhead', phase, layers: 1, opClass: 'elementwise', computeDtype: 'fp32', peakDtype: 'fp32', flops: 0, bytes: 0, intensity: 0,
     attainableFlopsPerS: 0, computeS: 0, memoryS: 0, overheadS: t, timeS: t, bound: 'overhead', launches: 0,
   };
 }
@@ -281,6 +288,6 @@ export function costOps(ops: readonly Op[], ctx: CostContext): OpCost[] {
     out.push(costKernel(ops.slice(i, j), ctx));
     i = j;
   }
-  if (ctx.params.forwardOverheadS > 0) out.push(hostRow(ctx));
+  if (ctx.params.forwardOverheadS > 0 && ops.length > 0) out.push(hostRow(ctx, ops[0]!.phase));
   return out;
 }
