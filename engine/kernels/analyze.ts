@@ -59,7 +59,7 @@ export function combineUnits(language: KernelLanguage, units: Array<{ unit: Unit
     ir.structs.push(...unit.structs);
     ir.enables.push(...unit.enables);
     // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
-    for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row } as FuncIR);
+    for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
     for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row) });
     for (const g of unit.globals) ir.globals.push({ ...g, pos: shiftPos(g.pos, row) });
     for (const e of unit.errors) ir.errors.push(shiftPos(e, row));
@@ -314,6 +314,8 @@ export interface KernelContext {
   annotations: Annotation[];
   device: Device | null;
   dims: Record<string, number>;
+  /** Results of earlier analyses, reused for kernels whose inputs did not change. */
+  memo?: KernelMemo;
 }
 
 function diag(fn: FuncIR | null, p: Pos, code: string, message: string, fix?: string, severity?: Severity): KernelDiagnostic {
@@ -344,9 +346,9 @@ function tuple3(list: Expr[] | null | undefined, env: Env): [number, number, num
  * Annotation keys for one kernel: those of the file header (comments above the first kernel) overlaid
  * with the kernel's own annotation (the nearest one above it, below the previous kernel).
  */
-export function effectiveAnnotation(anns: Annotation[], line0: number, prevLine0: number, firstKernelRow: number): Annotation | null {
+export function effectiveAnnotation(anns: Annotation[], line0: number, prevLine0: number, firstKernelRow: number, headerAnns?: Annotation[]): Annotation | null {
   const own = kernelAnnotation(anns, line0, prevLine0);
-  const header = anns.filter((a) => a.row < firstKernelRow);
+  const header = headerAnns ?? anns.filter((a) => a.row < firstKernelRow);
   if (header.length === 0) return own;
   const merged: Annotation = { row: own?.row ?? header[header.length - 1]!.row, dims: {} };
   for (const a of [...header, ...(own && !header.includes(own) ? [own] : [])]) {
@@ -383,16 +385,62 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
   const funcsByName = new Map<string, FuncIR>();
   for (const f of ir.funcs) if (!funcsByName.has(f.name)) funcsByName.set(f.name, f);
   const kernelFuncs = ir.funcs.filter((f) => f.kind === 'kernel').sort((a, b) => a.namePos.row + rowOffset(a) - (b.namePos.row + rowOffset(b)));
+  const launchesOf = new Map<string, LaunchIR[]>();
+  for (const l of ir.launches) (launchesOf.get(l.kernel) ?? launchesOf.set(l.kernel, []).get(l.kernel)!).push(l);
+  const firstRow = kernelFuncs[0] ? kernelFuncs[0].pos.row + rowOffset(kernelFuncs[0]) : 0;
+  const header = cx.annotations.filter((a) => a.row < firstRow);
   let prevEnd = -1;
+  // what every kernel's result depends on besides its own text, launches and annotation
+  const fileSig = cx.memo
+    ? JSON.stringify([
+        [...cx.env].sort(),
+        device,
+        ir.language === 'wgsl' ? [ir.globals.map((g) => [g.name, g.space, g.type]), ir.structs, ir.funcs.map((f) => [f.name, f.kind, f.idents, f.calls])] : null,
+      ])
+    : '';
   for (const fn of kernelFuncs) {
-    const ann = effectiveAnnotation(cx.annotations, fn.namePos.row + rowOffset(fn), prevEnd, kernelFuncs[0]!.pos.row + rowOffset(kernelFuncs[0]!));
+    const row = fn.namePos.row + rowOffset(fn);
+    const ann = effectiveAnnotation(cx.annotations, row, prevEnd, firstRow, header);
     prevEnd = fn.pos.endRow + rowOffset(fn);
-    const r = analyzeOne(fn, cx, ann, structs, funcsByName);
+    const orig = (fn as FuncIR & { orig?: FuncIR }).orig ?? fn;
+    const launchesIR = ir.language === 'cuda' ? launchesOf.get(fn.name) ?? [] : [];
+    let sig = '';
+    if (cx.memo) {
+      const annKey = ann ? { ...ann, row: ann.grid || ann.block || ann.dispatch ? ann.row - row : 0 } : null;
+      sig = `${fileSig}|${JSON.stringify(launchesIR.map((l) => [l.grid, l.block, l.smem, l.args, l.templateArgs, l.text]))}|${JSON.stringify(annKey)}`;
+      const hit = cx.memo.get(orig);
+      if (hit && hit.sig === sig) {
+        const r = shiftResult(hit, row - hit.row, launchesIR);
+        kernels.push(r.info);
+        diagnostics.push(...r.diagnostics);
+        continue;
+      }
+    }
+    const r = analyzeOne(fn, cx, ann, structs, funcsByName, launchesIR);
+    cx.memo?.set(orig, { sig, row, info: r.info, diagnostics: r.diagnostics });
     kernels.push(r.info);
     diagnostics.push(...r.diagnostics);
   }
-  void device;
   return { kernels, diagnostics };
+}
+
+/** Per-kernel results kept between analyses of a document, keyed by the (cached) function IR. */
+export type KernelMemo = WeakMap<FuncIR, { sig: string; row: number; info: KernelInfo; diagnostics: KernelDiagnostic[] }>;
+
+/** A cached kernel result moved by `d` lines; launch lines come from the launch sites' current places. */
+function shiftResult(hit: { info: KernelInfo; diagnostics: KernelDiagnostic[] }, d: number, launchesIR: LaunchIR[]): { info: KernelInfo; diagnostics: KernelDiagnostic[] } {
+  const lineText = (t: string | undefined) => (t === undefined || d === 0 ? t : t.replace(/at line (\d+)/g, (_m, n: string) => `at line ${Number(n) + d}`));
+  const info: KernelInfo = {
+    ...hit.info,
+    line: hit.info.line + d,
+    endLine: hit.info.endLine + d,
+    loops: d === 0 ? hit.info.loops : hit.info.loops.map((l) => ({ ...l, line: l.line + d })),
+    launches: hit.info.launches.map((l, i) => (launchesIR[i] ? { ...l, line: launchesIR[i]!.pos.row + 1 } : { ...l, line: l.line + d })),
+  };
+  const un = lineText(hit.info.estimateUnavailable);
+  if (un !== undefined) info.estimateUnavailable = un;
+  const diagnostics = d === 0 ? hit.diagnostics : hit.diagnostics.map((x) => ({ ...x, line: x.line + d, ...(x.endLine !== undefined ? { endLine: x.endLine + d } : {}) }));
+  return { info, diagnostics };
 }
 
 function analyzeOne(
@@ -401,6 +449,7 @@ function analyzeOne(
   ann: Annotation | null,
   structs: Map<string, Array<{ name: string; type: WgslType | null }>>,
   funcsByName: Map<string, FuncIR>,
+  launchesIR: LaunchIR[],
 ): { info: KernelInfo; diagnostics: KernelDiagnostic[] } {
   const { ir, device } = cx;
   const lang = ir.language;
@@ -411,7 +460,6 @@ function analyzeOne(
   const notes: string[] = [];
 
   // ---- launches and block size
-  const launchesIR = lang === 'cuda' ? ir.launches.filter((l) => l.kernel === fn.name) : [];
   // template parameters bound by the first launch's template arguments
   const tmplTypes = new Map<string, string>();
   const firstL = launchesIR[0];
@@ -867,7 +915,7 @@ function branchFraction(c: Expr, w: Walk): number | null {
 }
 
 function fmt(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toPrecision(4);
+  return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : n.toPrecision(4);
 }
 
 function* walkAll(body: Stmt[]): Generator<Stmt> {

@@ -11,7 +11,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import type { Device } from '../hardware/types';
 import { parseAnnotations, type Annotation } from './annotations';
-import { analyzeKernels, buildEnv, combineUnits, resolveDims } from './analyze';
+import { analyzeKernels, buildEnv, combineUnits, resolveDims, type KernelMemo } from './analyze';
 import { cudaUnit } from './cuda';
 import { emptyUnit, type UnitIR } from './ir';
 import { rule } from './lints';
@@ -60,6 +60,7 @@ export class KernelAnalyzer {
   private readonly store: TreeStore;
   /** Per language: unit text -> IR. */
   private readonly cache = new Map<KernelLanguage, Map<string, AnyUnit>>();
+  private readonly memo: KernelMemo = new WeakMap();
   /** Units walked (not found in the cache) by the last analysis: for tests and benchmarks. */
   lastWalkedUnits = 0;
 
@@ -151,7 +152,7 @@ export class KernelAnalyzer {
       const constEnv = buildEnv(ir.consts, {});
       dims = resolveDims(annotations, opts.dims ?? {}, constEnv);
       const env = buildEnv(ir.consts, dims);
-      result = analyzeKernels({ ir, env, annotations, device, dims });
+      result = analyzeKernels({ ir, env, annotations, device, dims, memo: this.memo });
       errors.push(...ir.errors);
     }
     const errorLines = new Set<number>();
@@ -170,7 +171,7 @@ export class KernelAnalyzer {
       });
     }
     diagnostics.push(...result.diagnostics);
-    diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+    diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
     return { file: opts.file ?? '', language, dims, kernels: result.kernels, diagnostics };
   }
 }

@@ -35,8 +35,19 @@ const DTYPES = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'tf32'];
 export function parseAnnotations(source: string, diagnostics: KernelDiagnostic[]): Annotation[] {
   const out: Annotation[] = [];
   if (!source.includes('ridgeline')) return out;
-  const lines = source.split('\n');
-  for (let row = 0; row < lines.length; row++) {
+  const lines: string[] = [];
+  const rows: number[] = [];
+  // only lines that mention `ridgeline` are split out; rows are counted by newlines before them
+  const scan = /^.*ridgeline\s*:.*$/gm;
+  let lastIndex = 0;
+  let row = 0;
+  for (let m = scan.exec(source); m; m = scan.exec(source)) {
+    for (let i = source.indexOf('\n', lastIndex); i !== -1 && i < m.index; i = source.indexOf('\n', i + 1)) row++;
+    lastIndex = m.index;
+    lines[row] = m[0];
+    rows.push(row);
+  }
+  for (const row of rows) {
     const m = RE.exec(lines[row]!);
     if (!m) continue;
     const a: Annotation = { row, dims: {} };
