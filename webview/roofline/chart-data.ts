@@ -56,8 +56,15 @@ export interface ChartModel {
 const pow10Floor = (v: number): number => 10 ** Math.floor(Math.log10(v));
 const pow10Ceil = (v: number): number => 10 ** Math.ceil(Math.log10(v));
 
+/** Dtypes with the same peak share one ceiling (e.g. fp16 and bf16 tensor cores): one line, one label. */
+function mergedPeaks(r: Roofs): Array<{ dtype: string; flopsPerS: number }> {
+  const by = new Map<number, string[]>();
+  for (const p of r.peaks) by.set(p.flopsPerS, [...(by.get(p.flopsPerS) ?? []), p.dtype]);
+  return [...by].map(([flopsPerS, dtypes]) => ({ dtype: dtypes.join('/'), flopsPerS }));
+}
+
 function roofLines(r: Roofs, xMin: number, xMax: number): RoofLine[] {
-  return r.peaks.map((p) => {
+  return mergedPeaks(r).map((p) => {
     const ridge = p.flopsPerS / r.bandwidthBytesPerS;
     const lo = Math.min(xMin, ridge);
     return {
