@@ -169,7 +169,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     );
   }
   if (!Number.isSafeInteger(spec.params.total) || spec.params.total > 1e14) {
-    throw inputError({ file, field: 'num_hidden_layers', expected: 'sizes whose parameter count is below 10^14', got: spec.params.total });
+    throw inputError({ file, field: c.name('num_hidden_layers'), expected: 'sizes whose parameter count is below 10^14', got: spec.params.total });
   }
   return spec;
 }

@@ -58,6 +58,11 @@ test('zero, negative, non-integer, string and absurd sizes name the field', () =
     c[field] = value;
     rejects(() => parseConfig(c, 'm.json'), new RegExp(`^m\\.json: ${field}: expected`));
   }
+  // Each size within its bound, the product absurd: 1.8e17 parameters.
+  rejects(
+    () => parseConfig({ model_type: 'llama', hidden_size: 1 << 20, num_hidden_layers: 10000, num_attention_heads: 8192, vocab_size: 1000, intermediate_size: 1 << 22 }, 'huge.json'),
+    /^huge\.json: num_hidden_layers: expected sizes whose parameter count is below 10\^14/,
+  );
   const m = raw('mixtral-8x7b');
   m.num_experts_per_tok = 9;
   rejects(() => parseConfig(m, 'mx.json'), /num_experts_per_tok: expected an integer from 1 to 8 \(got 9\)/);
