@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RidgelineError, inputError } from '../errors';
 import { weightFormat, type WeightFormat } from './formats';
-import { makeKernel, needsTensorStats, type ErrorKernel, type TensorStats } from './quantize';
+import { BLOCK, blockStats, makeKernel, needsTensorStats, type BlockStats, type ErrorKernel, type TensorStats } from './quantize';
 import { DECODED_DTYPES, decodeToF32, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
 
 /**
@@ -117,13 +117,18 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
   }
   const noise = new Float64Array(ks.length);
   let signal = 0;
+  // Block minima/maxima shared by the group-wise formats (rows a whole number of blocks only).
+  const groupWise = formats.some((f) => ['int', 'nf4', 'mxfp4'].includes(f.quantizer.kind));
+  const blocks: BlockStats | null =
+    groupWise && cols % BLOCK === 0 ? { min: new Float32Array(f32.length / BLOCK), max: new Float32Array(f32.length / BLOCK) } : null;
   streamTensorRows(t, chunkBytes, (bytes, _first, rows) => {
     const n = decodeToF32(t.dtype, bytes, f32);
     const x = n === f32.length ? f32 : f32.subarray(0, n);
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
     signal += s;
-    for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats);
+    if (blocks) blockStats(x, n, blocks);
+    for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
   });
   return { signal, noise };
 }

@@ -16,8 +16,36 @@ export interface TensorStats {
   meanAbs: number;
 }
 
+/**
+ * Minimum and maximum of every aligned block of BLOCK elements of a chunk, computed once and shared by
+ * the group-wise kernels (groups of 32, 64, 128 are unions of these blocks). Present only when rows
+ * are a whole number of blocks (cols % BLOCK === 0); kernels scan their groups themselves otherwise.
+ */
+export interface BlockStats {
+  min: Float32Array;
+  max: Float32Array;
+}
+export const BLOCK = 32;
+
 /** A prepared kernel: adds the chunk's squared error. `stats` is filled in for per-tensor formats. */
-export type ErrorKernel = (x: Float32Array, rows: number, cols: number, stats: TensorStats) => number;
+export type ErrorKernel = (x: Float32Array, rows: number, cols: number, stats: TensorStats, blocks?: BlockStats | null) => number;
+
+/** Fills `out` with the min and max of each BLOCK-element block of x (n a multiple of BLOCK). */
+export function blockStats(x: Float32Array, n: number, out: BlockStats): void {
+  const mins = out.min;
+  const maxs = out.max;
+  for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
+    let mn = x[g]!;
+    let mx = mn;
+    for (let i = g + 1; i < g + BLOCK; i++) {
+      const v = x[i]!;
+      if (v < mn) mn = v;
+      else if (v > mx) mx = v;
+    }
+    mins[b] = mn;
+    maxs[b] = mx;
+  }
+}
 
 export function needsTensorStats(q: Quantizer): boolean {
   return q.kind === 'ternary' || (q.kind === 'float' && q.scale === 'per-tensor');
@@ -129,18 +157,32 @@ function intRowSymmetricKernel(bits: number): ErrorKernel {
 function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorKernel {
   const levels = 2 ** bits - 1;
   const qmax = 2 ** (bits - 1) - 1;
-  return (x, rows, cols) => {
+  return (x, rows, cols, _stats, blocks) => {
+    const useBlocks = blocks && group % BLOCK === 0 && cols % group === 0;
+    const per = group / BLOCK;
     let err = 0;
     for (let r = 0; r < rows; r++) {
       const rowEnd = (r + 1) * cols;
       for (let g = r * cols; g < rowEnd; g += group) {
         const end = g + group < rowEnd ? g + group : rowEnd;
-        let mn = x[g]!;
-        let mx = mn;
-        for (let i = g + 1; i < end; i++) {
-          const v = x[i]!;
-          if (v < mn) mn = v;
-          else if (v > mx) mx = v;
+        let mn: number;
+        let mx: number;
+        if (useBlocks) {
+          const b0 = g / BLOCK;
+          mn = blocks.min[b0]!;
+          mx = blocks.max[b0]!;
+          for (let b = b0 + 1; b < b0 + per; b++) {
+            mn = Math.min(mn, blocks.min[b]!);
+            mx = Math.max(mx, blocks.max[b]!);
+          }
+        } else {
+          mn = x[g]!;
+          mx = mn;
+          for (let i = g + 1; i < end; i++) {
+            const v = x[i]!;
+            if (v < mn) mn = v;
+            else if (v > mx) mx = v;
+          }
         }
         if (symmetric) {
           const amax = Math.max(-mn, mx);
@@ -192,17 +234,15 @@ function nf4Kernel(blockSize: number): ErrorKernel {
     while (k < 15 && v > mids[k]!) k++;
     lut[b] = k;
   }
-  return (x, rows, cols) => {
+  return (x, rows, cols, _stats, blocks) => {
+    const useBlocks = blocks && blockSize % BLOCK === 0 && cols % blockSize === 0;
+    const per = blockSize / BLOCK;
     let err = 0;
     for (let r = 0; r < rows; r++) {
       const rowEnd = (r + 1) * cols;
       for (let g = r * cols; g < rowEnd; g += blockSize) {
         const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
-        let amax = 0;
-        for (let i = g; i < end; i++) {
-          const a = Math.abs(x[i]!);
-          if (a > amax) amax = a;
-        }
+        const amax = useBlocks ? blockAbsMax(blocks, g, per) : absMax(x, g, end);
         if (amax === 0) continue;
         const inv = 1 / amax;
         for (let i = g; i < end; i++) {
@@ -234,17 +274,18 @@ function mxfp4Kernel(blockSize: number): ErrorKernel {
     for (const v of E2M1_VALUES) if (Math.abs(v - a) < Math.abs(best - a)) best = v;
     lut[i] = best;
   }
-  return (x, rows, cols) => mxfp4Error(x, rows, cols, blockSize, lut);
+  return (x, rows, cols, _stats, blocks) =>
+    mxfp4Error(x, rows, cols, blockSize, lut, blocks && blockSize % BLOCK === 0 && cols % blockSize === 0 ? blocks : null);
 }
 
-function mxfp4Error(x: Float32Array, rows: number, cols: number, blockSize: number, lut: Float64Array): number {
+function mxfp4Error(x: Float32Array, rows: number, cols: number, blockSize: number, lut: Float64Array, blocks: BlockStats | null): number {
+  const per = blockSize / BLOCK;
   let err = 0;
   for (let r = 0; r < rows; r++) {
     const rowEnd = (r + 1) * cols;
     for (let g = r * cols; g < rowEnd; g += blockSize) {
       const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
-      let amax = 0;
-      for (let i = g; i < end; i++) amax = Math.max(amax, Math.abs(x[i]!));
+      const amax = blocks ? blockAbsMax(blocks, g, per) : absMax(x, g, end);
       if (amax === 0) continue;
       const scale = 2 ** (Math.floor(Math.log2(amax)) - 2);
       const inv4 = 4 / scale;
@@ -284,4 +325,21 @@ export function floatConstants(q: Extract<Quantizer, { kind: 'float' }>): { maxV
     minNormalExp: q.minNormalExp ?? 1 - bias,
     maxValue: q.maxValue ?? (2 - 2 ** -q.mantissaBits) * 2 ** bias,
   };
+}
+
+function absMax(x: Float32Array, start: number, end: number): number {
+  let amax = 0;
+  for (let i = start; i < end; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > amax) amax = a;
+  }
+  return amax;
+}
+
+/** max |w| over `per` blocks starting at element g, from the blocks' min and max. */
+function blockAbsMax(blocks: BlockStats, g: number, per: number): number {
+  const b0 = g / BLOCK;
+  let amax = 0;
+  for (let b = b0; b < b0 + per; b++) amax = Math.max(amax, -blocks.min[b]!, blocks.max[b]!);
+  return amax;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeKernel, NF4_CODEBOOK, E2M1_VALUES, type TensorStats } from '../../engine/quant/quantize';
+import { BLOCK, blockStats, makeKernel, NF4_CODEBOOK, E2M1_VALUES, type TensorStats } from '../../engine/quant/quantize';
 import { weightFormat, type Quantizer } from '../../engine/quant/formats';
 import { errorOf } from '../../engine/quant/measure';
 
@@ -167,6 +167,18 @@ test('kernels agree with element-by-element references (fp8 e4m3, nf4, mxfp4, te
     const got = makeKernel(q)(x, rows, cols, statsOf(x));
     const want = refError(q, x, rows, cols);
     assert.ok(Math.abs(got - want) <= 1e-9 * want, `${id}: ${got} vs ${want}`);
+  }
+});
+
+test('shared block statistics give the same errors as each kernel scanning its own groups', () => {
+  const rows = 32;
+  const cols = 512;
+  const x = gaussian(rows * cols, 0.03, 21);
+  const blocks = { min: new Float32Array((rows * cols) / BLOCK), max: new Float32Array((rows * cols) / BLOCK) };
+  blockStats(x, rows * cols, blocks);
+  for (const id of ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'nf4', 'mxfp4', 'int8']) {
+    const k = makeKernel(weightFormat(id).quantizer);
+    assert.equal(k(x, rows, cols, statsOf(x), blocks), k(x, rows, cols, statsOf(x), null), id);
   }
 });
 
