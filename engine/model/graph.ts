@@ -10,7 +10,8 @@ import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, W
  * - FLOPs count 2 per multiply-add. Rows cover identical layers: flops, bytes and launches are totals.
  * - Prefill processes `contextTokens` prompt tokens per sequence (callers pass workload.promptTokens) for
  *   the whole batch, with causal attention; logits are computed for the last token of each sequence only.
- *   Its K/V come straight from the fresh projections (bytes.actIn), so prefill reads nothing from the cache.
+ *   Its K/V come straight from the fresh projections (bytes.actIn); with `opts.cachedTokens` (a cached prefix or
+ *   the earlier chunks of a chunked prefill) the new tokens also attend to those, read from the cache (kvRead).
  * - Decode processes one token per sequence with `contextTokens` tokens already cached: attention reads
  *   min(contextTokens + 1, window) cached positions (the new token is written first), per KV head.
  * - Attention is one fused kernel per layer (FlashAttention style: scores stay on chip): attn_qk carries the
@@ -88,13 +89,30 @@ export function tpSplit(spec: ModelSpec, tp: number): { heads: number; kvHeads: 
   return { heads: a.heads / tp, kvHeads: 1, kvReplicated: true };
 }
 
-/** Number of (query, key) pairs per sequence in causal attention over t tokens with an optional window. */
-export function causalPairs(t: number, window: number | null): number {
-  if (window === null || window >= t) return (t * (t + 1)) / 2;
-  return (window * (window + 1)) / 2 + (t - window) * window;
+/**
+ * (query, key) pairs per sequence of causal attention for t new tokens after `cached` tokens, with an
+ * optional window: query at position p (1-based) sees min(p, window) keys.
+ */
+export function causalPairs(t: number, window: number | null, cached = 0): number {
+  return pairsUpTo(cached + t, window) - pairsUpTo(cached, window);
 }
 
-export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, contextTokens: number): OpGraph {
+/** Sum over p = 1..n of min(p, window). */
+function pairsUpTo(n: number, window: number | null): number {
+  if (window === null || window >= n) return (n * (n + 1)) / 2;
+  return (window * (window + 1)) / 2 + (n - window) * window;
+}
+
+/** Options of buildGraph. */
+export interface GraphOptions {
+  /**
+   * Prefill only: tokens per sequence already in the KV cache before this prefill (a cached prefix, or the
+   * earlier chunks of a chunked prefill). The new tokens attend to them too, read from the cache. Default 0.
+   */
+  cachedTokens?: number;
+}
+
+export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, contextTokens: number, opts?: GraphOptions): OpGraph {
   checkInt(workload.batch, '--batch', 1, 1 << 20);
   checkInt(workload.tp, '--tp', 1, 4096);
   checkInt(contextTokens, phase === 'prefill' ? '--prompt' : 'contextTokens', phase === 'prefill' ? 1 : 0, 1 << 30);
@@ -109,6 +127,8 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const B = workload.batch;
   const prefill = phase === 'prefill';
   const T = prefill ? contextTokens : 1;
+  const cached = prefill && opts?.cachedTokens ? opts.cachedTokens : 0;
+  if (cached !== 0) checkInt(cached, 'cachedTokens', 0, 1 << 30);
   const M = B * T;
 
   // Bytes per element.
@@ -159,8 +179,10 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
     b.norm('attn_norm', L, li, M, h);
 
     // Attention: queries per sequence T, keys per query (decode) or causal pairs (prefill).
-    const keys = prefill ? T : g.window === null ? contextTokens + 1 : Math.min(contextTokens + 1, g.window);
-    const pairs = prefill ? causalPairs(T, g.window) : keys;
+    const keys = prefill ? cached + T : g.window === null ? contextTokens + 1 : Math.min(contextTokens + 1, g.window);
+    const pairs = prefill ? causalPairs(T, g.window, cached) : keys;
+    // Prefill with a cached prefix reads the prefix positions the new tokens can see from the cache.
+    const prefixRead = cached === 0 ? 0 : g.window === null ? cached : Math.min(cached, g.window);
     if (a.mla) {
       const m = a.mla;
       const qHead = m.qkNopeHeadDim + m.qkRopeHeadDim;
@@ -181,13 +203,20 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       });
       if (prefill) {
         // Prefill decompresses the latent into per-head keys and values and runs ordinary attention.
-        b.gemm('kv_b_proj', L, li, M, heads * (m.qkNopeHeadDim + m.vHeadDim), m.kvLoraRank, false);
-        b.add('attn_qk', L, li, 'attention', attnDtype, T, T, qHead, heads * B, 1, 2 * B * heads * pairs * qHead, {
-          weights: 0, actIn: M * heads * qHead * aB * 2, actOut: 0, kvRead: 0, kvWrite: 0,
+        // A cached prefix is read as latents and decompressed too.
+        if (prefixRead > 0) {
+          b.add('kv_cache_read', L, li, 'elementwise', dt16, B * prefixRead, latent, 1, 1, 1, 0, {
+            weights: 0, actIn: 0, actOut: B * prefixRead * latent * aB, kvRead: B * prefixRead * latent * kvB, kvWrite: 0,
+          });
+        }
+        b.gemm('kv_b_proj', L, li, M + B * prefixRead, heads * (m.qkNopeHeadDim + m.vHeadDim), m.kvLoraRank, false);
+        const rowsKv = M + B * prefixRead;
+        b.add('attn_qk', L, li, 'attention', attnDtype, T, keys, qHead, heads * B, 1, 2 * B * heads * pairs * qHead, {
+          weights: 0, actIn: (M + rowsKv) * heads * qHead * aB, actOut: 0, kvRead: 0, kvWrite: 0,
         });
-        b.add('attn_softmax', L, li, 'attention', attnDtype, T, T, 1, heads * B, 0, softmaxFlops * B * heads * pairs, zeroBytes(), 'attn_qk');
-        b.add('attn_sv', L, li, 'attention', attnDtype, T, m.vHeadDim, T, heads * B, 0, 2 * B * heads * pairs * m.vHeadDim, {
-          weights: 0, actIn: M * heads * m.vHeadDim * aB, actOut: M * heads * m.vHeadDim * aB, kvRead: 0, kvWrite: 0,
+        b.add('attn_softmax', L, li, 'attention', attnDtype, T, keys, 1, heads * B, 0, softmaxFlops * B * heads * pairs, zeroBytes(), 'attn_qk');
+        b.add('attn_sv', L, li, 'attention', attnDtype, T, m.vHeadDim, keys, heads * B, 0, 2 * B * heads * pairs * m.vHeadDim, {
+          weights: 0, actIn: rowsKv * heads * m.vHeadDim * aB, actOut: M * heads * m.vHeadDim * aB, kvRead: 0, kvWrite: 0,
         }, 'attn_qk');
       } else {
         // Decode attends in the latent space (weights absorbed, DeepSeek-V2 paper): queries are mapped into the
@@ -220,9 +249,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       b.add('kv_cache_write', L, li, 'elementwise', dt16, M, nk + nv, 1, 1, 1, kvQuantFlops * M * (nk + nv), {
         weights: 0, actIn: M * (nk + nv) * aB, actOut: 0, kvRead: 0, kvWrite: M * (nk + nv) * kvB,
       });
-      // Prefill: Q, K, V come from the projections; decode: K, V of `keys` positions come from the cache.
-      const kRead = prefill ? 0 : B * keys * nk * kvB;
-      const vRead = prefill ? 0 : B * keys * nv * kvB;
+      // Prefill: new K/V come from the projections, a cached prefix from the cache; decode: all `keys` from the cache.
+      const kRead = (prefill ? B * prefixRead : B * keys) * nk * kvB;
+      const vRead = (prefill ? B * prefixRead : B * keys) * nv * kvB;
       b.add('attn_qk', L, li, 'attention', attnDtype, T, keys, hd, heads * B, 1, 2 * B * heads * pairs * hd, {
         weights: 0, actIn: M * nq * aB + (prefill ? M * nk * aB : 0), actOut: 0, kvRead: kRead, kvWrite: 0,
       });

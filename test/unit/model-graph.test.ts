@@ -228,3 +228,30 @@ test('Qwen3 per-head q/k norms and Gemma 3 local layers appear in the graph', ()
   // 22 local layers read 512 positions, 4 global layers 4001; one KV head of 256, K and V, bf16.
   assert.equal(sumBy(gg, (o) => o.name === 'attn_qk' || o.name === 'attn_sv', (o) => o.bytes.kvRead), 2 * (22 * 512 + 4 * 4001) * 256 * 2);
 });
+
+test('prefill after a cached prefix: chunks add up, the prefix is read from the cache', () => {
+  const s = sample('llama-3-8b');
+  const w = defaultWorkload(s, { batch: 2 });
+  const attn = (g: OpGraph) => sumBy(g, (o) => o.opClass === 'attention', (o) => o.flops);
+  const whole = buildGraph(s, w, 'prefill', 1536);
+  const first = buildGraph(s, w, 'prefill', 1024);
+  const second = buildGraph(s, w, 'prefill', 512, { cachedTokens: 1024 });
+  // Causal pairs: 1536 x 1537 / 2 = 1024 x 1025 / 2 + (512 x 1024 + 512 x 513 / 2).
+  assert.equal(attn(first) + attn(second), attn(whole));
+  assert.equal(op(second, 'attn_qk').shape.n, 1536);
+  // The second chunk reads the 1024 cached positions: 2 sequences x 1024 x (K + V: 2 x 8 x 128) x 2 B x 32 layers.
+  assert.equal(graphTotals(second).kvRead, 32 * 2 * 1024 * 2 * 8 * 128 * 2);
+  // GEMMs add up too, except the lm_head that each chunk runs once.
+  const gemm = (g: OpGraph) => sumBy(g, (o) => o.opClass === 'gemm' && o.name !== 'lm_head', (o) => o.flops);
+  assert.equal(gemm(first) + gemm(second), gemm(whole));
+  // A window caps the prefix read: Mistral reads at most 4096 cached positions.
+  const m = sample('mistral-7b-v0.1');
+  const gm = buildGraph(m, defaultWorkload(m), 'prefill', 256, { cachedTokens: 10_000 });
+  assert.equal(graphTotals(gm).kvRead, 32 * 4096 * 2 * 8 * 128 * 2);
+  // MLA reads cached latents and decompresses them with the new tokens.
+  const d = sample('deepseek-v2-lite');
+  const gd = buildGraph(d, defaultWorkload(d), 'prefill', 100, { cachedTokens: 300 });
+  assert.equal(graphTotals(gd).kvRead, 27 * 300 * 576 * 2);
+  assert.equal(gd.ops.filter((o) => o.name === 'kv_b_proj').reduce((a, o) => Math.max(a, o.shape.m), 0), 400);
+  assert.throws(() => buildGraph(s, w, 'prefill', 10, { cachedTokens: -1 }), /cachedTokens/);
+});
