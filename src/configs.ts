@@ -6,9 +6,8 @@
 import * as vscode from 'vscode';
 import { analyzeConfigText, errorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
 import * as fmt from './format';
-import { locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
+import { likelyTypo, locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
 import type { Settings } from './settings';
-import schema from '../media/schemas/hf-config.schema.json';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { language: 'json', scheme: 'file' },
@@ -24,41 +23,6 @@ export const CONFIG_CODES = {
   settings: 'RLC004',
   unknownField: 'RLC005',
 } as const;
-
-/** Field names the schema knows (media/schemas/hf-config.schema.json): the basis of "did you mean". */
-const KNOWN_FIELDS = Object.keys((schema as { properties: Record<string, unknown> }).properties);
-
-/** Edit distance, capped: enough to tell a typo (`num_key_value_head`) from a different field. */
-function distance(a: string, b: string, cap = 3): number {
-  if (Math.abs(a.length - b.length) > cap) return cap + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      rowMin = Math.min(rowMin, cur[j]!);
-    }
-    if (rowMin > cap) return cap + 1;
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The known field an unknown key is probably a misspelling of, if any. */
-export function likelyTypo(key: string): string | undefined {
-  if (KNOWN_FIELDS.includes(key) || key.length < 6) return undefined;
-  let best: string | undefined;
-  let bestD = 3;
-  for (const f of KNOWN_FIELDS) {
-    const d = distance(key, f, 2);
-    if (d < bestD) {
-      best = f;
-      bestD = d;
-    }
-  }
-  return best;
-}
 
 export interface ConfigState {
   version: number;

@@ -1,3 +1,5 @@
+import schema from '../media/schemas/hf-config.schema.json';
+
 /**
  * Where the keys of a JSON object sit in its text: enough to place code lenses, hovers and diagnostics on
  * config fields without a full JSON AST. Tolerant: stops quietly at malformed text.
@@ -109,4 +111,39 @@ export function looksLikeModelConfig(text: string): boolean {
   const head = text.trimStart();
   if (!head.startsWith('{')) return false;
   return /"(architectures|model_type)"\s*:/.test(text);
+}
+
+/** Field names the schema knows (media/schemas/hf-config.schema.json): the basis of "did you mean". */
+const KNOWN_FIELDS = Object.keys((schema as { properties: Record<string, unknown> }).properties);
+
+/** Edit distance, capped: enough to tell a typo (`num_key_value_head`) from a different field. */
+function distance(a: string, b: string, cap = 3): number {
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]!);
+    }
+    if (rowMin > cap) return cap + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known field an unknown key is probably a misspelling of, if any. */
+export function likelyTypo(key: string): string | undefined {
+  if (KNOWN_FIELDS.includes(key) || key.length < 6) return undefined;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const f of KNOWN_FIELDS) {
+    const d = distance(key, f, 2);
+    if (d < bestD) {
+      best = f;
+      bestD = d;
+    }
+  }
+  return best;
 }

@@ -53,6 +53,13 @@ export class Ridgeline implements vscode.Disposable {
     }
   }
 
+  /** Status bar: the adapter of an earlier measurement (file of `ridgeline bench`), until probed again. */
+  showMeasuredAdapter(): void {
+    if (this.status.state.kind !== 'unknown') return;
+    const d = this.measuredDevice();
+    if (d?.measured) this.status.setGpu({ kind: 'ready', adapter: `${d.measured.adapter}, measured ${d.measured.dateIso.slice(0, 10)}`, software: /software|swiftshader|llvmpipe|lavapipe/i.test(d.measured.adapter) });
+  }
+
   /** Re-reads settings, pushes devices into the engine, updates the status bar. */
   applySettings(): void {
     this.current = readSettings();

@@ -104,4 +104,16 @@ describe('model config: hovers', () => {
     // float32 doubles the weights: +16,060,522,496 B = +14.96 GiB, shown as +15 GiB.
     assert.match(dtype, /store the weights in float32[^\n]*weights \+15 GiB/, dtype);
   });
+
+  it('num_local_experts (Mixtral): every expert costs memory, only top-k cost time', async () => {
+    const doc = await open('models/mixtral-8x7b.json');
+    const text = await waitFor('hover', async () => {
+      const t = await hoverText(doc.uri, keyPosition(doc, 'num_local_experts'));
+      return t.includes('num_local_experts') ? t : undefined;
+    });
+    // 8 -> 4 experts: 4 experts x 32 layers x 3 x 4096 x 14336 = 22,548,578,304 expert params, plus the
+    // router (4096 x 4 x 32 = 524,288): 22,549,102,592 fewer, shown as -22.5 B.
+    assert.match(text, /halve `num_local_experts`[^\n]*params -22\.5 B/, text);
+  });
 });
+
