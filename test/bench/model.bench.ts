@@ -1,7 +1,7 @@
 /**
  * Model analysis speed: parse + op graph for a 70B config, both phases, and a 64 x 64 (batch, context)
- * sweep of decode graphs. Baseline in the same process: JSON.parse of the same config text (the least any
- * analysis must do), so the ratios stay comparable across machines.
+ * sweep of decode graphs (fastest of several runs). Baseline in the same process: JSON.parse of the same
+ * config text (the least any analysis must do), so the ratios stay comparable across machines.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +19,20 @@ async function bundled(): Promise<ModelModule> {
   return mod.exports;
 }
 
+/**
+ * Microseconds per call: the fastest of 20 blocks (the machine may be shared; the minimum is the least
+ * disturbed estimate of the code's own cost).
+ */
 function timeUs(iterations: number, fn: () => void): number {
   for (let i = 0; i < Math.min(2000, iterations); i++) fn(); // warm up the JIT
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / 1e3 / iterations;
+  const block = Math.max(1, Math.floor(iterations / 20));
+  let best = Infinity;
+  for (let r = 0; r < 20; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < block; i++) fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / block);
+  }
+  return best;
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -56,10 +65,12 @@ export async function bench(): Promise<Record<string, unknown>> {
     }
   };
   sweep();
-  const t0 = process.hrtime.bigint();
-  const reps = 5;
-  for (let i = 0; i < reps; i++) sweep();
-  const sweepMs = Number(process.hrtime.bigint() - t0) / 1e6 / reps;
+  let sweepMs = Infinity;
+  for (let i = 0; i < 7; i++) {
+    const t0 = process.hrtime.bigint();
+    sweep();
+    sweepMs = Math.min(sweepMs, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
 
   // Same measurement on the bundled code (what the CLI and the extension run).
   const m = await bundled();
