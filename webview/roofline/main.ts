@@ -91,7 +91,13 @@ function renderCards(d: RooflineData): void {
   $('#cards').dataset.decodeTokensPerS = String(r.decode.tokensPerS);
 }
 
-const fmtAxis = d3format('.0s');
+const siFormat = d3format('.0s');
+const fmtAxis = (v: { valueOf(): number }): string => siFormat(v.valueOf());
+
+/** The powers of ten among a log scale's ticks. */
+function decades(ticks: number[]): number[] {
+  return ticks.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9);
+}
 const tooltip = $('#tooltip');
 
 function detail(p: OpPoint): string {
@@ -126,6 +132,9 @@ function renderChart(m: ChartModel, d: RooflineData): void {
     .attr('font-size', 11);
   const x = scaleLog().domain(m.xDomain).range([M.left, W - M.right]).clamp(true);
   const y = scaleLog().domain(m.yDomain).range([H - M.bottom, M.top]).clamp(true);
+  // Ticks and grid at decades only: a log axis over 10+ decades would otherwise draw 9 minor ticks each.
+  const xTicks = decades(x.ticks());
+  const yTicks = decades(y.ticks());
   const color = scaleOrdinal<string, string>().domain(m.kinds).range(colors.categorical);
   const maxShare = Math.max(...m.points.map((p) => p.timeShare), 1e-9);
   const radius = scaleSqrt().domain([0, maxShare]).range([3, 14]);
@@ -134,19 +143,19 @@ function renderChart(m: ChartModel, d: RooflineData): void {
     .append('g')
     .attr('class', 'grid')
     .attr('transform', `translate(0,${H - M.bottom})`)
-    .call(axisBottom(x).ticks(8, fmtAxis).tickSize(-(H - M.top - M.bottom)).tickFormat(() => ''))
+    .call(axisBottom(x).tickValues(xTicks).tickSize(-(H - M.top - M.bottom)).tickFormat(() => ''))
     .selectAll('line')
     .attr('stroke', colors.border);
   svg
     .append('g')
     .attr('class', 'grid')
     .attr('transform', `translate(${M.left},0)`)
-    .call(axisLeft(y).ticks(8, fmtAxis).tickSize(-(W - M.left - M.right)).tickFormat(() => ''))
+    .call(axisLeft(y).tickValues(yTicks).tickSize(-(W - M.left - M.right)).tickFormat(() => ''))
     .selectAll('line')
     .attr('stroke', colors.border);
   svg.selectAll('.grid path').remove();
-  svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.bottom})`).call(axisBottom(x).ticks(8, fmtAxis));
-  svg.append('g').attr('class', 'axis y').attr('transform', `translate(${M.left},0)`).call(axisLeft(y).ticks(8, fmtAxis));
+  svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${H - M.bottom})`).call(axisBottom(x).tickValues(xTicks).tickFormat(fmtAxis));
+  svg.append('g').attr('class', 'axis y').attr('transform', `translate(${M.left},0)`).call(axisLeft(y).tickValues(yTicks).tickFormat(fmtAxis));
   svg
     .append('text')
     .attr('x', (M.left + W - M.right) / 2)
