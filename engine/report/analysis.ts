@@ -7,10 +7,18 @@ import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtSi,
  * comes from the result.
  */
 
+/** Parameter counts the way model cards say them: 6.74 B, 350 M. */
+function fmtCount(n: number): string {
+  if (n >= 1e12) return `${(n / 1e12).toPrecision(4)} T`;
+  if (n >= 1e9) return `${(n / 1e9).toPrecision(4)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toPrecision(4)} M`;
+  return fmtInt(n);
+}
+
 function paramsLine(r: AnalysisResult): string {
   const p = r.model.params;
   const a = r.model.attention;
-  return `${fmtSi(p.total, '', 4)} parameters (${fmtSi(p.active, '', 4)} active per token); ${r.model.layers} layers, hidden ${r.model.hiddenSize}; attention ${a.kind.toUpperCase()} ${a.heads} heads / ${a.kvHeads} KV heads x ${a.headDim}`;
+  return `${fmtCount(p.total)} parameters (${fmtCount(p.active)} active per token); ${r.model.layers} layers, hidden ${r.model.hiddenSize}; attention ${a.kind.toUpperCase()} ${a.heads} heads / ${a.kvHeads} KV heads x ${a.headDim}`;
 }
 
 function workloadLine(r: AnalysisResult): string {
