@@ -190,7 +190,7 @@ export interface Op {
   /** Stable op name, e.g. `q_proj`, `attn_qk`, `attn_softmax`, `mlp_down`, `lm_head`. */
   name: string;
   phase: Phase;
-  /** Set when the row is one layer; absent for rows covering several layers or none. */
+  /** Set when the row is one layer; undefined (omitted in JSON) for rows covering several layers or none. */
   layer?: number;
   /** Number of layers this row covers (1 for lm_head, embeddings). */
   layers: number;
