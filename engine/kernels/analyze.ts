@@ -11,8 +11,8 @@ import {
   type ConstIR, type Env, type Expr, type FuncIR, type LaunchIR, type Pos, type Stmt, type UnitIR, type WgslType,
 } from './ir';
 import { rule } from './lints';
-import { scalarOf, wgslLayout } from './wgsl';
-import type { KernelDiagnostic, KernelEstimate, KernelInfo, KernelLanguage, KernelLaunch, KernelLoop, Occupancy, Severity } from './types';
+import { scalarOf, wgslLayout, wgslTypeText } from './wgsl';
+import type { KernelBinding, KernelDiagnostic, KernelEstimate, KernelInfo, KernelLanguage, KernelLaunch, KernelLoop, Occupancy, Severity } from './types';
 
 /** Limits used when the device does not state them. */
 export const CUDA_DEFAULTS = {
@@ -582,6 +582,42 @@ function analyzeOne(
       }
     });
   }
+  if (lang === 'wgsl') {
+    // uniform struct members take the value of the dim with the same name, any case (`dims.k` <- K)
+    const lower = new Map(Object.entries(cx.dims).map(([k, v]) => [k.toLowerCase(), v]));
+    for (const g of ir.globals) {
+      if (g.space !== 'uniform' || g.type?.k !== 'named') continue;
+      for (const m of structs.get(g.type.name) ?? []) {
+        const v = lower.get(m.name.toLowerCase());
+        if (v !== undefined) env.set(`${g.name}.${m.name}`, v);
+      }
+    }
+  }
+  let bindings: KernelBinding[] | undefined;
+  if (lang === 'wgsl') {
+    bindings = [];
+    for (const g of ir.globals) {
+      if (g.group === null || g.binding === null || !usedNames.has(g.name)) continue;
+      const runtimeSized = g.type?.k === 'array' && g.type.count === null;
+      const unitType = runtimeSized && g.type?.k === 'array' ? g.type.elem : g.type;
+      const lay = unitType ? wgslLayout(unitType, env, structs) : null;
+      const b: KernelBinding = { group: g.group, binding: g.binding, name: g.name, space: g.space, access: g.access, type: wgslTypeText(g.type), elementBytes: lay?.size ?? null, runtimeSized, scalar: scalarOf(unitType) };
+      if (unitType?.k === 'named' && structs.has(unitType.name)) {
+        const members: NonNullable<KernelBinding['members']> = [];
+        let offset = 0;
+        for (const m of structs.get(unitType.name)!) {
+          const l = m.type ? wgslLayout(m.type, env, structs) : null;
+          if (!l) break;
+          offset = Math.ceil(offset / l.align) * l.align;
+          members.push({ name: m.name, offsetBytes: offset, scalar: scalarOf(m.type) });
+          offset += l.size;
+        }
+        b.members = members;
+      }
+      bindings.push(b);
+    }
+    bindings.sort((a, b) => a.group - b.group || a.binding - b.binding);
+  }
   const dyn = launches[0]?.dynamicSharedMemoryBytes ?? 0;
   const sharedMemoryBytes = sharedStatic === null ? null : sharedStatic + (sharedDynamic ? dyn ?? 0 : 0);
 
@@ -845,6 +881,7 @@ function analyzeOne(
     globalStoresPerThread: tripsKnown ? stores : null,
     ...(estimate ? { estimate } : { estimateUnavailable }),
     ...(occupancy ? { occupancy } : {}),
+    ...(bindings ? { bindings } : {}),
   };
   if (!estimate && notes.length) info.estimateUnavailable = `${info.estimateUnavailable}; ${notes.join('; ')}`;
   return { info, diagnostics };

@@ -110,7 +110,7 @@ export interface UnitIR {
   funcs: FuncIR[];
   launches: LaunchIR[];
   /** WGSL module-scope variables. */
-  globals: Array<{ name: string; space: string; type: WgslType | null; pos: Pos }>;
+  globals: Array<{ name: string; space: string; access: string; type: WgslType | null; group: number | null; binding: number | null; pos: Pos }>;
   structs: Array<{ name: string; members: Array<{ name: string; type: WgslType | null }> }>;
   errors: Pos[];
   comments: Array<{ text: string; row: number }>;
@@ -146,6 +146,9 @@ export function evalExpr(e: Expr | null | undefined, env: Env, depth = 0): numbe
       return e.v;
     case 'id':
       return env.has(e.name) ? env.get(e.name)! : null;
+    case 'mem':
+      // a uniform struct member bound to a dim (`params.k` <- K), set up by the analysis
+      return e.obj.k === 'id' && env.has(`${e.obj.name}.${e.field}`) ? env.get(`${e.obj.name}.${e.field}`)! : null;
     case 'tid':
     case 'bid':
     case 'bdim':

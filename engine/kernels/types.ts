@@ -119,6 +119,27 @@ export interface KernelInfo {
   /** Why there is no estimate (missing dims, unknown grid, unknown trip count). */
   estimateUnavailable?: string;
   occupancy?: Occupancy;
+  /** WGSL: the resource bindings the entry point uses (directly or through the functions it calls). */
+  bindings?: KernelBinding[];
+}
+
+export interface KernelBinding {
+  group: number;
+  binding: number;
+  name: string;
+  /** `storage`, `uniform`, `handle` (textures, samplers). */
+  space: string;
+  /** `read`, `read_write` or '' (uniform). */
+  access: string;
+  type: string;
+  /** Bytes of one array element (runtime-sized arrays), or of the whole variable otherwise; null when unknown. */
+  elementBytes: number | null;
+  /** True for runtime-sized arrays: the size comes from the buffer bound. */
+  runtimeSized: boolean;
+  /** Scalar type of the data (`f32`, `u32`, ...), when there is one. */
+  scalar: string | null;
+  /** Struct members (uniform structs), for filling dims by name when profiling. */
+  members?: Array<{ name: string; offsetBytes: number; scalar: string | null }>;
 }
 
 export interface KernelFileReport {

@@ -457,7 +457,13 @@ export function wgslUnit(n: Node): UnitIR {
         const vid = named(vd).find((c) => c.type === 'variable_ident_decl');
         const name = vid ? named(vid).find((c) => c.type === 'ident')?.text : undefined;
         const t = vid ? wType(named(vid).find((c) => c.type === 'type_decl') ?? null) : null;
-        if (name) unit.globals.push({ name, space, type: t, pos: pos(vid ?? m, base) });
+        const access = q ? (named(q).find((c) => c.type === 'access_mode')?.text ?? '') : '';
+        const at = attrs(m);
+        const num = (k: string) => {
+          const a = at.find((x) => x.name === k)?.args[0];
+          return a && /^\d+$/.test(a.text) ? Number(a.text) : null;
+        };
+        if (name) unit.globals.push({ name, space, access, type: t, group: num('group'), binding: num('binding'), pos: pos(vid ?? m, base) });
         return;
       }
       case 'struct_decl': {

@@ -1,7 +1,8 @@
 // Tiled f32 matmul C = A * B (row-major), TILE x TILE workgroups, tiles staged in workgroup memory.
-// ridgeline: M=1024 N=1024 K=1024 dispatch=N/16,M/16,1 buffers=0:M*K,1:K*N,2:M*N,3:4
+// ridgeline: M=1024 N=1024 K=1024 dispatch=N/16,M/16,1 buffers=0:M*K,1:K*N,2:M*N
 const TILE: u32 = 16u;
 
+// Uniform members named like the dims (m, n, k) are filled from them when the kernel is profiled.
 struct Dims { m: u32, n: u32, k: u32, pad: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -17,14 +18,16 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocati
   let row = gid.y;
   let col = gid.x;
   var acc = 0.0;
-  for (var t = 0u; t < K; t = t + TILE) {
-    tileA[lid.y][lid.x] = a[row * K + t + lid.x];
-    tileB[lid.y][lid.x] = b[(t + lid.y) * N + col];
+  for (var t = 0u; t < dims.k; t = t + TILE) {
+    tileA[lid.y][lid.x] = a[row * dims.k + t + lid.x];
+    tileB[lid.y][lid.x] = b[(t + lid.y) * dims.n + col];
     workgroupBarrier();
     for (var k = 0u; k < TILE; k = k + 1u) {
       acc = acc + tileA[lid.y][k] * tileB[k][lid.x];
     }
     workgroupBarrier();
   }
-  c[row * N + col] = acc;
+  if (row < dims.m && col < dims.n) {
+    c[row * dims.n + col] = acc;
+  }
 }
