@@ -2,7 +2,7 @@
 // SwiftShader), integration (real VS Code host via code-server), e2e (headless Chromium in code-server).
 //   node scripts/test-all.mjs [suite ...]     suites: lint unit gpu integration e2e
 // Ends with one line "tests: N passed, N failed" and exits non-zero when anything failed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,25 +35,25 @@ function testFiles(dir) {
   return out;
 }
 
-/** Runs node's test runner on a folder; counts come from its TAP output. */
-function nodeSuite(name, env = {}) {
+/** Runs node's test runner on a folder; counts come from the spec reporter's closing lines. */
+async function nodeSuite(name, env = {}) {
   const files = testFiles(join(root, 'test', name));
   if (files.length === 0) {
     summary.push(`${name}: no tests`);
     return;
   }
-  const tap = join(outDir, `${name}.tap`);
-  rmSync(tap, { force: true });
-  const code = run(process.execPath, [
-    '--import', 'tsx', '--import', './scripts/register-text.mjs',
-    '--test', '--test-concurrency=1',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    ...files,
-  ], env);
-  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
-  const p = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
-  let f = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? 0);
+  const args = ['--import', 'tsx', '--import', './scripts/register-text.mjs', '--test', '--test-concurrency=1',
+    '--test-reporter=spec', ...files];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  let text = '';
+  child.stdout.on('data', (d) => {
+    process.stdout.write(d);
+    text += d.toString();
+    if (text.length > 1 << 20) text = text.slice(-(1 << 16));
+  });
+  const code = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  const p = Number(/^\u2139 pass (\d+)/m.exec(text)?.[1] ?? 0);
+  let f = Number(/^\u2139 fail (\d+)/m.exec(text)?.[1] ?? 0);
   if (code !== 0 && f === 0) f = 1; // crashed before reporting
   passed += p;
   failed += f;
@@ -94,8 +94,8 @@ if (run('npm', ['run', '--silent', 'build']) !== 0) {
   process.exit(1);
 }
 for (const s of wanted) {
-  if (s === 'unit') nodeSuite('unit');
-  else if (s === 'gpu') nodeSuite('gpu');
+  if (s === 'unit') await nodeSuite('unit');
+  else if (s === 'gpu') await nodeSuite('gpu');
   else if (s === 'integration') harnessSuite('integration', 'test/integration/run.mjs');
   else if (s === 'e2e') harnessSuite('e2e', 'test/e2e/run.mjs');
   else if (s !== 'lint') {
