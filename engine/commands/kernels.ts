@@ -14,10 +14,29 @@ shared memory, loops, global loads/stores, FLOPs and bytes per launch, roofline 
   --devices FILE         load extra devices from a JSON file first
   --dims M=4096,N=4096   problem dims (override \`// ridgeline: M=...\` annotations in the file)
   --language cuda|triton|wgsl   when the file extension does not tell
+  --profile              WGSL: run the kernel on this machine's WebGPU adapter (buffers from the
+                         \`// ridgeline: dispatch=... buffers=...\` annotation), time it and place it on the
+                         measured roofline (\`ridgeline bench\` measures it; else the --hardware roofs)
+  --kernel NAME          WGSL entry point to profile (default: the first @compute kernel)
   --format table|json    output (default table)
   --out FILE             write the output to FILE
 
-Exit codes: 0 analyzed (diagnostics included), 2 bad input or a file that is skipped (binary, over 5 MB).`;
+Exit codes: 0 analyzed (diagnostics included), 2 bad input or a file that is skipped (binary, over 5 MB),
+3 no WebGPU adapter (--profile).`;
+
+function renderProfile(p: import('../kernels/profile').KernelProfile, roofNote: string): string {
+  const g = (x: number | null, unit: string) => (x === null ? '-' : `${(x / 1e9).toPrecision(3)} G${unit}`);
+  const lines = [
+    `profile: ${p.kernel} on ${p.adapter} (${p.timing} timing)`,
+    `  dispatch ${p.dispatch.join('x')} x workgroup ${p.workgroupSize.join('x')} = ${p.invocations} invocations`,
+    `  time ${(p.timeS * 1e3).toPrecision(4)} ms   ${g(p.achievedFlopsPerS, 'FLOP/s')}   ${g(p.achievedBandwidthBytesPerS, 'B/s')}   ${p.intensity === null ? '' : `${p.intensity.toFixed(2)} FLOP/B`}`,
+  ];
+  if (p.roofline) {
+    lines.push(`  roofline (${roofNote}): ${p.roofline.bound} bound, ${(p.roofline.fractionOfRoof * 100).toFixed(1)}% of the attainable ${g(p.roofline.attainableFlopsPerS, 'FLOP/s')}`);
+  }
+  for (const n of p.notes) lines.push(`  ${n}`);
+  return lines.join('\n');
+}
 
 export const KERNELS_DEFAULTS = { hardware: 'h100-sxm' } as const;
 
@@ -38,6 +57,7 @@ export const kernelsCommand: Command = {
   name: 'kernels',
   summary: 'kernels in a CUDA / Triton / WGSL file: launch shape, shared memory, FLOPs, bytes, bound, lints',
   usage: USAGE,
+  booleanFlags: ['--profile'],
   async run(args: Args) {
     const file = args.positional[0];
     if (!file) throw inputError({ field: 'file', expected: 'a kernel source path: ridgeline kernels <file.cu|.py|.wgsl>' });
@@ -47,6 +67,8 @@ export const kernelsCommand: Command = {
     const devicesFile = args.str('--devices');
     const dimsRaw = args.str('--dims');
     const langRaw = args.str('--language');
+    const profile = args.flag('--profile');
+    const kernelName = args.str('--kernel');
     args.str('--out');
     args.rejectUnknown();
 
@@ -84,10 +106,26 @@ export const kernelsCommand: Command = {
     const skip = skipReason(bytes);
     if (skip) throw inputError({ file, field: 'content', expected: 'a text source file', got: skip });
 
+    if ((profile || kernelName !== undefined) && language !== 'wgsl') throw inputError({ field: profile ? '--profile' : '--kernel', expected: 'a .wgsl file (only WGSL kernels run on the WebGPU engine)' });
     const analyzer = await KernelAnalyzer.create(wasmDir(), [language]);
     try {
-      const report = await analyzer.analyze(bytes.toString('utf8'), language, { file, dims, device });
-      return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderKernelTable(report) };
+      const source = bytes.toString('utf8');
+      const report = await analyzer.analyze(source, language, { file, dims, device });
+      if (!profile) return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderKernelTable(report) };
+      const { nodeRunner, closeNodeGpu } = await import('../gpu/node');
+      const { loadMeasuredDevice } = await import('../gpu/measured');
+      const { profileWgslKernel } = await import('../kernels/profile');
+      const measured = loadMeasuredDevice();
+      const { runner, notes } = await nodeRunner({ timeoutMs: 120_000 });
+      try {
+        const p = await profileWgslKernel(runner, analyzer, source, { file, dims, kernel: kernelName, device: measured ?? device });
+        const roofNote = measured ? 'roofs measured on this machine by `ridgeline bench`' : `roofs of ${device.name} (run \`ridgeline bench\` to measure this machine)`;
+        if (format === 'json') return { text: JSON.stringify({ ...report, profile: p }, null, 2), notes };
+        return { text: `${renderKernelTable(report)}\n\n${renderProfile(p, roofNote)}`, notes };
+      } finally {
+        runner.destroy();
+        closeNodeGpu();
+      }
     } finally {
       analyzer.dispose();
     }
