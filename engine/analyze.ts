@@ -72,9 +72,11 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     const cLast = P + steps - 1;
     const t0 = steps === 1 ? decodeTotals.timeS : stepTime(graphs.at(B, cFirst, true), ctx);
     const t1 = steps === 1 ? t0 : stepTime(graphs.at(B, cLast, true), ctx);
-    const tm = stepTime(graphs.at(B, (cFirst + cLast) / 2, true), ctx);
+    const cm = Math.round((cFirst + cLast) / 2);
+    const tm = stepTime(graphs.at(B, cm, true), ctx);
     decodeSumS = (steps * (t0 + t1)) / 2;
-    if (steps > 2 && Math.abs(tm - (t0 + t1) / 2) > 1e-6 * tm) {
+    const onChord = steps > 2 ? t0 + ((t1 - t0) * (cm - cFirst)) / (cLast - cFirst) : tm;
+    if (steps > 2 && Math.abs(tm - onChord) > 1e-9 * tm) {
       // Not affine over the range (an op changes bound): Simpson's rule over 64 panels.
       decodeSumS = simpson((c) => stepTime(graphs.at(B, c, true), ctx), cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
       if (cLast === cFirst) decodeSumS = steps * t0;

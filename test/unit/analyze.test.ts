@@ -69,6 +69,13 @@ test('decode is reported at the mid-point of generation and e2e sums every decod
   let tm = rm.prefill.timeS;
   for (let c = 4000; c < 4199; c++) tm += costOps(buildGraph(mistral, wm, 'decode', c).ops, cm).reduce((s, k) => s + k.timeS, 0);
   assert.ok(Math.abs(rm.e2e.timeS - tm) / tm < 1e-3, `${rm.e2e.timeS} vs ${tm}`);
+  // MoE (Mixtral): experts touched grow sub-linearly with the batch, so graphs are built per point; still exact.
+  const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const wx = defaultWorkload(mixtral, { batch: 2, promptTokens: 100, generateTokens: 40 });
+  const rx = analyze(mixtral, wx, device, { sweeps: false });
+  let tx = rx.prefill.timeS;
+  for (let c = 100; c < 139; c++) tx += costOps(buildGraph(mixtral, wx, 'decode', c).ops, cm).reduce((s2, k) => s2 + k.timeS, 0);
+  assert.ok(Math.abs(rx.e2e.timeS - tx) / tx < 1e-9, `${rx.e2e.timeS} vs ${tx}`);
 });
 
 test('batch sweep: memory-bound plateau, then the ridge; decode curve grows with context', () => {
