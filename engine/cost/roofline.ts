@@ -100,6 +100,8 @@ export interface CostContext {
   notes: Set<string>;
   /** Force GEMM tile padding on or off (default: on for matrix units, see matrixUnits). */
   padGemm?: boolean;
+  /** Peaks already looked up, per dtype (filled by the cost model). */
+  peaks?: Partial<Record<Dtype, PeakChoice>>;
 }
 
 /** Numeric result of one kernel, filled in place (no allocation on hot paths). */
@@ -169,8 +171,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     out.bound = 'comm';
     return out;
   }
-  const peak = peakFor(ctx.device, host.computeDtype);
-  if (peak.note) ctx.notes.add(peak.note);
+  const peak = cachedPeak(ctx, host.computeDtype);
   const scale = cls === 'gemm' || cls === 'attention' ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const peakEff = peak.flopsPerS * eff.compute * scale;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
@@ -188,6 +189,18 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   out.peakDtype = peak.dtype;
   out.bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
   return out;
+}
+
+/** peakFor, once per context and dtype (the hot loops evaluate thousands of kernels). */
+function cachedPeak(ctx: CostContext, dtype: Dtype): PeakChoice {
+  const cache = (ctx.peaks ??= {});
+  let p = cache[dtype];
+  if (!p) {
+    p = peakFor(ctx.device, dtype);
+    if (p.note) ctx.notes.add(p.note);
+    cache[dtype] = p;
+  }
+  return p;
 }
 
 /** Index one past the kernel that starts at ops[i0] (ops fused into it follow it in the graph). */
