@@ -60,7 +60,7 @@ export function combineUnits(language: KernelLanguage, units: Array<{ unit: Unit
     ir.enables.push(...unit.enables);
     // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
     for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
-    for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row) });
+    for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row), orig: l } as LaunchIR);
     for (const g of unit.globals) ir.globals.push({ ...g, pos: shiftPos(g.pos, row) });
     for (const e of unit.errors) ir.errors.push(shiftPos(e, row));
   }
@@ -405,11 +405,13 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
     const orig = (fn as FuncIR & { orig?: FuncIR }).orig ?? fn;
     const launchesIR = ir.language === 'cuda' ? launchesOf.get(fn.name) ?? [] : [];
     let sig = '';
+    // launch sites whose text did not change are the same cached objects: compared by identity
+    const launchKeys = launchesIR.map((l) => (l as LaunchIR & { orig?: LaunchIR }).orig ?? l);
     if (cx.memo) {
       const annKey = ann ? { ...ann, row: ann.grid || ann.block || ann.dispatch ? ann.row - row : 0 } : null;
-      sig = `${fileSig}|${JSON.stringify(launchesIR.map((l) => [l.grid, l.block, l.smem, l.args, l.templateArgs, l.text]))}|${JSON.stringify(annKey)}`;
+      sig = annKey ? `${fileSig}|${JSON.stringify(annKey)}` : fileSig;
       const hit = cx.memo.get(orig);
-      if (hit && hit.sig === sig) {
+      if (hit && hit.sig === sig && hit.launches.length === launchKeys.length && hit.launches.every((l, i) => l === launchKeys[i])) {
         const r = shiftResult(hit, row - hit.row, launchesIR);
         kernels.push(r.info);
         diagnostics.push(...r.diagnostics);
@@ -417,7 +419,7 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
       }
     }
     const r = analyzeOne(fn, cx, ann, structs, funcsByName, launchesIR);
-    cx.memo?.set(orig, { sig, row, info: r.info, diagnostics: r.diagnostics });
+    cx.memo?.set(orig, { sig, launches: launchKeys, row, info: r.info, diagnostics: r.diagnostics });
     kernels.push(r.info);
     diagnostics.push(...r.diagnostics);
   }
@@ -425,7 +427,7 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
 }
 
 /** Per-kernel results kept between analyses of a document, keyed by the (cached) function IR. */
-export type KernelMemo = WeakMap<FuncIR, { sig: string; row: number; info: KernelInfo; diagnostics: KernelDiagnostic[] }>;
+export type KernelMemo = WeakMap<FuncIR, { sig: string; launches: LaunchIR[]; row: number; info: KernelInfo; diagnostics: KernelDiagnostic[] }>;
 
 /** A cached kernel result moved by `d` lines; launch lines come from the launch sites' current places. */
 function shiftResult(hit: { info: KernelInfo; diagnostics: KernelDiagnostic[] }, d: number, launchesIR: LaunchIR[]): { info: KernelInfo; diagnostics: KernelDiagnostic[] } {

@@ -365,9 +365,10 @@ function cParams(list: Node | null): ParamIR[] {
     const full = d ? p.text.replace(/\s+/g, ' ') : type;
     const pointer = !!info?.pointer || (info?.dims.length ?? 0) > 0;
     const base = p.childForFieldName('type')?.text ?? type;
+    const cut = info ? full.lastIndexOf(info.name) : -1;
     out.push({
       name: info?.name ?? '',
-      type: info ? full.replace(new RegExp(`\\b${info.name}\\b(?!.*\\b${info.name}\\b)`), '').replace(/\s+/g, ' ').trim() : full,
+      type: cut >= 0 ? (full.slice(0, cut) + full.slice(cut + info!.name.length)).replace(/\s+/g, ' ').trim() : full,
       kind: pointer ? 'global' : 'value',
       elemType: base,
     });
@@ -437,9 +438,12 @@ export function cudaUnit(n: Node): UnitIR {
         }
         return;
       }
-      case 'function_definition':
-        cFunction(m, base, unit, templateParams);
+      case 'function_definition': {
+        // only kernels and functions with launch sites matter; skip the rest without walking them
+        const t = m.text;
+        if (t.includes('__global__') || t.includes('<<<')) cFunction(m, base, unit, templateParams);
         return;
+      }
       case 'template_declaration': {
         const params = m.childForFieldName('parameters');
         const names = params ? named(params).map((p) => (p.childForFieldName('declarator') ?? named(p).pop())?.text ?? '').filter(Boolean) : [];
