@@ -12,6 +12,7 @@ import { errorLine } from './engine';
 import * as fmt from './format';
 import type { Settings } from './settings';
 import type { StatusBar } from './statusBar';
+import { reportProfiledKernels } from './panels/index';
 
 export interface BenchmarkOutcome {
   device: Device;
@@ -129,6 +130,8 @@ export class GpuService implements vscode.Disposable {
           const out = await profileWgsl(doc.getText(), doc.fileName, k, s, (st) => this.status.setGpu(st));
           this.log.info(`profile ${name}: ${fmt.seconds(out.timeS)} per launch (${out.timing})${out.flopsPerS ? `, ${fmt.rate(out.flopsPerS, 'FLOP')}` : ''}${out.bytesPerS ? `, ${fmt.rate(out.bytesPerS, 'B')}` : ''}`);
           void vscode.window.showInformationMessage(`Ridgeline: ${name}: ${fmt.seconds(out.timeS)} per launch on ${out.adapter}`);
+          // The sidebar profiler lists it (click: the kernel's source line).
+          reportProfiledKernels([{ name: out.kernel, file: doc.uri.toString(), line: k.line - 1, timeS: out.timeS, flopsPerS: out.flopsPerS, bytesPerS: out.bytesPerS, verified: null }]);
           return out;
         },
       );

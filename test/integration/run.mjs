@@ -202,17 +202,55 @@ async function runMode(mode, env) {
     page.on('pageerror', (e) => log(`[${mode}] page error: ${String(e.message).split('\n')[0]}`));
     await page.goto(url);
     const t0 = Date.now();
+    // While the suite runs, the workbench itself must show the extension's status bar items.
+    let statusText = '';
+    let statusSeen = false;
     while (!existsSync(resultFile)) {
       if (Date.now() - t0 > RUN_LIMIT_MS) throw new Error(`no results from the extension host after ${RUN_LIMIT_MS / 1000} s; see ${logFile}`);
       if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode}; see ${logFile}`);
+      if (!statusSeen) {
+        statusText = await page
+          .locator('.part.statusbar')
+          .innerText({ timeout: 1000 })
+          .catch(() => statusText);
+        statusSeen = /GPU: /.test(statusText) && /(NVIDIA|AMD|Apple|H100|A100)/.test(statusText);
+        if (statusSeen && mode === 'trusted') await page.screenshot({ path: join(outDir, 'integration-workbench-running.png') }).catch(() => {});
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
     await new Promise((r) => setTimeout(r, 200)); // the file is written in one call; let it land
     const res = JSON.parse(readFileSync(resultFile, 'utf8'));
+    res.tests = [
+      ...(res.tests ?? []),
+      {
+        title: 'workbench: the status bar shows the selected hardware and the GPU adapter state',
+        state: statusSeen ? 'passed' : 'failed',
+        durationMs: 0,
+        ...(statusSeen ? {} : { error: `status bar text: ${JSON.stringify(statusText.replace(/\s+/g, ' ').slice(0, 300))}` }),
+      },
+    ];
     if (mode === 'trusted') await page.screenshot({ path: join(outDir, 'integration-workbench.png') }).catch(() => {});
     return res;
   } finally {
     await cleanup();
+    copyExtensionLogs(userData, mode);
+  }
+}
+
+/** The extension's output channels (written by the host under the user-data dir) next to the results. */
+function copyExtensionLogs(userData, mode) {
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    for (const n of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, n.name);
+      if (n.isDirectory()) walk(p);
+      else if (/ridgeline/i.test(n.name) && n.name.endsWith('.log')) cpSync(p, join(outDir, `integration-${mode}-${n.name.replace(/^\d+-/, '').replace(/\s+/g, '-')}`));
+    }
+  };
+  try {
+    walk(join(userData, 'logs'));
+  } catch {
+    /* logs are a convenience */
   }
 }
 
