@@ -122,8 +122,8 @@ export interface QuantOption {
 export interface LayerSensitivity {
   name: string;
   params: number;
-  /** Per format id: signal-to-quantization-noise ratio in dB (higher is better). */
-  sqnrDb: Record<string, number>;
+  /** Per format id: signal-to-quantization-noise ratio in dB (higher is better); null = reproduced exactly. */
+  sqnrDb: Record<string, number | null>;
 }
 
 export interface QuantData {
@@ -187,7 +187,9 @@ export type WebviewMessage =
   | { type: 'rendered'; requestId: number; renderMs: number }
   | { type: 'openSource'; file: string; line: number }
   | { type: 'runBenchmark' }
-  | { type: 'refresh' };
+  | { type: 'refresh' }
+  /** Quantization panel: ask the host for a .safetensors file to measure per-layer error on. */
+  | { type: 'pickSafetensors' };
 
 // ---------------------------------------------------------------------------------------------------
 // Validation. Each returns the typed message or a one-line reason; callers log the reason and drop it.
@@ -315,7 +317,7 @@ function checkQuant(v: unknown, at: string): void {
   need(r === null || (isObj(r) && isStr(r.weights) && isStr(r.kv) && isStr(r.why)), `${at}.recommendation: expected null or {weights, kv, why}`);
   need(v.layers === null || Array.isArray(v.layers), `${at}.layers: expected null or an array`);
   if (Array.isArray(v.layers)) {
-    v.layers.forEach((l, i) => need(isObj(l) && isStr(l.name) && isNum(l.params) && isObj(l.sqnrDb) && Object.values(l.sqnrDb).every(isNum), `${at}.layers[${i}]: expected {name, params, sqnrDb}`));
+    v.layers.forEach((l, i) => need(isObj(l) && isStr(l.name) && isNum(l.params) && isObj(l.sqnrDb) && Object.values(l.sqnrDb).every((x) => x === null || isNum(x)), `${at}.layers[${i}]: expected {name, params, sqnrDb}`));
   }
   need(v.layersSource === null || isStr(v.layersSource), `${at}.layersSource: expected null or a string`);
 }
@@ -416,6 +418,8 @@ export function checkWebviewMessage(v: unknown): Checked<WebviewMessage> {
         return { type: 'runBenchmark' };
       case 'refresh':
         return { type: 'refresh' };
+      case 'pickSafetensors':
+        return { type: 'pickSafetensors' };
       default:
         throw new Invalid(`message.type: unknown webview message ${JSON.stringify(v.type)}`);
     }

@@ -101,8 +101,16 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   };
 
   const show = async (kind: PanelKind, arg: unknown): Promise<void> => {
+    // The quantization advisor also takes a .safetensors file: per-layer error for the current config.
+    const weightsFile = kind === 'quant' && arg instanceof vscode.Uri && /\.safetensors$/i.test(arg.path) ? arg.fsPath : null;
+    if (weightsFile) arg = undefined;
     const active = [...panels.values()].find((p) => p.panel.active) ?? lastShown;
     const source = resolveSource(arg, active?.source ?? null);
+    if (weightsFile) {
+      await show(kind, source);
+      await panels.get(kind)?.measureSafetensors(weightsFile);
+      return;
+    }
     const existing = panels.get(kind);
     if (existing) {
       if (existing.source !== source) await existing.setSource(source);

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { RidgelineError } from '../../engine/errors';
 import { parseConfig } from '../../engine/model/parse';
+import { measureModelCpu, type QuantErrorResult } from '../../engine/quant/measure';
 import type { ModelSpec } from '../../engine/model/types';
 import { checkControls, checkWebviewMessage, type Controls, type HostMessage, type WebviewMessage } from '../../webview/protocol';
 import { controlOptions, initialControls, kvData, rooflineData, type Defaults, type EngineOptions } from './compute';
@@ -85,6 +86,10 @@ export class AnalysisPanel {
   private ready = false;
   private spec: ModelSpec | null = null;
   private controls: Controls | null;
+  /** Latest request id seen from the webview (answers to older ones are dropped there). */
+  private lastRequestId = 0;
+  /** Quantization panel: per-layer error measured on a .safetensors file. */
+  private measured: QuantErrorResult | null = null;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -158,7 +163,7 @@ export class AnalysisPanel {
       let msg: HostMessage;
       if (this.kind === 'roofline') msg = { type: 'roofline', requestId, data: rooflineData(this.spec, this.source, this.controls, this.host.engineOptions()) };
       else if (this.kind === 'kv') msg = { type: 'kv', requestId, data: kvData(this.spec, this.source, this.controls) };
-      else msg = { type: 'quant', requestId, data: quantData(this.spec, this.source, this.controls, this.host.engineOptions()) };
+      else msg = { type: 'quant', requestId, data: quantData(this.spec, this.source, this.controls, this.host.engineOptions(), this.measured) };
       this.host.log.trace(`${TITLES[this.kind]}: engine ${(performance.now() - t0).toFixed(2)} ms (request ${requestId})`);
       this.post(msg);
       this.host.analyzed(this.kind, this.source, msg);
@@ -182,7 +187,11 @@ export class AnalysisPanel {
         break;
       case 'setControls':
         this.controls = msg.controls;
+        this.lastRequestId = Math.max(this.lastRequestId, msg.requestId);
         this.compute(msg.requestId);
+        break;
+      case 'pickSafetensors':
+        if (this.kind === 'quant') await this.pickSafetensors();
         break;
       case 'export':
         await this.export(msg.format, msg.fileName, msg.content);
@@ -203,6 +212,37 @@ export class AnalysisPanel {
         void never;
       }
     }
+  }
+
+  /** Asks for a .safetensors file (or a sharded model's index) and measures per-layer error on it. */
+  private async pickSafetensors(): Promise<void> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      filters: { Safetensors: ['safetensors', 'json'] },
+      openLabel: 'Measure quantization error',
+    });
+    const file = picked?.[0];
+    if (!file) {
+      this.compute(this.lastRequestId);
+      return;
+    }
+    await this.measureSafetensors(file.fsPath);
+  }
+
+  async measureSafetensors(path: string): Promise<void> {
+    try {
+      this.measured = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Ridgeline: measuring quantization error on ${path.split(/[\\/]/).pop()}` },
+        async () => measureModelCpu(path, { threads: 1 }),
+      );
+      this.host.log.info(`Quantization Advisor: measured ${this.measured.tensors.length} tensors of ${path} in ${this.measured.timeS.toFixed(2)} s`);
+    } catch (e) {
+      this.host.log.warn(`Quantization Advisor: ${errorLine(e)}`);
+      this.post({ type: 'error', requestId: this.lastRequestId, message: errorLine(e) });
+      return;
+    }
+    this.compute(this.lastRequestId);
   }
 
   private async export(format: 'svg' | 'png' | 'csv', fileName: string, content: string): Promise<void> {

@@ -1,11 +1,30 @@
 import { getDevice } from '../../engine/hardware/index';
 import type { ModelSpec } from '../../engine/model/types';
 import { adviseQuant, type QuantAdvice } from '../../engine/quant/advice';
-import type { Controls, Evidence, QuantData } from '../../webview/protocol';
+import type { QuantErrorResult } from '../../engine/quant/measure';
+import type { Controls, Evidence, LayerSensitivity, QuantData } from '../../webview/protocol';
 import type { EngineOptions } from './compute';
 
-/** The quantization advisor's answer for these controls, with each evidence id resolved to its citation. */
-export function quantData(spec: ModelSpec, source: string, c: Controls, opts: EngineOptions = {}): QuantData {
+/** Most sensitive tensors listed in the panel. */
+export const MAX_LAYERS = 64;
+
+/** Linear tensors of a measured file, most sensitive first (the engine's ranking), with SQNR per format. */
+export function layersOf(m: QuantErrorResult): LayerSensitivity[] {
+  const byName = new Map(m.tensors.map((t) => [t.name, t]));
+  return m.ranking.slice(0, MAX_LAYERS).flatMap((r) => {
+    const t = byName.get(r.name);
+    if (!t) return [];
+    const sqnrDb: Record<string, number | null> = {};
+    for (const [f, e] of Object.entries(t.errors)) sqnrDb[f] = e.sqnrDb;
+    return [{ name: t.name, params: t.params, sqnrDb }];
+  });
+}
+
+/**
+ * The quantization advisor's answer for these controls, with each evidence id resolved to its citation,
+ * and the per-layer error measured on a .safetensors file when one has been analyzed.
+ */
+export function quantData(spec: ModelSpec, source: string, c: Controls, opts: EngineOptions = {}, measured: QuantErrorResult | null = null): QuantData {
   void opts;
   const device = getDevice(c.hardware, 'hardware');
   const advice: QuantAdvice = adviseQuant(spec, device, { batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens });
@@ -33,7 +52,7 @@ export function quantData(spec: ModelSpec, source: string, c: Controls, opts: En
       evidence: o.quality.evidence.map(cite).filter((e): e is Evidence => e !== null),
     })),
     recommendation: advice.recommendation,
-    layers: null,
-    layersSource: null,
+    layers: measured ? layersOf(measured) : null,
+    layersSource: measured ? `${measured.path} (${measured.engine}, ${measured.timeS.toFixed(2)} s, ranked by ${measured.rankedBy})` : null,
   };
 }

@@ -115,6 +115,7 @@ export class ProfilerView implements vscode.WebviewViewProvider {
       case 'setControls':
       case 'export':
       case 'rendered':
+      case 'pickSafetensors':
         this.log.warn(`Profiler sidebar: unexpected ${msg.type} message`);
         break;
       default: {

@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 import { analyze } from '../../engine/analyze';
 import { getDevice } from '../../engine/hardware/index';
 import { parseConfig } from '../../engine/model/parse';
+import { measureModelCpu } from '../../engine/quant/measure';
 import { kvBytesPerToken, planMemory } from '../../engine/memory/index';
 import type { Controls } from '../../webview/protocol';
 
-const req = JSON.parse(process.argv[2] ?? '{}') as { config: string; controls: Controls };
+const req = JSON.parse(process.argv[2] ?? '{}') as { config: string; controls: Controls; safetensors?: string };
 const spec = parseConfig(readFileSync(req.config, 'utf8'), req.config);
 const c = req.controls;
 const workload = { batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens, weights: c.weights, activations: c.activations, kv: c.kv, tp: c.tp };
@@ -18,8 +19,10 @@ const device = getDevice(c.hardware);
 const r = analyze(spec, workload, device, { sweeps: false });
 // The KV panel's defaults: paged blocks of the chosen size, no window, no eviction.
 const plan = planMemory(spec, workload, device, { contextTokens: c.contextTokens, blockTokens: c.blockTokens || 1 });
+const measured = req.safetensors ? measureModelCpu(req.safetensors, { threads: 1 }) : null;
 process.stdout.write(
   JSON.stringify({
+    layers: measured ? { ranking: measured.ranking.map((r) => r.name), tensors: measured.tensors.map((t) => ({ name: t.name, errors: t.errors })) } : null,
     modelName: spec.name,
     decodeTimeS: r.decode.timeS,
     prefillTimeS: r.prefill.timeS,

@@ -83,6 +83,40 @@ const CONFIG_70B = join(ws, 'llama-2-70b.json');
 cpSync(join(root, 'samples/llama-2-70b.json'), CONFIG_70B);
 cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b.json'));
 
+/**
+ * A small safetensors file (F32): Gaussian weights from a seeded generator, one tensor with a few large
+ * outliers (which hurt group-wise formats) so the sensitivity ranking has a known first entry.
+ */
+const WEIGHTS = join(ws, 'tiny-model.safetensors');
+function writeSafetensors(path) {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+  const gauss = () => Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+  const tensors = [
+    ['model.layers.0.self_attn.q_proj.weight', [64, 256], 0],
+    ['model.layers.0.mlp.down_proj.weight', [64, 256], 8],
+    ['model.layers.0.mlp.up_proj.weight', [128, 256], 0],
+  ];
+  const header = {};
+  const chunks = [];
+  let offset = 0;
+  for (const [name, shape, outliers] of tensors) {
+    const n = shape[0] * shape[1];
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = 0.02 * gauss();
+    for (let i = 0; i < outliers; i++) a[Math.floor(rand() * n)] = 2.5;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + a.byteLength] };
+    chunks.push(Buffer.from(a.buffer));
+    offset += a.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...chunks]));
+}
+writeSafetensors(WEIGHTS);
+
 const SETTINGS = {
   'workbench.colorTheme': 'Default Dark Modern',
   'workbench.startupEditor': 'none',
@@ -125,8 +159,8 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, SUITE_LIMIT_MS);
 
-function expected(controls) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/register-text.mjs', 'test/e2e/expected.ts', JSON.stringify({ config: CONFIG_70B, controls })], {
+function expected(controls, extra = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './scripts/register-text.mjs', 'test/e2e/expected.ts', JSON.stringify({ config: CONFIG_70B, controls, ...extra })], {
     cwd: root,
     encoding: 'utf8',
   });
@@ -453,8 +487,29 @@ async function main() {
     const rows = await q.locator('#options tbody tr').count();
     const rec = await q.locator('#recommendation').getAttribute('data-weights');
     assert(rows >= 4, `${rows} option rows`);
-    await shootBothThemes(page, 'quant', 'quant');
     return `${rows} options, recommended weights ${rec}`;
+  });
+
+  await test('quantization advisor measures per-layer error on a .safetensors file', async () => {
+    let q = await viewFrame(page, 'quant');
+    await q.locator('#pick-safetensors').click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(WEIGHTS);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    q = await viewFrame(page, 'quant');
+    await q.locator('#layers tbody tr').first().waitFor({ timeout: 30_000 });
+    const e = expected(ctl, { safetensors: WEIGHTS }).layers;
+    const shown = await q.locator('#layers tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-tensor')));
+    assert(JSON.stringify(shown) === JSON.stringify(e.ranking), `order ${shown.join(', ')} vs engine ${e.ranking.join(', ')}`);
+    assert(shown[0] === 'model.layers.0.mlp.down_proj.weight', `most sensitive ${shown[0]}`);
+    const cell = q.locator('[data-tensor="model.layers.0.mlp.down_proj.weight"] [data-format="int4-g128"]');
+    const sqnr = Number(await cell.getAttribute('data-sqnr-db'));
+    const want = e.tensors.find((t) => t.name === 'model.layers.0.mlp.down_proj.weight').errors['int4-g128'].sqnrDb;
+    close(sqnr, want, 1e-12, 'int4-g128 SQNR of down_proj');
+    await shootBothThemes(page, 'quant', 'quant');
+    return `ranking ${shown.length} tensors; down_proj int4-g128 SQNR ${want.toFixed(1)} dB`;
   });
 
   // ---- Sidebar profiler ----

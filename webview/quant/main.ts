@@ -3,6 +3,7 @@
  * decode speed, colored by quality risk), the evidence with citations, the recommendation, and per-layer
  * sensitivity when a .safetensors file has been analyzed. All numbers come from the engine via the host.
  */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { axisBottom, axisLeft } from 'd3-axis';
 import { format as d3format } from 'd3-format';
 import { scaleLinear, scaleLog, scaleOrdinal } from 'd3-scale';
@@ -46,8 +47,13 @@ document.body.innerHTML = `
   </tr></thead><tbody></tbody></table>
   <h2>Evidence</h2>
   <ul id="evidence"></ul>
+  <h2>Per-layer sensitivity</h2>
+  <div class="toolbar">
+    <vscode-button id="pick-safetensors" secondary>Measure error on a .safetensors file…</vscode-button>
+    <span class="muted" id="layers-status" aria-live="polite"></span>
+  </div>
   <div id="layers-section" hidden>
-    <h2>Per-layer sensitivity <span class="muted" id="layers-source"></span></h2>
+    <p class="muted" id="layers-source"></p>
     <table id="layers"><thead></thead><tbody></tbody></table>
   </div>
   <p class="muted">Render: <span id="render-ms">–</span></p>
@@ -122,6 +128,17 @@ function tradeoff(d: QuantData): void {
   lg.querySelectorAll<HTMLElement>('[data-risk]').forEach((e) => (e.style.background = rc[e.dataset.risk as QualityRisk]));
 }
 
+function sqnrText(v: number | null | undefined): string {
+  if (v === undefined) return '–';
+  if (v === null) return 'exact';
+  return `${v.toFixed(1)} dB`;
+}
+
+$('#pick-safetensors').addEventListener('click', () => {
+  $('#layers-status').textContent = 'Choose a .safetensors file…';
+  post({ type: 'pickSafetensors' });
+});
+
 function render(d: QuantData, id: number): void {
   const t0 = performance.now();
   const rc = riskColors();
@@ -156,10 +173,10 @@ function render(d: QuantData, id: number): void {
   ls.hidden = !d.layers;
   if (d.layers) {
     const fmts = [...new Set(d.layers.flatMap((l) => Object.keys(l.sqnrDb)))];
-    $('#layers-source').textContent = d.layersSource ? `(${d.layersSource})` : '';
+    $('#layers-source').textContent = d.layersSource ? `Measured on ${d.layersSource}; most sensitive tensor first (lowest SQNR).` : '';
     ($('#layers').querySelector('thead') as HTMLElement).innerHTML = `<tr><th>Tensor</th><th>Params</th>${fmts.map((f) => `<th>${escapeHtml(f)} SQNR</th>`).join('')}</tr>`;
     ($('#layers').querySelector('tbody') as HTMLElement).innerHTML = d.layers
-      .map((l) => `<tr><td>${escapeHtml(l.name)}</td><td class="num">${l.params}</td>${fmts.map((f) => `<td class="num">${l.sqnrDb[f] === undefined ? '–' : `${l.sqnrDb[f].toFixed(1)} dB`}</td>`).join('')}</tr>`)
+      .map((l) => `<tr data-tensor="${escapeHtml(l.name)}"><td>${escapeHtml(l.name)}</td><td class="num">${l.params}</td>${fmts.map((f) => `<td class="num" data-format="${escapeHtml(f)}" data-sqnr-db="${l.sqnrDb[f] ?? ''}">${sqnrText(l.sqnrDb[f])}</td>`).join('')}</tr>`)
       .join('');
   }
   const ms = performance.now() - t0;
@@ -179,12 +196,14 @@ function onMessage(msg: HostMessage): void {
       $('#error').textContent = '';
       source = msg.data.source;
       setState<SavedState>({ view: 'quant', source, controls: bar.current() });
+      $('#layers-status').textContent = msg.data.layers ? `${msg.data.layers.length} tensors measured` : '';
       lastQuant = { data: msg.data, id: msg.requestId };
       render(msg.data, msg.requestId);
       break;
     case 'error':
       if (msg.requestId < requestId) return;
       $('#error').textContent = msg.message;
+      $('#layers-status').textContent = '';
       break;
     case 'roofline':
     case 'kv':
