@@ -76,12 +76,14 @@ export function errorOf(signal: number, noise: number): FormatError {
 
 export interface MeasureOptions {
   formats?: readonly string[];
-  /** Bytes per streamed chunk (default 8 MiB of raw tensor data). */
+  /** Bytes per streamed chunk (default 4 MiB of raw tensor data). */
   chunkBytes?: number;
   /** Format that orders the sensitivity ranking (default int4-g128 when measured, else the first). */
   rankBy?: string;
   /** Worker threads (default: the machine's available parallelism; 1 = in this thread). */
   threads?: number;
+  /** Worker script to use instead of the one next to this module (the benchmark runs the bundled one). */
+  workerScript?: string;
 }
 
 /** Accumulated sums for one tensor: signal sum(w^2) and one noise sum per format. */
@@ -91,18 +93,37 @@ export interface TensorSums {
 }
 
 /** Streams one tensor and applies every kernel: the CPU reference for the measured error. */
-export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[], chunkBytes = 8 << 20, kernels?: ErrorKernel[]): TensorSums {
+/** Raw bytes per streamed chunk (whole rows; at least one row). */
+export const DEFAULT_CHUNK_BYTES = 4 << 20;
+
+/**
+ * Buffers reused from tensor to tensor within a thread (raw chunk, float32 chunk, block statistics), so
+ * memory stays at one chunk's worth instead of growing with garbage between collections.
+ */
+const scratch = { raw: new Uint8Array(0), f32: new Float32Array(0), bmin: new Float32Array(0), bmax: new Float32Array(0) };
+function scratchFor(rawBytes: number, elements: number): typeof scratch {
+  if (scratch.raw.byteLength < rawBytes) scratch.raw = new Uint8Array(rawBytes);
+  if (scratch.f32.length < elements) {
+    scratch.f32 = new Float32Array(elements);
+    scratch.bmin = new Float32Array(Math.ceil(elements / BLOCK));
+    scratch.bmax = new Float32Array(Math.ceil(elements / BLOCK));
+  }
+  return scratch;
+}
+
+export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[], chunkBytes = DEFAULT_CHUNK_BYTES, kernels?: ErrorKernel[]): TensorSums {
   const ks = kernels ?? formats.map((f) => makeKernel(f.quantizer));
   const cols = t.shape[t.shape.length - 1]!;
   const perTensor = formats.some((f) => needsTensorStats(f.quantizer));
   const elemBytes = t.byteLength / Math.max(1, t.elements);
   const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / (cols * elemBytes)));
-  const f32 = new Float32Array(rowsPerChunk * cols);
+  const buf = scratchFor(rowsPerChunk * cols * elemBytes, rowsPerChunk * cols);
+  const f32 = buf.f32;
   const stats: TensorStats = { absMax: 0, meanAbs: 0 };
   if (perTensor) {
     let amax = 0;
     let sumAbs = 0;
-    streamTensorRows(t, chunkBytes, (bytes) => {
+    const onChunk = (bytes: Uint8Array) => {
       const n = decodeToF32(t.dtype, bytes, f32);
       let s = 0;
       for (let i = 0; i < n; i++) {
@@ -111,7 +132,8 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
         if (a > amax) amax = a;
       }
       sumAbs += s;
-    });
+    };
+    streamTensorRows(t, chunkBytes, onChunk, buf.raw);
     stats.absMax = amax;
     stats.meanAbs = t.elements > 0 ? sumAbs / t.elements : 0;
   }
@@ -119,8 +141,7 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
   let signal = 0;
   // Block minima/maxima shared by the group-wise formats (rows a whole number of blocks only).
   const groupWise = formats.some((f) => ['int', 'nf4', 'mxfp4'].includes(f.quantizer.kind));
-  const blocks: BlockStats | null =
-    groupWise && cols % BLOCK === 0 ? { min: new Float32Array(f32.length / BLOCK), max: new Float32Array(f32.length / BLOCK) } : null;
+  const blocks: BlockStats | null = groupWise && cols % BLOCK === 0 ? { min: buf.bmin, max: buf.bmax } : null;
   streamTensorRows(t, chunkBytes, (bytes, _first, rows) => {
     const n = decodeToF32(t.dtype, bytes, f32);
     const x = n === f32.length ? f32 : f32.subarray(0, n);
@@ -129,7 +150,7 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
     signal += s;
     if (blocks) blockStats(x, n, blocks);
     for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
-  });
+  }, buf.raw);
   return { signal, noise };
 }
 
@@ -243,7 +264,7 @@ export async function measureModel(path: string, opts: MeasureOptions = {}): Pro
   const model = openSafetensors(path);
   const formats = resolveFormats(opts.formats);
   const { measured, skipped } = selectTensors(model);
-  const script = workerScript();
+  const script = opts.workerScript ?? workerScript();
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), measured.length));
   const notes: string[] = [];
   let sums: TensorSums[];
@@ -252,7 +273,7 @@ export async function measureModel(path: string, opts: MeasureOptions = {}): Pro
     const kernels = formats.map((f) => makeKernel(f.quantizer));
     sums = measured.map((t) => measureTensorCpu(t, formats, opts.chunkBytes, kernels));
   } else {
-    sums = await runWorkers(script, threads, measured, formats.map((f) => f.id), opts.chunkBytes ?? 8 << 20);
+    sums = await runWorkers(script, threads, measured, formats.map((f) => f.id), opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   }
   return assembleResult(model, formats, measured, sums, skipped, {
     engine: threads > 1 && script ? `cpu (${threads} threads)` : 'cpu',

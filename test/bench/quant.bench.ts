@@ -7,8 +7,8 @@
  * as MB/s and as a ratio to the baseline; peak resident memory during the measurement against the
  * largest tensor. The file is deleted afterwards.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensorsHeader } from '../../engine/quant/safetensors';
 import { measureModel, DEFAULT_ERROR_FORMATS } from '../../engine/quant/measure';
@@ -88,13 +88,24 @@ function sequentialReadS(path: string): number {
   return (performance.now() - t0) / 1000;
 }
 
-async function timed(path: string, formats: readonly string[], threads?: number): Promise<{ timeS: number; peakRssBytes: number; engine: string }> {
+interface Run {
+  timeS: number;
+  cpuS: number;
+  peakRssBytes: number;
+  engine: string;
+}
+
+async function timed(path: string, formats: readonly string[], threads?: number): Promise<Run> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
   try {
-    const r = await measureModel(path, { formats, threads });
+    const c0 = process.cpuUsage();
+    // The bundled worker (npm run bench builds first), as the CLI runs it; from source otherwise.
+    const bundled = join(__dirname, '../../dist/quant-worker.js');
+    const r = await measureModel(path, { formats, threads, workerScript: existsSync(bundled) ? bundled : undefined });
+    const c = process.cpuUsage(c0);
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { timeS: r.timeS, peakRssBytes: peak, engine: r.engine };
+    return { timeS: r.timeS, cpuS: (c.user + c.system) / 1e6, peakRssBytes: peak, engine: r.engine };
   } finally {
     clearInterval(timer);
   }
@@ -111,7 +122,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     const readS = sequentialReadS(path);
     const rssBefore = process.memoryUsage.rss();
     const decision = ['fp8', 'int8', 'int4-g128', 'nf4'];
-    const runs: Record<string, { timeS: number; peakRssBytes: number; engine: string }> = {
+    const runs: Record<string, Run> = {
       defaultFormats: await timed(path, DEFAULT_ERROR_FORMATS),
       defaultFormatsOneThread: await timed(path, DEFAULT_ERROR_FORMATS, 1),
       fourFormats: await timed(path, decision),
@@ -123,6 +134,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       largestTensorBytes: shard.largestTensorBytes,
       cores: availableParallelism(),
       baselineSequentialReadMBPerS: round(MB / readS),
+      loadAverage1m: round(loadavg()[0]!, 2),
       rssBeforeBytes: rssBefore,
     };
     for (const [k, v] of Object.entries(runs)) {
@@ -131,9 +143,15 @@ export async function bench(): Promise<Record<string, unknown>> {
         formats: k === 'oneFormat' ? ['int4-g128'] : k === 'fourFormats' ? decision : [...DEFAULT_ERROR_FORMATS],
         timeS: round(v.timeS),
         mbPerS: round(MB / v.timeS),
+        // CPU seconds of all threads: the throughput one core delivers, whatever else the machine runs.
+        cpuS: round(v.cpuS),
+        mbPerCpuS: round(MB / v.cpuS),
         ratioToSequentialRead: round(readS / v.timeS, 4),
         peakRssBytes: v.peakRssBytes,
         peakRssOverLargestTensor: round(v.peakRssBytes / shard.largestTensorBytes),
+        // Memory the measurement added to the process (workers, chunk buffers) over what it held before.
+        addedRssBytes: v.peakRssBytes - rssBefore,
+        addedRssOverLargestTensor: round((v.peakRssBytes - rssBefore) / shard.largestTensorBytes),
       };
     }
     return out;
