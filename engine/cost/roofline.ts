@@ -11,7 +11,8 @@ import type { CostParams } from './params';
  * Communication ops (tensor-parallel all-reduce) use a ring: 2 (N-1)/N x message bytes over the
  * interconnect plus a latency per collective.
  */
-export type Bound = 'compute' | 'memory' | 'overhead' | 'comm';
+export type { Bound } from '../analysis';
+import type { Bound } from '../analysis';
 
 export interface PeakChoice {
   /** Dtype whose peak is used. */
