@@ -254,26 +254,30 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
       `KV ${fmt.bytes(r.kvCache.bytesPerToken * 1024)} per 1k tokens, decode ${fmt.tokensPerS(r.decode.tokensPerS)}.\n\n`,
   );
   for (const w of results) {
+    const where = w.workloadLabel ? ` (${w.workloadLabel})` : '';
     if (!w.after) {
-      md.appendMarkdown(`If you ${w.label}: the config would be invalid (${w.error}).\n\n`);
+      md.appendMarkdown(`If you ${w.label}${where}: the config would be invalid (${w.error}).\n\n`);
       continue;
     }
     const a = w.after;
+    const b = w.before;
     const lines: string[] = [];
-    const dp = a.model.params.total - r.model.params.total;
+    const dp = a.model.params.total - b.model.params.total;
     if (dp !== 0) lines.push(`params ${fmt.delta(dp, fmt.count)}`);
-    const dw = a.memory.weightsBytes - r.memory.weightsBytes;
+    const dw = a.memory.weightsBytes - b.memory.weightsBytes;
     if (dw !== 0) lines.push(`weights ${fmt.delta(dw, fmt.bytes)}`);
-    const dkv = (a.kvCache.bytesPerToken - r.kvCache.bytesPerToken) * 1024;
+    const dkv = (a.kvCache.bytesPerToken - b.kvCache.bytesPerToken) * 1024;
     if (dkv !== 0) lines.push(`KV cache ${dkv < 0 ? 'saves' : 'adds'} ${fmt.bytes(Math.abs(dkv))} per 1k tokens of context`);
-    const dk = a.memory.kvCacheBytes - r.memory.kvCacheBytes;
-    if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}`);
-    const dt = a.decode.tokensPerS - r.decode.tokensPerS;
-    if (dt !== 0 && r.decode.tokensPerS > 0) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${fmt.percent(dt / r.decode.tokensPerS)})`);
-    const dpf = a.prefill.timeS - r.prefill.timeS;
-    if (dpf !== 0 && r.prefill.timeS > 0) lines.push(`prefill ${fmt.seconds(a.prefill.timeS)} (${fmt.percent(dpf / r.prefill.timeS)})`);
-    if (a.memory.fits !== r.memory.fits) lines.push(a.memory.fits ? 'now fits' : 'no longer fits');
-    md.appendMarkdown(`If you ${w.label}: ${lines.length ? lines.join('; ') : 'no change in cost'}.\n\n`);
+    const dk = a.memory.kvCacheBytes - b.memory.kvCacheBytes;
+    if (w.workloadLabel) lines.push(`KV cache ${fmt.bytes(a.memory.kvCacheBytes)}${dk !== 0 ? ` (${fmt.delta(dk, fmt.bytes)})` : ''}, total ${fmt.bytes(a.memory.totalBytes)} of ${fmt.bytes(a.memory.deviceBytes)}`);
+    else if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}`);
+    const dt = a.decode.tokensPerS - b.decode.tokensPerS;
+    if (dt !== 0 && b.decode.tokensPerS > 0) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${fmt.percent(dt / b.decode.tokensPerS)})`);
+    const dpf = a.prefill.timeS - b.prefill.timeS;
+    if (dpf !== 0 && b.prefill.timeS > 0) lines.push(`prefill ${fmt.seconds(a.prefill.timeS)} (${fmt.percent(dpf / b.prefill.timeS)})`);
+    if (a.memory.fits !== b.memory.fits) lines.push(a.memory.fits ? 'now fits' : 'no longer fits');
+    else if (w.workloadLabel) lines.push(a.memory.fits ? 'fits' : 'does not fit');
+    md.appendMarkdown(`If you ${w.label}${where}: ${lines.length ? lines.join('; ') : 'no change in cost'}.\n\n`);
   }
   return md;
 }

@@ -97,6 +97,18 @@ export interface Variant {
   /** Shown as "If you <label>:". */
   label: string;
   apply(raw: Record<string, unknown>): Record<string, unknown> | null;
+  /**
+   * Evaluate both the current and the modified config at another workload (e.g. a long context, where a
+   * window or the trained context length matters). Returns null when it does not apply.
+   */
+  workload?: (raw: Record<string, unknown>, s: Settings) => { settings: Settings; label: string } | null;
+}
+
+/** The trained context length as a workload: one sequence, the whole context as prompt. */
+function atMaxContext(raw: Record<string, unknown>, s: Settings): { settings: Settings; label: string } | null {
+  const max = num(raw.max_position_embeddings) ?? num(raw.n_positions);
+  if (max === null || max <= s.promptTokens + s.generateTokens) return null;
+  return { settings: { ...s, batch: 1, promptTokens: max - 1, generateTokens: 1 }, label: `at ${max.toLocaleString('en-US')} tokens of context, batch 1` };
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -133,7 +145,24 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
       return { what: 'Heads with their own K and V: the KV cache grows linearly with it; query heads do not.', variants: v };
     }
     case 'num_attention_heads':
-      return { what: 'Query heads: attention FLOPs; KV size only when there are no separate KV heads (MHA).', variants: [] };
+      return {
+        what: 'Query heads: attention FLOPs; with no explicit head_dim, head_dim = hidden_size / heads, so fewer heads means wider heads (and a larger KV cache per KV head).',
+        variants: [
+          {
+            label: 'halve `num_attention_heads`',
+            apply: (r) => {
+              const h = num(r.num_attention_heads);
+              const kv = num(r.num_key_value_heads) ?? h;
+              if (h === null || kv === null || h % 2 !== 0) return null;
+              const half = h / 2;
+              const out: Record<string, unknown> = { ...r, num_attention_heads: half };
+              if (kv === h) out.num_key_value_heads = half;
+              else if (half % kv !== 0) return null;
+              return out;
+            },
+          },
+        ],
+      };
     case 'num_hidden_layers':
       return {
         what: 'Decoder layers: weights, KV cache and time all scale with it.',
@@ -155,7 +184,27 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
     case 'moe_intermediate_size':
       return { what: 'Width of each routed expert.', variants: [scaleField(field, 0.5, 'halve `moe_intermediate_size`')] };
     case 'hidden_size':
-      return { what: 'Model width: every projection, the embeddings and activations scale with it.', variants: [] };
+      return {
+        what: 'Model width: every projection, the embeddings and activations scale with it.',
+        variants: [
+          {
+            label: 'halve `hidden_size` (and the heads, keeping the head dimension)',
+            apply: (r) => {
+              const d = num(r.hidden_size);
+              const h = num(r.num_attention_heads);
+              if (d === null || h === null || d % 2 !== 0 || h % 2 !== 0) return null;
+              const kv = num(r.num_key_value_heads);
+              const out: Record<string, unknown> = { ...r, hidden_size: d / 2, num_attention_heads: h / 2 };
+              if (kv !== null) {
+                if (kv === h) out.num_key_value_heads = h / 2;
+                else if (kv % 2 === 0 && kv / 2 >= 1) out.num_key_value_heads = kv / 2;
+                else return null;
+              }
+              return out;
+            },
+          },
+        ],
+      };
     case 'vocab_size':
       return {
         what: 'Vocabulary: the embedding table and the LM head (vocab x hidden each, unless tied).',
@@ -173,12 +222,15 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
       return {
         what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
         variants: [
-          { label: 'turn the window off (full attention)', apply: (r) => (r.sliding_window == null ? null : { ...r, sliding_window: null, use_sliding_window: false }) },
-          scaleField(field, 0.5, 'halve `sliding_window`'),
+          { label: 'turn the window off (full attention)', apply: (r) => (r.sliding_window == null ? null : { ...r, sliding_window: null, use_sliding_window: false }), workload: atMaxContext },
+          { ...scaleField(field, 0.5, 'halve `sliding_window`'), workload: atMaxContext },
         ],
       };
     case 'max_position_embeddings':
-      return { what: 'Longest context the model was trained for: the KV cache at this context is the worst case per sequence.', variants: [] };
+      return {
+        what: 'Longest context the model was trained for: the KV cache at this context is the worst case per sequence.',
+        variants: [{ label: 'fill the whole context', apply: (r) => ({ ...r }), workload: atMaxContext }],
+      };
     case 'kv_lora_rank':
       return { what: 'MLA latent width: the KV cache stores this latent (plus the rope dims) instead of full K and V.', variants: [scaleField(field, 0.5, 'halve `kv_lora_rank`')] };
     case 'tie_word_embeddings':
@@ -227,6 +279,8 @@ export const HOVER_FIELDS = [
 
 export interface WhatIf {
   label: string;
+  /** Set when the comparison is at another workload than the settings' (e.g. the full context). */
+  workloadLabel?: string;
   before: AnalysisResult;
   after: AnalysisResult | null;
   /** Set when the engine rejects the modified config (e.g. heads no longer divide). */
@@ -241,11 +295,25 @@ export function whatIfs(raw: Record<string, unknown>, file: string, field: strin
   for (const v of info.variants) {
     const next = v.apply(raw);
     if (!next) continue;
+    let settings = s;
+    let base = before;
+    let workloadLabel: string | undefined;
+    if (v.workload) {
+      const w = v.workload(raw, s);
+      if (!w) continue;
+      settings = w.settings;
+      workloadLabel = w.label;
+      try {
+        base = analyzeSpec(parseConfig(raw, file), settings);
+      } catch {
+        continue;
+      }
+    }
     try {
       const spec = parseConfig(next, file);
-      results.push({ label: v.label, before, after: analyzeSpec(spec, s) });
+      results.push({ label: v.label, workloadLabel, before: base, after: analyzeSpec(spec, settings) });
     } catch (e) {
-      results.push({ label: v.label, before, after: null, error: errorLine(e) });
+      results.push({ label: v.label, workloadLabel, before: base, after: null, error: errorLine(e) });
     }
   }
   return { info, results };

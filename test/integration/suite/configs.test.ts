@@ -115,5 +115,17 @@ describe('model config: hovers', () => {
     // router (4096 x 4 x 32 = 524,288): 22,549,102,592 fewer, shown as -22.5 B.
     assert.match(text, /halve `num_local_experts`[^\n]*params -22\.5 B/, text);
   });
+
+  it('max_position_embeddings and sliding_window: evaluated at the full context', async () => {
+    const llama = await open(CONFIG);
+    const full = await hoverText(llama.uri, keyPosition(llama, 'max_position_embeddings'));
+    // One sequence at 131,072 tokens x 128 KiB/token = 16 GiB of KV cache (Llama-3.1-8B, bf16).
+    assert.match(full, /fill the whole context \(at 131,072 tokens of context, batch 1\): KV cache 16 GiB/, full);
+    const mistral = await open('models/mistral-7b-v0.1.json');
+    const win = await hoverText(mistral.uri, keyPosition(mistral, 'sliding_window'));
+    // Mistral-7B: 128 KiB/token; the 4096-token window caps the cache near 512 MiB at 32,768 tokens of
+    // context; without it: 32,768 x 128 KiB = 4 GiB, about 3.5 GiB more.
+    assert.match(win, /turn the window off \(full attention\) \(at 32,768 tokens of context, batch 1\): KV cache 4 GiB \(\+3\.5 GiB\)/, win);
+  });
 });
 
