@@ -50,14 +50,16 @@ export interface FileIR {
   structs: UnitIR['structs'];
   errors: Pos[];
   enables: string[];
+  aliases: UnitIR['aliases'];
 }
 
 export function combineUnits(language: KernelLanguage, units: Array<{ unit: UnitIR; row: number }>): FileIR {
-  const ir: FileIR = { language, consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], enables: [] };
+  const ir: FileIR = { language, consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], enables: [], aliases: [] };
   for (const { unit, row } of units) {
     ir.consts.push(...unit.consts);
     ir.structs.push(...unit.structs);
     ir.enables.push(...unit.enables);
+    ir.aliases.push(...unit.aliases);
     // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
     for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
     for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row), orig: l } as LaunchIR);
@@ -131,7 +133,7 @@ interface Walk {
   env: Map<string, number>;
   buffers: Map<string, BufferInfo>;
   vars: Map<string, TypeInfo>;
-  taint: Map<string, { d: number; s: number }>;
+  taint: Map<string, Taint>;
   /** Variables derived from each loop variable (for "index depends on the loop"). */
   loopDeps: Map<string, Set<string>>;
 }
@@ -193,27 +195,31 @@ function exprFlops(e: Expr, w: Walk): number {
   return n;
 }
 
-function taintOf(e: Expr, w: Walk, depth = 0): { d: number; s: number } {
-  if (depth > 40) return { d: 0, s: 0 };
+/**
+ * Which thread-index dimensions an expression depends on (`d`), along which of them neighbouring threads are
+ * far apart (`s`, strided: scaled by a row stride), and along which they are grouped (`c`, coarse: divided by
+ * a block of 8 or more, so neighbours share the value and scaling it does not break coalescing).
+ */
+type Taint = { d: number; s: number; c: number };
+const NO_TAINT: Taint = { d: 0, s: 0, c: 0 };
+
+function mergeTaint(a: Taint, b: Taint): Taint {
+  const fine = (a.d & ~a.c) | (b.d & ~b.c);
+  return { d: a.d | b.d, s: a.s | b.s, c: (a.c | b.c) & ~fine };
+}
+
+function taintOf(e: Expr, w: Walk, depth = 0): Taint {
+  if (depth > 40) return NO_TAINT;
   switch (e.k) {
-    case 'tid': return { d: 1 << e.dim, s: 0 };
-    case 'id': return w.taint.get(e.name) ?? { d: 0, s: 0 };
+    case 'tid': return { d: 1 << e.dim, s: 0, c: 0 };
+    case 'id': return w.taint.get(e.name) ?? NO_TAINT;
     case 'mem': return taintOf(e.obj, w, depth + 1);
     case 'un': return taintOf(e.e, w, depth + 1);
-    case 'cond': {
-      const a = taintOf(e.a, w, depth + 1);
-      const b = taintOf(e.b, w, depth + 1);
-      return { d: a.d | b.d, s: a.s | b.s };
-    }
+    case 'cond': return mergeTaint(taintOf(e.a, w, depth + 1), taintOf(e.b, w, depth + 1));
     case 'call': {
-      let d = 0;
-      let s = 0;
-      for (const a of e.args) {
-        const t = taintOf(a, w, depth + 1);
-        d |= t.d;
-        s |= t.s;
-      }
-      return { d, s };
+      let t = NO_TAINT;
+      for (const a of e.args) t = mergeTaint(t, taintOf(a, w, depth + 1));
+      return t;
     }
     case 'bin': {
       const a = taintOf(e.l, w, depth + 1);
@@ -226,14 +232,20 @@ function taintOf(e: Expr, w: Walk, depth = 0): { d: number; s: number } {
           const mult = e.op === '<<' ? 2 ** c : Math.abs(c);
           return mult > 4;
         };
-        if (a.d && strided(e.r)) s |= a.d;
-        if (b.d && strided(e.l)) s |= b.d;
-        return { d: a.d | b.d, s };
+        if (a.d && strided(e.r)) s |= a.d & ~a.c;
+        if (b.d && strided(e.l)) s |= b.d & ~b.c;
+        return { d: a.d | b.d, s, c: a.c | b.c };
       }
-      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { d: a.d | b.d, s: 0 };
-      return { d: a.d | b.d, s: a.s | b.s };
+      if ((e.op === '/' || e.op === '>>') && a.d && !b.d) {
+        const v = evalExpr(e.r, w.env);
+        const div = v === null ? null : e.op === '>>' ? 2 ** v : v;
+        if (div === null || Math.abs(div) >= 8) return { d: a.d, s: 0, c: a.d };
+        return a;
+      }
+      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { d: a.d | b.d, s: 0, c: 0 };
+      return mergeTaint(a, b);
     }
-    default: return { d: 0, s: 0 };
+    default: return NO_TAINT;
   }
 }
 
@@ -381,6 +393,21 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
   const { ir, device } = cx;
   const kernels: KernelInfo[] = [];
   const diagnostics: KernelDiagnostic[] = [];
+  if (ir.aliases.length) {
+    // WGSL aliases replaced by what they name, in module-scope variable and struct member types
+    const aliases = new Map(ir.aliases.map((a) => [a.name, a.type]));
+    const resolve = (t: WgslType | null, depth = 0): WgslType | null => {
+      if (!t || depth > 8) return t;
+      switch (t.k) {
+        case 'named': return aliases.has(t.name) ? resolve(aliases.get(t.name)!, depth + 1) : t;
+        case 'array': case 'vec': case 'atomic': return { ...t, elem: resolve(t.elem, depth + 1)! } as WgslType;
+        case 'mat': return { ...t, elem: resolve(t.elem, depth + 1)! };
+        default: return t;
+      }
+    };
+    ir.globals = ir.globals.map((g) => ({ ...g, type: resolve(g.type) }));
+    ir.structs = ir.structs.map((st) => ({ ...st, members: st.members.map((m) => ({ ...m, type: resolve(m.type) })) }));
+  }
   const structs = new Map(ir.structs.map((s) => [s.name, s.members]));
   const funcsByName = new Map<string, FuncIR>();
   for (const f of ir.funcs) if (!funcsByName.has(f.name)) funcsByName.set(f.name, f);
@@ -646,8 +673,8 @@ function analyzeOne(
   for (let pass = 0; pass < 3; pass++) {
     collectAssigns(fn.body, (name, value) => {
       const t = taintOf(value, w);
-      const prev = w.taint.get(name) ?? { d: 0, s: 0 };
-      w.taint.set(name, { d: prev.d | t.d, s: prev.s | t.s });
+      const prev = w.taint.get(name);
+      w.taint.set(name, prev ? mergeTaint(prev, t) : t);
     });
   }
   let usedDims = 0;
@@ -992,7 +1019,11 @@ function events(body: Stmt[], w: Walk, depth = 0): Array<{ k: 'acc'; a: Access; 
     else if (s.k === 'loop') {
       accs(s);
       const inner = depth < 4 ? events(s.body, w, depth + 1) : [];
-      out.push(...inner, ...inner); // twice: catches hazards carried from one iteration to the next
+      // twice: catches hazards carried from one iteration to the next. In the second copy, accesses whose
+      // index moves with the loop variable touch other elements than in the first: left out.
+      const v = s.var;
+      const again = v ? inner.filter((e) => e.k !== 'acc' || !e.a.e.idx.some((i) => freeIdents(i).has(v))) : inner;
+      out.push(...inner, ...again);
     } else if (s.k === 'if') {
       accs(s);
       out.push(...events(s.then, w, depth), ...events(s.else, w, depth));

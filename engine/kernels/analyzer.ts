@@ -18,7 +18,7 @@ import { rule } from './lints';
 import { TreeStore, loadLanguage } from './parser';
 import { analyzeTriton, tritonUnit, type TritonUnit } from './triton';
 import type { KernelDiagnostic, KernelFileReport, KernelLanguage, KernelTextEdit } from './types';
-import { wgslUnit } from './wgsl';
+import { wgslCompat, wgslUnit } from './wgsl';
 
 export interface AnalyzeOptions {
   /** File name shown in the report. */
@@ -80,7 +80,7 @@ export class KernelAnalyzer {
 
   /** Parses and analyzes a whole source (no document state). */
   async analyze(source: string, language: KernelLanguage, opts: AnalyzeOptions = {}): Promise<KernelFileReport> {
-    const tree = await this.store.parse(source, language);
+    const tree = await this.store.parse(language === 'wgsl' ? wgslCompat(source) : source, language);
     try {
       return this.report(tree, source, language, opts);
     } finally {
@@ -93,7 +93,7 @@ export class KernelAnalyzer {
    * let tree-sitter reuse the previous tree; without them the document is parsed afresh.
    */
   async update(docId: string, source: string, language: KernelLanguage, opts: AnalyzeOptions & { edits?: KernelTextEdit[] } = {}): Promise<KernelFileReport> {
-    const { tree } = await this.store.update(docId, source, language, opts.edits);
+    const { tree } = await this.store.update(docId, language === 'wgsl' ? wgslCompat(source) : source, language, opts.edits);
     return this.report(tree, source, language, opts);
   }
 

@@ -115,6 +115,8 @@ export interface UnitIR {
   errors: Pos[];
   comments: Array<{ text: string; row: number }>;
   enables: string[];
+  /** WGSL `alias T = f32;` */
+  aliases: Array<{ name: string; type: WgslType | null }>;
 }
 
 export type WgslType =
@@ -126,7 +128,7 @@ export type WgslType =
   | { k: 'named'; name: string };
 
 export function emptyUnit(): UnitIR {
-  return { consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], comments: [], enables: [] };
+  return { consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], comments: [], enables: [], aliases: [] };
 }
 
 export function shiftPos(p: Pos, rows: number): Pos {

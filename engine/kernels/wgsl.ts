@@ -192,6 +192,19 @@ function aliasType(name: string): WgslType {
   return { k: 'named', name };
 }
 
+/**
+ * Rewrites newer WGSL that tree-sitter-wgsl 0.0.6 predates into forms it parses, keeping every offset and
+ * line: `alias` -> `type `, and `const_assert ...;`, `requires ...;`, `diagnostic(...);` blanked out.
+ */
+export function wgslCompat(source: string): string {
+  if (!/\b(alias|const_assert|requires|diagnostic)\b/.test(source)) return source;
+  const blank = (m: string) => m.replace(/[^\n]/g, ' ');
+  return source
+    .replace(/^(\s*)alias(\s)/gm, '$1type$2 ')
+    .replace(/^\s*(const_assert|requires)\b[^;]*;/gm, blank)
+    .replace(/^\s*diagnostic\s*\([^)]*\)\s*;/gm, blank);
+}
+
 export interface Layout {
   size: number;
   align: number;
@@ -487,7 +500,11 @@ export function wgslUnit(n: Node): UnitIR {
         unit.comments.push({ text: m.text, row: m.startPosition.row - base });
         return;
       case 'type_alias':
+      case 'type_alias_decl': {
+        const name = named(m).find((c) => c.type === 'ident')?.text;
+        if (name) unit.aliases.push({ name, type: wType(named(m).find((c) => c.type === 'type_decl') ?? null) });
         return;
+      }
       case 'ERROR':
         unit.errors.push(pos(m, base));
         for (const c of named(m)) visit(c);
