@@ -4,14 +4,16 @@ import { KERNELS } from '../gpu/kernels';
 import { saveMeasuredDevice } from '../gpu/measured';
 import { type BenchResult, runBench, toMeasuredDevice } from '../gpu/microbench';
 import { closeNodeGpu, nodeRunner } from '../gpu/node';
+import { inputError } from '../errors';
 
-const USAGE = `ridgeline bench [--only NAME] [--format table|json] [--quick] [--no-save] [--out FILE]
+const USAGE = `ridgeline bench [--only NAME] [--format table|json] [--quick | --full] [--no-save] [--out FILE]
 
 Measures this machine through WebGPU: stream bandwidth, peak FLOP/s per dtype (FMA chains), dispatch
 overhead, then the engine's kernels (each verified against its CPU reference). Saves the result as the
 device "this" (ridgeline analyze --hardware this) unless --only or --no-save is given.
   --only NAME   one kernel: ${KERNELS.map((k) => k.name).join(', ')}
-  --quick       smaller shapes (gemm-f32 stays 512x512x512)
+  --quick       smaller shapes (gemm-f32 stays 512x512x512); the default on software adapters
+  --full        full-size shapes even on a software adapter
 Exits 3 when there is no WebGPU adapter.`;
 
 function fmt(x: number, unit: string): string {
@@ -58,17 +60,21 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure this machine through WebGPU (roofs, kernels); saves the device "this"',
   usage: USAGE,
-  booleanFlags: ['--quick', '--no-save'],
+  booleanFlags: ['--quick', '--full', '--no-save'],
   async run(args) {
     const only = args.str('--only');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
-    const quick = args.flag('--quick');
+    const quickFlag = args.flag('--quick');
+    const full = args.flag('--full');
     const noSave = args.flag('--no-save');
     args.str('--out');
     args.rejectUnknown();
+    if (quickFlag && full) throw inputError({ field: '--full', expected: 'either --quick or --full, not both' });
     const { runner, notes } = await nodeRunner();
     try {
+      const quick = quickFlag ? true : full ? false : undefined;
       const result = await runBench(runner, { quick, only });
+      if (quick === undefined && result.quick) notes.push('software adapter: quick shapes (--full for full-size shapes)');
       if (!only && !noSave) {
         const memoryBytes = result.adapter.isFallback ? totalmem() : (runner.report.limits.maxBufferSize ?? totalmem());
         const path = saveMeasuredDevice(toMeasuredDevice(result, { memoryBytes }));

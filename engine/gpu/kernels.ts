@@ -189,8 +189,10 @@ function fmaDef(dtype: KernelDtype): KernelDef {
           const out = new Float32Array(threads * 4);
           const m = 0.75;
           const c = 0.25;
-          for (let t = 0; t < threads; t++) {
-            const sv = round((t % 64) * 0.0078125);
+          // Invocation t depends only on t % 64: compute those 64 results once.
+          const distinct: number[][] = [];
+          for (let t = 0; t < Math.min(64, threads); t++) {
+            const sv = round(t * 0.0078125);
             const base = [sv, round(sv + 0.25), round(sv + 0.5), round(sv + 0.75)];
             const offs = [0, 0.125, 0.0625, 0.1875];
             const sum = [0, 0, 0, 0];
@@ -201,8 +203,9 @@ function fmaDef(dtype: KernelDtype): KernelDef {
                 sum[l] = round(sum[l]! + x);
               }
             }
-            out.set(sum, t * 4);
+            distinct.push(sum);
           }
+          for (let t = 0; t < threads; t++) out.set(distinct[t % 64]!, t * 4);
           return out;
         },
         buffers: [P, O],
@@ -319,7 +322,14 @@ function gemvDef(dtype: KernelDtype, variant: 'auto' | 'splitk' = 'auto'): Kerne
       const Y = r.acquireBuffer('gemv:y', N * 4);
       // Software (fallback) adapters: one invocation per row (see kernels/gemv.wgsl `rows`).
       const dispatches: Dispatch[] = r.report.isFallback && variant === 'auto'
-        ? [{ pipeline: await r.pipeline(src('gemv', gemvWgsl, 'rows', dtype)), buffers: [P, W, X, null, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:rows` }]
+        ? [
+            {
+              pipeline: await r.pipeline(src('gemv', gemvWgsl, K % 4 === 0 ? 'rows4' : 'rows', dtype)),
+              buffers: [P, W, X, null, Y],
+              workgroups: [ceilDiv(N, 64)],
+              label: `gemv-${dtype}:${K % 4 === 0 ? 'rows4' : 'rows'}`,
+            },
+          ]
         : [
             { pipeline: await r.pipeline(src('gemv', gemvWgsl, 'partial', dtype)), buffers: [P, W, X, part, null], workgroups: [ceilDiv(N, 4), splits], label: `gemv-${dtype}:partial` },
             { pipeline: await r.pipeline(src('gemv', gemvWgsl, 'reduce', dtype)), buffers: [P, null, null, part, Y], workgroups: [ceilDiv(N, 64)], label: `gemv-${dtype}:reduce` },

@@ -27,7 +27,7 @@ export interface BenchResult {
 }
 
 export interface BenchOptions {
-  /** Smaller shapes for software adapters and CI; gemm-f32 stays at 512x512x512. */
+  /** Smaller shapes (gemm-f32 stays at 512x512x512). Default: true on software (fallback) adapters. */
   quick?: boolean;
   /** Run only this kernel (the roofs are still measured). */
   only?: string;
@@ -66,7 +66,8 @@ function kernelList(r: GpuRunner, only?: string): KernelDef[] {
 /** Runs the roofs microbenchmarks and the kernels; every kernel is verified against its CPU reference. */
 export async function runBench(r: GpuRunner, opts: BenchOptions = {}): Promise<BenchResult> {
   await r.ensureDevice();
-  const quick = opts.quick ?? false;
+  // A software adapter runs kernels on the CPU: the smaller shapes already fill it.
+  const quick = opts.quick ?? r.report.isFallback;
   const shapeOf = (k: KernelDef) => (k.name.startsWith('gemm') ? k.shapes.bench : quick ? k.shapes.quick : k.shapes.bench);
   const note = opts.progress ?? (() => undefined);
   const list = kernelList(r, opts.only);

@@ -85,6 +85,16 @@ test('ridgeline bench --only rejects an unknown kernel with one line (exit 2)', 
   assert.match(r.stderr, /ridgeline: --only: expected a kernel name: stream-copy, .*gemm-f32.* \(got "gemm-f64"\)/);
 });
 
+test('ridgeline bench --quick --full is refused with one line (exit 2)', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--quick', '--full'], {
+    env: { ...process.env, RIDGELINE_CACHE_DIR: cache },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /ridgeline: --full: expected either --quick or --full, not both/);
+});
+
 test('measured device file: round trip, absent, and a corrupt file named in one line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-measured-'));
   process.env.RIDGELINE_CACHE_DIR = dir;

@@ -36,6 +36,11 @@ for (const def of KERNELS) {
   });
 }
 
+test('gemv-f32 with K a multiple of 4 (the vec4 path on software adapters) and N off the row blocks', async () => {
+  const r = await runKernel(runner, KERNELS.find((k) => k.name === 'gemv-f32')!, { n: 1003, k: 772 }, { minTimeS: 0 });
+  assert.ok(r.verified, `max |gpu - cpu| = ${r.maxAbsError} > ${r.tolerance}`);
+});
+
 test('GEMM of all-zero inputs is exactly zero (the kernel writes every output)', async () => {
   const def = KERNELS.find((k) => k.name === 'gemm-f32')!;
   const prepared = await def.prepare(runner, { m: 33, n: 17, k: 9 }, () => 0.5);
