@@ -35,7 +35,13 @@ export const COMMANDS: readonly CommandRow[] = [
     owner: 'extension',
     run: (r, format, target, config) => r.exportReportCommand(typeof format === 'string' ? format : undefined, asUri(target), asUri(config)),
   },
-  { id: 'ridgeline.compareConfigs', title: 'Compare Two Configs', owner: 'extension', run: (r, a, b) => r.compareConfigsCommand(asUri(a), asUri(b)) },
+  {
+    id: 'ridgeline.compareConfigs',
+    title: 'Compare Two Configs',
+    owner: 'extension',
+    // From the Explorer with two files selected: (clicked, [selected...]).
+    run: (r, a, b) => (Array.isArray(b) && b.length >= 2 ? r.compareConfigsCommand(asUri(b[0]), asUri(b[1])) : r.compareConfigsCommand(asUri(a), asUri(b))),
+  },
   { id: 'ridgeline.openWalkthrough', title: 'Open Walkthrough', owner: 'extension', run: (r) => r.openWalkthroughCommand() },
 ];
 

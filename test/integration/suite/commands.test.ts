@@ -84,6 +84,19 @@ describe('commands', () => {
     assert.match(text, /68,976,648,192/);
   });
 
+  it('Compare Two Configs takes the two files selected in the Explorer', async () => {
+    const a = wsUri('models/mistral-7b-v0.1.json');
+    const b = wsUri('models/mixtral-8x7b.json');
+    const r = await vscode.commands.executeCommand<{ a: AnalysisResult; b: AnalysisResult }>('ridgeline.compareConfigs', a, [a, b]);
+    // Published totals: Mistral-7B 7,241,732,096; Mixtral-8x7B 46,702,792,704. Mixtral active per token:
+    // experts are 3 x 4096 x 14336 = 176,160,768 params each, 8 per layer x 32 layers = 45,097,156,608;
+    // the rest is 46,702,792,704 - 45,097,156,608 = 1,605,636,096; top-2 adds 2 x 32 x 176,160,768
+    // = 11,274,289,152: 12,879,925,248 active.
+    assert.equal(r?.a.model.params.total, 7_241_732_096);
+    assert.equal(r?.b.model.params.total, 46_702_792_704);
+    assert.equal(r?.b.model.params.active, 12_879_925_248);
+  });
+
   it('Open Walkthrough opens the getting-started page', async () => {
     await vscode.commands.executeCommand('ridgeline.openWalkthrough');
     await waitFor('walkthrough tab', () => (vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => /Ridgeline|Walkthrough|Welcome/i.test(t.label)) ? true : undefined), 10_000);
