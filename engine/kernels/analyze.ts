@@ -61,7 +61,11 @@ export function combineUnits(language: KernelLanguage, units: Array<{ unit: Unit
     ir.enables.push(...unit.enables);
     ir.aliases.push(...unit.aliases);
     // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
-    for (const f of unit.funcs) ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
+    for (const f of unit.funcs) {
+      // CUDA host functions matter only for their launch sites (already in unit.launches)
+      if (language === 'cuda' && f.kind !== 'kernel') continue;
+      ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
+    }
     for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row), orig: l } as LaunchIR);
     for (const g of unit.globals) ir.globals.push({ ...g, pos: shiftPos(g.pos, row) });
     for (const e of unit.errors) ir.errors.push(shiftPos(e, row));
@@ -362,8 +366,9 @@ export function effectiveAnnotation(anns: Annotation[], line0: number, prevLine0
   const own = kernelAnnotation(anns, line0, prevLine0);
   const header = headerAnns ?? anns.filter((a) => a.row < firstKernelRow);
   if (header.length === 0) return own;
-  const merged: Annotation = { row: own?.row ?? header[header.length - 1]!.row, dims: {} };
-  for (const a of [...header, ...(own && !header.includes(own) ? [own] : [])]) {
+  const parts = [...header, ...(own && !header.includes(own) ? [own] : [])];
+  const merged: Annotation = { row: own?.row ?? header[header.length - 1]!.row, dims: {}, text: parts.map((a) => a.text ?? '').join(' ') };
+  for (const a of parts) {
     Object.assign(merged.dims, a.dims);
     for (const k of ['flops', 'bytes', 'grid', 'block', 'dispatch', 'buffers', 'dtype'] as const) {
       if (a[k] !== undefined) (merged as unknown as Record<string, unknown>)[k] = a[k];
@@ -435,8 +440,8 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
     // launch sites whose text did not change are the same cached objects: compared by identity
     const launchKeys = launchesIR.map((l) => (l as LaunchIR & { orig?: LaunchIR }).orig ?? l);
     if (cx.memo) {
-      const annKey = ann ? { ...ann, row: ann.grid || ann.block || ann.dispatch ? ann.row - row : 0 } : null;
-      sig = annKey ? `${fileSig}|${JSON.stringify(annKey)}` : fileSig;
+      const annKey = ann ? `${ann.text ?? JSON.stringify({ ...ann, row: 0 })}@${ann.grid || ann.block || ann.dispatch ? ann.row - row : 0}` : '';
+      sig = `${fileSig}|${annKey}`;
       const hit = cx.memo.get(orig);
       if (hit && hit.sig === sig && hit.launches.length === launchKeys.length && hit.launches.every((l, i) => l === launchKeys[i])) {
         const r = shiftResult(hit, row - hit.row, launchesIR);

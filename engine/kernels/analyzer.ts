@@ -116,11 +116,14 @@ export class KernelAnalyzer {
     const out: Array<{ unit: AnyUnit; row: number }> = [];
     const root = tree.rootNode;
     let walked = 0;
-    const n = root.childCount;
+    // one call for all top-level nodes (positions come with them); then only `type` per node
+    const children = root.children;
+    const n = children.length;
     for (let i = 0; i < n; i++) {
-      const c = root.child(i) as Node;
-      if (!c.isNamed && c.type !== 'ERROR') continue;
-      const key = `${c.type}\u0000${c.startPosition.column}\u0000${c.text}`;
+      const c = children[i] as Node;
+      const type = c.type;
+      if (type === ';' || type === 'comment' || type === '}' || type === '{') continue;
+      const key = `${type}\u0000${c.startPosition.column}\u0000${c.text}`;
       let u = cache.get(key);
       if (!u) {
         walked++;

@@ -18,6 +18,8 @@ import type { KernelDiagnostic } from './types';
 export interface Annotation {
   /** 0-based row of the comment. */
   row: number;
+  /** The comment's key=value text (a cheap identity for reuse checks). */
+  text?: string;
   /** Problem dims with numeric values (formulas of other dims are resolved in order). */
   dims: Record<string, Expr>;
   flops?: Expr;
@@ -50,7 +52,7 @@ export function parseAnnotations(source: string, diagnostics: KernelDiagnostic[]
   for (const row of rows) {
     const m = RE.exec(lines[row]!);
     if (!m) continue;
-    const a: Annotation = { row, dims: {} };
+    const a: Annotation = { row, dims: {}, text: m[1]!.trim() };
     const body = m[1]!.replace(/\*\/\s*$/, '');
     const col0 = lines[row]!.indexOf(m[1]!) + 1;
     const bad = (tok: string, expected: string) => {

@@ -65,8 +65,8 @@ export async function bench(): Promise<Record<string, unknown>> {
   const inc: number[] = [];
   const incCpu: number[] = [];
   const walked: number[] = [];
-  for (let r = 0; r < 15; r++) {
-    const at = text.indexOf(anchor, Math.floor((text.length * r) / 16)) + anchor.length;
+  for (let r = 0; r < 30; r++) {
+    const at = text.indexOf(anchor, Math.floor((text.length * r) / 31)) + anchor.length;
     const insert = ` // edit ${r}`;
     const before = text.slice(0, at).split('\n');
     const line = before.length - 1;
