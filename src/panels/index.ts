@@ -58,7 +58,9 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log);
   const panels = new Map<PanelKind, AnalysisPanel>();
   let lastShown: AnalysisPanel | null = null;
-  profiler = new ProfilerView(context.extensionUri, log);
+  profiler = new ProfilerView(context.extensionUri, log, undefined, () => {
+    for (const p of panels.values()) void p.refresh();
+  });
 
   const host: PanelHost = {
     extensionUri: context.extensionUri,

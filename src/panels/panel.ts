@@ -137,6 +137,13 @@ export class AnalysisPanel {
     void this.panel.webview.postMessage(msg);
   }
 
+  /** Re-sends the controls' options (a measured device may have appeared) and recomputes. */
+  async refresh(): Promise<void> {
+    if (!this.ready || !this.spec || !this.controls) return;
+    this.post({ type: 'init', view: this.kind, controls: this.controls, options: controlOptions() });
+    this.compute(this.lastRequestId);
+  }
+
   private async reload(): Promise<void> {
     this.spec = null;
     if (this.ready) await this.start();

@@ -25,6 +25,8 @@ export class ProfilerView implements vscode.WebviewViewProvider {
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly measured: () => Device | null = measuredDevice,
+    /** Called after a benchmark produced a measurement (open panels redraw with the measured roofs). */
+    private readonly onMeasured: () => void = () => {},
   ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -78,6 +80,7 @@ export class ProfilerView implements vscode.WebviewViewProvider {
         fraction: 1,
         message: d ? `Measured in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'The benchmark finished without a measurement (see the Ridgeline output).',
       };
+      if (d) this.onMeasured();
     } catch (e) {
       this.bench = { running: false, fraction: 0, message: `Benchmark failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
     }

@@ -495,8 +495,12 @@ async function main() {
     await q.locator('#pick-safetensors').click();
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(WEIGHTS);
-    await page.waitForTimeout(300);
+    // The simple file dialog lists the folder first (and resets the input when it does): wait for it.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny-model.safetensors' }).first().waitFor({ timeout: 10_000 });
+    for (let i = 0; i < 3 && (await input.inputValue()) !== WEIGHTS; i++) {
+      await input.fill(WEIGHTS);
+      await page.waitForTimeout(400);
+    }
     await page.keyboard.press('Enter');
     q = await viewFrame(page, 'quant');
     await q.locator('#layers tbody tr').first().waitFor({ timeout: 30_000 });
@@ -520,13 +524,20 @@ async function main() {
     await sb.locator('[data-recent]').first().waitFor({ timeout: 15_000 });
     const label = await sb.locator('[data-recent]').first().getAttribute('data-recent');
     assert(/Llama-2-70b/i.test(label), `recent "${label}"`);
+    // The benchmark button runs the real microbenchmarks (WebGPU through Dawn on this machine's adapter,
+    // SwiftShader here) and the sidebar then shows the measured roofs.
+    await sb.locator('#bench').click();
+    await sb.locator('#bench-progress:not([hidden])').waitFor({ timeout: 10_000 });
+    await sb.locator('[data-roof="bandwidth"]').waitFor({ timeout: 150_000 });
+    const bw = await sb.locator('[data-roof="bandwidth"]').textContent();
+    metrics.benchmarkSidebar = { bandwidth: bw, adapter: await sb.locator('#adapter').textContent() };
     await shot(page, 'sidebar-dark', sb);
     await setTheme(page, 'Default Light Modern');
     await shot(page, 'sidebar-light', sb);
     await setTheme(page, 'Default Dark Modern');
     await sb.locator('[data-recent]').first().click();
     await page.locator('.tab[aria-label*="llama-2-70b.json"]').first().waitFor({ timeout: 10_000 });
-    return `recent: ${label}`;
+    return `recent: ${label}; measured bandwidth ${bw}`;
   });
 
   // ---- State across reloads ----
@@ -545,9 +556,11 @@ async function main() {
     await waitRender(roof, -1);
     const batch = await roof.locator('[data-control="batch"]').evaluate((el) => el.value);
     assert(batch === '4', `batch after reload ${batch}`);
+    const measuredRoofs = await roof.locator('#chart path[data-roof][stroke-dasharray]').count();
+    assert(measuredRoofs > 0, 'no measured (dashed) roof after the benchmark');
     const title2 = await roof.locator('#title').textContent();
     assert(title2 === title, `title after reload "${title2}", before "${title}"`);
-    return `restored "${title2}" at batch ${batch}`;
+    return `restored "${title2}" at batch ${batch}, ${measuredRoofs} measured roofs drawn`;
   });
 
   await test('no CSP violations or dropped messages in the webviews', async () => {
