@@ -145,10 +145,13 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
   streamTensorRows(t, chunkBytes, (bytes, _first, rows) => {
     const n = decodeToF32(t.dtype, bytes, f32);
     const x = n === f32.length ? f32 : f32.subarray(0, n);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
-    signal += s;
-    if (blocks) blockStats(x, n, blocks);
+    if (blocks) {
+      signal += blockStats(x, n, blocks);
+    } else {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
+      signal += s;
+    }
     for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
   }, buf.raw);
   return { signal, noise };

@@ -30,21 +30,29 @@ export const BLOCK = 32;
 /** A prepared kernel: adds the chunk's squared error. `stats` is filled in for per-tensor formats. */
 export type ErrorKernel = (x: Float32Array, rows: number, cols: number, stats: TensorStats, blocks?: BlockStats | null) => number;
 
-/** Fills `out` with the min and max of each BLOCK-element block of x (n a multiple of BLOCK). */
-export function blockStats(x: Float32Array, n: number, out: BlockStats): void {
+/**
+ * Fills `out` with the min and max of each BLOCK-element block of x (n a multiple of BLOCK) and
+ * returns sum(x^2) over the chunk (the signal), in the same pass.
+ */
+export function blockStats(x: Float32Array, n: number, out: BlockStats): number {
   const mins = out.min;
   const maxs = out.max;
+  let signal = 0;
   for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
     let mn = x[g]!;
     let mx = mn;
-    for (let i = g + 1; i < g + BLOCK; i++) {
+    let s = 0;
+    for (let i = g; i < g + BLOCK; i++) {
       const v = x[i]!;
-      if (v < mn) mn = v;
-      else if (v > mx) mx = v;
+      s += v * v;
+      mn = v < mn ? v : mn;
+      mx = v > mx ? v : mx;
     }
+    signal += s;
     mins[b] = mn;
     maxs[b] = mx;
   }
+  return signal;
 }
 
 export function needsTensorStats(q: Quantizer): boolean {
@@ -215,12 +223,12 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
 
 /**
  * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
- * Nearest value found through a 65536-bin table of [-1, 1] holding the lower candidate, then one
+ * Nearest value found through a 2048-bin table of [-1, 1] (2 KiB: stays in L1) holding the lower candidate, then one
  * comparison against the midpoint (bins are far narrower than any gap between midpoints, so only the
  * 15 bins holding a midpoint ever need the step, and the comparison is almost always predicted).
  */
 function nf4Kernel(blockSize: number): ErrorKernel {
-  const BINS = 65536;
+  const BINS = 2048;
   const cb = Float64Array.from(NF4_CODEBOOK);
   // mids[15] = 2 (above any t) so the one-step correction never walks off the codebook.
   const mids = new Float64Array(16);
@@ -248,7 +256,8 @@ function nf4Kernel(blockSize: number): ErrorKernel {
         for (let i = g; i < end; i++) {
           const v = x[i]!;
           const t = v * inv;
-          const k0 = lut[Math.floor((t + 1) * half)]!;
+          // (t + 1) * half is in [0, BINS]: truncation is the floor.
+          const k0 = lut[((t + 1) * half) | 0]!;
           const k = t > mids[k0]! ? k0 + 1 : k0;
           const d = cb[k]! * amax - v;
           err += d * d;
@@ -287,7 +296,7 @@ function mxfp4Error(x: Float32Array, rows: number, cols: number, blockSize: numb
       const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
       const amax = blocks ? blockAbsMax(blocks, g, per) : absMax(x, g, end);
       if (amax === 0) continue;
-      const scale = 2 ** (Math.floor(Math.log2(amax)) - 2);
+      const scale = pow2FloorLog2(amax) / 4;
       const inv4 = 4 / scale;
       for (let i = g; i < end; i++) {
         const a = Math.abs(x[i]!);
@@ -342,4 +351,16 @@ function blockAbsMax(blocks: BlockStats, g: number, per: number): number {
   let amax = 0;
   for (let b = b0; b < b0 + per; b++) amax = Math.max(amax, -blocks.min[b]!, blocks.max[b]!);
   return amax;
+}
+
+const f64 = new Float64Array(1);
+const f64Hi = new Uint32Array(f64.buffer, 4, 1);
+const f64Lo = new Uint32Array(f64.buffer, 0, 1);
+
+/** 2^floor(log2(a)) for a normal positive double: keep the exponent bits, clear the mantissa (exact). */
+export function pow2FloorLog2(a: number): number {
+  f64[0] = a;
+  f64Hi[0] = f64Hi[0]! & 0x7ff00000;
+  f64Lo[0] = 0;
+  return f64[0]!;
 }

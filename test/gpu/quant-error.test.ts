@@ -16,6 +16,7 @@ import { measureModelGpu } from '../../engine/quant/gpu';
 import { measureModel } from '../../engine/quant/measure';
 import { encodeSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
 import { listWeightFormats } from '../../engine/quant/formats';
+import { toF16Array } from '../../engine/gpu/f16';
 
 let runner: GpuRunner;
 let dir = '';
@@ -47,6 +48,7 @@ before(async () => {
     { name: 'a.q_proj.weight', dtype: 'BF16', shape: [128, 256], data: bf16(gaussian(128 * 256, 0.02, 1)) },
     { name: 'a.down_proj.weight', dtype: 'F32', shape: [96, 200], data: Buffer.from(spiky.buffer) }, // 200: groups end short
     { name: 'a.up_proj.weight', dtype: 'BF16', shape: [512, 64], data: bf16(gaussian(512 * 64, 0.05, 9)) },
+    { name: 'a.gate_proj.weight', dtype: 'F16', shape: [64, 384], data: Buffer.from(toF16Array(gaussian(64 * 384, 0.03, 13)).buffer) },
   ];
   const { header } = encodeSafetensorsHeader(entries);
   model = join(dir, 'model.safetensors');
@@ -63,7 +65,7 @@ test('GPU and CPU measured error agree within 0.01 dB for every format', async (
   const formats = listWeightFormats().map((f) => f.id).filter((id) => id !== 'fp32');
   const cpu = await measureModel(model, { formats, threads: 1 });
   const gpu = await measureModelGpu(runner, model, { formats }, 'webgpu');
-  assert.equal(gpu.tensors.length, 3);
+  assert.equal(gpu.tensors.length, 4);
   for (const [i, t] of cpu.tensors.entries()) {
     const g = gpu.tensors[i]!;
     assert.equal(g.name, t.name);
