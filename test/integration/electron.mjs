@@ -2,7 +2,8 @@
 // VS Code (it fetches a VS Code build from Microsoft's update server on first use, into .vscode-test/).
 // Same tests, same index (out/test/index.js), same results format as test/integration/run.mjs; the
 // extension loads from the source tree (extensionDevelopmentPath = the repository) instead of the .vsix.
-// Two runs: trusted (--disable-workspace-trust) and untrusted (workspace trust on, never prompted).
+// Two runs: trusted (--disable-workspace-trust) and untrusted (workspace trust on, never prompted). On Linux
+// without a display, run it under `xvfb-run -a npm run test:electron`.
 // Writes test-output/electron-results.json { passed, failed, tests[] }.
 //   npm run test:electron        (not part of `npm test`: the machines it runs on here cannot download VS Code)
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = join(root, 'test-output');
@@ -51,8 +53,9 @@ function workspace(mode) {
 
 const all = { passed: 0, failed: 0, tests: [] };
 try {
-  const { runTests } = await import('@vscode/test-electron');
+  const { downloadAndUnzipVSCode, runTests } = await import('@vscode/test-electron');
   await buildTests();
+  const vscodeExecutablePath = await downloadAndUnzipVSCode();
   for (const mode of ['trusted', 'untrusted']) {
     const ws = workspace(mode);
     const userData = join(tmp, `user-data-${mode}`);
@@ -62,19 +65,37 @@ try {
       JSON.stringify({ 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'workbench.startupEditor': 'none' }),
     );
     const results = join(tmp, `results-${mode}.json`);
+    const env = { RIDGELINE_TEST_MODE: mode, RIDGELINE_TEST_RESULTS: results, RIDGELINE_TEST_HOST: 'electron' };
+    let why = '';
     try {
-      await runTests({
-        extensionDevelopmentPath: root,
-        extensionTestsPath: join(root, 'out/test/index.js'),
-        launchArgs: [ws, '--disable-extensions', `--user-data-dir=${userData}`, ...(mode === 'trusted' ? ['--disable-workspace-trust'] : [])],
-        extensionTestsEnv: { RIDGELINE_TEST_MODE: mode, RIDGELINE_TEST_RESULTS: results, HOME: join(tmp, 'home') },
-      });
+      if (mode === 'trusted') {
+        await runTests({
+          vscodeExecutablePath,
+          extensionDevelopmentPath: root,
+          extensionTestsPath: join(root, 'out/test/index.js'),
+          launchArgs: [ws, '--disable-extensions', `--user-data-dir=${userData}`],
+          extensionTestsEnv: env,
+        });
+      } else {
+        // runTests always adds --disable-workspace-trust: launch VS Code directly for the untrusted run.
+        const r = spawnSync(
+          vscodeExecutablePath,
+          [
+            ws, '--no-sandbox', '--disable-gpu-sandbox', '--disable-updates', '--skip-welcome', '--skip-release-notes',
+            '--disable-extensions', `--user-data-dir=${userData}`, `--extensions-dir=${join(tmp, 'extensions')}`,
+            `--extensionDevelopmentPath=${root}`, `--extensionTestsPath=${join(root, 'out/test/index.js')}`,
+          ],
+          { env: { ...process.env, ...env }, stdio: 'inherit', timeout: 300_000 },
+        );
+        if (r.error) throw r.error;
+      }
     } catch (e) {
-      console.log(`electron [${mode}]: ${String(e.message ?? e)}`);
+      why = String(e.message ?? e);
+      console.log(`electron [${mode}]: ${why}`);
     }
     if (!existsSync(results)) {
       all.failed++;
-      all.tests.push({ title: `${mode} run`, state: 'failed', error: 'no results file: VS Code did not start or the tests did not load' });
+      all.tests.push({ title: `${mode} run`, state: 'failed', error: `no results file: VS Code did not start or the tests did not load${why ? ` (${why})` : ''}` });
       continue;
     }
     const r = JSON.parse(readFileSync(results, 'utf8'));
