@@ -323,3 +323,25 @@ test('the engine\'s own WGSL kernels parse cleanly and the tiled GEMM has no coa
   assert.deepEqual(codesOf(r, 'main').filter((c) => ['RL004', 'RL005', 'RL006'].includes(c)), []);
   assert.ok(codesOf(r, 'naive').includes('RL005')); // the untiled baseline
 });
+
+test('incremental update equals a full parse for WGSL and Triton too (line-adding edit above the kernels)', async () => {
+  for (const [file, lang] of [['matmul_tiled.wgsl', 'wgsl'], ['matmul_autotune.py', 'triton'], ['softmax_triton.py', 'triton']] as const) {
+    const src = readFileSync(join(samples, file), 'utf8');
+    const a = await KernelAnalyzer.create(join(root, 'node_modules'), [lang]);
+    try {
+      await a.update(file, src, lang, { device: DEV });
+      // insert a new line at the start of line 3 (a comment in every sample)
+      const lines = src.split('\n');
+      const offset = lines[0]!.length + 1 + lines[1]!.length + 1;
+      const text = lang === 'wgsl' ? '// added\n' : '# added\n';
+      const next = src.slice(0, offset) + text + src.slice(offset);
+      const inc = await a.update(file, next, lang, { device: DEV, edits: [{ startOffset: offset, oldEndOffset: offset, startLine: 2, startColumn: 0, oldEndLine: 2, oldEndColumn: 0, newText: text }] });
+      const full = await analyzer.analyze(next, lang, { device: DEV });
+      assert.deepEqual(inc, full, file);
+      const before = await analyzer.analyze(src, lang, { device: DEV });
+      assert.deepEqual(inc.kernels.map((k) => k.line), before.kernels.map((k) => k.line + 1), file);
+    } finally {
+      a.dispose();
+    }
+  }
+});
