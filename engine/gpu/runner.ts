@@ -32,6 +32,8 @@ export interface AdapterReport {
   limits: Record<string, number>;
   shaderF16: boolean;
   timestampQuery: boolean;
+  /** WGSL `enable subgroups;` (subgroupAdd...) is available. */
+  subgroups: boolean;
 }
 
 export interface WgslDiagnostic {
@@ -200,6 +202,7 @@ export class GpuRunner {
     const f16 = (this.opts.f16 ?? true) && adapter.features.has('shader-f16');
     if (timestamps) wanted.push('timestamp-query');
     if (f16) wanted.push('shader-f16');
+    if (adapter.features.has('subgroups' as GPUFeatureName)) wanted.push('subgroups' as GPUFeatureName);
     const al = adapter.limits;
     const requiredLimits: Record<string, number> = {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
@@ -242,6 +245,7 @@ export class GpuRunner {
       limits,
       shaderF16: device.features.has('shader-f16'),
       timestampQuery: device.features.has('timestamp-query'),
+      subgroups: device.features.has('subgroups' as GPUFeatureName),
     };
   }
 
