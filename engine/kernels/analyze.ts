@@ -140,6 +140,9 @@ interface Walk {
   taint: Map<string, Taint>;
   /** Variables derived from each loop variable (for "index depends on the loop"). */
   loopDeps: Map<string, Set<string>>;
+  /** Per-statement results that do not change while counting (loops are stepped through many times). */
+  accessMemo: Map<Stmt, Access[]>;
+  flopsMemo: Map<Stmt, number>;
 }
 
 function typeOf(e: Expr, w: Walk): TypeInfo {
@@ -287,6 +290,14 @@ interface Access {
 
 /** Accesses to named buffers in one statement, in evaluation order (reads of the value, then the write). */
 function stmtAccesses(s: Stmt, w: Walk): Access[] {
+  const memo = w.accessMemo.get(s);
+  if (memo) return memo;
+  const out = stmtAccessesUncached(s, w);
+  w.accessMemo.set(s, out);
+  return out;
+}
+
+function stmtAccessesUncached(s: Stmt, w: Walk): Access[] {
   const out: Access[] = [];
   const visit = (e: Expr, write: boolean, read: boolean, atomic: boolean) => {
     if (e.k === 'idx') {
@@ -656,7 +667,7 @@ function analyzeOne(
   const sharedMemoryBytes = sharedStatic === null ? null : sharedStatic + (sharedDynamic ? dyn ?? 0 : 0);
 
   // ---- variable types, taint
-  const w: Walk = { lang, fn, env, buffers, vars: new Map(), taint: new Map(), loopDeps: new Map() };
+  const w: Walk = { lang, fn, env, buffers, vars: new Map(), taint: new Map(), loopDeps: new Map(), accessMemo: new Map(), flopsMemo: new Map() };
   for (const p of fn.params) {
     if (p.kind === 'value') {
       const t = tmplTypes.get(p.elemType ?? '') ?? p.type;
@@ -748,15 +759,19 @@ function analyzeOne(
         continue;
       }
       for (const a of stmtAccesses(s, w)) tally(a, mult);
-      let f = 0;
-      if (s.k === 'assign') {
-        f = exprFlops(s.value, w);
-        if (s.op !== '=' && ['+=', '-=', '*=', '/='].includes(s.op)) {
-          const t = typeOf(s.target, w);
-          if (t.float || typeOf(s.value, w).float) f += Math.max(t.lanes, typeOf(s.value, w).lanes);
-        }
-      } else if (s.k === 'decl' && s.init) f = exprFlops(s.init, w);
-      else if (s.k === 'expr') f = exprFlops(s.e, w);
+      let f = w.flopsMemo.get(s);
+      if (f === undefined) {
+        f = 0;
+        if (s.k === 'assign') {
+          f = exprFlops(s.value, w);
+          if (s.op !== '=' && ['+=', '-=', '*=', '/='].includes(s.op)) {
+            const t = typeOf(s.target, w);
+            if (t.float || typeOf(s.value, w).float) f += Math.max(t.lanes, typeOf(s.value, w).lanes);
+          }
+        } else if (s.k === 'decl' && s.init) f = exprFlops(s.init, w);
+        else if (s.k === 'expr') f = exprFlops(s.e, w);
+        w.flopsMemo.set(s, f);
+      }
       if (mult !== null) flops += mult * f;
     }
   };

@@ -49,13 +49,17 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       return inner ? cExpr(inner, ctx) : { k: 'other', text: n.text };
     }
     case 'field_expression': {
-      const arg = n.childForFieldName('argument');
-      const field = n.childForFieldName('field')?.text ?? '';
+      // children: argument, '.' or '->', field (one call instead of one per field)
+      const ch = kids(n);
+      const arg = ch[0] ?? null;
+      const field = ch[2]?.text ?? '';
       if (arg && arg.type === 'identifier' && BUILTIN[arg.text] && field in DIM) return { k: BUILTIN[arg.text]!, dim: DIM[field]! } as Expr;
       return { k: 'mem', obj: cExpr(arg, ctx), field };
     }
-    case 'binary_expression':
-      return { k: 'bin', op: n.childForFieldName('operator')?.text ?? '?', l: cExpr(n.childForFieldName('left'), ctx), r: cExpr(n.childForFieldName('right'), ctx) };
+    case 'binary_expression': {
+      const ch = kids(n); // left, operator, right
+      return ch.length === 3 ? { k: 'bin', op: ch[1]!.text, l: cExpr(ch[0]!, ctx), r: cExpr(ch[2]!, ctx) } : { k: 'other', text: n.text };
+    }
     case 'unary_expression':
     case 'pointer_expression':
       return { k: 'un', op: n.childForFieldName('operator')?.text ?? kids(n)[0]?.text ?? '?', e: cExpr(n.childForFieldName('argument'), ctx) };
@@ -65,10 +69,11 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       const idx: Expr[] = [];
       let cur: Node | null = n;
       while (cur && cur.type === 'subscript_expression') {
-        const list = cur.childForFieldName('indices') ?? cur.childForFieldName('index');
+        const ch = kids(cur); // argument, indices
+        const list = ch[1] ?? null;
         const inner = list ? (list.type === 'subscript_argument_list' ? named(list)[0] ?? null : list) : null;
         idx.unshift(cExpr(inner, ctx));
-        cur = cur.childForFieldName('argument');
+        cur = ch[0] ?? null;
       }
       return { k: 'idx', base: cExpr(cur, ctx), idx, pos: pos(n, ctx.base) };
     }
@@ -288,9 +293,10 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
 function cExprStmt(e: Node, ctx: Ctx, out: Stmt[], launches: UnitIR['launches']): void {
   const p = pos(e, ctx.base);
   if (e.type === 'assignment_expression') {
-    out.push({ k: 'assign', target: cExpr(e.childForFieldName('left'), ctx), op: e.childForFieldName('operator')?.text ?? '=', value: cExpr(e.childForFieldName('right'), ctx), pos: p });
-    const l = e.childForFieldName('left');
-    if (l?.type === 'identifier') ctx.locals.set(l.text, cExpr(e.childForFieldName('right'), ctx));
+    const ch = kids(e); // left, operator, right
+    const value = cExpr(ch[2] ?? null, ctx);
+    out.push({ k: 'assign', target: cExpr(ch[0] ?? null, ctx), op: ch[1]?.text ?? '=', value, pos: p });
+    if (ch[0]?.type === 'identifier') ctx.locals.set(ch[0].text, value);
     return;
   }
   if (e.type === 'update_expression') {
