@@ -48,6 +48,17 @@ describe('diagnostics and quick fixes', () => {
     await waitFor('RLC003 cleared at int4', () => (ridgelineDiagnostics(doc.uri).some((x) => x.code === 'RLC003') ? undefined : true));
   });
 
+  it('the JSON schema is attached to config.json: an unknown torch_dtype is flagged by VS Code\'s JSON support', async () => {
+    const doc = await open('fixtures/schema/config.json');
+    const line = doc.getText().split('\n').findIndex((l) => l.includes('"torch_dtype"'));
+    const d = await waitFor(
+      'a schema diagnostic on torch_dtype',
+      () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source !== 'ridgeline' && x.range.start.line === line),
+      45_000,
+    );
+    assert.match(d.message, /float32|bfloat16|allowed|enum|Value is not accepted/i, d.message);
+  });
+
   it('kernel lints appear with their codes', async () => {
     const doc = await open('fixtures/scale.wgsl');
     const d = await waitFor('RL001 on odd_shape', () => ridgelineDiagnostics(doc.uri).find((x) => x.code === 'RL001'), 30_000);
