@@ -17,7 +17,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = join(root, 'test-output');
 mkdirSync(outDir, { recursive: true });
 const resultsFile = join(outDir, 'integration-results.json');
-const RUN_LIMIT_MS = Number(process.env.RIDGELINE_IT_RUN_LIMIT_MS ?? 150_000);
+const RUN_LIMIT_MS = Number(process.env.RIDGELINE_IT_RUN_LIMIT_MS ?? 200_000);
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--disable-quic',
