@@ -13,7 +13,7 @@ import type { Device } from '../hardware/types';
 import { parseAnnotations, type Annotation } from './annotations';
 import { analyzeKernels, buildEnv, combineUnits, resolveDims, type KernelMemo } from './analyze';
 import { cudaUnit } from './cuda';
-import { emptyUnit, type UnitIR } from './ir';
+import { emptyUnit, freeIdents, type UnitIR } from './ir';
 import { rule } from './lints';
 import { TreeStore, loadLanguage } from './parser';
 import { analyzeTriton, tritonUnit, type TritonUnit } from './triton';
@@ -159,6 +159,19 @@ export class KernelAnalyzer {
       errors.push(...ir.errors);
     }
     const errorLines = new Set<number>();
+    for (const a of annotations) {
+      for (const [key, e] of Object.entries(a.dims)) {
+        if (key in dims) continue;
+        const missing = [...freeIdents(e)].filter((n) => !(n in dims));
+        diagnostics.push({
+          line: a.row + 1,
+          column: 1,
+          code: 'RL008',
+          severity: 'warning',
+          message: `ridgeline annotation: ${key} does not resolve to a number${missing.length ? ` (needs ${missing.join(', ')})` : ''}`,
+        });
+      }
+    }
     for (const e of errors.slice(0, 20)) {
       if (errorLines.has(e.row)) continue;
       errorLines.add(e.row);

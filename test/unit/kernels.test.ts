@@ -345,3 +345,11 @@ test('incremental update equals a full parse for WGSL and Triton too (line-addin
     }
   }
 });
+
+test('annotation problems are warnings on the annotation line, not silent', async () => {
+  const r = await analyzer.analyze('// ridgeline: M=abc flops=2**\n__global__ void k(float* x) { x[threadIdx.x] = 0.0f; }\n', 'cuda', { device: DEV });
+  const msgs = r.diagnostics.filter((d) => d.code === 'RL008' && d.line === 1).map((d) => d.message);
+  assert.ok(msgs.some((m) => /M does not resolve to a number \(needs abc\)/.test(m)), msgs.join('; '));
+  assert.ok(msgs.some((m) => /"flops=2\*\*": expected an arithmetic formula/.test(m)), msgs.join('; '));
+  assert.ok(r.diagnostics.filter((d) => d.code === 'RL008').every((d) => d.severity === 'warning'));
+});
