@@ -698,7 +698,10 @@ function analyzeOne(
   for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) forEachExpr(e, (x) => { if (x.k === 'tid') usedDims |= 1 << x.dim; });
 
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
-  const constEnv = new Map([...env].filter(([k]) => !(k in cx.dims)));
+  // what is known from the source alone (no dims, no per-thread values): decides `constant` on loops
+  const constSnapshot = [...env].filter(([k]) => !(k in cx.dims));
+  let constEnvMemo: Map<string, number> | null = null;
+  const constEnv = () => (constEnvMemo ??= new Map(constSnapshot));
   for (const d of ['x', 'y', 'z']) {
     env.set(`tid.${d}`, 0);
     env.set(`bid.${d}`, 0);
@@ -727,7 +730,7 @@ function analyzeOne(
     for (const s of body) {
       if (s.k === 'loop') {
         const trip = evalTrip(s.trip, env);
-        const constant = evalTrip(s.trip, constEnv) !== null;
+        const constant = trip !== null && evalTrip(s.trip, constEnv()) !== null;
         if (recording) loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant: constant && trip !== null, depth: depth + 1 });
         if (trip === null && !unknownTrip) {
           const needs = [...freeIdents(s.trip)].filter((n) => !env.has(n));
