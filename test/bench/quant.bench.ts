@@ -23,7 +23,7 @@ const SHAPES: Array<[string, number, number]> = [
   ['mlp.down_proj', 4096, 14336],
 ];
 
-function writeShard(path: string, targetBytes: number): { bytes: number; largestTensorBytes: number; tensors: number } {
+export function writeShard(path: string, targetBytes: number): { bytes: number; largestTensorBytes: number; tensors: number } {
   const entries: Array<{ name: string; dtype: 'BF16'; shape: number[] }> = [];
   let total = 0;
   for (let l = 0; total < targetBytes; l++) {
