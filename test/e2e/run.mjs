@@ -82,6 +82,30 @@ for (const d of [home, join(userData, 'User'), extDir, ws, browserData]) mkdirSy
 const CONFIG_70B = join(ws, 'llama-2-70b.json');
 cpSync(join(root, 'samples/llama-2-70b.json'), CONFIG_70B);
 cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b.json'));
+// A small WGSL kernel to profile (one entry point, 64k elements: quick even on a software adapter).
+writeFileSync(
+  join(ws, 'axpy.wgsl'),
+  `// y = 2 x + y over N floats, one invocation per element.
+// ridgeline: N=65536
+// ridgeline: dispatch=N/256,1,1 buffers=0:N,1:N flops=2*N bytes=12*N
+struct Params {
+  N: u32,
+  a: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(256)
+fn axpy(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i < params.N) {
+    y[i] = 2.0 * x[i] + y[i];
+  }
+}
+`,
+);
 
 /**
  * A small safetensors file (F32): Gaussian weights from a seeded generator, one tensor with a few large
@@ -316,7 +340,7 @@ async function main() {
   page = browser.pages()[0] ?? (await browser.newPage());
   const consoleErrors = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' && /ridgeline|Content Security Policy|Refused/i.test(m.text())) consoleErrors.push(m.text());
+    if (m.type() === 'error' && /Content Security Policy|Refused to|dropped a malformed/i.test(m.text())) consoleErrors.push(m.text());
   });
   await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
@@ -538,6 +562,27 @@ async function main() {
     await sb.locator('[data-recent]').first().click();
     await page.locator('.tab[aria-label*="llama-2-70b.json"]').first().waitFor({ timeout: 10_000 });
     return `recent: ${label}; measured bandwidth ${bw}`;
+  });
+
+  await test('a profiled WGSL kernel appears in the sidebar and opens its source line', async () => {
+    await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
+    await openFile(page, 'axpy.wgsl');
+    await runCommand(page, 'Ridgeline: Profile Kernel');
+    await page.locator('.activitybar [aria-label^="Ridgeline"]').first().click();
+    const sb = await viewFrame(page, 'sidebar');
+    const row = sb.locator('[data-kernel="axpy"]');
+    await row.waitFor({ timeout: 60_000 });
+    const info = await row.textContent();
+    await runCommand(page, 'View: Close All Editors');
+    await row.click();
+    await page.locator('.tab[aria-label*="axpy.wgsl"]').first().waitFor({ timeout: 10_000 });
+    // The cursor lands on the kernel's entry point: the @compute attribute or its fn line.
+    const src = readFileSync(join(ws, 'axpy.wgsl'), 'utf8').split('\n');
+    const want = [src.findIndex((l) => l.includes('@compute')) + 1, src.findIndex((l) => l.includes('fn axpy')) + 1];
+    const status = await page.locator('.statusbar-item[id*="selection"], .statusbar-item:has-text("Ln ")').first().textContent();
+    const ln = Number(/Ln (\d+)/.exec(status ?? '')?.[1]);
+    assert(want.includes(ln), `cursor on line ${ln}, expected ${want.join(' or ')}`);
+    return `${info.replace(/\s+/g, ' ').trim()}; opened at line ${ln}`;
   });
 
   // ---- State across reloads ----
