@@ -47,4 +47,28 @@ describe('kernel files: code lenses and hovers', () => {
     // num_warps=4 at the launch: 4 x 32 = 128 threads per program.
     assert.ok(titles.some((t) => t.includes('threads 128x1x1')), titles.join('\n'));
   });
+
+  it('edits re-analyze the file incrementally: lenses follow a changed workgroup size', async () => {
+    const doc = await open('fixtures/scale.wgsl');
+    await waitFor('lenses', async () => ((await lenses(doc.uri)).some((t) => t.includes('workgroup 256x1x1')) ? true : undefined), 30_000);
+    const line = doc.getText().split('\n').findIndex((l) => l.includes('@workgroup_size(256)'));
+    const col = doc.lineAt(line).text.indexOf('256');
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(line, col, line, col + 3), '128');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await waitFor('lens with 128x1x1', async () => ((await lenses(doc.uri)).some((t) => t.includes('workgroup 128x1x1')) ? true : undefined), 30_000);
+    // A second edit on top of the first (the parser reuses the previous tree with both changes).
+    const insert = new vscode.WorkspaceEdit();
+    insert.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
+    assert.ok(await vscode.workspace.applyEdit(insert));
+    const titles = await waitFor('lenses after an inserted line', async () => {
+      const ls = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri, 100);
+      const axpy = ls?.find((l) => l.command?.title.includes('workgroup 128x1x1'));
+      // The kernel moved down one line: its lens follows it.
+      return axpy && doc.lineAt(axpy.range.start.line).text.includes('fn axpy') ? ls!.map((l) => l.command!.title) : undefined;
+    }, 30_000);
+    assert.ok(titles.some((t) => t.includes('workgroup 48x1x1')), titles.join('\n'));
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
 });
+
