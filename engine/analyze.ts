@@ -5,7 +5,8 @@ import { buildGraph, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { costParamsFor, type CostParams } from './cost/params';
 import { costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
-import { DecodeGraphs } from './cost/decode';
+import { CONTEXT_STEP, DecodeGraphs, interpolable } from './cost/decode';
+import { StepLine } from './cost/step';
 import { inputError } from './errors';
 import { kvBytesPerToken } from './memory/kvCache';
 
@@ -60,25 +61,34 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
 
   // Decode: the reported step, the e2e integral, the curve and the batch sweep.
   const cMid = P + Math.floor(G / 2);
-  const graphs = new DecodeGraphs(spec, workload, P);
-  const decodeOpsMid = graphs.at(B, cMid, true); // costed at once: the scratch ops may be reused below
+  const cNext = cMid + CONTEXT_STEP;
+  // The reported step, built directly. Without windowed layers a second graph further along the context
+  // fixes every kernel's line (StepLine): the e2e integral and the curve then build no graph per point.
+  const decodeOpsMid = buildGraph(spec, workload, 'decode', cMid).ops;
   const decodeCosts = costOps(decodeOpsMid, ctx);
   const decodeTotals = totals(decodeCosts);
+  let decodeOpsNext: Op[] | null = null;
+  const nextOps = () => (decodeOpsNext = buildGraph(spec, workload, 'decode', cNext).ops);
+  const line = contextAffine(spec) ? StepLine.fit(decodeOpsMid, cMid, nextOps, cNext, ctx, !interpolable(spec)) : null;
+  // Graphs at other batches (the sweep) or at every context (windowed models), made on first use.
+  let graphs: DecodeGraphs | null = null;
+  const decodeGraphs = (): DecodeGraphs => (graphs ??= new DecodeGraphs(spec, workload, cMid, decodeOpsNext ? [decodeOpsMid, decodeOpsNext] : undefined));
+  const stepAt = line ? (c: number) => line.timeS(c) : (c: number) => stepTime(decodeGraphs().at(B, c, true), ctx);
 
   const steps = Math.max(0, G - 1);
   let decodeSumS = 0;
   if (steps > 0) {
     const cFirst = P;
     const cLast = P + steps - 1;
-    const t0 = steps === 1 ? decodeTotals.timeS : stepTime(graphs.at(B, cFirst, true), ctx);
-    const t1 = steps === 1 ? t0 : stepTime(graphs.at(B, cLast, true), ctx);
+    const t0 = steps === 1 ? decodeTotals.timeS : stepAt(cFirst);
+    const t1 = steps === 1 ? t0 : stepAt(cLast);
     const cm = Math.round((cFirst + cLast) / 2);
-    const tm = stepTime(graphs.at(B, cm, true), ctx);
+    const tm = stepAt(cm);
     decodeSumS = (steps * (t0 + t1)) / 2;
     const onChord = steps > 2 ? t0 + ((t1 - t0) * (cm - cFirst)) / (cLast - cFirst) : tm;
     if (steps > 2 && Math.abs(tm - onChord) > 1e-9 * tm) {
       // Not affine over the range (an op changes bound): Simpson's rule over 64 panels.
-      decodeSumS = simpson((c) => stepTime(graphs.at(B, c, true), ctx), cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
+      decodeSumS = simpson(stepAt, cFirst, cLast, 64) * (steps / Math.max(1, cLast - cFirst)) ;
       if (cLast === cFirst) decodeSumS = steps * t0;
     }
   }
@@ -97,14 +107,14 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const decodePhase = phaseResult(decodeCosts, device, peak.flopsPerS, B, devices);
 
   const doSweeps = opts.sweeps !== false;
-  const curve = doSweeps ? decodeCurve(graphs, B, P, G, spec, opts.curvePoints ?? 16, ctx) : { contextTokens: [], timeS: [], tokensPerS: [] };
+  const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
   const sweep = doSweeps
-    ? batchSweep(spec, workload, graphs, cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
+    ? batchSweep(spec, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
     : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch };
 
   for (const n of notes) warnings.push(n);
 
-  const ops: OpResult[] = [...prefillCosts, ...decodeCosts];
+  const ops: OpResult[] = prefillCosts.concat(decodeCosts);
 
   const a = spec.attention;
   return {
@@ -140,7 +150,19 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       fits: plan.fits,
     },
     prefill,
-    decode: { ...decodePhase, tokensPerS: B / decodePhase.timeS, contextTokens: cMid, curve },
+    decode: {
+      flops: decodePhase.flops,
+      bytes: decodePhase.bytes,
+      timeS: decodePhase.timeS,
+      bound: decodePhase.bound,
+      mfu: decodePhase.mfu,
+      mbu: decodePhase.mbu,
+      timeByBoundS: decodePhase.timeByBoundS,
+      energyJPerTokenEstimate: decodePhase.energyJPerTokenEstimate,
+      tokensPerS: B / decodePhase.timeS,
+      contextTokens: cMid,
+      curve,
+    },
     e2e: {
       timeS: e2eTimeS,
       outputTokensPerS: (B * G) / e2eTimeS,
@@ -179,6 +201,11 @@ function prefillTotalsTime(costs: readonly OpCost[]): number {
 
 function stepTime(ops: Op[], ctx: CostContext): number {
   return stepTimeS(ops, ctx);
+}
+
+/** True when decode step FLOPs and bytes are affine in the context at a fixed batch: no layer caps its keys. */
+function contextAffine(spec: ModelSpec): boolean {
+  return spec.layerGroups.every((g) => g.window === null);
 }
 
 function simpson(f: (x: number) => number, a: number, b: number, panels: number): number {
@@ -244,7 +271,7 @@ function mainComputeDtype(costs: readonly OpCost[]): Dtype {
   return best ? best.computeDtype : 'fp16';
 }
 
-function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec: ModelSpec, points: number, ctx: CostContext) {
+function decodeCurve(stepAt: (context: number) => number, B: number, P: number, G: number, spec: ModelSpec, points: number) {
   // From the prompt to the larger of the generation's end and the model's context window.
   const lo = P;
   const hi = Math.max(P + G, spec.maxPositionEmbeddings ?? 0);
@@ -254,14 +281,14 @@ function decodeCurve(graphs: DecodeGraphs, B: number, P: number, G: number, spec
   const tokensPerS: number[] = [];
   for (let i = 0; i < n; i++) contextTokens.push(Math.round(lo + ((hi - lo) * i) / (n - 1)));
   // A decode step is affine in the context while no op changes bound: two ends and the middle decide it.
-  const tLo = stepTime(graphs.at(B, lo, true), ctx);
-  const tHi = stepTime(graphs.at(B, hi, true), ctx);
+  const tLo = stepAt(lo);
+  const tHi = stepAt(hi);
   const cMid = contextTokens[n >> 1]!;
-  const tMid = stepTime(graphs.at(B, cMid, true), ctx);
+  const tMid = stepAt(cMid);
   const slope = hi > lo ? (tHi - tLo) / (hi - lo) : 0;
   const affine = Math.abs(tLo + slope * (cMid - lo) - tMid) <= 1e-9 * tMid;
   for (const c of contextTokens) {
-    const t = affine ? tLo + slope * (c - lo) : stepTime(graphs.at(B, c, true), ctx);
+    const t = affine ? tLo + slope * (c - lo) : stepAt(c);
     timeS.push(t);
     tokensPerS.push(B / t);
   }

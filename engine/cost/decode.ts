@@ -17,11 +17,11 @@ import { buildGraph } from '../model/graph';
 export class DecodeGraphs {
   private exact: boolean;
   private readonly base: Op[] = [];
-  private readonly dB: Float64Array = new Float64Array(0);
-  private readonly dBC: Float64Array = new Float64Array(0);
-  private readonly dM: Float64Array = new Float64Array(0);
-  private readonly dCount: Float64Array = new Float64Array(0);
-  private readonly dN: Float64Array = new Float64Array(0);
+  /**
+   * Coefficients per op i, at i x STRIDE: FIELDS batch slopes (dB), FIELDS batch x context slopes (dBC),
+   * then the slopes of m (batch), count (batch) and n (context). One allocation per instance.
+   */
+  private coef: Float64Array = EMPTY;
   private readonly b0: number;
   private readonly c0: number;
   private c1 = 0;
@@ -29,19 +29,24 @@ export class DecodeGraphs {
   /** Graphs built so far (for the benchmark's accounting). */
   builds = 0;
 
+  /**
+   * `prebuilt`: the decode graphs at (workload.batch, c0) and (workload.batch, c0 + 1024) when the caller
+   * has them already (they are read, never modified).
+   */
   constructor(
     private readonly spec: ModelSpec,
     private readonly workload: Workload,
     c0: number,
+    prebuilt?: readonly [Op[], Op[]],
   ) {
     this.b0 = workload.batch;
     this.c0 = c0;
     this.exact = !interpolable(spec);
     if (this.exact) return;
-    const c1 = c0 + 1024;
+    const c1 = c0 + CONTEXT_STEP;
     this.c1 = c1;
-    const g00 = this.build(this.b0, c0);
-    const g01 = this.build(this.b0, c1);
+    const g00 = prebuilt ? prebuilt[0] : this.build(this.b0, c0);
+    const g01 = prebuilt ? prebuilt[1] : this.build(this.b0, c1);
     const n = g00.length;
     if (g01.length !== n) {
       this.exact = true;
@@ -49,11 +54,7 @@ export class DecodeGraphs {
     }
     this.base = g00;
     const F = FIELDS;
-    this.dB = new Float64Array(n * F);
-    this.dBC = new Float64Array(n * F);
-    this.dM = new Float64Array(n);
-    this.dCount = new Float64Array(n);
-    this.dN = new Float64Array(n);
+    const coef = (this.coef = new Float64Array(n * STRIDE));
     const b0 = this.b0;
     for (let i = 0; i < n; i++) {
       const a = g00[i]!;
@@ -62,8 +63,9 @@ export class DecodeGraphs {
         this.exact = true;
         return;
       }
-      for (let f = 0; f < F; f++) this.dBC[i * F + f] = (get(c, f) - get(a, f)) / (b0 * (c1 - c0)); // delta
-      this.dN[i] = (c.shape.n - a.shape.n) / (c1 - c0);
+      const j = i * STRIDE + F;
+      for (let f = 0; f < F; f++) coef[j + f] = (get(c, f) - get(a, f)) / (b0 * (c1 - c0)); // delta
+      coef[i * STRIDE + N_SLOPE] = (c.shape.n - a.shape.n) / (c1 - c0);
     }
   }
 
@@ -75,13 +77,15 @@ export class DecodeGraphs {
     if (g10.length !== n) return false;
     const F = FIELDS;
     const b0 = this.b0;
+    const coef = this.coef;
     for (let i = 0; i < n; i++) {
       const a = this.base[i]!;
       const b = g10[i]!;
       if (a.name !== b.name) return false;
-      for (let f = 0; f < F; f++) this.dB[i * F + f] = (get(b, f) - get(a, f)) / b0; // beta + delta c0
-      this.dM[i] = (b.shape.m - a.shape.m) / b0;
-      this.dCount[i] = (b.count - a.count) / b0;
+      const j = i * STRIDE;
+      for (let f = 0; f < F; f++) coef[j + f] = (get(b, f) - get(a, f)) / b0; // beta + delta c0
+      coef[j + M_SLOPE] = (b.shape.m - a.shape.m) / b0;
+      coef[j + COUNT_SLOPE] = (b.count - a.count) / b0;
     }
     this.hasBatchSlopes = true;
     return true;
@@ -113,49 +117,58 @@ export class DecodeGraphs {
     const db = batch - this.b0;
     const dbc = batch * (context - this.c0);
     const dc = context - this.c0;
-    const F = FIELDS;
-    const dB = this.dB;
-    const dBC = this.dBC;
+    const c = this.coef;
     for (let i = 0; i < n; i++) {
       const a = this.base[i]!;
       const o = out[i]!;
-      const j = i * F;
-      o.shape.m = a.shape.m + db * this.dM[i]!;
-      o.shape.n = a.shape.n + dc * this.dN[i]!;
-      o.count = a.count + db * this.dCount[i]!;
-      o.launches = a.launches + db * dB[j]! + dbc * dBC[j]!;
-      o.flops = a.flops + db * dB[j + 1]! + dbc * dBC[j + 1]!;
+      const j = i * STRIDE; // batch slopes at j.., batch x context slopes at k..
+      const k = j + FIELDS;
+      o.shape.m = a.shape.m + db * c[j + M_SLOPE]!;
+      o.shape.n = a.shape.n + dc * c[j + N_SLOPE]!;
+      o.count = a.count + db * c[j + COUNT_SLOPE]!;
+      o.launches = a.launches + db * c[j]! + dbc * c[k]!;
+      o.flops = a.flops + db * c[j + 1]! + dbc * c[k + 1]!;
       const ab = a.bytes;
       const ob = o.bytes;
-      ob.weights = ab.weights + db * dB[j + 2]! + dbc * dBC[j + 2]!;
-      ob.actIn = ab.actIn + db * dB[j + 3]! + dbc * dBC[j + 3]!;
-      ob.actOut = ab.actOut + db * dB[j + 4]! + dbc * dBC[j + 4]!;
-      ob.kvRead = ab.kvRead + db * dB[j + 5]! + dbc * dBC[j + 5]!;
-      ob.kvWrite = ab.kvWrite + db * dB[j + 6]! + dbc * dBC[j + 6]!;
+      ob.weights = ab.weights + db * c[j + 2]! + dbc * c[k + 2]!;
+      ob.actIn = ab.actIn + db * c[j + 3]! + dbc * c[k + 3]!;
+      ob.actOut = ab.actOut + db * c[j + 4]! + dbc * c[k + 4]!;
+      ob.kvRead = ab.kvRead + db * c[j + 5]! + dbc * c[k + 5]!;
+      ob.kvWrite = ab.kvWrite + db * c[j + 6]! + dbc * c[k + 6]!;
     }
     return out;
   }
 }
 
+/** A copy with the object shape buildGraph gives every op (one hidden class for the cost model's loops). */
 function cloneOp(a: Op): Op {
-  const op: Op = {
+  const s = a.shape;
+  const b = a.bytes;
+  return {
     name: a.name,
     phase: a.phase,
+    layer: a.layer,
     layers: a.layers,
     opClass: a.opClass,
     computeDtype: a.computeDtype,
-    shape: { ...a.shape },
+    shape: { m: s.m, n: s.n, k: s.k },
     count: a.count,
     launches: a.launches,
     flops: a.flops,
-    bytes: { ...a.bytes },
+    bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
+    fusedInto: a.fusedInto,
   };
-  if (a.layer !== undefined) op.layer = a.layer;
-  if (a.fusedInto !== undefined) op.fusedInto = a.fusedInto;
-  return op;
 }
 
+/** Numeric fields interpolated per op (see get), then the m, count and n slopes. */
 const FIELDS = 7;
+const M_SLOPE = 2 * FIELDS;
+const COUNT_SLOPE = M_SLOPE + 1;
+const N_SLOPE = M_SLOPE + 2;
+const STRIDE = N_SLOPE + 1;
+/** Context distance between the two graphs the context slopes come from. */
+export const CONTEXT_STEP = 1024;
+const EMPTY = new Float64Array(0);
 
 function get(op: Op, f: number): number {
   switch (f) {

@@ -124,6 +124,9 @@ function newEval(): KernelEval {
   return { flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, timeS: 0, launches: 0, peakEff: 0, bwEff: 0, peakDtype: 'fp16', bound: 'memory' };
 }
 
+/** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
+const scratch = newEval();
+
 /**
  * The roofline of ops[i0..i1): ops[i0] launches the kernel, the rest run inside it (fusedInto). Flops and
  * bytes are summed, the roofline applied once, the launch overhead counted per launch of the host.
@@ -205,7 +208,7 @@ function cachedPeak(ctx: CostContext, dtype: Dtype): PeakChoice {
 }
 
 /** Index one past the kernel that starts at ops[i0] (ops fused into it follow it in the graph). */
-function kernelEnd(ops: readonly Op[], i0: number): number {
+export function kernelEnd(ops: readonly Op[], i0: number): number {
   const host = ops[i0]!;
   let i = i0 + 1;
   while (i < ops.length && ops[i]!.fusedInto === host.name && ops[i]!.layers === host.layers && ops[i]!.layer === host.layer) i++;
@@ -214,9 +217,22 @@ function kernelEnd(ops: readonly Op[], i0: number): number {
 
 /** Costs one kernel: `ops[0]` launches it, the rest run inside it. */
 export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
-  const e = evalKernel(ops, 0, ops.length, ctx, newEval());
-  const host = ops[0]!;
-  const fusedAttention = ops.length > 1 && host.opClass === 'attention';
+  return costRange(ops, 0, ops.length, ctx);
+}
+
+/**
+ * The roofline terms of the kernel ops[i0..i1) (see kernelEnd), in a scratch object that the next call
+ * overwrites: read it before costing another kernel.
+ */
+export function kernelTimes(ops: readonly Op[], i0: number, i1: number, ctx: CostContext): Readonly<Pick<KernelEval, 'computeS' | 'memoryS' | 'overheadS' | 'timeS'>> {
+  return evalKernel(ops, i0, i1, ctx, scratch);
+}
+
+/** costKernel of the kernel ops[i0..i1) without copying the ops out. */
+function costRange(ops: readonly Op[], i0: number, i1: number, ctx: CostContext): OpCost {
+  const e = evalKernel(ops, i0, i1, ctx, scratch);
+  const host = ops[i0]!;
+  const fusedAttention = i1 - i0 > 1 && host.opClass === 'attention';
   const intensity = e.bytes > 0 ? e.flops / e.bytes : 0;
   const out: OpCost = {
     name: fusedAttention ? (ctx.params.fusedAttention ? 'flash_attention' : 'attention_unfused') : host.name,
@@ -237,11 +253,13 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
     launches: e.launches,
   };
   if (host.layer !== undefined) out.layer = host.layer;
-  if (ops.length > 1) out.fused = ops.map((o) => o.name);
+  if (i1 - i0 > 1) {
+    const fused: string[] = [];
+    for (let i = i0; i < i1; i++) fused.push(ops[i]!.name);
+    out.fused = fused;
+  }
   return out;
 }
-
-const scratch = newEval();
 
 /** The per-forward-pass host overhead as a row of its own (scheduling, sampling, synchronization). */
 function hostRow(ctx: CostContext, phase: Phase): OpCost {
@@ -299,7 +317,7 @@ export function costOps(ops: readonly Op[], ctx: CostContext): OpCost[] {
   const out: OpCost[] = [];
   for (let i = 0; i < ops.length; ) {
     const j = kernelEnd(ops, i);
-    out.push(costKernel(ops.slice(i, j), ctx));
+    out.push(costRange(ops, i, j, ctx));
     i = j;
   }
   if (ctx.params.forwardOverheadS > 0 && ops.length > 0) out.push(hostRow(ctx, ops[0]!.phase));

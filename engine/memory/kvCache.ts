@@ -258,6 +258,32 @@ export function kvUse(layout: KvLayout, f: KvFormat, req: KvRequest, p: KvPolicy
 }
 
 /**
+ * kvUse(layout, f, { sequences, contextTokens, prefixTokens }, p).bytes, the same sums in the same order,
+ * without the per-group breakdown (allocates nothing: searches over the context call it often).
+ */
+export function kvBytes(layout: KvLayout, f: KvFormat, sequences: number, contextTokens: number, prefixTokens: number, p: KvPolicy = DEFAULT_POLICY): number {
+  const L = contextTokens;
+  const B = p.blockTokens;
+  const prefix = Math.min(prefixTokens, L);
+  let bytes = 0;
+  for (const g of layout.groups) {
+    const kept = keptTokens(g, L, p);
+    const blk = blocksFor(kept, L, B);
+    const sharedBlk = kept >= L && sequences > 1 ? Math.max(0, Math.min(Math.floor(prefix / B), blk - 1)) : 0;
+    let seq = 0;
+    let shared = 0;
+    for (const t of g.tensors) {
+      seq += tensorBytes(t, blk * B, f);
+      shared += tensorBytes(t, sharedBlk * B, f);
+    }
+    const seqBytes = seq * g.layers;
+    const sharedBytes = shared * g.layers;
+    bytes += sharedBytes + sequences * (seqBytes - sharedBytes);
+  }
+  return bytes + fixedKvBytes(layout, f);
+}
+
+/**
  * Long-context KV bytes per token for the whole model (all layers) on one device: what each extra token
  * of context costs before any window cap. Llama-2-7B fp16: 32 layers x 2 x 32 heads x 128 x 2 B = 512 KiB.
  */

@@ -4,7 +4,7 @@ import { inputError } from '../errors';
 import { weightFormat } from '../quant/formats';
 import { tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
-import { kvLayout, kvUse, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
+import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
 import defaults from './runtime-defaults.json';
 
@@ -283,13 +283,30 @@ export function maxSequences(layout: KvLayout, f: KvFormat, p: KvPolicy, context
   return Math.max(1, n);
 }
 
-/** Longest context `sequences` sequences reach within the budget (binary search; KV bytes never shrink with context). */
+/**
+ * Longest context `sequences` sequences reach within the budget. KV bytes never shrink with the context, so
+ * the answer is the one L with bytes(L) <= budget < bytes(L + 1): a guess from the long-context bytes per
+ * token in whole blocks is that L for every uncapped cache (two evaluations confirm it); whatever it misses,
+ * it narrows the binary search that follows. Grouped (KIVI-style) formats with a shared prefix are not
+ * monotone step by step, so they keep the plain bisection (whose probes define the answer there).
+ */
 export function maxContext(layout: KvLayout, f: KvFormat, p: KvPolicy, sequences: number, prefixTokens: number, budgetBytes: number): number | null {
-  const bytesAt = (L: number) => kvUse(layout, f, { sequences, contextTokens: L, prefixTokens: Math.min(prefixTokens, L) }, p).bytes;
+  const bytesAt = (L: number) => kvBytes(layout, f, sequences, L, Math.min(prefixTokens, L), p);
   if (budgetBytes <= 0 || bytesAt(1) > budgetBytes) return 0;
   if (bytesAt(MAX_CONTEXT_SEARCH_TOKENS) <= budgetBytes) return null;
+  // Invariant: bytesAt(lo) <= budget < bytesAt(hi).
   let lo = 1;
   let hi = MAX_CONTEXT_SEARCH_TOKENS;
+  const perBlock = sequences * bytesPerTokenOf(layout, f) * p.blockTokens;
+  const guess = perBlock > 0 && f.scheme !== 'grouped' ? Math.floor((budgetBytes - fixedKvBytes(layout, f)) / perBlock) * p.blockTokens : 0;
+  if (guess > lo && guess < hi) {
+    if (bytesAt(guess) <= budgetBytes) {
+      lo = guess;
+      if (bytesAt(guess + 1) > budgetBytes) hi = guess + 1;
+    } else {
+      hi = guess;
+    }
+  }
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (bytesAt(mid) <= budgetBytes) lo = mid;

@@ -1,0 +1,95 @@
+import type { Op } from '../model/types';
+import type { CostContext } from './roofline';
+import { kernelEnd, kernelTimes } from './roofline';
+
+/**
+ * A decode step's time as a function of the context, for one batch, from two graphs of that batch.
+ *
+ * Without sliding windows, every op's FLOPs and bytes are affine in the context at a fixed batch (the KV
+ * read and the attention FLOPs grow with the keys, nothing else moves), so each kernel's compute and memory
+ * times are affine too:
+ *   computeS(c) = compute0 + computeSlope x c,  memoryS(c) = memory0 + memorySlope x c,
+ * and its time is max(compute, memory) + overlap x min(compute, memory) + overhead, exactly as the roofline
+ * evaluates it (engine/cost/roofline.ts). Two evaluated graphs fix both lines of every kernel; any further
+ * context costs a few multiply-adds per kernel and builds nothing.
+ */
+export class StepLine {
+  /** Per kernel: compute0, computeSlope, memory0, memorySlope, overheadS. */
+  private readonly k: Float64Array;
+  private readonly kernels: number;
+
+  private constructor(
+    k: Float64Array,
+    private readonly overlap: number,
+    private readonly forwardOverheadS: number,
+    /** Round the context to whole tokens first (for models whose graphs are built at whole contexts). */
+    private readonly roundContext: boolean,
+  ) {
+    this.k = k;
+    this.kernels = k.length / STRIDE;
+  }
+
+  /**
+   * The line through the decode graphs `opsA` (context cA) and `opsB` (context cB), both at the same batch.
+   * `opsB` may be produced after `opsA` is consumed (scratch graphs): pass a function for it.
+   * Returns null when the two graphs do not line up kernel by kernel.
+   */
+  static fit(opsA: readonly Op[], cA: number, nextOps: () => readonly Op[], cB: number, ctx: CostContext, roundContext: boolean): StepLine | null {
+    const n = kernelCount(opsA);
+    const k = new Float64Array(n * STRIDE);
+    const names: string[] = [];
+    let j = 0;
+    for (let i = 0; i < opsA.length; j++) {
+      const end = kernelEnd(opsA, i);
+      const e = kernelTimes(opsA, i, end, ctx);
+      names.push(opsA[i]!.name);
+      const o = j * STRIDE;
+      k[o] = e.computeS;
+      k[o + 2] = e.memoryS;
+      k[o + 4] = e.overheadS;
+      i = end;
+    }
+    const opsB = nextOps();
+    const dc = cB - cA;
+    j = 0;
+    for (let i = 0; i < opsB.length; j++) {
+      if (j >= n || opsB[i]!.name !== names[j]) return null;
+      const end = kernelEnd(opsB, i);
+      const e = kernelTimes(opsB, i, end, ctx);
+      const o = j * STRIDE;
+      if (e.overheadS !== k[o + 4]) return null;
+      const c0 = k[o]!;
+      const m0 = k[o + 2]!;
+      k[o + 1] = (e.computeS - c0) / dc;
+      k[o + 3] = (e.memoryS - m0) / dc;
+      // Intercepts at context 0 (the evaluation below is then one multiply-add per side).
+      k[o] = c0 - k[o + 1]! * cA;
+      k[o + 2] = m0 - k[o + 3]! * cA;
+      i = end;
+    }
+    if (j !== n) return null;
+    return new StepLine(k, ctx.params.overlap, ctx.params.forwardOverheadS, roundContext);
+  }
+
+  /** Seconds of one decode step with `context` tokens cached (host overhead included), as stepTimeS. */
+  timeS(context: number): number {
+    const c = this.roundContext ? Math.round(context) : context;
+    const k = this.k;
+    const overlap = this.overlap;
+    let t = this.forwardOverheadS;
+    for (let j = 0, o = 0; j < this.kernels; j++, o += STRIDE) {
+      const cs = k[o]! + k[o + 1]! * c;
+      const ms = k[o + 2]! + k[o + 3]! * c;
+      t += (cs > ms ? cs + overlap * ms : ms + overlap * cs) + k[o + 4]!;
+    }
+    return t;
+  }
+}
+
+const STRIDE = 5;
+
+function kernelCount(ops: readonly Op[]): number {
+  let n = 0;
+  for (let i = 0; i < ops.length; n++) i = kernelEnd(ops, i);
+  return n;
+}
