@@ -285,11 +285,8 @@ async function setTheme(page, theme) {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first();
   await row.waitFor({ timeout: 10_000 });
   await row.click();
-  await page.waitForFunction(
-    (light) => document.querySelector('.monaco-workbench')?.classList.contains(light ? 'vs' : 'vs-dark') ?? false,
-    theme.includes('Light'),
-    { timeout: 15_000 },
-  );
+  const cls = theme.includes('High Contrast Light') ? 'hc-light' : theme.includes('High Contrast') ? 'hc-black' : theme.includes('Light') ? 'vs' : 'vs-dark';
+  await page.waitForFunction((c) => document.querySelector('.monaco-workbench')?.classList.contains(c) ?? false, cls, { timeout: 15_000 });
   await page.waitForTimeout(800);
 }
 
@@ -463,8 +460,11 @@ async function main() {
     return done.join(', ');
   });
 
-  await test('roofline screenshots in dark and light themes', async () => {
+  await test('roofline screenshots in dark, light and high-contrast themes', async () => {
     await shootBothThemes(page, 'roofline', 'roofline');
+    await setTheme(page, 'Default High Contrast');
+    await shot(page, 'roofline-high-contrast', await renderedFrame(page, 'roofline'));
+    await setTheme(page, 'Default Dark Modern');
     roof = await renderedFrame(page, 'roofline');
     await shot(page, 'workbench-roofline');
   });

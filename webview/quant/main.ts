@@ -113,14 +113,27 @@ function tradeoff(d: QuantData): void {
     .attr('stroke', (o) => (key(o) === rec ? t.foreground : 'none'))
     .attr('stroke-width', 2);
   g.append('title').text((o) => `${key(o)}\n${formatBytes(o.totalBytes)} · decode ${formatSeconds(o.decodeTimeS)} · risk ${o.risk}${o.fits ? '' : ' · does not fit'}`);
-  // Label each weight format once (at its first KV option) to keep the chart readable.
+  // Label each weight format once (at its first KV option); formats drawn at the same spot share a label.
+  const labels: Array<{ x: number; y: number; names: string[] }> = [];
   const seen = new Set<string>();
-  g.filter((o) => (seen.has(o.weights) ? false : (seen.add(o.weights), true)))
-    .append('text')
-    .attr('x', 7)
-    .attr('y', -6)
+  for (const o of opts) {
+    if (seen.has(o.weights)) continue;
+    seen.add(o.weights);
+    const px = x(o.totalBytes);
+    const py = y(tps(o));
+    const near = labels.find((l) => Math.abs(l.x - px) < 40 && Math.abs(l.y - py) < 12);
+    if (near) near.names.push(o.weights);
+    else labels.push({ x: px, y: py, names: [o.weights] });
+  }
+  svg
+    .append('g')
+    .selectAll('text')
+    .data(labels)
+    .join('text')
+    .attr('x', (l) => l.x + 7)
+    .attr('y', (l) => l.y - 6)
     .attr('fill', t.foreground)
-    .text((o) => o.weights);
+    .text((l) => l.names.join(', '));
   const lg = $('#legend');
   lg.innerHTML =
     QUALITY_RISKS.map((r) => `<span><span class="swatch" data-risk="${r}"></span>${r} risk</span>`).join('') +
