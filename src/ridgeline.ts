@@ -63,7 +63,9 @@ export class Ridgeline implements vscode.Disposable {
   /** Re-reads settings, pushes devices into the engine, updates the status bar. */
   applySettings(): void {
     this.current = readSettings();
-    for (const p of [...this.current.problems, ...applyDeviceSettings(this.current, () => this.measuredDevice())]) this.log.warn(p);
+    // Devices the engine rejects are reported like any other settings problem (RLC004, output channel).
+    this.current.problems.push(...applyDeviceSettings(this.current, () => this.measuredDevice()));
+    for (const p of this.current.problems) this.log.warn(p);
     try {
       const d = device(this.current.hardware);
       this.status.setHardware(d.name, d.id);

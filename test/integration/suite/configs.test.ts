@@ -61,6 +61,35 @@ describe('model config: code lenses', () => {
     await waitFor(`lens "${expectB16}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expectB16)) ? true : undefined));
   });
 
+  it('a device from ridgeline.customDevices can be selected, and the lenses use it', async () => {
+    const doc = await open(CONFIG);
+    const mine = {
+      id: 'lab-gpu',
+      name: 'Lab GPU 48GB',
+      memoryBytes: 48e9,
+      memoryBandwidthBytesPerS: 960e9,
+      peakFlopsPerS: { fp32: 45e12, fp16: 180e12, bf16: 180e12 },
+      source: 'integration test',
+    };
+    await setSetting('customDevices', [mine]);
+    await setSetting('hardware', 'lab-gpu');
+    try {
+      const spec = parseConfig(doc.getText(), 'config.json');
+      const r = analyze(spec, { batch: 1, promptTokens: 1024, generateTokens: 256, weights: spec.dtype, activations: spec.dtype, kv: spec.dtype, tp: 1 }, { ...mine, vendor: 'custom' }, { sweeps: false });
+      const expected = `decode ${fmt.tokensPerS(r.decode.tokensPerS)} on Lab GPU 48GB`;
+      await waitFor(`lens "${expected}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expected)) ? true : undefined));
+    } finally {
+      await setSetting('customDevices', undefined);
+    }
+  });
+
+  it('an out-of-range setting falls back to its default and says so (RLC004)', async () => {
+    const doc = await open(CONFIG);
+    await setSetting('batch', 0);
+    const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
+    assert.equal(d.message, 'ridgeline.batch: expected an integer from 1 to 4096 (got 0); using 1');
+  });
+
   it('can be turned off with ridgeline.codeLens.enabled', async () => {
     const doc = await open(CONFIG);
     await setSetting('codeLens.enabled', false);
