@@ -53,7 +53,7 @@ function table(b: BenchResult): string {
   const eff = Object.entries(b.efficiency)
     .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`)
     .join(', ');
-  return [...lines.slice(0, 3), ...out, '', `efficiency vs measured roofs: ${eff}`].join('\n');
+  return [...lines.slice(0, 3), ...out, '', `efficiency vs measured roofs: ${eff || '(none from these kernels)'}`].join('\n');
 }
 
 export const benchCommand: Command = {

@@ -26,6 +26,8 @@ interface DawnModule {
  * flight, and Node does not exit while it is held. `closeNodeGpu()` drops it.
  */
 let held: GPU | null = null;
+/** What nodeGpu() last returned while `held` is alive: later calls share the same Dawn instance. */
+let current: NodeGpu | null = null;
 let dawn: DawnModule | null = null;
 
 export interface NodeGpu {
@@ -100,6 +102,13 @@ async function firstAdapter(gpu: GPU): Promise<boolean> {
  * by the user wins). Throws RidgelineError with exit code 3 and one line when there is none.
  */
 export async function nodeGpu(opts: { icdPath?: string } = {}): Promise<NodeGpu> {
+  if (held && current && current.gpu === held) return { ...current, notes: [...current.notes] };
+  const found = await findGpu(opts);
+  current = found;
+  return { ...found, notes: [...found.notes] };
+}
+
+async function findGpu(opts: { icdPath?: string }): Promise<NodeGpu> {
   const m = await loadDawn();
   const icd = opts.icdPath ?? SWIFTSHADER_ICD;
   const notes: string[] = [];
@@ -140,4 +149,5 @@ export async function nodeRunner(opts: RunnerOptions = {}): Promise<{ runner: Gp
 /** Drops the reference to Dawn's GPU object so Node can exit. Destroy runners first. */
 export function closeNodeGpu(): void {
   held = null;
+  current = null;
 }

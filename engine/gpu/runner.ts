@@ -116,6 +116,8 @@ export interface RunnerOptions {
   powerPreference?: GPUPowerPreference;
   /** Ask for `shader-f16` when the adapter has it. Default true. */
   f16?: boolean;
+  /** Use timestamp queries when the adapter has them. Default true; false times with wall clock. */
+  timestamps?: boolean;
 }
 
 /** Round a byte size up to the pool's size classes: 256 B minimum, then powers of two up to 1 MiB, then 1 MiB steps. */
@@ -198,7 +200,7 @@ export class GpuRunner {
     const adapter = await this.gpu.requestAdapter({ powerPreference: this.opts.powerPreference ?? 'high-performance' });
     if (!adapter) throw new RidgelineError('no WebGPU adapter found', { exitCode: 3 });
     const wanted: GPUFeatureName[] = [];
-    const timestamps = adapter.features.has('timestamp-query');
+    const timestamps = (this.opts.timestamps ?? true) && adapter.features.has('timestamp-query');
     const f16 = (this.opts.f16 ?? true) && adapter.features.has('shader-f16');
     if (timestamps) wanted.push('timestamp-query');
     if (f16) wanted.push('shader-f16');

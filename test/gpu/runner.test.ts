@@ -100,6 +100,21 @@ test('no buffer growth over 100 runs; shapes do not add pipelines', async () => 
   assert.equal(runner.pipelineCount, pipes, 'shapes travel in uniforms, not in the pipeline key');
 });
 
+test('without timestamp queries, times come from wall clock around the completed submission', async () => {
+  const { nodeGpu } = await import('../../engine/gpu/node');
+  const g = await nodeGpu();
+  const { GpuRunner } = await import('../../engine/gpu/runner');
+  const wall = await GpuRunner.create(g.gpu, { timestamps: false });
+  try {
+    assert.equal(wall.report.timestampQuery, false);
+    const res = await runKernel(wall, kernelByName('rope-f32')!, { tokens: 7, heads: 3, dim: 34, pos0: 5 }, { minTimeS: 0.01 });
+    assert.equal(res.timing, 'wall');
+    assert.ok(res.verified && res.timeS > 0 && Number.isFinite(res.timeS));
+  } finally {
+    wall.destroy();
+  }
+});
+
 test('every kernel name is unique and has a test shape off the tile grid', () => {
   const names = KERNELS.map((k) => k.name);
   assert.equal(new Set(names).size, names.length);
