@@ -4,8 +4,8 @@ import type { Device } from './hardware/types';
 import { buildGraph, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { costParamsFor, type CostParams } from './cost/params';
-import { costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
-import { CONTEXT_STEP, DecodeGraphs, interpolable } from './cost/decode';
+import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { inputError } from './errors';
 import { kvBytesPerToken } from './memory/kvCache';
@@ -58,6 +58,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   // Prefill.
   const prefillOps = buildGraph(spec, workload, 'prefill', P).ops;
   const prefillCosts = costOps(prefillOps, ctx);
+  const prefillTotals = totals(prefillCosts);
 
   // Decode: the reported step, the e2e integral, the curve and the batch sweep.
   const cMid = P + Math.floor(G / 2);
@@ -92,7 +93,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       if (cLast === cFirst) decodeSumS = steps * t0;
     }
   }
-  const e2eTimeS = prefillTotalsTime(prefillCosts) + decodeSumS;
+  const e2eTimeS = prefillTotals.timeS + decodeSumS;
 
   // Memory (the memory planner; per device).
   const plan = planMemory(spec, workload, device, opts.memory);
@@ -103,8 +104,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const mainDtype = mainComputeDtype(decodeCosts);
   const peak = peakFor(device, mainDtype);
   const devices = workload.tp;
-  const prefill = phaseResult(prefillCosts, device, peak.flopsPerS, B * P, devices);
-  const decodePhase = phaseResult(decodeCosts, device, peak.flopsPerS, B, devices);
+  const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * P, devices);
+  const decodePhase = phaseResult(decodeTotals, device, peak.flopsPerS, B, devices);
 
   const doSweeps = opts.sweeps !== false;
   const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
@@ -193,19 +194,8 @@ function checkWorkload(w: Workload): void {
   int(w.tp, '--tp', 1, 1024);
 }
 
-function prefillTotalsTime(costs: readonly OpCost[]): number {
-  let t = 0;
-  for (const c of costs) t += c.timeS;
-  return t;
-}
-
 function stepTime(ops: Op[], ctx: CostContext): number {
   return stepTimeS(ops, ctx);
-}
-
-/** True when decode step FLOPs and bytes are affine in the context at a fixed batch: no layer caps its keys. */
-function contextAffine(spec: ModelSpec): boolean {
-  return spec.layerGroups.every((g) => g.window === null);
 }
 
 function simpson(f: (x: number) => number, a: number, b: number, panels: number): number {
@@ -233,7 +223,7 @@ function totals(costs: readonly OpCost[]): Totals {
     flops += c.flops;
     bytes += c.bytes;
     timeS += c.timeS;
-    byBound[c.bound] += c.timeS;
+    addTime(byBound, c.bound, c.timeS);
   }
   return { flops, bytes, timeS, byBound };
 }
@@ -250,8 +240,7 @@ function dominant(byBound: Record<Bound, number>): Bound {
   return best;
 }
 
-function phaseResult(costs: readonly OpCost[], device: Device, peakFlopsPerS: number, tokens: number, devices: number): PhaseResult {
-  const t = totals(costs);
+function phaseResult(t: Totals, device: Device, peakFlopsPerS: number, tokens: number, devices: number): PhaseResult {
   return {
     flops: t.flops,
     bytes: t.bytes,

@@ -182,6 +182,11 @@ function get(op: Op, f: number): number {
   }
 }
 
+/** True when decode step FLOPs and bytes are affine in the context at a fixed batch: no layer caps its keys. */
+export function contextAffine(spec: ModelSpec): boolean {
+  return spec.layerGroups.every((g) => g.window === null);
+}
+
 /** True when decode ops are bilinear in (batch, context): no windowed layers, no MoE layers. */
 export function interpolable(spec: ModelSpec): boolean {
   return spec.layerGroups.every((g) => g.window === null && g.mlp.kind === 'dense');

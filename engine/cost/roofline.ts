@@ -291,7 +291,7 @@ export function stepSummary(ops: readonly Op[], ctx: CostContext): { timeS: numb
     const j = kernelEnd(ops, i);
     const e = evalKernel(ops, i, j, ctx, scratch);
     t += e.timeS;
-    byBound[e.bound] += e.timeS;
+    addTime(byBound, e.bound, e.timeS);
     if (ops[i]!.opClass === 'gemm') {
       gc += e.computeS;
       gm += e.memoryS;
@@ -299,6 +299,23 @@ export function stepSummary(ops: readonly Op[], ctx: CostContext): { timeS: numb
     i = j;
   }
   return { timeS: t, byBound, gemmComputeS: gc, gemmMemoryS: gm };
+}
+
+/** byBound[bound] += t, with named stores (a store keyed by a varying string is the slow, generic path). */
+export function addTime(byBound: Record<Bound, number>, bound: Bound, t: number): void {
+  switch (bound) {
+    case 'compute':
+      byBound.compute += t;
+      break;
+    case 'memory':
+      byBound.memory += t;
+      break;
+    case 'overhead':
+      byBound.overhead += t;
+      break;
+    default:
+      byBound.comm += t;
+  }
 }
 
 /** Groups a graph's ops into kernels (an op plus the ops fused into it, which follow it), in graph order. */

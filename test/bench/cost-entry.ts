@@ -3,6 +3,7 @@ export { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/
 export { getDevice } from '../../engine/hardware/index';
 export { analyze } from '../../engine/analyze';
 export { DecodeGraphs } from '../../engine/cost/decode';
+export { decodeStepGrid } from '../../engine/cost/grid';
 export { stepTimeS } from '../../engine/cost/roofline';
 export { costParamsFor } from '../../engine/cost/params';
 export { planMemory } from '../../engine/memory/index';
