@@ -7,8 +7,9 @@
 import { totalmem } from 'node:os';
 import * as vscode from 'vscode';
 import type { KernelFileReport } from '../engine/kernels/types';
-import type { Device } from './engine';
-import { errorLine } from './engine';
+import type { KernelAnalyzer } from '../engine/kernels/analyzer';
+import type { KernelProfile } from '../engine/kernels/profile';
+import { device, errorLine, type Device } from './engine';
 import * as fmt from './format';
 import type { Settings } from './settings';
 import type { StatusBar } from './statusBar';
@@ -103,8 +104,12 @@ export class GpuService implements vscode.Disposable {
     }
   }
 
-  /** Profiles a WGSL kernel: compiled and timed on the adapter (see ProfileOutcome). */
-  async profile(doc: vscode.TextDocument, kernel: string | undefined, s: Settings, report: KernelFileReport | undefined): Promise<ProfileOutcome | undefined> {
+  /**
+   * Profiles a WGSL kernel with the engine (engine/kernels/profile): buffers and dispatch from its
+   * annotation, timed on the adapter, placed on this machine's measured roofline (else the selected
+   * hardware's roofs).
+   */
+  async profile(doc: vscode.TextDocument, kernel: string | undefined, s: Settings, report: KernelFileReport | undefined, analyzer: () => Promise<KernelAnalyzer>): Promise<KernelProfile | undefined> {
     const kernels = report?.kernels ?? [];
     if (kernels.length === 0) {
       void vscode.window.showWarningMessage('Ridgeline: no @compute entry point in this file.');
@@ -112,7 +117,7 @@ export class GpuService implements vscode.Disposable {
     }
     let name = kernel;
     if (!name) {
-      name = kernels.length === 1 ? kernels[0]!.name : (await vscode.window.showQuickPick(kernels.map((k) => k.name), { placeHolder: 'Kernel to profile' }));
+      name = kernels.length === 1 ? kernels[0]!.name : await vscode.window.showQuickPick(kernels.map((k) => k.name), { placeHolder: 'Kernel to profile' });
       if (!name) return undefined;
     }
     const k = kernels.find((x) => x.name === name);
@@ -123,32 +128,44 @@ export class GpuService implements vscode.Disposable {
     }
     this.busy = true;
     try {
-      return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Ridgeline: profiling ${name}`, cancellable: false },
-        async () => {
-          const { profileWgsl } = await import('./profile');
-          const out = await profileWgsl(doc.getText(), doc.fileName, k, s, (st) => this.status.setGpu(st));
-          this.log.info(`profile ${name}: ${fmt.seconds(out.timeS)} per launch (${out.timing})${out.flopsPerS ? `, ${fmt.rate(out.flopsPerS, 'FLOP')}` : ''}${out.bytesPerS ? `, ${fmt.rate(out.bytesPerS, 'B')}` : ''}`);
-          void vscode.window.showInformationMessage(`Ridgeline: ${name}: ${fmt.seconds(out.timeS)} per launch on ${out.adapter}`);
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Ridgeline: profiling ${name}`, cancellable: false }, async () => {
+        const { nodeRunner, closeNodeGpu } = await import('../engine/gpu/node');
+        const { loadMeasuredDevice } = await import('../engine/gpu/measured');
+        const { profileWgslKernel } = await import('../engine/kernels/profile');
+        let roofs: Device | null = null;
+        try {
+          roofs = loadMeasuredDevice() ?? device(s.hardware);
+        } catch (e) {
+          this.log.warn(`profile: no roofs to place the kernel on: ${errorLine(e)}`);
+        }
+        this.status.setGpu({ kind: 'probing' });
+        const { runner, notes, software } = await nodeRunner();
+        try {
+          const r = runner.report;
+          this.status.setGpu({ kind: 'ready', adapter: [r.vendor, r.architecture, r.description].filter((x) => x && x !== 'unknown').join(' ') || 'WebGPU adapter', software });
+          for (const n of notes) this.log.info(`gpu: ${n}`);
+          const p = await profileWgslKernel(runner, await analyzer(), doc.getText(), { file: doc.fileName, kernel: name, dims: s.kernelDims, device: roofs });
+          const roof = p.roofline ? `; ${p.roofline.bound}-bound on ${p.roofline.deviceId}, ${(p.roofline.fractionOfRoof * 100).toFixed(1)}% of the roof` : '';
+          this.log.info(
+            `profile ${p.kernel}: ${fmt.seconds(p.timeS)} per dispatch (${p.timing}) on ${p.adapter}, dispatch ${p.dispatch.join('x')}` +
+              `${p.achievedFlopsPerS !== null ? `, ${fmt.rate(p.achievedFlopsPerS, 'FLOP')}` : ''}${p.achievedBandwidthBytesPerS !== null ? `, ${fmt.rate(p.achievedBandwidthBytesPerS, 'B')}` : ''}${roof}`,
+          );
+          for (const n of p.notes) this.log.info(`  ${n}`);
+          void vscode.window.showInformationMessage(`Ridgeline: ${p.kernel}: ${fmt.seconds(p.timeS)} per dispatch on ${p.adapter}${roof}`);
           // The sidebar profiler lists it (click: the kernel's source line).
-          reportProfiledKernels([{ name: out.kernel, file: doc.uri.toString(), line: k.line - 1, timeS: out.timeS, flopsPerS: out.flopsPerS, bytesPerS: out.bytesPerS, verified: null }]);
-          return out;
-        },
-      );
+          reportProfiledKernels([
+            { name: p.kernel, file: doc.uri.toString(), line: k.line - 1, timeS: p.timeS, flopsPerS: p.achievedFlopsPerS, bytesPerS: p.achievedBandwidthBytesPerS, verified: null },
+          ]);
+          return p;
+        } finally {
+          runner.destroy();
+          closeNodeGpu();
+        }
+      });
     } finally {
       this.busy = false;
     }
   }
 
   dispose(): void {}
-}
-
-export interface ProfileOutcome {
-  kernel: string;
-  adapter: string;
-  timeS: number;
-  timing: 'timestamp' | 'wall';
-  workgroups: [number, number, number];
-  flopsPerS: number | null;
-  bytesPerS: number | null;
 }

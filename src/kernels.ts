@@ -58,6 +58,11 @@ export class KernelService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
+  /** The shared analyzer (tree-sitter loaded on first use). */
+  analyzerInstance(): Promise<KernelAnalyzer> {
+    return this.getAnalyzer();
+  }
+
   private getAnalyzer(): Promise<KernelAnalyzer> {
     if (!this.analyzer) {
       const wasmDir = path.join(this.context.extensionPath, 'dist', 'wasm');

@@ -213,7 +213,7 @@ export class Ridgeline implements vscode.Disposable {
       void vscode.window.showWarningMessage('Ridgeline: Profile Kernel runs WGSL compute kernels; open a .wgsl file.');
       return undefined;
     }
-    return this.gpu.profile(doc, kernel, this.current, await this.kernels.analyze(doc, false));
+    return this.gpu.profile(doc, kernel, this.current, await this.kernels.analyze(doc, false), () => this.kernels.analyzerInstance());
   }
 
   async runBenchmarkCommand() {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../../../engine/analysis';
 import type { KernelFileReport } from '../../../engine/kernels/types';
+import type { KernelProfile } from '../../../engine/kernels/profile';
 import { api, open, setSetting, waitFor, wsUri } from '../helpers';
 
 const CONFIG = 'llama-3.1-8b/config.json';
@@ -122,17 +123,16 @@ describe('commands', () => {
 
   it('Profile Kernel runs a WGSL kernel on the WebGPU adapter and times it', async function () {
     this.timeout(120_000);
-    const r = await vscode.commands.executeCommand<{ kernel: string; timeS: number; workgroups: number[]; bytesPerS: number | null }>(
-      'ridgeline.profileKernel',
-      wsUri('fixtures/scale.wgsl'),
-      'axpy',
-    );
+    const r = await vscode.commands.executeCommand<KernelProfile | { refused: true }>('ridgeline.profileKernel', wsUri('fixtures/scale.wgsl'), 'axpy');
     assert.ok(r && !('refused' in r), `profiled (got ${JSON.stringify(r)})`);
     assert.equal(r.kernel, 'axpy');
-    // dispatch=N/256 with N = 1,048,576: 4096 workgroups.
-    assert.deepEqual(r.workgroups, [4096, 1, 1]);
+    // dispatch=N/256 with N = 1,048,576: 4096 workgroups of 256 invocations.
+    assert.deepEqual(r.dispatch, [4096, 1, 1]);
+    assert.equal(r.invocations, 1_048_576);
     assert.ok(r.timeS > 0 && Number.isFinite(r.timeS));
-    assert.ok(r.bytesPerS !== null && r.bytesPerS > 0);
+    // bytes=12*N from the annotation: achieved bandwidth = 12,582,912 B / time.
+    assert.ok(r.achievedBandwidthBytesPerS !== null && Math.abs(r.achievedBandwidthBytesPerS - 12_582_912 / r.timeS) < 1e-6 * r.achievedBandwidthBytesPerS);
+    assert.equal(r.roofline?.bound, 'memory');
   });
 
   it('Run Device Benchmark measures this machine and makes it selectable as "this"', async function () {
