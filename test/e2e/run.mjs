@@ -256,6 +256,7 @@ async function setNumber(frame, control, value) {
 
 /** Screenshot of one webview (the iframe element that hosts it), or of the whole window. */
 async function shot(page, name, frame = null) {
+  await page.mouse.move(1, 1); // no hover tooltip in the picture
   await page.waitForTimeout(600);
   const el = frame ? await frame.frameElement() : null;
   if (el) await el.screenshot({ path: join(shots, `${name}.png`) });

@@ -97,7 +97,10 @@ function stackChart(svgSel: string, rows: MemoryStack[], key: 'contextTokens' | 
   // Free is drawn only where positive; the usable line shows the limit.
   const used = (r: MemoryStack): number => r.weightsBytes + r.kvCacheBytes + r.activationsBytes + r.overheadBytes;
   const yMax = Math.max(usable, ...rows.map(used)) * 1.05;
-  const y = scaleLinear().domain([0, yMax]).range([Hc - m.bottom, m.top]);
+  // The axis counts GiB so its ticks fall on round values; bars are placed in bytes through it.
+  const GiB = 2 ** 30;
+  const yg = scaleLinear().domain([0, yMax / GiB]).range([Hc - m.bottom, m.top]).nice();
+  const y = (bytes: number): number => yg(bytes / GiB);
   const series = stack<MemoryStack, Part>()
     .keys(PARTS)
     .value((r, k) => (k === 'freeBytes' ? Math.max(0, r.freeBytes) : r[k]))(rows);
@@ -131,7 +134,7 @@ function stackChart(svgSel: string, rows: MemoryStack[], key: 'contextTokens' | 
   svg
     .append('g')
     .attr('transform', `translate(${m.left},0)`)
-    .call(axisLeft(y).ticks(6).tickFormat((v) => formatBytes(Number(v))));
+    .call(axisLeft(yg).ticks(6).tickFormat((v) => `${Number(v)} GiB`));
   svg
     .append('text')
     .attr('x', (m.left + Wc) / 2)

@@ -87,12 +87,15 @@ function tradeoff(d: QuantData): void {
   const opts = d.options.filter((o) => o.decodeTimeS > 0 && o.totalBytes > 0);
   if (opts.length === 0) return;
   const tps = (o: QuantOption): number => 1 / o.decodeTimeS;
-  const xs = opts.map((o) => o.totalBytes);
-  const x = scaleLinear().domain([0, Math.max(...xs) * 1.08]).range([m.left, W - m.right]).nice();
+  // x in GiB so the ticks fall on round GiB values.
+  const GiB = 2 ** 30;
+  const xs = opts.map((o) => o.totalBytes / GiB);
+  const xg = scaleLinear().domain([0, Math.max(...xs) * 1.08]).range([m.left, W - m.right]).nice();
+  const x = (bytes: number): number => xg(bytes / GiB);
   const ys = opts.map(tps);
   const y = scaleLog().domain([Math.min(...ys) / 1.3, Math.max(...ys) * 1.3]).range([H - m.bottom, m.top]).nice();
   const color = scaleOrdinal<QualityRisk, string>().domain(QUALITY_RISKS).range(QUALITY_RISKS.map((r) => rc[r]));
-  svg.append('g').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(x).ticks(6).tickFormat((v) => formatBytes(Number(v))));
+  svg.append('g').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(xg).ticks(6).tickFormat((v) => `${Number(v)} GiB`));
   svg.append('g').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6, d3format('.2~s')));
   svg.append('text').attr('x', (m.left + W - m.right) / 2).attr('y', H - 6).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Memory per device (weights + KV)');
   svg.append('text').attr('transform', `translate(14,${(m.top + H - m.bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Decode steps per second');
