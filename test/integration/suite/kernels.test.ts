@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { api, hoverText, lenses, open, waitFor } from '../helpers';
+import { api, hoverText, lenses, open, setSetting, waitFor } from '../helpers';
 import * as vscode from 'vscode';
 
 describe('kernel files: code lenses and hovers', () => {
@@ -69,6 +69,22 @@ describe('kernel files: code lenses and hovers', () => {
     }, 30_000);
     assert.ok(titles.some((t) => t.includes('workgroup 48x1x1')), titles.join('\n'));
     await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('ridgeline.kernelDims supplies the problem size of a kernel without dims', async () => {
+    const doc = await open('fixtures/nodims.wgsl');
+    await waitFor('"no estimate" lens', async () => ((await lenses(doc.uri)).some((t) => t.includes('no estimate')) ? true : undefined), 30_000);
+    await setSetting('kernelDims', { N: 65536 });
+    try {
+      // flops=N = 65,536 (65.5 KFLOP), bytes=8*N = 524,288 B = 512 KiB.
+      const titles = await waitFor('estimate lens', async () => {
+        const t = await lenses(doc.uri);
+        return t.some((x) => x.includes('65.5 KFLOP, 512 KiB')) ? t : undefined;
+      }, 30_000);
+      assert.ok(titles.some((t) => /memory-bound/.test(t)), titles.join('\n'));
+    } finally {
+      await setSetting('kernelDims', undefined);
+    }
   });
 });
 
