@@ -19,9 +19,10 @@ export class DecodeGraphs {
   private readonly base: Op[] = [];
   /**
    * Coefficients per op i, at i x STRIDE: FIELDS batch slopes (dB), FIELDS batch x context slopes (dBC),
-   * then the slopes of m (batch), count (batch) and n (context). One allocation per instance.
+   * then the slopes of m (batch), count (batch) and n (context). A plain array (small typed arrays cost an
+   * ArrayBuffer each).
    */
-  private coef: Float64Array = EMPTY;
+  private coef: number[] = EMPTY;
   private readonly b0: number;
   private readonly c0: number;
   private c1 = 0;
@@ -54,7 +55,8 @@ export class DecodeGraphs {
     }
     this.base = g00;
     const F = FIELDS;
-    const coef = (this.coef = new Float64Array(n * STRIDE));
+    const coef: number[] = (this.coef = []);
+    for (let i = 0; i < n * STRIDE; i++) coef.push(0);
     const b0 = this.b0;
     for (let i = 0; i < n; i++) {
       const a = g00[i]!;
@@ -168,7 +170,7 @@ const N_SLOPE = M_SLOPE + 2;
 const STRIDE = N_SLOPE + 1;
 /** Context distance between the two graphs the context slopes come from. */
 export const CONTEXT_STEP = 1024;
-const EMPTY = new Float64Array(0);
+const EMPTY: number[] = [];
 
 function get(op: Op, f: number): number {
   switch (f) {

@@ -1,6 +1,6 @@
 import type { Dtype, Op, OpClass, Phase } from '../model/types';
 import type { Device } from '../hardware/types';
-import type { CostParams } from './params';
+import type { ClassEfficiency, CostParams } from './params';
 
 /**
  * The roofline of one op on one device, with real-kernel effects:
@@ -159,7 +159,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     launches += (i1 - i0 - 1) * host.layers;
   }
   const cls = host.opClass;
-  const eff = params.efficiency[cls];
+  const eff = classEfficiency(params, cls);
   out.flops = flops;
   out.bytes = bytes;
   out.launches = launches;
@@ -193,6 +193,23 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   out.peakDtype = peak.dtype;
   out.bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
   return out;
+}
+
+/** params.efficiency[cls] with named loads (a load keyed by a varying string takes the generic path). */
+function classEfficiency(params: CostParams, cls: OpClass): ClassEfficiency {
+  const e = params.efficiency;
+  switch (cls) {
+    case 'gemm':
+      return e.gemm;
+    case 'attention':
+      return e.attention;
+    case 'elementwise':
+      return e.elementwise;
+    case 'norm':
+      return e.norm;
+    default:
+      return e.comm;
+  }
 }
 
 /** peakFor, once per context and dtype (the hot loops evaluate thousands of kernels). */

@@ -14,12 +14,12 @@ import { kernelEnd, kernelTimes } from './roofline';
  * context costs a few multiply-adds per kernel and builds nothing.
  */
 export class StepLine {
-  /** Per kernel: compute0, computeSlope, memory0, memorySlope, overheadS. */
-  private readonly k: Float64Array;
+  /** Per kernel: compute0, computeSlope, memory0, memorySlope, overheadS (a plain array: small typed arrays cost an ArrayBuffer each). */
+  private readonly k: number[];
   private readonly kernels: number;
 
   private constructor(
-    k: Float64Array,
+    k: number[],
     private readonly overlap: number,
     private readonly forwardOverheadS: number,
     /** Round the context to whole tokens first (for models whose graphs are built at whole contexts). */
@@ -36,7 +36,8 @@ export class StepLine {
    */
   static fit(opsA: readonly Op[], cA: number, nextOps: () => readonly Op[], cB: number, ctx: CostContext, roundContext: boolean): StepLine | null {
     const n = kernelCount(opsA);
-    const k = new Float64Array(n * STRIDE);
+    const k: number[] = [];
+    for (let i = 0; i < n * STRIDE; i++) k.push(0);
     const names: string[] = [];
     let j = 0;
     for (let i = 0; i < opsA.length; j++) {
