@@ -496,7 +496,18 @@ async function main() {
     got = await readKv();
     close(got.kvBytes, e.kv.kvCacheBytes, 1e-12, 'KV bytes at 32k');
     assert(got.fits === String(e.kv.fits), `fits at 32k ${got.fits}, engine ${e.kv.fits}`);
-    return `llama-2-70b fp16 on H100: KV ${(e.kv.kvCacheBytes / 2 ** 30).toFixed(2)} GiB at 32k, fits=${e.kv.fits}, ${e.kv.bytesPerTokenFp16} B/token`;
+    const fp16Fits = e.kv.fits;
+    // INT4 g128 weights: the 70B model now fits one H100 at 32k context; the max batch is the engine's.
+    await kv.locator('[data-control="weights"]').click();
+    await kv.locator('[data-control="weights"]').locator('li, .option', { hasText: 'INT4 g128' }).first().click();
+    await kv.waitForFunction(() => document.querySelector('#verdict')?.getAttribute('data-fits') === 'true', null, { timeout: 10_000 }).catch(() => {});
+    const w4 = await kv.locator('[data-control="weights"]').evaluate((el) => el.value);
+    e = expected({ ...kctl, contextTokens: 32768, weights: w4 });
+    got = await readKv();
+    assert(got.fits === String(e.kv.fits) && e.kv.fits, `fits with ${w4}: shown ${got.fits}, engine ${e.kv.fits}`);
+    const mb = Number(await kv.locator('[data-context="32768"] [data-max-batch]').getAttribute('data-max-batch'));
+    assert(mb === e.kv.maxBatch && mb > 0, `max batch at 32k: shown ${mb}, engine ${e.kv.maxBatch}`);
+    return `llama-2-70b on H100 at 32k: fp16 fits=${fp16Fits}, KV ${(e.kv.kvCacheBytes / 2 ** 30).toFixed(2)} GiB, ${e.kv.bytesPerTokenFp16} B/token; ${w4} fits with max batch ${mb}`;
   });
   await test('KV planner screenshots in dark and light themes', async () => {
     await shootBothThemes(page, 'kv', 'kv');
