@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { CONFIG_SELECTOR, ConfigCodeActions, ConfigHoverProvider, ConfigLensProvider } from './configs';
-import { registerKernelProviders } from './kernels';
+import { kernelLanguage, registerKernelProviders } from './kernels';
 import { registerPanels } from './panels/index';
 import { Ridgeline } from './ridgeline';
 import { affectsAnalysis } from './settings';
@@ -39,6 +39,14 @@ export function activate(context: vscode.ExtensionContext): RidgelineApi {
   );
   registerKernelProviders(r, subs);
 
+  // Context keys for the editor menus: Ridgeline's config and kernel commands show only where they apply.
+  const updateContext = (editor: vscode.TextEditor | undefined) => {
+    const doc = editor?.document;
+    void vscode.commands.executeCommand('setContext', 'ridgeline.isModelConfig', doc ? r.configs.isConfig(doc) : false);
+    void vscode.commands.executeCommand('setContext', 'ridgeline.isKernelFile', doc ? kernelLanguage(doc) !== null : false);
+  };
+  subs.push(vscode.window.onDidChangeActiveTextEditor(updateContext));
+
   // Diagnostics follow the documents; edits are debounced per document.
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
   const schedule = (doc: vscode.TextDocument, delayMs: number) => {
@@ -57,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): RidgelineApi {
     vscode.workspace.onDidOpenTextDocument((d) => schedule(d, 0)),
     vscode.workspace.onDidChangeTextDocument((e) => {
       r.kernels.noteEdit(e);
+      if (e.document === vscode.window.activeTextEditor?.document) updateContext(vscode.window.activeTextEditor);
       schedule(e.document, 250);
     }),
     vscode.workspace.onDidCloseTextDocument((d) => {
@@ -77,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): RidgelineApi {
   // After activate() returns: documents already open, and the adapter measured in an earlier session.
   setTimeout(() => {
     vscode.workspace.textDocuments.forEach((d) => schedule(d, 0));
+    updateContext(vscode.window.activeTextEditor);
     r.showMeasuredAdapter();
   }, 0);
 
