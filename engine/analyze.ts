@@ -70,7 +70,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const decodeTotals = totals(decodeCosts);
   let decodeOpsNext: Op[] | null = null;
   const nextOps = () => (decodeOpsNext = buildGraph(spec, workload, 'decode', cNext).ops);
-  const line = contextAffine(spec) ? StepLine.fit(decodeOpsMid, cMid, nextOps, cNext, ctx, !interpolable(spec)) : null;
+  const line = contextAffine(spec) ? StepLine.fitCosts(decodeCosts, cMid, nextOps, cNext, ctx, !interpolable(spec)) : null;
   // Graphs at other batches (the sweep) or at every context (windowed models), made on first use.
   let graphs: DecodeGraphs | null = null;
   const decodeGraphs = (): DecodeGraphs => (graphs ??= new DecodeGraphs(spec, workload, cMid, decodeOpsNext ? [decodeOpsMid, decodeOpsNext] : undefined));

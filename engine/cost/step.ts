@@ -1,5 +1,5 @@
 import type { Op } from '../model/types';
-import type { CostContext } from './roofline';
+import type { CostContext, OpCost } from './roofline';
 import { kernelEnd, kernelTimes } from './roofline';
 
 /**
@@ -35,24 +35,37 @@ export class StepLine {
    * Returns null when the two graphs do not line up kernel by kernel.
    */
   static fit(opsA: readonly Op[], cA: number, nextOps: () => readonly Op[], cB: number, ctx: CostContext, roundContext: boolean): StepLine | null {
-    const n = kernelCount(opsA);
     const k: number[] = [];
-    for (let i = 0; i < n * STRIDE; i++) k.push(0);
     const names: string[] = [];
-    let j = 0;
-    for (let i = 0; i < opsA.length; j++) {
+    for (let i = 0; i < opsA.length; ) {
       const end = kernelEnd(opsA, i);
       const e = kernelTimes(opsA, i, end, ctx);
       names.push(opsA[i]!.name);
-      const o = j * STRIDE;
-      k[o] = e.computeS;
-      k[o + 2] = e.memoryS;
-      k[o + 4] = e.overheadS;
+      k.push(e.computeS, 0, e.memoryS, 0, e.overheadS);
       i = end;
     }
-    const opsB = nextOps();
+    return StepLine.second(k, names, cA, nextOps(), cB, ctx, roundContext);
+  }
+
+  /** As fit, with the first graph already costed by costOps (its kernel rows give the first point). */
+  static fitCosts(costsA: readonly OpCost[], cA: number, nextOps: () => readonly Op[], cB: number, ctx: CostContext, roundContext: boolean): StepLine | null {
+    // costOps ends with the host-overhead row when there is a forward overhead: not a kernel.
+    const n = ctx.params.forwardOverheadS > 0 && costsA.length > 0 ? costsA.length - 1 : costsA.length;
+    const k: number[] = [];
+    const names: string[] = [];
+    for (let j = 0; j < n; j++) {
+      const r = costsA[j]!;
+      names.push(r.fused ? r.fused[0]! : r.name);
+      k.push(r.computeS, 0, r.memoryS, 0, r.overheadS);
+    }
+    return StepLine.second(k, names, cA, nextOps(), cB, ctx, roundContext);
+  }
+
+  /** Slopes from the second graph; `k` holds the first point's compute, memory and overhead per kernel. */
+  private static second(k: number[], names: readonly string[], cA: number, opsB: readonly Op[], cB: number, ctx: CostContext, roundContext: boolean): StepLine | null {
+    const n = names.length;
     const dc = cB - cA;
-    j = 0;
+    let j = 0;
     for (let i = 0; i < opsB.length; j++) {
       if (j >= n || opsB[i]!.name !== names[j]) return null;
       const end = kernelEnd(opsB, i);
@@ -88,9 +101,3 @@ export class StepLine {
 }
 
 const STRIDE = 5;
-
-function kernelCount(ops: readonly Op[]): number {
-  let n = 0;
-  for (let i = 0; i < ops.length; n++) i = kernelEnd(ops, i);
-  return n;
-}
