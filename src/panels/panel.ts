@@ -102,7 +102,7 @@ export class AnalysisPanel {
     this.controls = controls;
     panel.webview.options = webviewOptions(host.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, host.extensionUri, kind, TITLES[kind]);
-    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.png');
+    panel.iconPath = vscode.Uri.joinPath(host.extensionUri, 'media', 'icon.svg');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
