@@ -4,8 +4,21 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RidgelineError, inputError } from '../errors';
 import { weightFormat, type WeightFormat } from './formats';
-import { BLOCK, blockStats, makeKernel, needsTensorStats, type BlockStats, type ErrorKernel, type TensorStats } from './quantize';
-import { DECODED_DTYPES, decodeToF32, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
+import {
+  BLOCK,
+  blockStats,
+  decode16,
+  histogram16,
+  isElementwise,
+  makeKernel,
+  makeValueKernel,
+  needsTensorStats,
+  type BlockStats,
+  type ErrorKernel,
+  type TensorStats,
+  type ValueKernel,
+} from './quantize';
+import { DECODED_DTYPES, decodeToF32, f16Table, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
 
 /**
  * Measured quantization error on real weights: for each 2-D weight of a safetensors model, every
@@ -113,6 +126,7 @@ function scratchFor(rawBytes: number, elements: number): typeof scratch {
 
 export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[], chunkBytes = DEFAULT_CHUNK_BYTES, kernels?: ErrorKernel[]): TensorSums {
   const ks = kernels ?? formats.map((f) => makeKernel(f.quantizer));
+  if (t.dtype === 'BF16' || t.dtype === 'F16') return measureTensor16(t, formats, chunkBytes, ks);
   const cols = t.shape[t.shape.length - 1]!;
   const perTensor = formats.some((f) => needsTensorStats(f.quantizer));
   const elemBytes = t.byteLength / Math.max(1, t.elements);
@@ -155,6 +169,84 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
     for (let k = 0; k < ks.length; k++) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
   }, buf.raw);
   return { signal, noise };
+}
+
+const counts16 = new Uint32Array(65536);
+const histVals = new Float64Array(65536);
+const histCounts = new Float64Array(65536);
+const valueKernels = new WeakMap<object, ValueKernel>();
+function valueKernel(f: WeightFormat): ValueKernel {
+  let k = valueKernels.get(f.quantizer);
+  if (!k) valueKernels.set(f.quantizer, (k = makeValueKernel(f.quantizer)));
+  return k;
+}
+
+/**
+ * 16-bit tensors (BF16, F16) in one pass: every chunk is decoded once, with the block minima/maxima
+ * and a count of each of the 65536 bit patterns. Group-wise kernels run on the decoded chunk; the
+ * signal, the per-tensor statistics and the error of every elementwise format (fp8, ternary, ...) come
+ * from the counts afterwards, so they need neither a second read of the tensor nor a pass per weight.
+ */
+function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkBytes: number, ks: ErrorKernel[]): TensorSums {
+  const cols = t.shape[t.shape.length - 1]!;
+  const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / (cols * 2)));
+  const groupIdx: number[] = [];
+  const elemIdx: number[] = [];
+  formats.forEach((f, k) => (isElementwise(f.quantizer) ? elemIdx : groupIdx).push(k));
+  const buf = scratchFor(rowsPerChunk * cols * 2, groupIdx.length > 0 ? rowsPerChunk * cols : 0);
+  const f32 = buf.f32;
+  const counts = counts16;
+  counts.fill(0);
+  const lut = t.dtype === 'F16' ? f16Table() : null;
+  const noise = new Float64Array(ks.length);
+  const blocks: BlockStats | null = groupIdx.length > 0 && cols % BLOCK === 0 ? { min: buf.bmin, max: buf.bmax } : null;
+  const stats: TensorStats = { absMax: 0, meanAbs: 0 };
+  streamTensorRows(
+    t,
+    chunkBytes,
+    (bytes, _first, rows) => {
+      const n = bytes.byteLength >> 1;
+      const u16 = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice().buffer);
+      if (groupIdx.length === 0) return histogram16(u16, n, counts);
+      decode16(u16, n, f32, counts, lut, blocks);
+      const x = n === f32.length ? f32 : f32.subarray(0, n);
+      for (const k of groupIdx) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
+    },
+    buf.raw,
+  );
+  // Distinct values, their counts, and the sums over the tensor.
+  const vals = histVals;
+  const cnt = histCounts;
+  const dec = lut ?? bf16Values();
+  let m = 0;
+  let signal = 0;
+  let sumAbs = 0;
+  let amax = 0;
+  for (let h = 0; h < 65536; h++) {
+    const c = counts[h]!;
+    if (c === 0) continue;
+    const v = dec[h]!;
+    const a = Math.abs(v);
+    vals[m] = v;
+    cnt[m] = c;
+    m++;
+    signal += c * (v * v);
+    sumAbs += c * a;
+    if (a > amax) amax = a;
+  }
+  stats.absMax = amax;
+  stats.meanAbs = t.elements > 0 ? sumAbs / t.elements : 0;
+  for (const k of elemIdx) noise[k] = valueKernel(formats[k]!)(vals, cnt, m, stats);
+  return { signal, noise };
+}
+
+let BF16_VALUES: Float32Array | null = null;
+function bf16Values(): Float32Array {
+  if (BF16_VALUES) return BF16_VALUES;
+  const t = new Float32Array(65536);
+  const u = new Uint32Array(t.buffer);
+  for (let h = 0; h < 65536; h++) u[h] = h << 16;
+  return (BF16_VALUES = t);
 }
 
 /** Which tensors are measured, and why the others are not. */

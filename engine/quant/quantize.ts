@@ -55,6 +55,114 @@ export function blockStats(x: Float32Array, n: number, out: BlockStats): number 
   return signal;
 }
 
+/**
+ * Decodes 16-bit weights (BF16 when `f16` is null, else F16 through its 65536-entry table) into `out`,
+ * counts every bit pattern in `counts`, and when `blocks` is given (n a multiple of BLOCK) fills the
+ * min and max of each block: one pass for everything the group-wise kernels and the value histogram need.
+ */
+export function decode16(u16: Uint16Array, n: number, out: Float32Array, counts: Uint32Array, f16: Float32Array | null, blocks: BlockStats | null): void {
+  if (f16 === null) {
+    const o32 = new Uint32Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const h = u16[i]!;
+      counts[h]++;
+      o32[i] = h << 16;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const h = u16[i]!;
+      counts[h]++;
+      out[i] = f16[h]!;
+    }
+  }
+  if (blocks) blockMinMax(out, n, blocks.min, blocks.max);
+}
+
+/** Counts every 16-bit pattern (when no kernel needs the decoded values). */
+export function histogram16(u16: Uint16Array, n: number, counts: Uint32Array): void {
+  for (let i = 0; i < n; i++) counts[u16[i]!]++;
+}
+
+function blockMinMax(x: Float32Array, n: number, mins: Float32Array, maxs: Float32Array): void {
+  for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
+    let mn = x[g]!;
+    let mx = mn;
+    for (let i = g + 1; i < g + BLOCK; i++) {
+      const v = x[i]!;
+      mn = v < mn ? v : mn;
+      mx = v > mx ? v : mx;
+    }
+    mins[b] = mn;
+    maxs[b] = mx;
+  }
+}
+
+/**
+ * Formats that round each weight on its own (a fixed or per-tensor scale): their error depends only
+ * on the weight's value, so for 16-bit tensors it is summed over the distinct values, each weighted by
+ * how often it occurs (at most 65536 values instead of every weight).
+ */
+export function isElementwise(q: Quantizer): boolean {
+  return q.kind === 'identity' || q.kind === 'float' || q.kind === 'ternary';
+}
+
+/** Error of an elementwise format over distinct values `vals[0..m)` occurring `counts[j]` times each. */
+export type ValueKernel = (vals: Float64Array, counts: Float64Array, m: number, stats: TensorStats) => number;
+
+export function makeValueKernel(q: Quantizer): ValueKernel {
+  switch (q.kind) {
+    case 'identity':
+      return () => 0;
+    case 'float': {
+      const bias = 2 ** (q.exponentBits - 1) - 1;
+      const minNormalExp = q.minNormalExp ?? 1 - bias;
+      const maxValue = q.maxValue ?? (2 - 2 ** -q.mantissaBits) * 2 ** bias;
+      const split = 2 ** (52 - q.mantissaBits) + 1;
+      const minNormal = 2 ** minNormalExp;
+      const magic = 1.5 * 2 ** 52 * 2 ** (minNormalExp - q.mantissaBits);
+      const perTensor = q.scale === 'per-tensor';
+      return (vals, counts, m, stats) => {
+        const scale = perTensor && stats.absMax > 0 ? stats.absMax / maxValue : 1;
+        return floatValueError(vals, counts, m, scale, split, minNormal, magic, maxValue);
+      };
+    }
+    case 'ternary':
+      return (vals, counts, m, stats) => (stats.meanAbs === 0 ? 0 : ternaryValueError(vals, counts, m, stats.meanAbs, 1));
+    default:
+      throw new Error(`format kind ${q.kind} does not round weights one by one`);
+  }
+}
+
+// Same per-weight arithmetic as floatError and ternaryError, weighted by each value's count.
+function floatValueError(vals: Float64Array, counts: Float64Array, m: number, scale: number, split: number, minNormal: number, magic: number, maxValue: number): number {
+  const inv = 1 / scale;
+  let err = 0;
+  for (let j = 0; j < m; j++) {
+    const v = vals[j]!;
+    const t = v * inv;
+    const c = t * split;
+    const normal = c - (c - t);
+    const sub = t + magic - magic;
+    const r0 = Math.abs(t) < minNormal ? sub : normal;
+    const r = Math.min(maxValue, Math.max(-maxValue, r0));
+    const d = r * scale - v;
+    err += counts[j]! * (d * d);
+  }
+  return err;
+}
+
+function ternaryValueError(vals: Float64Array, counts: Float64Array, m: number, gamma: number, one: number): number {
+  const inv = one / gamma;
+  let err = 0;
+  for (let j = 0; j < m; j++) {
+    const a = Math.abs(vals[j]!);
+    const q = Math.floor(a * inv + 0.5) | 0;
+    const d = ((-q) >>> 31) * gamma - a;
+    err += counts[j]! * (d * d);
+  }
+  return err;
+}
+
 export function needsTensorStats(q: Quantizer): boolean {
   return q.kind === 'ternary' || (q.kind === 'float' && q.scale === 'per-tensor');
 }

@@ -294,7 +294,7 @@ export function decodeToF32(dtype: SafetensorsDtype, bytes: Uint8Array, out: Flo
 }
 
 let F16_LUT: Float32Array | null = null;
-function f16Table(): Float32Array {
+export function f16Table(): Float32Array {
   if (F16_LUT) return F16_LUT;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);
