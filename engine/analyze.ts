@@ -284,10 +284,18 @@ function decodeCurve(stepAt: (context: number) => number, B: number, P: number, 
   return { contextTokens, timeS, tokensPerS };
 }
 
+/** Batches of the default sweep (the workload's own batch is added). */
+const DEFAULT_SWEEP_BATCHES: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
 function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: number, batches: number[] | undefined, ctx: CostContext, maxBatchFits: number) {
-  let list = batches ? [...batches] : [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
-  if (!batches && !list.includes(w.batch)) list.push(w.batch);
-  list = [...new Set(list.filter((b) => Number.isSafeInteger(b) && b >= 1))].sort((a, b) => a - b);
+  const given = batches ?? DEFAULT_SWEEP_BATCHES;
+  const valid: number[] = [];
+  for (const b of given) if (Number.isSafeInteger(b) && b >= 1) valid.push(b);
+  if (!batches && !valid.includes(w.batch)) valid.push(w.batch);
+  valid.sort((a, b) => a - b);
+  // Distinct, ascending.
+  const list: number[] = [];
+  for (const b of valid) if (list.length === 0 || list[list.length - 1] !== b) list.push(b);
   const stepTimeS: number[] = [];
   const tokensPerS: number[] = [];
   const bound: Bound[] = [];
