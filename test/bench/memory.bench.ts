@@ -1,5 +1,5 @@
 /**
- * Memory planner speed: a full plan (weights, KV, activations, max batch, max context by binary search)
+ * Memory planner speed: a full plan (weights, KV, activations, max batch, max context: block-count guess, then bisection)
  * for Llama-3-70B at tp=4 on H100, the `ridgeline kv` report (8 formats x 8 contexts, with eviction
  * options), and a max-batch x context table. Baseline in the same process: one KV sizing call
  * (`kvUse`, 1 sequence, 4096 tokens), the unit every answer is built from, so ratios stay comparable
