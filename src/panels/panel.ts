@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { RidgelineError } from '../../engine/errors';
 import { parseConfig } from '../../engine/model/parse';
-import { measureModelCpu, type QuantErrorResult } from '../../engine/quant/measure';
+import { measureModel, type QuantErrorResult } from '../../engine/quant/measure';
 import type { ModelSpec } from '../../engine/model/types';
 import { checkControls, checkWebviewMessage, type Controls, type HostMessage, type WebviewMessage } from '../../webview/protocol';
 import { controlOptions, initialControls, kvData, rooflineData, type Defaults, type EngineOptions } from './compute';
@@ -241,7 +241,8 @@ export class AnalysisPanel {
     try {
       this.measured = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Ridgeline: measuring quantization error on ${path.split(/[\\/]/).pop()}` },
-        async () => measureModelCpu(path, { threads: 1 }),
+        // Worker threads (dist/quant-worker.js beside the bundle) keep the extension host responsive.
+        async () => measureModel(path),
       );
       this.host.log.info(`Quantization Advisor: measured ${this.measured.tensors.length} tensors of ${path} in ${this.measured.timeS.toFixed(2)} s`);
     } catch (e) {
