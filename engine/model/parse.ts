@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { RidgelineError, inputError } from '../errors';
 import { ConfigReader, LIMITS, parseJsonText } from './config';
 import { countParams, mtpParams } from './params';
@@ -136,7 +136,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     typeof c.raw._name_or_path === 'string' && c.raw._name_or_path.trim() && !c.raw._name_or_path.startsWith('/')
       ? c.raw._name_or_path
       : file
-        ? basename(file).replace(/\.json$/i, '').replace(/^config$/, modelType || 'model')
+        ? displayNameFromFile(file, modelType || 'model')
         : modelType || 'model';
   const architectures = c.raw.architectures;
   const spec: ModelSpec = {
@@ -641,4 +641,12 @@ function groupLayers(d: Draft): LayerGroup[] {
     g.layers.push(i);
   }
   return groups;
+}
+
+/** `models/Llama-3.1-8B/config.json` reads as `Llama-3.1-8B`; `mixtral.json` as `mixtral`. */
+function displayNameFromFile(file: string, fallback: string): string {
+  const stem = basename(file).replace(/\.json$/i, '');
+  if (stem.toLowerCase() !== 'config') return stem;
+  const folder = basename(dirname(file));
+  return folder && folder !== '.' && folder !== '/' ? folder : fallback;
 }

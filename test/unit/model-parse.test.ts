@@ -102,6 +102,11 @@ test('display name: _name_or_path, else the file name', () => {
   assert.equal(loadConfigFile(samplePath('llama-2-7b')).name, 'meta-llama/Llama-2-7b-hf');
   assert.equal(loadConfigFile(samplePath('llama-3.1-8b')).name, 'llama-3.1-8b');
   assert.equal(parseConfig(raw('llama-3-8b')).name, 'llama');
+  // A Hub download keeps config.json in a folder named after the model: the folder names it.
+  const cfg = raw('llama-3-8b');
+  delete cfg._name_or_path;
+  assert.equal(parseConfig(cfg, '/models/Meta-Llama-3-8B/config.json').name, 'Meta-Llama-3-8B');
+  assert.equal(parseConfig(cfg, 'config.json').name, 'llama');
 });
 
 test('KV bytes per token: MHA, GQA, MQA, MLA', () => {
