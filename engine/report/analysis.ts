@@ -76,7 +76,7 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   out.push('');
   const s = r.batchSweep;
   if (s.batch.length > 0) {
-    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, ridge ${s.ridgeBatch === null ? 'not reached' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory`);
+    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory`);
     out.push('');
   }
   for (const phase of ['prefill', 'decode'] as const) {
@@ -116,7 +116,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   if (s.batch.length > 0) {
     out.push('## Decode throughput against batch');
     out.push('');
-    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the step becomes compute bound ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits in memory.`);
+    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; up to batch ${s.maxBatchFits} fits in memory.`);
     out.push('');
     out.push(mdTable(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r)));
     out.push('');
@@ -186,7 +186,7 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p>`);
   sections.push(`<h2>Roofline</h2><p>Ridge at ${escapeHtml(fmtNum(r.hardware.ridgeIntensity, 1))} FLOP/byte (${escapeHtml(r.hardware.peakDtype)} dense peak). Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
-    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; ridge ${s.ridgeBatch === null ? 'not reached' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.</p>${table(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r))}`);
+    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.</p>${table(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r))}`);
   }
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
