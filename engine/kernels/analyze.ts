@@ -60,17 +60,33 @@ export function combineUnits(language: KernelLanguage, units: Array<{ unit: Unit
     ir.structs.push(...unit.structs);
     ir.enables.push(...unit.enables);
     ir.aliases.push(...unit.aliases);
-    // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them
-    for (const f of unit.funcs) {
-      // CUDA host functions matter only for their launch sites (already in unit.launches)
-      if (language === 'cuda' && f.kind !== 'kernel') continue;
-      ir.funcs.push({ ...f, rowOffset: row, orig: f } as FuncIR);
-    }
-    for (const l of unit.launches) ir.launches.push({ ...l, pos: shiftPos(l.pos, row), orig: l } as LaunchIR);
-    for (const g of unit.globals) ir.globals.push({ ...g, pos: shiftPos(g.pos, row) });
-    for (const e of unit.errors) ir.errors.push(shiftPos(e, row));
+    const placed = placedUnit(language, unit, row);
+    for (const f of placed.funcs) ir.funcs.push(f);
+    for (const l of placed.launches) ir.launches.push(l);
+    for (const g of placed.globals) ir.globals.push(g);
+    for (const e of placed.errors) ir.errors.push(e);
   }
   return ir;
+}
+
+type Placed = { row: number; funcs: FuncIR[]; launches: LaunchIR[]; globals: FileIR['globals']; errors: Pos[] };
+/** A cached unit's functions, launches, globals and errors placed at `row`; kept while the unit stays there. */
+const placedUnits = new WeakMap<UnitIR, Placed>();
+
+function placedUnit(language: KernelLanguage, unit: UnitIR, row: number): Placed {
+  const hit = placedUnits.get(unit);
+  if (hit && hit.row === row) return hit;
+  const placed: Placed = {
+    row,
+    // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them.
+    // CUDA host functions matter only for their launch sites (already in unit.launches)
+    funcs: unit.funcs.filter((f) => language !== 'cuda' || f.kind === 'kernel').map((f) => ({ ...f, rowOffset: row, orig: f }) as FuncIR),
+    launches: unit.launches.map((l) => ({ ...l, pos: shiftPos(l.pos, row), orig: l }) as LaunchIR),
+    globals: unit.globals.map((g) => ({ ...g, pos: shiftPos(g.pos, row) })),
+    errors: unit.errors.map((e) => shiftPos(e, row)),
+  };
+  placedUnits.set(unit, placed);
+  return placed;
 }
 
 /** Row offset of statement positions inside a function (set by combineUnits for cached units). */
@@ -441,9 +457,13 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
         ir.language === 'wgsl' ? [ir.globals.map((g) => [g.name, g.space, g.type]), ir.structs, ir.funcs.map((f) => [f.name, f.kind, f.idents, f.calls])] : null,
       ])
     : '';
+  // kernels without an annotation of their own share the header's merged annotation
+  const merged = new Map<Annotation | null, Annotation | null>();
   for (const fn of kernelFuncs) {
     const row = fn.namePos.row + rowOffset(fn);
-    const ann = effectiveAnnotation(cx.annotations, row, prevEnd, firstRow, header);
+    const own = kernelAnnotation(cx.annotations, row, prevEnd);
+    let ann = merged.get(own);
+    if (ann === undefined) merged.set(own, (ann = effectiveAnnotation(cx.annotations, row, prevEnd, firstRow, header)));
     prevEnd = fn.pos.endRow + rowOffset(fn);
     const orig = (fn as FuncIR & { orig?: FuncIR }).orig ?? fn;
     const launchesIR = ir.language === 'cuda' ? launchesOf.get(fn.name) ?? [] : [];

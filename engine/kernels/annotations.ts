@@ -40,10 +40,19 @@ export function parseAnnotations(source: string, diagnostics: KernelDiagnostic[]
   const lines: string[] = [];
   const rows: number[] = [];
   // only lines that mention `ridgeline` are split out; rows are counted by newlines before them
-  const scan = /^.*ridgeline\s*:.*$/gm;
+  // (the line regex is tried only at the start of lines that contain the word: one pass of indexOf)
+  const scan = /^.*ridgeline\s*:.*$/my;
+  const next = (from: number): RegExpExecArray | null => {
+    for (let i = source.indexOf('ridgeline', from); i !== -1; i = source.indexOf('ridgeline', i + 1)) {
+      scan.lastIndex = i === 0 ? 0 : source.lastIndexOf('\n', i - 1) + 1;
+      const m = scan.exec(source);
+      if (m) return m;
+    }
+    return null;
+  };
   let lastIndex = 0;
   let row = 0;
-  for (let m = scan.exec(source); m; m = scan.exec(source)) {
+  for (let m = next(0); m; m = next(m.index + m[0].length)) {
     for (let i = source.indexOf('\n', lastIndex); i !== -1 && i < m.index; i = source.indexOf('\n', i + 1)) row++;
     lastIndex = m.index;
     lines[row] = m[0];
