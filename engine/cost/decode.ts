@@ -157,6 +157,7 @@ function cloneOp(a: Op): Op {
     count: a.count,
     launches: a.launches,
     flops: a.flops,
+    dequantFlops: a.dequantFlops,
     bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
     fusedInto: a.fusedInto,
   };

@@ -124,6 +124,14 @@ function newEval(): KernelEval {
   return { flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, timeS: 0, launches: 0, peakEff: 0, bwEff: 0, peakDtype: 'fp16', bound: 'memory' };
 }
 
+/**
+ * Rows of a GEMM row tile for weight dequantization: each thread block dequantizes the weight tile it loads,
+ * once per block row, so a prefill of M rows dequantizes every weight ceil(M / 128) times. 128 is the largest
+ * block-row tile of common W4A16 GEMMs (CUTLASS 128x128 threadblock tiles; Marlin-style kernels are 16-64
+ * rows per block, which dequantizes more often: this is the favourable case).
+ */
+const DEQUANT_TILE_M = 128;
+
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
 
@@ -137,6 +145,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let flops = 0;
   let bytes = 0;
   let padFlops = 0;
+  let dequantTileFlops = 0;
   let launches = 0;
   let message = 0;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
@@ -150,7 +159,11 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     launches += op.launches;
     message += b.actIn > b.actOut ? b.actIn : b.actOut;
     const m = op.shape.m;
-    padFlops += pad && op.opClass === 'gemm' && m > 0 ? op.flops * (paddedM(m, tiles) / m) : op.flops;
+    const dq = op.dequantFlops ?? 0;
+    const tensorFlops = op.flops - dq;
+    padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
+    // Each row tile of the GEMM dequantizes its own copy of the weight tile.
+    if (dq > 0) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
   }
   if (i1 - i0 > 1 && host.opClass === 'attention' && !params.fusedAttention) {
     // Unfused: every fused member becomes its own kernel, and the scores/probabilities go through memory:
@@ -179,7 +192,8 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const scale = cls === 'gemm' || cls === 'attention' ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const peakEff = peak.flopsPerS * eff.compute * scale;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
-  const computeS = padFlops / peakEff;
+  // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.
+  const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / ((ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS) * eff.compute) : 0);
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
   const hi = computeS > memoryS ? computeS : memoryS;

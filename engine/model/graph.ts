@@ -334,6 +334,7 @@ class GraphBuilder {
     flopsPerLayer: number,
     b: OpBytes,
     fusedInto?: string,
+    dequantPerLayer = 0,
   ): void {
     if (layers !== 1) {
       b.weights *= layers;
@@ -354,6 +355,7 @@ class GraphBuilder {
       count,
       launches: launchesPerLayer * layers,
       flops: flopsPerLayer * layers,
+      dequantFlops: dequantPerLayer * layers,
       bytes: b,
       fusedInto,
     });
@@ -363,13 +365,14 @@ class GraphBuilder {
   gemm(name: string, L: number, layer: number | undefined, rows: number, n: number, k: number, bias: boolean, wBytes = this.wB, count = 1): void {
     const wElems = count * n * k;
     const aB = this.aB;
-    this.add(name, L, layer, 'gemm', this.gemmDtype, rows, n, k, count, 1, 2 * count * rows * n * k + (bias ? count * rows * n : 0) + (wBytes === this.wB ? this.dequant * wElems : 0), {
+    const dq = wBytes === this.wB ? this.dequant * wElems : 0;
+    this.add(name, L, layer, 'gemm', this.gemmDtype, rows, n, k, count, 1, 2 * count * rows * n * k + (bias ? count * rows * n : 0) + dq, {
       weights: wElems * wBytes + (bias ? count * n * this.hiBytes : 0),
       actIn: count * rows * k * aB,
       actOut: count * rows * n * aB,
       kvRead: 0,
       kvWrite: 0,
-    });
+    }, undefined, dq);
   }
 
   elementwise(name: string, L: number, layer: number | undefined, elemsOut: number, inputs: number, flopsPerElem: number): void {
@@ -418,12 +421,12 @@ class GraphBuilder {
     const upElems = touched * up * h;
     this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
       weights: upElems * wB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
-    });
+    }, undefined, dequant * upElems);
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
     this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
       weights: downElems * wB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
-    });
+    }, undefined, dequant * downElems);
     // Weighted sum of the top-k expert outputs per token.
     this.elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
     if (m.sharedExperts > 0) {

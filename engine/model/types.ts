@@ -207,6 +207,11 @@ export interface Op {
   /** Kernel launches in total (per layer x layers), for the launch-overhead term. */
   launches: number;
   flops: number;
+  /**
+   * Part of `flops` spent dequantizing weights (weight-only formats), counted once per weight. GEMM kernels
+   * dequantize each weight tile once per row tile, on the vector units: the cost model scales and prices it so.
+   */
+  dequantFlops?: number;
   bytes: OpBytes;
   /**
    * Set when this op runs inside another op's kernel (softmax and S*V inside a fused attention kernel):
