@@ -6,8 +6,10 @@ import { RidgelineError, inputError } from '../errors';
 import { weightFormat, type WeightFormat } from './formats';
 import {
   BLOCK,
+  bf16Values,
   blockStats,
   decode16,
+  HIST_LANES,
   histogram16,
   isElementwise,
   makeKernel,
@@ -171,7 +173,9 @@ export function measureTensorCpu(t: TensorInfo, formats: readonly WeightFormat[]
   return { signal, noise };
 }
 
-const counts16 = new Uint32Array(65536);
+/** Decoded elements per piece of a 16-bit chunk (128 KiB as float32: fits a core's L2 cache). */
+const PIECE_ELEMENTS = 32768;
+const counts16 = new Uint32Array(65536 * HIST_LANES);
 const histVals = new Float64Array(65536);
 const histCounts = new Float64Array(65536);
 const valueKernels = new WeakMap<object, ValueKernel>();
@@ -193,7 +197,10 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   const groupIdx: number[] = [];
   const elemIdx: number[] = [];
   formats.forEach((f, k) => (isElementwise(f.quantizer) ? elemIdx : groupIdx).push(k));
-  const buf = scratchFor(rowsPerChunk * cols * 2, groupIdx.length > 0 ? rowsPerChunk * cols : 0);
+  // Each read chunk is decoded and measured a few rows at a time, so the decoded rows stay in the
+  // core's cache while every group-wise kernel passes over them.
+  const rowsPerPiece = Math.max(1, Math.min(rowsPerChunk, Math.floor(PIECE_ELEMENTS / cols)));
+  const buf = scratchFor(rowsPerChunk * cols * 2, groupIdx.length > 0 ? rowsPerPiece * cols : 0);
   const f32 = buf.f32;
   const counts = counts16;
   counts.fill(0);
@@ -205,12 +212,16 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
     t,
     chunkBytes,
     (bytes, _first, rows) => {
-      const n = bytes.byteLength >> 1;
-      const u16 = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice().buffer);
-      if (groupIdx.length === 0) return histogram16(u16, n, counts);
-      decode16(u16, n, f32, counts, lut, blocks);
-      const x = n === f32.length ? f32 : f32.subarray(0, n);
-      for (const k of groupIdx) noise[k] += ks[k]!(x, rows, cols, stats, blocks);
+      const all = bytes.byteLength >> 1;
+      const u16 = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, all) : new Uint16Array(bytes.slice().buffer);
+      if (groupIdx.length === 0) return histogram16(u16, all, counts);
+      for (let r = 0; r < rows; r += rowsPerPiece) {
+        const pieceRows = Math.min(rowsPerPiece, rows - r);
+        const n = pieceRows * cols;
+        decode16(u16.subarray(r * cols, r * cols + n), n, f32, counts, lut, blocks);
+        const x = n === f32.length ? f32 : f32.subarray(0, n);
+        for (const k of groupIdx) noise[k] += ks[k]!(x, pieceRows, cols, stats, blocks);
+      }
     },
     buf.raw,
   );
@@ -223,7 +234,7 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   let sumAbs = 0;
   let amax = 0;
   for (let h = 0; h < 65536; h++) {
-    const c = counts[h]!;
+    const c = counts[h * HIST_LANES]! + counts[h * HIST_LANES + 1]! + counts[h * HIST_LANES + 2]! + counts[h * HIST_LANES + 3]!;
     if (c === 0) continue;
     const v = dec[h]!;
     const a = Math.abs(v);
@@ -238,15 +249,6 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   stats.meanAbs = t.elements > 0 ? sumAbs / t.elements : 0;
   for (const k of elemIdx) noise[k] = valueKernel(formats[k]!)(vals, cnt, m, stats);
   return { signal, noise };
-}
-
-let BF16_VALUES: Float32Array | null = null;
-function bf16Values(): Float32Array {
-  if (BF16_VALUES) return BF16_VALUES;
-  const t = new Float32Array(65536);
-  const u = new Uint32Array(t.buffer);
-  for (let h = 0; h < 65536; h++) u[h] = h << 16;
-  return (BF16_VALUES = t);
 }
 
 /** Which tensors are measured, and why the others are not. */

@@ -58,43 +58,110 @@ export function blockStats(x: Float32Array, n: number, out: BlockStats): number 
 /**
  * Decodes 16-bit weights (BF16 when `f16` is null, else F16 through its 65536-entry table) into `out`,
  * counts every bit pattern in `counts`, and when `blocks` is given (n a multiple of BLOCK) fills the
- * min and max of each block: one pass for everything the group-wise kernels and the value histogram need.
+ * min and max of each block: one read of the raw chunk for everything the group-wise kernels and the
+ * value histogram need. `counts` holds HIST_LANES interleaved histograms (pattern h of lane l at
+ * h * HIST_LANES + l; sum the lanes for the count): consecutive weights often share a value, and
+ * increments to one counter would wait on each other.
  */
+export const HIST_LANES = 4;
 export function decode16(u16: Uint16Array, n: number, out: Float32Array, counts: Uint32Array, f16: Float32Array | null, blocks: BlockStats | null): void {
+  if (blocks) {
+    if (f16 === null) decodeBf16Blocks(u16, n, new Uint32Array(out.buffer, out.byteOffset, n), counts, bf16Values(), blocks.min, blocks.max);
+    else decodeF16Blocks(u16, n, out, counts, f16, blocks.min, blocks.max);
+    return;
+  }
   if (f16 === null) {
     const o32 = new Uint32Array(out.buffer, out.byteOffset, n);
-    for (let i = 0; i < n; i++) {
-      const h = u16[i]!;
-      counts[h]++;
-      o32[i] = h << 16;
-    }
+    for (let i = 0; i < n; i++) o32[i] = u16[i]! << 16;
   } else {
-    for (let i = 0; i < n; i++) {
-      const h = u16[i]!;
-      counts[h]++;
-      out[i] = f16[h]!;
-    }
+    for (let i = 0; i < n; i++) out[i] = f16[u16[i]!]!;
   }
-  if (blocks) blockMinMax(out, n, blocks.min, blocks.max);
+  histogram16(u16, n, counts);
 }
 
-/** Counts every 16-bit pattern (when no kernel needs the decoded values). */
-export function histogram16(u16: Uint16Array, n: number, counts: Uint32Array): void {
-  for (let i = 0; i < n; i++) counts[u16[i]!]++;
-}
-
-function blockMinMax(x: Float32Array, n: number, mins: Float32Array, maxs: Float32Array): void {
+// Block minima/maxima are taken on the 16-bit patterns as integers: a sign-magnitude pattern h maps to
+// the order-preserving key h ^ 0x8000 (positive) or h ^ 0xffff (negative), and integer min/max
+// compile to branch-free selects. The extreme keys map back to their patterns and values at the end
+// of each block. (Keys put -0 below +0 and NaN above +Inf; neither changes any error: a zero extreme
+// gives the same scale either way, and a NaN weight makes the error NaN with or without it.)
+function decodeBf16Blocks(u16: Uint16Array, n: number, o32: Uint32Array, counts: Uint32Array, vals: Float32Array, mins: Float32Array, maxs: Float32Array): void {
   for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
-    let mn = x[g]!;
-    let mx = mn;
-    for (let i = g + 1; i < g + BLOCK; i++) {
-      const v = x[i]!;
-      mn = v < mn ? v : mn;
-      mx = v > mx ? v : mx;
+    let mn = 0xffff;
+    let mx = 0;
+    for (let i = g; i < g + BLOCK; i += 4) {
+      const h0 = u16[i]!;
+      const h1 = u16[i + 1]!;
+      const h2 = u16[i + 2]!;
+      const h3 = u16[i + 3]!;
+      counts[h0 << 2]++;
+      counts[(h1 << 2) | 1]++;
+      counts[(h2 << 2) | 2]++;
+      counts[(h3 << 2) | 3]++;
+      o32[i] = h0 << 16;
+      o32[i + 1] = h1 << 16;
+      o32[i + 2] = h2 << 16;
+      o32[i + 3] = h3 << 16;
+      const k0 = h0 ^ ((-(h0 >> 15) & 0x7fff) | 0x8000);
+      const k1 = h1 ^ ((-(h1 >> 15) & 0x7fff) | 0x8000);
+      const k2 = h2 ^ ((-(h2 >> 15) & 0x7fff) | 0x8000);
+      const k3 = h3 ^ ((-(h3 >> 15) & 0x7fff) | 0x8000);
+      mn = Math.min(mn, k0, k1, k2, k3);
+      mx = Math.max(mx, k0, k1, k2, k3);
     }
-    mins[b] = mn;
-    maxs[b] = mx;
+    mins[b] = vals[mn ^ ((((mn >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
+    maxs[b] = vals[mx ^ ((((mx >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
   }
+}
+
+function decodeF16Blocks(u16: Uint16Array, n: number, out: Float32Array, counts: Uint32Array, vals: Float32Array, mins: Float32Array, maxs: Float32Array): void {
+  for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
+    let mn = 0xffff;
+    let mx = 0;
+    for (let i = g; i < g + BLOCK; i += 4) {
+      const h0 = u16[i]!;
+      const h1 = u16[i + 1]!;
+      const h2 = u16[i + 2]!;
+      const h3 = u16[i + 3]!;
+      counts[h0 << 2]++;
+      counts[(h1 << 2) | 1]++;
+      counts[(h2 << 2) | 2]++;
+      counts[(h3 << 2) | 3]++;
+      out[i] = vals[h0]!;
+      out[i + 1] = vals[h1]!;
+      out[i + 2] = vals[h2]!;
+      out[i + 3] = vals[h3]!;
+      const k0 = h0 ^ ((-(h0 >> 15) & 0x7fff) | 0x8000);
+      const k1 = h1 ^ ((-(h1 >> 15) & 0x7fff) | 0x8000);
+      const k2 = h2 ^ ((-(h2 >> 15) & 0x7fff) | 0x8000);
+      const k3 = h3 ^ ((-(h3 >> 15) & 0x7fff) | 0x8000);
+      mn = Math.min(mn, k0, k1, k2, k3);
+      mx = Math.max(mx, k0, k1, k2, k3);
+    }
+    mins[b] = vals[mn ^ ((((mn >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
+    maxs[b] = vals[mx ^ ((((mx >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
+  }
+}
+
+let BF16_VALUES: Float32Array | null = null;
+/** The float32 value of every BF16 bit pattern (the pattern is the top half of a float32). */
+export function bf16Values(): Float32Array {
+  if (BF16_VALUES) return BF16_VALUES;
+  const t = new Float32Array(65536);
+  const u = new Uint32Array(t.buffer);
+  for (let h = 0; h < 65536; h++) u[h] = h << 16;
+  return (BF16_VALUES = t);
+}
+
+/** Counts every 16-bit pattern into HIST_LANES interleaved histograms (see decode16). */
+export function histogram16(u16: Uint16Array, n: number, counts: Uint32Array): void {
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    counts[u16[i]! << 2]++;
+    counts[(u16[i + 1]! << 2) | 1]++;
+    counts[(u16[i + 2]! << 2) | 2]++;
+    counts[(u16[i + 3]! << 2) | 3]++;
+  }
+  for (; i < n; i++) counts[u16[i]! << 2]++;
 }
 
 /**
@@ -244,15 +311,12 @@ function floatError(x: Float32Array, n: number, scale: number, split: number, mi
 /** Symmetric absmax per row (per output channel): scale = max|w| / (2^(bits-1) - 1). */
 function intRowSymmetricKernel(bits: number): ErrorKernel {
   const qmax = 2 ** (bits - 1) - 1;
-  return (x, rows, cols) => {
+  return (x, rows, cols, _stats, blocks) => {
+    const useBlocks = blocks && cols % BLOCK === 0;
     let err = 0;
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
-      let amax = 0;
-      for (let i = o; i < o + cols; i++) {
-        const a = Math.abs(x[i]!);
-        if (a > amax) amax = a;
-      }
+      const amax = useBlocks ? blockAbsMax(blocks, o, cols / BLOCK) : absMax(x, o, o + cols);
       if (amax === 0) continue;
       const scale = amax / qmax;
       const inv = qmax / amax;
@@ -331,49 +395,60 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
 
 /**
  * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
- * Nearest value found through a 2048-bin table of [-1, 1] (2 KiB: stays in L1) holding the lower candidate, then one
- * comparison against the midpoint (bins are far narrower than any gap between midpoints, so only the
- * 15 bins holding a midpoint ever need the step, and the comparison is almost always predicted).
+ * Nearest value through a 256-bin table of [-1, 1]: each bin holds the codebook value below it, the
+ * one above, and the midpoint between them when that midpoint lies in the bin (else 2, above any t).
+ * Bins (width 1/128) are narrower than any gap between midpoints (> 0.07), so one comparison per
+ * weight picks the value; the three tables (6 KiB) share one index, so their loads run in parallel.
  */
-function nf4Kernel(blockSize: number): ErrorKernel {
-  const BINS = 2048;
-  const cb = Float64Array.from(NF4_CODEBOOK);
-  // mids[15] = 2 (above any t) so the one-step correction never walks off the codebook.
-  const mids = new Float64Array(16);
-  for (let i = 0; i < 15; i++) mids[i] = (cb[i]! + cb[i + 1]!) / 2;
-  mids[15] = 2;
-  const half = BINS / 2;
-  const lut = new Uint8Array(BINS + 1);
-  for (let b = 0; b <= BINS; b++) {
-    const v = -1 + (2 * b) / BINS;
+const NF4_BINS = 256;
+function nf4Tables(): { mid: Float64Array; lo: Float64Array; hi: Float64Array } {
+  const cb = NF4_CODEBOOK;
+  const mids: number[] = [];
+  for (let i = 0; i < 15; i++) mids.push((cb[i]! + cb[i + 1]!) / 2);
+  mids.push(2);
+  const mid = new Float64Array(NF4_BINS + 1);
+  const lo = new Float64Array(NF4_BINS + 1);
+  const hi = new Float64Array(NF4_BINS + 1);
+  for (let b = 0; b <= NF4_BINS; b++) {
+    const edge = -1 + (2 * b) / NF4_BINS;
     let k = 0;
-    while (k < 15 && v > mids[k]!) k++;
-    lut[b] = k;
+    while (k < 15 && edge > mids[k]!) k++;
+    mid[b] = mids[k]!;
+    lo[b] = cb[k]!;
+    hi[b] = cb[Math.min(15, k + 1)]!;
   }
-  return (x, rows, cols, _stats, blocks) => {
-    const useBlocks = blocks && blockSize % BLOCK === 0 && cols % blockSize === 0;
-    const per = blockSize / BLOCK;
-    let err = 0;
-    for (let r = 0; r < rows; r++) {
-      const rowEnd = (r + 1) * cols;
-      for (let g = r * cols; g < rowEnd; g += blockSize) {
-        const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
-        const amax = useBlocks ? blockAbsMax(blocks, g, per) : absMax(x, g, end);
-        if (amax === 0) continue;
-        const inv = 1 / amax;
-        for (let i = g; i < end; i++) {
-          const v = x[i]!;
-          const t = v * inv;
-          // (t + 1) * half is in [0, BINS]: truncation is the floor.
-          const k0 = lut[((t + 1) * half) | 0]!;
-          const k = t > mids[k0]! ? k0 + 1 : k0;
-          const d = cb[k]! * amax - v;
-          err += d * d;
-        }
+  return { mid, lo, hi };
+}
+
+function nf4Kernel(blockSize: number): ErrorKernel {
+  const { mid, lo, hi } = nf4Tables();
+  return (x, rows, cols, _stats, blocks) =>
+    nf4Error(x, rows, cols, blockSize, mid, lo, hi, blocks && blockSize % BLOCK === 0 && cols % blockSize === 0 ? blocks : null);
+}
+
+function nf4Error(x: Float32Array, rows: number, cols: number, blockSize: number, mid: Float64Array, lo: Float64Array, hi: Float64Array, blocks: BlockStats | null): number {
+  const per = blockSize / BLOCK;
+  const half = NF4_BINS / 2;
+  let err = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowEnd = (r + 1) * cols;
+    for (let g = r * cols; g < rowEnd; g += blockSize) {
+      const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
+      const amax = blocks ? blockAbsMax(blocks, g, per) : absMax(x, g, end);
+      if (amax === 0) continue;
+      const inv = 1 / amax;
+      for (let i = g; i < end; i++) {
+        const v = x[i]!;
+        const t = v * inv;
+        // (t + 1) * half is in [0, NF4_BINS]: truncation is the floor.
+        const b = ((t + 1) * half) | 0;
+        const q = t > mid[b]! ? hi[b]! : lo[b]!;
+        const d = q * amax - v;
+        err += d * d;
       }
     }
-    return err;
-  };
+  }
+  return err;
 }
 
 /**
