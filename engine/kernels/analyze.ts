@@ -467,14 +467,14 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
     prevEnd = fn.pos.endRow + rowOffset(fn);
     const orig = (fn as FuncIR & { orig?: FuncIR }).orig ?? fn;
     const launchesIR = ir.language === 'cuda' ? launchesOf.get(fn.name) ?? [] : [];
-    let sig = '';
+    let annKey = '';
     // launch sites whose text did not change are the same cached objects: compared by identity
     const launchKeys = launchesIR.map((l) => (l as LaunchIR & { orig?: LaunchIR }).orig ?? l);
     if (cx.memo) {
-      const annKey = ann ? `${ann.text ?? JSON.stringify({ ...ann, row: 0 })}@${ann.grid || ann.block || ann.dispatch ? ann.row - row : 0}` : '';
-      sig = `${fileSig}|${annKey}`;
+      annKey = ann ? `${ann.text ?? JSON.stringify({ ...ann, row: 0 })}@${ann.grid || ann.block || ann.dispatch ? ann.row - row : 0}` : '';
       const hit = cx.memo.get(orig);
-      if (hit && hit.sig === sig && hit.launches.length === launchKeys.length && hit.launches.every((l, i) => l === launchKeys[i])) {
+      // (file and annotation parts compared apart: no long concatenated key per kernel)
+      if (hit && hit.fileSig === fileSig && hit.annKey === annKey && hit.launches.length === launchKeys.length && hit.launches.every((l, i) => l === launchKeys[i])) {
         const r = shiftResult(hit, row - hit.row, launchesIR);
         kernels.push(r.info);
         diagnostics.push(...r.diagnostics);
@@ -482,7 +482,7 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
       }
     }
     const r = analyzeOne(fn, cx, ann, structs, funcsByName, launchesIR);
-    cx.memo?.set(orig, { sig, launches: launchKeys, row, info: r.info, diagnostics: r.diagnostics });
+    cx.memo?.set(orig, { fileSig, annKey, launches: launchKeys, row, info: r.info, diagnostics: r.diagnostics });
     kernels.push(r.info);
     diagnostics.push(...r.diagnostics);
   }
@@ -490,7 +490,7 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
 }
 
 /** Per-kernel results kept between analyses of a document, keyed by the (cached) function IR. */
-export type KernelMemo = WeakMap<FuncIR, { sig: string; launches: LaunchIR[]; row: number; info: KernelInfo; diagnostics: KernelDiagnostic[] }>;
+export type KernelMemo = WeakMap<FuncIR, { fileSig: string; annKey: string; launches: LaunchIR[]; row: number; info: KernelInfo; diagnostics: KernelDiagnostic[] }>;
 
 /** A cached kernel result moved by `d` lines; launch lines come from the launch sites' current places. */
 function shiftResult(hit: { info: KernelInfo; diagnostics: KernelDiagnostic[] }, d: number, launchesIR: LaunchIR[]): { info: KernelInfo; diagnostics: KernelDiagnostic[] } {

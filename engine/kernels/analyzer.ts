@@ -56,10 +56,25 @@ export function skipReason(bytes: Uint8Array): string | null {
 
 type AnyUnit = UnitIR | TritonUnit;
 
+/** Line `row` (0-based) of `source`, without splitting the whole text. */
+function lineAt(source: string, row: number): string {
+  let start = 0;
+  for (let r = 0; r < row; r++) {
+    const nl = source.indexOf('\n', start);
+    if (nl === -1) return '';
+    start = nl + 1;
+  }
+  const end = source.indexOf('\n', start);
+  return source.slice(start, end === -1 ? undefined : end);
+}
+
 export class KernelAnalyzer {
   private readonly store: TreeStore;
-  /** Per language: unit text -> IR. */
-  private readonly cache = new Map<KernelLanguage, Map<string, AnyUnit>>();
+  /**
+   * Per language: unit text -> IR for each (type, column) the text was seen with. Keyed by the node's
+   * own text (a slice of the source), not a concatenation, so that no copy of the file is made per call.
+   */
+  private readonly cache = new Map<KernelLanguage, Map<string, Array<{ type: string; column: number; unit: AnyUnit }>>>();
   private readonly memo: KernelMemo = new WeakMap();
   /** Units walked (not found in the cache) by the last analysis: for tests and benchmarks. */
   lastWalkedUnits = 0;
@@ -123,12 +138,15 @@ export class KernelAnalyzer {
       const c = children[i] as Node;
       const type = c.type;
       if (type === ';' || type === 'comment' || type === '}' || type === '{') continue;
-      const key = `${type}\u0000${c.startPosition.column}\u0000${c.text}`;
-      let u = cache.get(key);
+      const column = c.startPosition.column;
+      const text = c.text;
+      let seen = cache.get(text);
+      let u = seen?.find((x) => x.type === type && x.column === column)?.unit;
       if (!u) {
         walked++;
         u = language === 'cuda' ? cudaUnit(c) : language === 'wgsl' ? wgslUnit(c) : tritonUnit(c);
-        cache.set(key, u);
+        if (!seen) cache.set(text, (seen = []));
+        seen.push({ type, column, unit: u });
       }
       out.push({ unit: u, row: c.startPosition.row });
     }
@@ -175,7 +193,7 @@ export class KernelAnalyzer {
     for (const e of errors.slice(0, 20)) {
       if (errorLines.has(e.row)) continue;
       errorLines.add(e.row);
-      const line = source.split('\n', e.row + 1)[e.row] ?? '';
+      const line = lineAt(source, e.row);
       diagnostics.push({
         line: e.row + 1,
         column: e.col + 1,
