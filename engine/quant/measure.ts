@@ -13,10 +13,12 @@ import {
   histogram16,
   isElementwise,
   makeKernel,
+  makePairKernel,
   makeValueKernel,
   needsTensorStats,
   type BlockStats,
   type ErrorKernel,
+  type PairKernel,
   type TensorStats,
   type ValueKernel,
 } from './quantize';
@@ -208,6 +210,16 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   const noise = new Float64Array(ks.length);
   const blocks: BlockStats | null = groupIdx.length > 0 && cols % BLOCK === 0 ? { min: buf.bmin, max: buf.bmax } : null;
   const stats: TensorStats = { absMax: 0, meanAbs: 0 };
+  // Formats that can share a pass (same group, same rounding) run as pairs; the rest one by one.
+  const pairs: Array<{ kernel: PairKernel; a: number; b: number }> = [];
+  const singles: number[] = [];
+  const left = [...groupIdx];
+  while (left.length > 0) {
+    const a = left.shift()!;
+    const j = left.findIndex((b) => makePairKernel(formats[a]!.quantizer, formats[b]!.quantizer) !== null);
+    if (j < 0) singles.push(a);
+    else pairs.push({ kernel: makePairKernel(formats[a]!.quantizer, formats[left[j]!]!.quantizer)!, a, b: left.splice(j, 1)[0]! });
+  }
   streamTensorRows(
     t,
     chunkBytes,
@@ -220,7 +232,8 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
         const n = pieceRows * cols;
         decode16(u16.subarray(r * cols, r * cols + n), n, f32, counts, lut, blocks);
         const x = n === f32.length ? f32 : f32.subarray(0, n);
-        for (const k of groupIdx) noise[k] += ks[k]!(x, pieceRows, cols, stats, blocks);
+        for (const k of singles) noise[k] += ks[k]!(x, pieceRows, cols, stats, blocks);
+        for (const p of pairs) p.kernel(x, pieceRows, cols, blocks, noise, p.a, p.b);
       }
     },
     buf.raw,

@@ -394,6 +394,75 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
 }
 
 /**
+ * Two asymmetric group-wise integer formats with the same group size (int4-g128 and int3-g128) in one
+ * pass: they share the group's min and range, and each weight is loaded once. Per weight, the same
+ * arithmetic as intGroupKernel for each. Adds the two errors to noise[ia] and noise[ib].
+ */
+export type PairKernel = (x: Float32Array, rows: number, cols: number, blocks: BlockStats | null, noise: Float64Array, ia: number, ib: number) => void;
+
+export function makePairKernel(a: Quantizer, b: Quantizer): PairKernel | null {
+  if (a.kind !== 'int' || b.kind !== 'int' || a.symmetric || b.symmetric || a.groupSize === 0 || a.groupSize !== b.groupSize) return null;
+  const group = a.groupSize;
+  const levelsA = 2 ** a.bits - 1;
+  const levelsB = 2 ** b.bits - 1;
+  return (x, rows, cols, blocks, noise, ia, ib) => {
+    const bl = blocks && group % BLOCK === 0 && cols % group === 0 ? blocks : null;
+    const [ea, eb] = intPairError(x, rows, cols, group, levelsA, levelsB, bl);
+    noise[ia] += ea;
+    noise[ib] += eb;
+  };
+}
+
+const pairOut: [number, number] = [0, 0];
+function intPairError(x: Float32Array, rows: number, cols: number, group: number, levelsA: number, levelsB: number, blocks: BlockStats | null): [number, number] {
+  const per = group / BLOCK;
+  let errA = 0;
+  let errB = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowEnd = (r + 1) * cols;
+    for (let g = r * cols; g < rowEnd; g += group) {
+      const end = g + group < rowEnd ? g + group : rowEnd;
+      let mn: number;
+      let mx: number;
+      if (blocks) {
+        const b0 = g / BLOCK;
+        mn = blocks.min[b0]!;
+        mx = blocks.max[b0]!;
+        for (let b = b0 + 1; b < b0 + per; b++) {
+          mn = Math.min(mn, blocks.min[b]!);
+          mx = Math.max(mx, blocks.max[b]!);
+        }
+      } else {
+        mn = x[g]!;
+        mx = mn;
+        for (let i = g + 1; i < end; i++) {
+          const v = x[i]!;
+          if (v < mn) mn = v;
+          else if (v > mx) mx = v;
+        }
+      }
+      const range = mx - mn;
+      if (range === 0) continue;
+      const scaleA = range / levelsA;
+      const invA = levelsA / range;
+      const scaleB = range / levelsB;
+      const invB = levelsB / range;
+      for (let i = g; i < end; i++) {
+        const v = x[i]!;
+        const u = v - mn;
+        const da = mn + Math.floor(u * invA + 0.5) * scaleA - v;
+        const db = mn + Math.floor(u * invB + 0.5) * scaleB - v;
+        errA += da * da;
+        errB += db * db;
+      }
+    }
+  }
+  pairOut[0] = errA;
+  pairOut[1] = errB;
+  return pairOut;
+}
+
+/**
  * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
  * Nearest value through a 256-bin table of [-1, 1]: each bin holds the codebook value below it, the
  * one above, and the midpoint between them when that midpoint lies in the bin (else 2, above any t).
