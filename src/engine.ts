@@ -9,6 +9,7 @@ import { RidgelineError } from '../engine/errors';
 import { clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
 import { defaultKvFormatId } from '../engine/memory/kvFormats';
 import { parseConfig } from '../engine/model/parse';
+import { defaultActivations, weightFormat } from '../engine/quant/formats';
 import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
 import { costParamsFor, type CostParams } from '../engine/cost/params';
 import type { Settings } from './settings';
@@ -38,14 +39,18 @@ export function device(id: string): Device {
   return getDevice(id, 'ridgeline.hardware');
 }
 
-/** The workload the settings describe, with the model's own dtype where a format is left empty. */
-export function workloadFor(spec: ModelSpec, s: Settings): Workload {
+/**
+ * The workload the settings describe, with the model's own dtype where a format is left empty (and, for
+ * activations, what the weight format runs with on that device, as `ridgeline analyze` does).
+ */
+export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
+  const weights = s.weightsFormat || spec.dtype;
   return {
     batch: s.batch,
     promptTokens: s.promptTokens,
     generateTokens: s.generateTokens,
-    weights: s.weightsFormat || spec.dtype,
-    activations: s.activationsFormat || spec.dtype,
+    weights,
+    activations: s.activationsFormat || defaultActivations(weightFormat(weights, 'ridgeline.weightsFormat'), d, spec.dtype),
     kv: s.kvFormat || defaultKvFormatId(spec.dtype),
     tp: s.tensorParallel,
   };
@@ -77,7 +82,7 @@ export function costOverrides(s: Settings, d: Device): Partial<CostParams> | und
 /** The engine's analysis on the settings' hardware and workload (`sweeps` off for lenses and hovers). */
 export function analyzeSpec(spec: ModelSpec, s: Settings, opts: { sweeps?: boolean } = {}): AnalysisResult {
   const d = device(s.hardware);
-  return analyze(spec, workloadFor(spec, s), d, { params: costOverrides(s, d), sweeps: opts.sweeps ?? false });
+  return analyze(spec, workloadFor(spec, s, d), d, { params: costOverrides(s, d), sweeps: opts.sweeps ?? false });
 }
 
 /** One line for the user from anything thrown (RidgelineError message, else the first line). */

@@ -4,7 +4,7 @@ import { loadConfigFile } from '../model/parse';
 import { activationFormat } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
-import { weightFormat } from '../quant/formats';
+import { defaultActivations, weightFormat } from '../quant/formats';
 import { kvFormat } from '../memory/kvFormats';
 import { analyze } from '../analyze';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
@@ -20,7 +20,8 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --prompt N             prompt tokens per sequence (default 1024)
   --generate N           generated tokens per sequence (default 256)
   --weights FMT          weight format: fp32, fp16, bf16, fp8, int8, int4-g128 (default: the model's dtype)
-  --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype)
+  --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype; fp8 / int8 with
+                         --weights fp8 / w8a8 where the device computes them natively)
   --kv FMT               KV-cache format (default: the model's dtype)
   --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
   --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default fused)
@@ -55,12 +56,13 @@ export const analyzeCommand: Command = {
     const spec = loadConfigFile(file);
     const device = getDevice(hardware);
     const own = spec.dtype;
+    const wf = weightFormat(weightsRaw ?? own, '--weights');
     const workload: Workload = {
       batch,
       promptTokens,
       generateTokens,
-      weights: weightFormat(weightsRaw ?? own, '--weights').id,
-      activations: actRaw ? normAct(actRaw) : own === 'fp32' ? 'fp16' : own,
+      weights: wf.id,
+      activations: actRaw ? normAct(actRaw) : defaultActivations(wf, device, own),
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
     };

@@ -2,7 +2,7 @@ import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { analyze } from '../analyze';
 import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
-import { effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
+import { defaultActivations, effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
 import table from './evidence.json';
 
 /**
@@ -249,7 +249,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);
-    const activations = eff.native && !w.weightOnly ? w.activationFormat : act16;
+    const activations = defaultActivations(w, device, spec.dtype);
     if (!eff.native && !w.weightOnly) {
       notes.push(`${w.id}: ${device.id} has no native ${w.computeDtype} compute; modelled as weight-only (dequantized to ${eff.computeDtype})`);
     }

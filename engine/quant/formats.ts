@@ -119,6 +119,17 @@ export function effectiveCompute(
   };
 }
 
+/**
+ * The activation format a weight format runs with when the user names none: its own 8-bit activations
+ * where the device computes that natively (fp8 on Hopper/Ada/MI300, W8A8 int8 on Turing and later),
+ * otherwise the model's 16-bit dtype (weight-only formats, and 8-bit formats dequantized elsewhere).
+ */
+export function defaultActivations(format: WeightFormat, device: Pick<Device, 'peakFlopsPerS'>, modelDtype: string): string {
+  const eff = effectiveCompute(format, device);
+  if (eff.native && !format.weightOnly) return format.activationFormat;
+  return modelDtype === 'fp32' ? 'fp16' : modelDtype;
+}
+
 /** Parameter groups by how a quantized checkpoint stores them. */
 export interface WeightParamSplit {
   embeddings: number;

@@ -194,3 +194,19 @@ test('cli: hardware lists the database; --devices adds a user device usable by a
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).hardware.id, 'lab-gpu');
 });
+
+test('CLI: an 8-bit weight format brings its own activations where the device computes it natively', () => {
+  const cfg = join(__dirname, '../../samples/llama-3.1-8b.json');
+  const mlpUp = (...args: string[]) => {
+    const r = run('analyze', cfg, '--format', 'json', ...args);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { workload: { activations: string }; ops: Array<{ phase: string; name: string; computeDtype: string }> };
+    return { act: out.workload.activations, dtype: out.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_up')!.computeDtype };
+  };
+  assert.deepEqual(mlpUp('--weights', 'w8a8'), { act: 'int8', dtype: 'int8' }); // int8 tensor cores on H100
+  assert.deepEqual(mlpUp('--weights', 'fp8'), { act: 'fp8', dtype: 'fp8' }); // Hopper has fp8
+  // A100 has no fp8: the weights are dequantized and the matmul runs in the model's bf16.
+  assert.deepEqual(mlpUp('--weights', 'fp8', '--hardware', 'a100-80gb'), { act: 'bf16', dtype: 'bf16' });
+  assert.deepEqual(mlpUp('--weights', 'int4'), { act: 'bf16', dtype: 'bf16' }); // weight-only
+  assert.deepEqual(mlpUp('--weights', 'w8a8', '--activations', 'bf16'), { act: 'bf16', dtype: 'bf16' }); // explicit wins
+});
