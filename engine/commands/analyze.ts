@@ -4,7 +4,7 @@ import { loadConfigFile } from '../model/parse';
 import { activationFormat } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
-import { defaultActivations, weightFormat } from '../quant/formats';
+import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
 import { kvFormat } from '../memory/kvFormats';
 import { analyze } from '../analyze';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
@@ -19,7 +19,8 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --batch N              sequences in the static batch (default 1)
   --prompt N             prompt tokens per sequence (default 1024)
   --generate N           generated tokens per sequence (default 256)
-  --weights FMT          weight format: fp32, fp16, bf16, fp8, int8, int4-g128 (default: the model's dtype)
+  --weights FMT          weight format: ${listWeightFormats().map((f) => f.id).join(', ')}
+                         (default: the model's dtype)
   --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype; fp8 / int8 with
                          --weights fp8 / w8a8 where the device computes them natively)
   --kv FMT               KV-cache format (default: the model's dtype)
