@@ -464,38 +464,53 @@ function intPairError(x: Float32Array, rows: number, cols: number, group: number
 
 /**
  * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
- * Nearest value through a 256-bin table of [-1, 1]: each bin holds the codebook value below it, the
- * one above, and the midpoint between them when that midpoint lies in the bin (else 2, above any t).
- * Bins (width 1/128) are narrower than any gap between midpoints (> 0.07), so one comparison per
- * weight picks the value; the three tables (6 KiB) share one index, so their loads run in parallel.
+ * Nearest value through a 4096-bin table of [-1, 1] holding, for each bin, the one codebook value
+ * every t in it rounds to (float32: the codebook values are float32 numbers; 16 KiB). The 15 bins
+ * that hold a midpoint between two codebook values (widened by 1e-9 against rounding of the bin
+ * index) hold NaN instead, and those weights (under 1% of them) compare with the midpoint: the rare
+ * branch is predicted, where a comparison for every weight was not.
  */
-const NF4_BINS = 256;
-function nf4Tables(): { mid: Float64Array; lo: Float64Array; hi: Float64Array } {
+const NF4_BINS = 4096;
+function nf4Tables(): { value: Float32Array; mid: Float64Array; lo: Float64Array; hi: Float64Array } {
   const cb = NF4_CODEBOOK;
   const mids: number[] = [];
   for (let i = 0; i < 15; i++) mids.push((cb[i]! + cb[i + 1]!) / 2);
   mids.push(2);
+  const value = new Float32Array(NF4_BINS + 1);
   const mid = new Float64Array(NF4_BINS + 1);
   const lo = new Float64Array(NF4_BINS + 1);
   const hi = new Float64Array(NF4_BINS + 1);
+  const margin = 1e-9;
   for (let b = 0; b <= NF4_BINS; b++) {
     const edge = -1 + (2 * b) / NF4_BINS;
+    const next = -1 + (2 * (b + 1)) / NF4_BINS;
     let k = 0;
-    while (k < 15 && edge > mids[k]!) k++;
+    while (k < 15 && edge - margin > mids[k]!) k++;
     mid[b] = mids[k]!;
     lo[b] = cb[k]!;
     hi[b] = cb[Math.min(15, k + 1)]!;
+    value[b] = mids[k]! <= next + margin ? NaN : cb[k]!;
   }
-  return { mid, lo, hi };
+  return { value, mid, lo, hi };
 }
 
 function nf4Kernel(blockSize: number): ErrorKernel {
-  const { mid, lo, hi } = nf4Tables();
+  const { value, mid, lo, hi } = nf4Tables();
   return (x, rows, cols, _stats, blocks) =>
-    nf4Error(x, rows, cols, blockSize, mid, lo, hi, blocks && blockSize % BLOCK === 0 && cols % blockSize === 0 ? blocks : null);
+    nf4Error(x, rows, cols, blockSize, value, mid, lo, hi, blocks && blockSize % BLOCK === 0 && cols % blockSize === 0 ? blocks : null);
 }
 
-function nf4Error(x: Float32Array, rows: number, cols: number, blockSize: number, mid: Float64Array, lo: Float64Array, hi: Float64Array, blocks: BlockStats | null): number {
+function nf4Error(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  blockSize: number,
+  value: Float32Array,
+  mid: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  blocks: BlockStats | null,
+): number {
   const per = blockSize / BLOCK;
   const half = NF4_BINS / 2;
   let err = 0;
@@ -511,7 +526,8 @@ function nf4Error(x: Float32Array, rows: number, cols: number, blockSize: number
         const t = v * inv;
         // (t + 1) * half is in [0, NF4_BINS]: truncation is the floor.
         const b = ((t + 1) * half) | 0;
-        const q = t > mid[b]! ? hi[b]! : lo[b]!;
+        const q0 = value[b]!;
+        const q = q0 === q0 ? q0 : t > mid[b]! ? hi[b]! : lo[b]!;
         const d = q * amax - v;
         err += d * d;
       }
