@@ -465,18 +465,18 @@ function intPairError(x: Float32Array, rows: number, cols: number, group: number
 /**
  * NF4: per block of `blockSize`, absmax scale; each w / absmax rounds to the nearest codebook value.
  * Nearest value through a 4096-bin table of [-1, 1] holding, for each bin, the one codebook value
- * every t in it rounds to (float32: the codebook values are float32 numbers; 16 KiB). The 15 bins
+ * every t in it rounds to (32 KiB). The 15 bins
  * that hold a midpoint between two codebook values (widened by 1e-9 against rounding of the bin
  * index) hold NaN instead, and those weights (under 1% of them) compare with the midpoint: the rare
  * branch is predicted, where a comparison for every weight was not.
  */
 const NF4_BINS = 4096;
-function nf4Tables(): { value: Float32Array; mid: Float64Array; lo: Float64Array; hi: Float64Array } {
+function nf4Tables(): { value: Float64Array; mid: Float64Array; lo: Float64Array; hi: Float64Array } {
   const cb = NF4_CODEBOOK;
   const mids: number[] = [];
   for (let i = 0; i < 15; i++) mids.push((cb[i]! + cb[i + 1]!) / 2);
   mids.push(2);
-  const value = new Float32Array(NF4_BINS + 1);
+  const value = new Float64Array(NF4_BINS + 1);
   const mid = new Float64Array(NF4_BINS + 1);
   const lo = new Float64Array(NF4_BINS + 1);
   const hi = new Float64Array(NF4_BINS + 1);
@@ -505,7 +505,7 @@ function nf4Error(
   rows: number,
   cols: number,
   blockSize: number,
-  value: Float32Array,
+  value: Float64Array,
   mid: Float64Array,
   lo: Float64Array,
   hi: Float64Array,
