@@ -41,9 +41,11 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
     case 'false':
       return { k: 'num', v: 0, float: false };
     case 'identifier':
-    case 'qualified_identifier':
-      ctx.idents.add(n.text);
-      return { k: 'id', name: n.text };
+    case 'qualified_identifier': {
+      const name = n.text; // (each read of `text` is a call into wasm)
+      ctx.idents.add(name);
+      return { k: 'id', name };
+    }
     case 'parenthesized_expression': {
       const inner = named(n)[0];
       return inner ? cExpr(inner, ctx) : { k: 'other', text: n.text };

@@ -11,7 +11,20 @@ const TYPE_BYTES: Record<string, number> = {
   int64_t: 8, uint64_t: 8, float2: 8, float4: 16, half2: 4, int2: 8, int4: 16, double2: 16,
 };
 
+/** ctypeBytes results by type text (kernels repeat a handful of type spellings many times). */
+const typeBytesMemo = new Map<string, number | null>();
+
 export function ctypeBytes(t: string): number | null {
+  let v = typeBytesMemo.get(t);
+  if (v === undefined) {
+    v = ctypeBytesUncached(t);
+    if (typeBytesMemo.size > 4096) typeBytesMemo.clear();
+    typeBytesMemo.set(t, v);
+  }
+  return v;
+}
+
+function ctypeBytesUncached(t: string): number | null {
   const clean = t.replace(/\b(const|volatile|unsigned|signed|__restrict__|struct)\b/g, (m) => (m === 'unsigned' ? 'unsigned' : '')).trim();
   const words = clean.split(/\s+/).filter(Boolean);
   if (words.length === 0) return null;
