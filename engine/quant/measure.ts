@@ -216,9 +216,10 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   const left = [...groupIdx];
   while (left.length > 0) {
     const a = left.shift()!;
-    const j = left.findIndex((b) => makePairKernel(formats[a]!.quantizer, formats[b]!.quantizer) !== null);
+    const pair = (b: number) => makePairKernel(formats[a]!.quantizer, formats[b]!.quantizer, cols, blocks !== null);
+    const j = left.findIndex((b) => pair(b) !== null);
     if (j < 0) singles.push(a);
-    else pairs.push({ kernel: makePairKernel(formats[a]!.quantizer, formats[left[j]!]!.quantizer)!, a, b: left.splice(j, 1)[0]! });
+    else pairs.push({ kernel: pair(left[j]!)!, a, b: left.splice(j, 1)[0]! });
   }
   streamTensorRows(
     t,

@@ -394,14 +394,29 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
 }
 
 /**
- * Two asymmetric group-wise integer formats with the same group size (int4-g128 and int3-g128) in one
- * pass: they share the group's min and range, and each weight is loaded once. Per weight, the same
- * arithmetic as intGroupKernel for each. Adds the two errors to noise[ia] and noise[ib].
+ * Two asymmetric group-wise integer formats in one pass, each weight loaded once: the same group size
+ * (int4-g128 and int3-g128 share the group's min and range) or nested groups (int4-g32 inside
+ * int2-g64). Per weight, the same arithmetic as intGroupKernel for each. Adds the two errors to
+ * noise[ia] and noise[ib]. Null when the two cannot share a pass for rows of `cols`.
  */
 export type PairKernel = (x: Float32Array, rows: number, cols: number, blocks: BlockStats | null, noise: Float64Array, ia: number, ib: number) => void;
 
-export function makePairKernel(a: Quantizer, b: Quantizer): PairKernel | null {
-  if (a.kind !== 'int' || b.kind !== 'int' || a.symmetric || b.symmetric || a.groupSize === 0 || a.groupSize !== b.groupSize) return null;
+export function makePairKernel(a: Quantizer, b: Quantizer, cols: number, withBlocks: boolean): PairKernel | null {
+  if (a.kind !== 'int' || b.kind !== 'int' || a.symmetric || b.symmetric || a.groupSize === 0 || b.groupSize === 0) return null;
+  if (a.groupSize !== b.groupSize) {
+    // Nested groups (int4-g32 inside int2-g64): block statistics for both, whole groups per row.
+    const small = Math.min(a.groupSize, b.groupSize);
+    const large = Math.max(a.groupSize, b.groupSize);
+    if (!withBlocks || large % small !== 0 || small % BLOCK !== 0 || cols % large !== 0) return null;
+    const smallFirst = a.groupSize === small;
+    const levelsS = 2 ** (smallFirst ? a.bits : b.bits) - 1;
+    const levelsL = 2 ** (smallFirst ? b.bits : a.bits) - 1;
+    return (x, rows, _cols, blocks, noise, ia, ib) => {
+      const [es, el] = intNestedError(x, rows * cols, small, large, levelsS, levelsL, blocks!);
+      noise[smallFirst ? ia : ib] += es;
+      noise[smallFirst ? ib : ia] += el;
+    };
+  }
   const group = a.groupSize;
   const levelsA = 2 ** a.bits - 1;
   const levelsB = 2 ** b.bits - 1;
@@ -459,6 +474,55 @@ function intPairError(x: Float32Array, rows: number, cols: number, group: number
   }
   pairOut[0] = errA;
   pairOut[1] = errB;
+  return pairOut;
+}
+
+/**
+ * Nested groups: `small`-element groups of one format inside `large`-element groups of the other
+ * (rows a whole number of large groups). A group whose range is 0 holds one value repeated, which
+ * both formats reproduce: scale and inverse 0 give d = min - w = 0 there, as the skip in
+ * intGroupKernel does.
+ */
+function intNestedError(x: Float32Array, n: number, small: number, large: number, levelsS: number, levelsL: number, blocks: BlockStats): [number, number] {
+  const mins = blocks.min;
+  const maxs = blocks.max;
+  const perS = small / BLOCK;
+  const perL = large / BLOCK;
+  let errS = 0;
+  let errL = 0;
+  for (let g = 0; g < n; g += large) {
+    const b0 = g / BLOCK;
+    let mnL = mins[b0]!;
+    let mxL = maxs[b0]!;
+    for (let b = b0 + 1; b < b0 + perL; b++) {
+      mnL = Math.min(mnL, mins[b]!);
+      mxL = Math.max(mxL, maxs[b]!);
+    }
+    const rangeL = mxL - mnL;
+    const scaleL = rangeL === 0 ? 0 : rangeL / levelsL;
+    const invL = rangeL === 0 ? 0 : levelsL / rangeL;
+    for (let s = g; s < g + large; s += small) {
+      const c0 = s / BLOCK;
+      let mn = mins[c0]!;
+      let mx = maxs[c0]!;
+      for (let b = c0 + 1; b < c0 + perS; b++) {
+        mn = Math.min(mn, mins[b]!);
+        mx = Math.max(mx, maxs[b]!);
+      }
+      const range = mx - mn;
+      const scale = range === 0 ? 0 : range / levelsS;
+      const inv = range === 0 ? 0 : levelsS / range;
+      for (let i = s; i < s + small; i++) {
+        const v = x[i]!;
+        const ds = mn + Math.floor((v - mn) * inv + 0.5) * scale - v;
+        const dl = mnL + Math.floor((v - mnL) * invL + 0.5) * scaleL - v;
+        errS += ds * ds;
+        errL += dl * dl;
+      }
+    }
+  }
+  pairOut[0] = errS;
+  pairOut[1] = errL;
   return pairOut;
 }
 
