@@ -480,8 +480,9 @@ function intPairError(x: Float32Array, rows: number, cols: number, group: number
 /**
  * Nested groups: `small`-element groups of one format inside `large`-element groups of the other
  * (rows a whole number of large groups). A group whose range is 0 holds one value repeated, which
- * both formats reproduce: scale and inverse 0 give d = min - w = 0 there, as the skip in
- * intGroupKernel does.
+ * both formats reproduce: scale 0 and a finite inverse (the range floored at 1e-300, below any
+ * nonzero difference of float32 numbers) give d = min - w = 0 there, as the skip in intGroupKernel
+ * does. (No select between 0 and a quotient: a double/integer select slows the loop several-fold.)
  */
 function intNestedError(x: Float32Array, n: number, small: number, large: number, levelsS: number, levelsL: number, blocks: BlockStats): [number, number] {
   const mins = blocks.min;
@@ -499,8 +500,8 @@ function intNestedError(x: Float32Array, n: number, small: number, large: number
       mxL = Math.max(mxL, maxs[b]!);
     }
     const rangeL = mxL - mnL;
-    const scaleL = rangeL === 0 ? 0 : rangeL / levelsL;
-    const invL = rangeL === 0 ? 0 : levelsL / rangeL;
+    const scaleL = rangeL / levelsL;
+    const invL = levelsL / Math.max(rangeL, 1e-300);
     for (let s = g; s < g + large; s += small) {
       const c0 = s / BLOCK;
       let mn = mins[c0]!;
@@ -510,8 +511,8 @@ function intNestedError(x: Float32Array, n: number, small: number, large: number
         mx = Math.max(mx, maxs[b]!);
       }
       const range = mx - mn;
-      const scale = range === 0 ? 0 : range / levelsS;
-      const inv = range === 0 ? 0 : levelsS / range;
+      const scale = range / levelsS;
+      const inv = levelsS / Math.max(range, 1e-300);
       for (let i = s; i < s + small; i++) {
         const v = x[i]!;
         const ds = mn + Math.floor((v - mn) * inv + 0.5) * scale - v;
