@@ -71,23 +71,28 @@ export class DecodeGraphs {
     }
   }
 
-  /** Batch slopes from a third graph at (2 b0, c0), built on the first call at another batch. */
+  /**
+   * Batch slopes from a third graph at (b1, c0), built on the first call at another batch: b1 = 2 b0, or
+   * b0 - 1 when 2 b0 would pass the largest batch the graph accepts (any second batch gives the same line).
+   */
   private batchSlopes(): boolean {
     if (this.hasBatchSlopes) return true;
-    const g10 = this.build(2 * this.b0, this.c0);
+    const b0 = this.b0;
+    const b1 = 2 * b0 <= MAX_BATCH ? 2 * b0 : b0 - 1;
+    const g10 = this.build(b1, this.c0);
     const n = this.base.length;
     if (g10.length !== n) return false;
     const F = FIELDS;
-    const b0 = this.b0;
+    const db = b1 - b0;
     const coef = this.coef;
     for (let i = 0; i < n; i++) {
       const a = this.base[i]!;
       const b = g10[i]!;
       if (a.name !== b.name) return false;
       const j = i * STRIDE;
-      for (let f = 0; f < F; f++) coef[j + f] = (get(b, f) - get(a, f)) / b0; // beta + delta c0
-      coef[j + M_SLOPE] = (b.shape.m - a.shape.m) / b0;
-      coef[j + COUNT_SLOPE] = (b.count - a.count) / b0;
+      for (let f = 0; f < F; f++) coef[j + f] = (get(b, f) - get(a, f)) / db; // beta + delta c0
+      coef[j + M_SLOPE] = (b.shape.m - a.shape.m) / db;
+      coef[j + COUNT_SLOPE] = (b.count - a.count) / db;
     }
     this.hasBatchSlopes = true;
     return true;
@@ -169,6 +174,8 @@ const M_SLOPE = 2 * FIELDS;
 const COUNT_SLOPE = M_SLOPE + 1;
 const N_SLOPE = M_SLOPE + 2;
 const STRIDE = N_SLOPE + 1;
+/** Largest batch buildGraph accepts (its --batch check). */
+const MAX_BATCH = 1 << 20;
 /** Context distance between the two graphs the context slopes come from. */
 export const CONTEXT_STEP = 1024;
 const EMPTY: number[] = [];

@@ -151,6 +151,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const pad = ctx.padGemm ?? matrixUnits(ctx.device, host.computeDtype);
+  // An 8-bit (or 4-bit) GEMM on a device without that dtype runs at a wider peak: both operands are converted
+  // in the main loop, each weight tile once per row tile and each activation tile once per column tile.
+  const dt = host.computeDtype;
+  const convert = host.opClass === 'gemm' && (dt === 'fp8' || dt === 'int8' || dt === 'int4') && cachedPeak(ctx, dt).dtype !== dt;
   for (let i = i0; i < i1; i++) {
     const op = ops[i]!;
     const b = op.bytes;
@@ -164,6 +168,11 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+    if (convert && m > 0) {
+      const s = op.shape;
+      const per = op.count * op.layers;
+      dequantTileFlops += per * (s.n * s.k * Math.ceil(m / DEQUANT_TILE_M) + m * s.k * Math.ceil(s.n / DEQUANT_TILE_M));
+    }
   }
   if (i1 - i0 > 1 && host.opClass === 'attention' && !params.fusedAttention) {
     // Unfused: every fused member becomes its own kernel, and the scores/probabilities go through memory:

@@ -223,3 +223,23 @@ test('weight-only int4: decode faster, prefill not faster (dequantized per row t
   const mlpUp = (r: typeof bf16) => r.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_up')!;
   assert.ok(mlpUp(int4).timeS > mlpUp(bf16).timeS);
 });
+
+test('fp8 matmuls on a device without fp8 pay the conversion: compute-bound prefill is not faster than fp16', () => {
+  const a100 = getDevice('a100-80gb');
+  const run = (weights: string, activations: string) =>
+    analyze(llama7b, defaultWorkload(llama7b, { batch: 8, promptTokens: 1024, generateTokens: 256, weights, activations }), a100, { sweeps: false });
+  const fp16 = run('fp16', 'fp16');
+  const fp8 = run('fp8', 'fp8');
+  assert.equal(fp8.prefill.bound, 'compute');
+  assert.ok(fp8.prefill.timeS >= fp16.prefill.timeS, `${fp8.prefill.timeS} vs ${fp16.prefill.timeS}`);
+  assert.ok(fp8.decode.timeS < fp16.decode.timeS); // half the weight bytes still helps the memory-bound step
+  assert.ok(fp8.warnings.some((w) => /no native fp8/.test(w)));
+});
+
+test('the largest batch the CLI accepts analyzes (the decode batch slope stays within the batch limit)', () => {
+  const gpt2 = loadConfigFile(join(samples, 'gpt2.json'));
+  const r = analyze(gpt2, defaultWorkload(gpt2, { batch: 1 << 20, promptTokens: 1, generateTokens: 1 }), getDevice('h100-sxm'));
+  assert.ok(Number.isFinite(r.e2e.timeS) && r.e2e.timeS > 0);
+  const r2 = analyze(gpt2, defaultWorkload(gpt2, { batch: 600_000, promptTokens: 1, generateTokens: 2 }), getDevice('h100-sxm'));
+  assert.ok(r2.decode.timeS > 0);
+});
