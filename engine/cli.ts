@@ -40,7 +40,12 @@ export async function main(argv: string[]): Promise<number> {
     const result = await cmd.run(args);
     for (const n of result.notes ?? []) process.stderr.write(`ridgeline: ${n}\n`);
     if (out) {
-      writeFileSync(out, result.text.endsWith('\n') ? result.text : result.text + '\n');
+      try {
+        writeFileSync(out, result.text.endsWith('\n') ? result.text : result.text + '\n');
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+        throw new RidgelineError(`--out: cannot write ${out} (${why}); expected a writable file path`, { field: '--out' });
+      }
       process.stderr.write(`ridgeline: wrote ${out}\n`);
     } else {
       process.stdout.write(result.text.endsWith('\n') ? result.text : result.text + '\n');

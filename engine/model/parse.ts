@@ -191,6 +191,7 @@ function dtypeOf(c: ConfigReader, warnings: string[]): ModelSpec['dtype'] {
     case 'float32':
     case 'fp32':
     case 'float':
+      warnings.push('torch_dtype is float32: weights and KV are costed in fp32 unless --weights/--kv say otherwise; serving engines usually load such checkpoints in bf16');
       return 'fp32';
     case undefined:
       warnings.push('torch_dtype is absent; assuming float16 parameters');

@@ -19,3 +19,10 @@ test('help lists every command', () => {
   assert.equal(r.status, 0);
   for (const c of ['analyze', 'hardware', 'kv', 'quant', 'kernels', 'bench']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
 });
+
+test('--out to a path that cannot be written: one line naming --out, exit 2', () => {
+  const r = run('hardware', '--out', '/nonexistent-dir/ridgeline/x.txt');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^ridgeline: --out: cannot write \/nonexistent-dir\/ridgeline\/x.txt \(ENOENT\)/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
