@@ -397,11 +397,28 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
  * Two asymmetric group-wise integer formats in one pass, each weight loaded once: the same group size
  * (int4-g128 and int3-g128 share the group's min and range) or nested groups (int4-g32 inside
  * int2-g64). Per weight, the same arithmetic as intGroupKernel for each. Adds the two errors to
- * noise[ia] and noise[ib]. Null when the two cannot share a pass for rows of `cols`.
+ * noise[ia] and noise[ib]. NF4 and MXFP4 pair the same way (see nf4MxErrors). Null when the two
+ * cannot share a pass for rows of `cols`.
  */
 export type PairKernel = (x: Float32Array, rows: number, cols: number, blocks: BlockStats | null, noise: Float64Array, ia: number, ib: number) => void;
 
 export function makePairKernel(a: Quantizer, b: Quantizer, cols: number, withBlocks: boolean): PairKernel | null {
+  if ((a.kind === 'nf4' && b.kind === 'mxfp4') || (a.kind === 'mxfp4' && b.kind === 'nf4')) {
+    // NF4 blocks made of whole MXFP4 blocks (64 = 2 x 32), both scaled by block |max|.
+    const nf = a.kind === 'nf4' ? a : (b as Extract<Quantizer, { kind: 'nf4' }>);
+    const mx = a.kind === 'mxfp4' ? a : (b as Extract<Quantizer, { kind: 'mxfp4' }>);
+    const large = nf.blockSize;
+    const small = mx.blockSize;
+    if (!withBlocks || large % small !== 0 || small % BLOCK !== 0 || cols % large !== 0) return null;
+    const { value, mid, lo, hi } = nf4Tables();
+    const lut = mxfp4Table();
+    const nfFirst = a.kind === 'nf4';
+    return (x, rows, _cols, blocks, noise, ia, ib) => {
+      const [en, em] = nf4MxErrors(x, rows * cols, large, small, value, mid, lo, hi, lut, blocks!);
+      noise[nfFirst ? ia : ib] += en;
+      noise[nfFirst ? ib : ia] += em;
+    };
+  }
   if (a.kind !== 'int' || b.kind !== 'int' || a.symmetric || b.symmetric || a.groupSize === 0 || b.groupSize === 0) return null;
   if (a.groupSize !== b.groupSize) {
     // Nested groups (int4-g32 inside int2-g64): block statistics for both, whole groups per row.
@@ -602,13 +619,61 @@ function nf4Error(
 }
 
 /**
+ * NF4 (blocks of `large`) and MXFP4 (blocks of `small` inside them) in one pass, each weight loaded
+ * once; per weight the same arithmetic as nf4Error and mxfp4Error. An all-zero block (|max| 0) has
+ * zero error in both: its scale is 0 and its inverse finite (|max| floored at 1e-300), so every
+ * weight rounds to 0 and d = 0, as the skips in those kernels give.
+ */
+function nf4MxErrors(
+  x: Float32Array,
+  n: number,
+  large: number,
+  small: number,
+  value: Float64Array,
+  mid: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  lut: Float64Array,
+  blocks: BlockStats,
+): [number, number] {
+  const perL = large / BLOCK;
+  const perS = small / BLOCK;
+  const half = NF4_BINS / 2;
+  let errN = 0;
+  let errM = 0;
+  for (let g = 0; g < n; g += large) {
+    const amax = blockAbsMax(blocks, g, perL);
+    const inv = 1 / Math.max(amax, 1e-300);
+    for (let s = g; s < g + large; s += small) {
+      const scale = pow2FloorLog2(blockAbsMax(blocks, s, perS)) / 4;
+      const inv4 = 4 / Math.max(scale, 1e-300);
+      for (let i = s; i < s + small; i++) {
+        const v = x[i]!;
+        const t = v * inv;
+        const b = ((t + 1) * half) | 0;
+        const q0 = value[b]!;
+        const q = q0 === q0 ? q0 : t > mid[b]! ? hi[b]! : lo[b]!;
+        const dn = q * amax - v;
+        const a = Math.abs(v);
+        const dm = lut[(a * inv4) | 0]! * scale - a;
+        errN += dn * dn;
+        errM += dm * dm;
+      }
+    }
+  }
+  pairOut[0] = errN;
+  pairOut[1] = errM;
+  return pairOut;
+}
+
+/**
  * MXFP4 (OCP MX v1.0): per block of 32, shared scale X = 2^(floor(log2(amax)) - emax_elem) with
  * emax_elem = 2 for E2M1; elements are w / X rounded to the nearest E2M1 value, saturating at 6.
  * |w| / X is below 8, and every rounding boundary between E2M1 values (0.25, 0.75, 1.25, 1.75, 2.5,
  * 3.5, 5) is a multiple of 0.25, so a 32-entry table indexed by floor(4 |w| / X) rounds exactly
  * (ties go up). Rounding is symmetric, so the error is computed on |w|.
  */
-function mxfp4Kernel(blockSize: number): ErrorKernel {
+function mxfp4Table(): Float64Array {
   const lut = new Float64Array(32);
   for (let i = 0; i < 32; i++) {
     const a = (i + 0.5) / 4;
@@ -616,6 +681,11 @@ function mxfp4Kernel(blockSize: number): ErrorKernel {
     for (const v of E2M1_VALUES) if (Math.abs(v - a) < Math.abs(best - a)) best = v;
     lut[i] = best;
   }
+  return lut;
+}
+
+function mxfp4Kernel(blockSize: number): ErrorKernel {
+  const lut = mxfp4Table();
   return (x, rows, cols, _stats, blocks) =>
     mxfp4Error(x, rows, cols, blockSize, lut, blocks && blockSize % BLOCK === 0 && cols % blockSize === 0 ? blocks : null);
 }
