@@ -126,11 +126,11 @@ function newEval(): KernelEval {
 
 /**
  * Rows of a GEMM row tile for weight dequantization: each thread block dequantizes the weight tile it loads,
- * once per block row, so a prefill of M rows dequantizes every weight ceil(M / 128) times. 128 is the largest
- * block-row tile of common W4A16 GEMMs (CUTLASS 128x128 threadblock tiles; Marlin-style kernels are 16-64
- * rows per block, which dequantizes more often: this is the favourable case).
+ * once per block row, so a prefill of M rows dequantizes every weight ceil(M / 64) times. 64 rows is the
+ * block height of Marlin-style W4A16 kernels (vLLM's gptq_marlin: at most 4 blocks of 16 rows per thread
+ * block, larger batches loop over 64-row slices).
  */
-const DEQUANT_TILE_M = 128;
+const DEQUANT_TILE_M = 64;
 
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
