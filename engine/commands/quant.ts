@@ -5,6 +5,7 @@ import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { adviseQuant, type QuantAdvice } from '../quant/advice';
 import { measureModel, type MeasureOptions, type QuantErrorResult } from '../quant/measure';
 import { measureModelGpu } from '../quant/gpu';
+import { openSafetensors } from '../quant/safetensors';
 import { closeNodeGpu, nodeRunner } from '../gpu/node';
 import { fmtBytes, fmtTime, textTable } from '../report/format';
 
@@ -97,6 +98,8 @@ export const quantCommand: Command = {
  */
 async function measureWeights(file: string, opts: MeasureOptions, engine: 'auto' | 'cpu' | 'gpu', notes: string[]): Promise<QuantErrorResult> {
   if (engine === 'cpu') return measureModel(file, opts);
+  // A bad file is an input error before any GPU is touched (and before the driver says anything).
+  openSafetensors(file);
   let g: Awaited<ReturnType<typeof nodeRunner>> | null = null;
   try {
     g = await nodeRunner({ timeoutMs: 120_000 });
