@@ -103,6 +103,11 @@ export class ProfilerView implements vscode.WebviewViewProvider {
         await this.runBenchmark();
         break;
       case 'openSource': {
+        // Only files this view listed (profiled kernels, recent analyses) may be opened from the webview.
+        if (!this.kernels.some((k) => k.file === msg.file) && !this.recent.some((r) => r.file === msg.file)) {
+          this.log.warn(`Profiler sidebar: refused to open ${msg.file}: not a listed kernel or analysis`);
+          break;
+        }
         const uri = msg.file.includes('://') ? vscode.Uri.parse(msg.file) : vscode.Uri.file(msg.file);
         try {
           const doc = await vscode.workspace.openTextDocument(uri);
