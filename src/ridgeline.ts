@@ -13,6 +13,7 @@ import { renderComparison, renderReport, REPORT_FORMATS, type ReportFormat } fro
 import { kernelExecutionAllowed, readSettings, SECTION, type Settings } from './settings';
 import { StatusBar } from './statusBar';
 import { loadMeasuredDevice } from '../engine/gpu/measured';
+import { measuredDeviceChanged } from './panels/index';
 
 export interface Refusal {
   refused: true;
@@ -222,6 +223,7 @@ export class Ridgeline implements vscode.Disposable {
     const result = await this.gpu.benchmark();
     if (result?.device) {
       this.applySettings();
+      measuredDeviceChanged();
       void vscode.window.showInformationMessage(`Ridgeline: measured ${result.device.name}. Select hardware "this" to estimate on it.`, 'Use It').then((c) => {
         if (c) void this.selectHardwareCommand('this');
       });

@@ -18,6 +18,13 @@ const COMMAND_PANELS: Array<[string, PanelKind]> = [
 ];
 
 let profiler: ProfilerView | null = null;
+/** Redraws open panels and the sidebar with the measured device (set by registerPanels). */
+let refreshMeasured: () => void = () => {};
+
+/** A benchmark produced a new measured device (from the sidebar or the command palette): redraw with its roofs. */
+export function measuredDeviceChanged(): void {
+  refreshMeasured();
+}
 const lastRenderMs: Partial<Record<PanelKind, number>> = {};
 
 /** Lists profiled kernels in the sidebar (click opens the source line). Safe to call before activation ends. */
@@ -58,9 +65,11 @@ export function registerPanels(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log);
   const panels = new Map<PanelKind, AnalysisPanel>();
   let lastShown: AnalysisPanel | null = null;
-  profiler = new ProfilerView(context.extensionUri, log, undefined, () => {
+  refreshMeasured = () => {
     for (const p of panels.values()) void p.refresh();
-  });
+    profiler?.update();
+  };
+  profiler = new ProfilerView(context.extensionUri, log, undefined, () => refreshMeasured());
 
   const host: PanelHost = {
     extensionUri: context.extensionUri,
