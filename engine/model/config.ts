@@ -121,6 +121,11 @@ export class ConfigReader {
 
 /** Parses JSON text; a syntax error becomes one line naming the file, line and column. */
 export function parseJsonText(text: string, file: string | undefined): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark (editors on Windows)
+  // NUL, control bytes or undecodable UTF-8 near the start: not a text file at all.
+  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 4096))) {
+    throw new RidgelineError(`${file ?? 'config'}: binary data, not JSON text; expected a Hugging Face config.json`, { exitCode: 2, file });
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -137,7 +142,12 @@ export function parseJsonText(text: string, file: string | undefined): unknown {
       const lines = text.split('\n');
       where = ` at line ${lines.length}, column ${lines[lines.length - 1]!.length + 1} (unexpected end of input)`;
     }
-    const detail = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+    // V8 quotes the text around the error: drop the quote and anything unprintable from the one line.
+    const detail = msg
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/^JSON\.parse: /, '')
+      .replace(/, ".*is not valid JSON$/, '')
+      .replace(/[^\x20-\x7e]/g, '?');
     throw new RidgelineError(`${file ?? 'config'}: malformed JSON${where}: expected a JSON object (${detail})`, {
       exitCode: 2,
       file,

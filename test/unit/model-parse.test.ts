@@ -25,6 +25,11 @@ test('malformed JSON: one line naming the file, line and column', () => {
   rejects(() => parseConfig(text, 'cfg/bad.json'), /^cfg\/bad\.json: malformed JSON at line 3, column \d+/);
   rejects(() => parseConfig('{"model_type": "llama"', 'cut.json'), /^cut\.json: malformed JSON at line 1/);
   rejects(() => parseConfig('', 'empty.json'), /^empty\.json: malformed JSON/);
+  // Binary input is named as such, and no raw bytes reach the message.
+  rejects(() => parseConfig('\u0000\u0001PK\u0003\u0004\ufffd\ufffd', 'weights.json'), /^weights\.json: binary data, not JSON text/);
+  rejects(() => parseConfig('{"a": tru\u00e9}', 'accent.json'), /^accent\.json: malformed JSON/, /^[\x20-\x7e]*$/);
+  // A UTF-8 byte order mark (saved by some editors) is not an error.
+  assert.equal(parseConfig('\ufeff' + JSON.stringify(raw('llama-2-7b')), 'bom.json').params.total, 6_738_415_616);
   rejects(() => parseConfig('[1, 2]', 'list.json'), /^list\.json: expected a JSON object/);
   rejects(() => parseConfig('null', 'null.json'), /^null\.json: expected a JSON object/);
 });
