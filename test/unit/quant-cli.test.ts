@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
+import { gaussian } from '../helpers/random';
 
 const cli = join(__dirname, '../../dist/cli.js');
 const samples = join(__dirname, '../../samples');
@@ -13,19 +14,6 @@ const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], {
 let dir = '';
 let model = '';
 
-/** Seeded Gaussian values (mulberry32 + Box-Muller). */
-function gaussian(n: number, sigma: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = sigma * Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
-  return out;
-}
 
 function toBf16(x: Float32Array): Buffer {
   const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
