@@ -6,12 +6,11 @@
 // without a display, run it under `xvfb-run -a npm run test:electron`.
 // Writes test-output/electron-results.json { passed, failed, tests[] }.
 //   npm run test:electron        (not part of `npm test`: the machines it runs on here cannot download VS Code)
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { buildTests, makeWorkspace } from './harness.mjs';
 import { spawnSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,45 +18,15 @@ const outDir = join(root, 'test-output');
 mkdirSync(outDir, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'ridgeline-electron-'));
 
-async function buildTests() {
-  const dir = join(root, 'test/integration');
-  const suites = readdirSync(join(dir, 'suite')).filter((f) => f.endsWith('.test.ts'));
-  rmSync(join(root, 'out/test'), { recursive: true, force: true });
-  await esbuild.build({
-    entryPoints: [join(dir, 'index.ts'), ...suites.map((f) => join(dir, 'suite', f))],
-    outdir: join(root, 'out/test'),
-    outbase: dir,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    sourcemap: 'inline',
-    external: ['vscode', 'mocha', 'webgpu'],
-    loader: { '.wgsl': 'text' },
-    logLevel: 'warning',
-  });
-}
 
-function workspace(mode) {
-  const ws = join(tmp, `ws-${mode}`);
-  mkdirSync(join(ws, 'llama-3.1-8b'), { recursive: true });
-  mkdirSync(join(ws, 'models'), { recursive: true });
-  mkdirSync(join(ws, '.vscode'), { recursive: true });
-  cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b/config.json'));
-  for (const f of ['llama-2-7b.json', 'llama-2-70b.json', 'mixtral-8x7b.json', 'mistral-7b-v0.1.json']) cpSync(join(root, 'samples', f), join(ws, 'models', f));
-  cpSync(join(root, 'test/integration/fixtures'), join(ws, 'fixtures'), { recursive: true });
-  if (existsSync(join(root, 'samples/kernels'))) cpSync(join(root, 'samples/kernels'), join(ws, 'kernels'), { recursive: true });
-  writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'ridgeline.allowKernelExecution': true }, null, 2));
-  return ws;
-}
 
 const all = { passed: 0, failed: 0, tests: [] };
 try {
   const { downloadAndUnzipVSCode, runTests } = await import('@vscode/test-electron');
-  await buildTests();
+  await buildTests(root);
   const vscodeExecutablePath = await downloadAndUnzipVSCode();
   for (const mode of ['trusted', 'untrusted']) {
-    const ws = workspace(mode);
+    const ws = makeWorkspace(root, join(tmp, `ws-${mode}`));
     const userData = join(tmp, `user-data-${mode}`);
     mkdirSync(join(userData, 'User'), { recursive: true });
     writeFileSync(

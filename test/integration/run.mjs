@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { buildTests, makeWorkspace } from './harness.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = join(root, 'test-output');
@@ -61,25 +61,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Compiles the tests (standard VS Code shape: out/test/index.js exporting run(), suites beside it). */
-async function buildTests() {
-  const dir = join(root, 'test/integration');
-  const suites = readdirSync(join(dir, 'suite')).filter((f) => f.endsWith('.test.ts'));
-  rmSync(join(root, 'out/test'), { recursive: true, force: true });
-  await esbuild.build({
-    entryPoints: [join(dir, 'index.ts'), ...suites.map((f) => join(dir, 'suite', f))],
-    outdir: join(root, 'out/test'),
-    outbase: dir,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    sourcemap: 'inline',
-    external: ['vscode', 'mocha', 'webgpu'],
-    loader: { '.wgsl': 'text' },
-    logLevel: 'warning',
-  });
-}
 
 function codeServer() {
   const entry = join(root, '.ci/cache/code-server/node_modules/code-server/out/node/entry.js');
@@ -113,22 +94,6 @@ function freePort() {
   });
 }
 
-/** A workspace with sample configs (one as config.json, as on the Hub), kernels and a broken config. */
-function makeWorkspace(name) {
-  const ws = join(tmp, name);
-  mkdirSync(join(ws, 'llama-3.1-8b'), { recursive: true });
-  mkdirSync(join(ws, 'models'), { recursive: true });
-  mkdirSync(join(ws, 'kernels'), { recursive: true });
-  cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b/config.json'));
-  for (const f of ['llama-2-7b.json', 'llama-2-70b.json', 'mixtral-8x7b.json', 'mistral-7b-v0.1.json']) cpSync(join(root, 'samples', f), join(ws, 'models', f));
-  cpSync(join(root, 'test/integration/fixtures'), join(ws, 'fixtures'), { recursive: true });
-  const sampleKernels = join(root, 'samples/kernels');
-  if (existsSync(sampleKernels)) cpSync(sampleKernels, join(ws, 'kernels'), { recursive: true });
-  // The workspace asks for kernel execution; only workspace trust may grant it.
-  mkdirSync(join(ws, '.vscode'), { recursive: true });
-  writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'ridgeline.allowKernelExecution': true }, null, 2));
-  return ws;
-}
 
 async function waitHealthy(port, child, logFile) {
   const t0 = Date.now();
@@ -147,7 +112,7 @@ async function waitHealthy(port, child, logFile) {
 
 async function runMode(mode, env) {
   const { chromium } = await import('playwright-core');
-  const ws = makeWorkspace(`ws-${mode}`);
+  const ws = makeWorkspace(root, join(tmp, `ws-${mode}`));
   const userData = join(tmp, `user-data-${mode}`);
   mkdirSync(join(userData, 'User'), { recursive: true });
   const trusted = mode === 'trusted';
@@ -269,7 +234,7 @@ function add(mode, res) {
 const started = Date.now();
 try {
   log('building tests');
-  await buildTests();
+  await buildTests(root);
   const entry = codeServer();
   log('packaging the .vsix');
   const vsix = packageVsix();
