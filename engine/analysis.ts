@@ -129,6 +129,8 @@ export interface AnalysisResult {
   costModel: {
     origin: string;
     fusedAttention: boolean;
+    /** Decode attention loads each K/V head once per group of query heads (false: once per query head). */
+    groupedDecodeAttention: boolean;
     launchOverheadS: number;
     overlap: number;
     efficiency: Record<string, { compute: number; memory: number }>;

@@ -174,6 +174,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     costModel: {
       origin: params.origin,
       fusedAttention: params.fusedAttention,
+      groupedDecodeAttention: params.groupedDecodeAttention,
       launchOverheadS: params.launchOverheadS,
       overlap: params.overlap,
       efficiency: { ...params.efficiency },

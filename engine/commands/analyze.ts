@@ -26,6 +26,9 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --kv FMT               KV-cache format (default: the model's dtype)
   --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
   --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default fused)
+  --decode-attention grouped|per-head
+                         grouped-query decode kernels load each K/V head once per group (XQA, FlashDecoding;
+                         default) or once per query head (masked MHA kernels, e.g. TensorRT-LLM before v0.8)
   --format table|json|markdown|html|csv   output (default table)
   --out FILE             write the output to FILE`;
 
@@ -47,6 +50,7 @@ export const analyzeCommand: Command = {
     const generateTokens = args.int('--generate', ANALYZE_DEFAULTS.generateTokens, { min: 1, max: 1 << 24 });
     const tp = args.int('--tp', ANALYZE_DEFAULTS.tp, { min: 1, max: 1024 });
     const attention = args.choice('--attention', ['fused', 'unfused'] as const, 'fused');
+    const decodeAttention = args.choice('--decode-attention', ['grouped', 'per-head'] as const, 'grouped');
     const weightsRaw = args.str('--weights');
     const actRaw = args.str('--activations');
     const kvRaw = args.str('--kv');
@@ -67,7 +71,7 @@ export const analyzeCommand: Command = {
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
     };
-    const r = analyze(spec, workload, device, { params: { fusedAttention: attention === 'fused' } });
+    const r = analyze(spec, workload, device, { params: { fusedAttention: attention === 'fused', groupedDecodeAttention: decodeAttention === 'grouped' } });
     switch (format) {
       case 'json':
         return { text: JSON.stringify(r, null, 2) };

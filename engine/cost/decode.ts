@@ -163,6 +163,7 @@ function cloneOp(a: Op): Op {
     launches: a.launches,
     flops: a.flops,
     dequantFlops: a.dequantFlops,
+    kvGroup: a.kvGroup,
     bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
     fusedInto: a.fusedInto,
   };

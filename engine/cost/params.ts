@@ -29,6 +29,13 @@ export interface CostParams {
   allreduceLatencyS: number;
   /** True: attention runs as one fused kernel (FlashAttention); false: scores go through memory. */
   fusedAttention: boolean;
+  /**
+   * True: a decode attention kernel loads each K/V head once for all the query heads that share it (grouped-query
+   * kernels: TensorRT-LLM XQA, FlashDecoding, FlashInfer); false: every query head reloads its K/V head, so a
+   * grouped-query model reads its cache heads/kvHeads times per step (masked multi-head attention kernels of
+   * FasterTransformer and TensorRT-LLM before XQA, v0.8).
+   */
+  groupedDecodeAttention: boolean;
   /** Bytes per element of the materialized score/probability matrices (unfused attention). */
   scoreBytesPerElement: number;
   /** Where the efficiencies and overhead came from (`defaults` or the measured adapter). */
@@ -63,6 +70,7 @@ function fromDefaults(): CostParams {
     allreduceLatencyS: d.allreduceLatencyS,
     forwardOverheadS: d.forwardOverheadS,
     fusedAttention: true,
+    groupedDecodeAttention: true,
     scoreBytesPerElement: d.scoreBytesPerElement,
     origin: 'defaults (engine/cost/defaults.json)',
   };

@@ -25,6 +25,8 @@ export interface ValidationRow {
   measured: number;
   role?: 'calibration' | 'holdout';
   toleranceFraction?: number;
+  /** Cost-model settings of the engine that measured the row (e.g. its decode attention kernel). */
+  params?: Partial<CostParams>;
   notes?: string;
 }
 
@@ -57,7 +59,7 @@ export function runValidation(samplesDir: string, params?: Partial<CostParams>):
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
       weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
     };
-    const r = analyze(spec, w, getDevice(row.hardware), { params, sweeps: false });
+    const r = analyze(spec, w, getDevice(row.hardware), { params: row.params ? { ...params, ...row.params } : params, sweeps: false });
     const predicted = metricOf(r, row.metric);
     return { row, predicted, error: (predicted - row.measured) / row.measured };
   });

@@ -259,6 +259,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       b.add('attn_sv', L, li, 'attention', attnDtype, T, vhd, keys, heads * B, 0, 2 * B * heads * pairs * vhd, {
         weights: 0, actIn: prefill ? M * nv * aB : 0, actOut: M * heads * vhd * aB, kvRead: vRead, kvWrite: 0,
       }, 'attn_qk');
+      if (kvh < heads) b.setKvGroup(3, heads / kvh);
       b.gemm('o_proj', L, li, M, h, heads * vhd, a.outBias);
     }
 
@@ -356,9 +357,15 @@ class GraphBuilder {
       launches: launchesPerLayer * layers,
       flops: flopsPerLayer * layers,
       dequantFlops: dequantPerLayer * layers,
+      kvGroup: 1,
       bytes: b,
       fusedInto,
     });
+  }
+
+  /** Marks the last `n` ops (attention of one layer group) as reading K/V shared by `group` query heads. */
+  setKvGroup(n: number, group: number): void {
+    for (let i = this.ops.length - n; i < this.ops.length; i++) this.ops[i]!.kvGroup = group;
   }
 
   /** A GEMM of `rows` rows, k -> n, optional bias, weights at `wBytes` per element (dequantized if quantized). */

@@ -212,6 +212,12 @@ export interface Op {
    * dequantize each weight tile once per row tile, on the vector units: the cost model scales and prices it so.
    */
   dequantFlops?: number;
+  /**
+   * Attention ops of grouped-query (or multi-query) attention: query heads per K/V head. A decode kernel that
+   * loads each K/V head once for its whole group reads `kvRead`; one that reloads it per query head reads
+   * kvGroup x kvRead (CostParams.groupedDecodeAttention).
+   */
+  kvGroup?: number;
   bytes: OpBytes;
   /**
    * Set when this op runs inside another op's kernel (softmax and S*V inside a fused attention kernel):

@@ -141,6 +141,25 @@ test('cli: defaults are h100-sxm, batch 1, prompt 1024, generate 256, the model 
   assert.deepEqual(j.workload, { batch: 1, promptTokens: 1024, generateTokens: 256, weights: 'fp16', activations: 'fp16', kv: 'fp16', tp: 1 });
 });
 
+test('cli: --attention and --decode-attention choose the attention kernels', () => {
+  const cfg70 = join(samples, 'llama-2-70b.json');
+  const base = ['analyze', cfg70, '--tp', '4', '--batch', '64', '--prompt', '2048', '--generate', '2048', '--format', 'json'];
+  const grouped = JSON.parse(run(...base).stdout);
+  const perHead = JSON.parse(run(...base, '--decode-attention', 'per-head').stdout);
+  assert.equal(grouped.costModel.groupedDecodeAttention, true);
+  assert.equal(perHead.costModel.groupedDecodeAttention, false);
+  // 8 query heads per K/V head: the decode step reads the cache 8 times, prefill is unchanged.
+  assert.ok(perHead.decode.bytes > grouped.decode.bytes * 1.5);
+  assert.equal(perHead.prefill.timeS, grouped.prefill.timeS);
+  const unfused = JSON.parse(run(...base, '--attention', 'unfused').stdout);
+  assert.equal(unfused.costModel.fusedAttention, false);
+  assert.ok(unfused.prefill.timeS > grouped.prefill.timeS);
+  const bad = run('analyze', cfg70, '--decode-attention', 'sometimes');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--decode-attention/);
+  assert.match(bad.stderr, /grouped/);
+});
+
 test('cli: table, markdown, html (self-contained) and csv', () => {
   const t = run('analyze', CONFIG);
   assert.equal(t.status, 0, t.stderr);

@@ -105,6 +105,24 @@ test('fused attention keeps the score matrix on chip; unfused writes and reads i
   assert.equal(fused.name, 'flash_attention');
 });
 
+test('decode attention without K/V sharing reads each K/V head once per query head of its group', () => {
+  const h100 = getDevice('h100-sxm');
+  // Llama-2-70B: 64 query heads, 8 K/V heads of 128, fp16 cache, 80 layers; batch 4 at 4096 cached tokens (+1 new).
+  const w = defaultWorkload(llama70b, { batch: 4 });
+  const attn70 = kernels(buildGraph(llama70b, w, 'decode', 4096).ops).find((k) => k[0]!.name === 'attn_qk')!;
+  const grouped = costKernel(attn70, ctxFor(h100));
+  const perHead = costKernel(attn70, ctxFor(h100, { groupedDecodeAttention: false }));
+  const kvBytes = 4 * 4097 * 2 * 8 * 128 * 2 * 80; // batch x keys x (K and V) x kvHeads x headDim x 2 B x layers
+  assert.equal(perHead.bytes - grouped.bytes, 7 * kvBytes);
+  assert.ok(perHead.timeS > 5 * grouped.timeS);
+  // Llama-2-7B has one K/V head per query head: nothing changes; nor does prefill, whose tiles share K/V.
+  const w7 = defaultWorkload(llama7b, { batch: 4 });
+  const attn7 = kernels(buildGraph(llama7b, w7, 'decode', 4096).ops).find((k) => k[0]!.name === 'attn_qk')!;
+  assert.equal(costKernel(attn7, ctxFor(h100, { groupedDecodeAttention: false })).bytes, costKernel(attn7, ctxFor(h100)).bytes);
+  const pre = kernels(buildGraph(llama70b, w, 'prefill', 1024).ops).find((k) => k[0]!.name === 'attn_qk')!;
+  assert.equal(costKernel(pre, ctxFor(h100, { groupedDecodeAttention: false })).bytes, costKernel(pre, ctxFor(h100)).bytes);
+});
+
 test('invariant: more bandwidth never slows a memory-bound op', () => {
   const base = getDevice('a100-80gb');
   const ops = buildGraph(llama7b, defaultWorkload(llama7b), 'decode', 1024).ops;
