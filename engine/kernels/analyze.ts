@@ -1048,6 +1048,9 @@ function stmtExprs2(s: Stmt): Expr[] {
   }
 }
 
+/** A shared-memory access that is not atomic: what the race lint compares. */
+const isRaceCandidate = (a: Access): boolean => a.space === 'shared' && !a.atomic;
+
 /** An access event; `occ` numbers statement executions so that a statement never races with itself. */
 type Ev = { k: 'acc'; a: Access; pos: Pos; occ: number } | { k: 'bar' };
 
@@ -1055,7 +1058,7 @@ function events(body: Stmt[], w: Walk, depth = 0): Array<{ k: 'acc'; a: Access; 
   const out: Array<{ k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' }> = [];
   const accs = (s: Stmt) => {
     out.push({ k: 'stmt' });
-    for (const a of stmtAccesses(s, w)) out.push({ k: 'acc', a, pos: a.e.pos });
+    for (const a of stmtAccesses(s, w)) if (isRaceCandidate(a)) out.push({ k: 'acc', a, pos: a.e.pos });
   };
   for (const s of body) {
     if (s.k === 'barrier') out.push({ k: 'bar' });
@@ -1088,6 +1091,15 @@ function numbered(evs: ReturnType<typeof events>): Ev[] {
 
 /** RL004: a shared element written then read (or read then written) by different invocations with no barrier between. */
 function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => Pos): void {
+  // only plain (non-atomic) shared-memory accesses can race: most kernels have none
+  let shared = false;
+  for (const s of walkAll(fn.body)) {
+    if (stmtAccesses(s, w).some(isRaceCandidate)) {
+      shared = true;
+      break;
+    }
+  }
+  if (!shared) return;
   const evs = numbered(events(fn.body, w));
   const writes = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();
   const reads = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();

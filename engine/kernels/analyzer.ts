@@ -8,7 +8,7 @@
  * Top-level declarations are turned into IR once and cached by their text, so after an edit only the
  * declarations whose text changed are walked again (tree-sitter itself re-parses only the edited region).
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Tree } from 'web-tree-sitter';
 import type { Device } from '../hardware/types';
 import { parseAnnotations, type Annotation } from './annotations';
 import { analyzeKernels, buildEnv, combineUnits, resolveDims, type KernelMemo } from './analyze';
@@ -16,6 +16,10 @@ import { cudaUnit } from './cuda';
 import { emptyUnit, freeIdents, type UnitIR } from './ir';
 import { rule } from './lints';
 import { TreeStore, loadLanguage } from './parser';
+import { SyntaxSource, readTopLevel, readWhole } from './syntax';
+
+/** Top-level tokens that carry nothing to analyze. */
+const SKIP = new Set([';', 'comment', '}', '{']);
 import { analyzeTriton, tritonUnit, type TritonUnit } from './triton';
 import type { KernelDiagnostic, KernelFileReport, KernelLanguage, KernelTextEdit } from './types';
 import { wgslCompat, wgslUnit } from './wgsl';
@@ -121,7 +125,7 @@ export class KernelAnalyzer {
     this.cache.clear();
   }
 
-  private unitsOf(tree: Tree, language: KernelLanguage): Array<{ unit: AnyUnit; row: number }> {
+  private unitsOf(tree: Tree, text: string, language: KernelLanguage): Array<{ unit: AnyUnit; row: number }> {
     let cache = this.cache.get(language);
     if (!cache) {
       cache = new Map();
@@ -129,28 +133,28 @@ export class KernelAnalyzer {
     }
     if (cache.size > 20000) cache.clear();
     const out: Array<{ unit: AnyUnit; row: number }> = [];
-    const root = tree.rootNode;
+    const src = new SyntaxSource(text, tree.language);
     let walked = 0;
-    // one call for all top-level nodes (positions come with them); then only `type` per node
-    const children = root.children;
-    const n = children.length;
-    for (let i = 0; i < n; i++) {
-      const c = children[i] as Node;
+    // One cursor pass over the top-level nodes; only those not cached by their text are copied whole.
+    const top = readTopLevel(
+      tree,
+      src,
+      (type, t, column) => !SKIP.has(type) && !cache.get(t)?.some((x) => x.type === type && x.column === column),
+      (node): AnyUnit => (language === 'cuda' ? cudaUnit(node) : language === 'wgsl' ? wgslUnit(node) : tritonUnit(node)),
+    );
+    for (const c of top) {
       const type = c.type;
-      if (type === ';' || type === 'comment' || type === '}' || type === '{') continue;
-      const column = c.startPosition.column;
-      const text = c.text;
-      let seen = cache.get(text);
-      let u = seen?.find((x) => x.type === type && x.column === column)?.unit;
-      if (!u) {
+      if (SKIP.has(type)) continue;
+      let seen = cache.get(c.text);
+      let u = c.value ?? seen?.find((x) => x.type === type && x.column === c.column)?.unit;
+      if (c.value) {
         walked++;
-        u = language === 'cuda' ? cudaUnit(c) : language === 'wgsl' ? wgslUnit(c) : tritonUnit(c);
-        if (!seen) cache.set(text, (seen = []));
-        seen.push({ type, column, unit: u });
+        if (!seen) cache.set(c.text, (seen = []));
+        seen.push({ type, column: c.column, unit: c.value });
       }
-      out.push({ unit: u, row: c.startPosition.row });
+      out.push({ unit: u!, row: c.row });
     }
-    if (n === 0 && root.hasError) out.push({ unit: language === 'triton' ? tritonUnit(root) : { ...emptyUnit(), errors: [{ row: 0, col: 0, endRow: 0, endCol: 1 }] }, row: 0 });
+    if (top.length === 0 && tree.rootNode.hasError) out.push({ unit: language === 'triton' ? tritonUnit(readWhole(tree, src)) : { ...emptyUnit(), errors: [{ row: 0, col: 0, endRow: 0, endCol: 1 }] }, row: 0 });
     this.lastWalkedUnits = walked;
     return out;
   }
@@ -158,7 +162,7 @@ export class KernelAnalyzer {
   private report(tree: Tree, source: string, language: KernelLanguage, opts: AnalyzeOptions): KernelFileReport {
     const diagnostics: KernelDiagnostic[] = [];
     const annotations: Annotation[] = parseAnnotations(source, diagnostics);
-    const units = this.unitsOf(tree, language);
+    const units = this.unitsOf(tree, language === 'wgsl' ? wgslCompat(source) : source, language);
     const device = opts.device ?? null;
     let result: { kernels: KernelFileReport['kernels']; diagnostics: KernelDiagnostic[] };
     let dims: Record<string, number>;

@@ -2,7 +2,7 @@
  * CUDA front end: a tree-sitter-cuda top-level node -> UnitIR (kernels, device/host functions,
  * `#define` / `constexpr` constants, `<<<>>>` launch sites with `dim3` locals substituted).
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from './syntax';
 import { ctypeBytes, parseMiniExpr } from './miniexpr';
 import { emptyUnit, type Expr, type FuncIR, type ParamIR, type Pos, type SharedDecl, type Stmt, type UnitIR, tripFromParts } from './ir';
 

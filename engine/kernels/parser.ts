@@ -15,6 +15,7 @@ type Language = import('web-tree-sitter').Language;
 type Parser = import('web-tree-sitter').Parser;
 import { RidgelineError } from '../errors';
 import type { KernelLanguage, KernelTextEdit } from './types';
+import { wasmInit } from './syntax';
 
 const GRAMMAR_FILE: Record<KernelLanguage, string> = {
   cuda: 'tree-sitter-cuda.wasm',
@@ -38,7 +39,8 @@ const languages = new Map<string, Promise<Language>>();
 export async function loadLanguage(wasmDir: string, lang: KernelLanguage): Promise<Language> {
   if (!initDone) {
     const runtime = locate(wasmDir, 'tree-sitter.wasm');
-    initDone = Parser.init({ locateFile: () => runtime });
+    const { options, failed } = wasmInit(runtime);
+    initDone = Promise.race([Parser.init(options), failed]);
   }
   await initDone;
   const file = locate(wasmDir, GRAMMAR_FILE[lang]);

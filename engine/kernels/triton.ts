@@ -4,7 +4,7 @@
  * work on blocks, so the analysis infers block shapes (`tl.arange`, `[:, None]` broadcasting, `tl.dot`,
  * reductions) and counts FLOPs and bytes per program; a launch `kernel[grid](...)` gives the programs.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from './syntax';
 import type { Dtype } from '../model/types';
 import type { Device } from '../hardware/types';
 import type { Annotation } from './annotations';

@@ -3,7 +3,7 @@
  * `*_expression` nodes): a top-level declaration -> UnitIR. Also WGSL memory layout (size and
  * alignment rules of the WGSL spec, section "Memory Layout") for sizing `var<workgroup>`.
  */
-import type { Node } from 'web-tree-sitter';
+import type { SyntaxNode as Node } from './syntax';
 import { collectErrors } from './cuda';
 import { emptyUnit, evalExpr, tripFromParts, type Env, type Expr, type FuncIR, type ParamIR, type Pos, type Stmt, type UnitIR, type WgslType } from './ir';
 

@@ -1,10 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KernelAnalyzer, LINT_RULES, type KernelFileReport, type KernelInfo } from '../../engine/kernels/index';
 import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
+import { directCursor, setDirectCursor } from '../../engine/kernels/syntax';
 
 const root = join(__dirname, '../..');
 const samples = join(root, 'samples/kernels');
@@ -352,4 +353,39 @@ test('annotation problems are warnings on the annotation line, not silent', asyn
   assert.ok(msgs.some((m) => /M does not resolve to a number \(needs abc\)/.test(m)), msgs.join('; '));
   assert.ok(msgs.some((m) => /"flops=2\*\*": expected an arithmetic formula/.test(m)), msgs.join('; '));
   assert.ok(r.diagnostics.filter((d) => d.code === 'RL008').every((d) => d.severity === 'warning'));
+});
+
+test('the tree copy reads the same through direct cursor calls and through the public TreeCursor', async () => {
+  assert.ok(directCursor(), 'the runtime entry points were captured at initialization');
+  const files = readdirSync(samples, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cu|wgsl|py)$/.test(f));
+  assert.ok(files.length >= 8);
+  // a syntax error and a missing token exercise the error flags
+  const broken = 'const int N = 4;\n__global__ void k(float* x) { x[threadIdx.x] = 1.0f\n}\n__global__ void j(float* y { y[0] = 2; }\n';
+  const viaBoth = async (src: string, lang: 'cuda' | 'wgsl' | 'triton') => {
+    const fresh = async () => {
+      const a = await KernelAnalyzer.create(join(root, 'node_modules'), [lang]);
+      try {
+        return await a.analyze(src, lang, { file: 'x', device: DEV });
+      } finally {
+        a.dispose();
+      }
+    };
+    const direct = await fresh();
+    setDirectCursor(false);
+    try {
+      assert.ok(!directCursor());
+      return { direct, public: await fresh() };
+    } finally {
+      setDirectCursor(true);
+    }
+  };
+  for (const f of files) {
+    const lang = f.endsWith('.py') ? 'triton' : f.endsWith('.wgsl') ? 'wgsl' : 'cuda';
+    const r = await viaBoth(readFileSync(join(samples, f), 'utf8'), lang);
+    assert.deepEqual(r.direct, r.public, f);
+    assert.ok(r.direct.kernels.length > 0, f);
+  }
+  const b = await viaBoth(broken, 'cuda');
+  assert.deepEqual(b.direct, b.public);
+  assert.ok(b.direct.diagnostics.some((d) => d.code === 'RL008'));
 });
