@@ -13,10 +13,10 @@ function pos(n: Node, base: number): Pos {
 }
 
 function kids(n: Node): Node[] {
-  return n.children.filter((c): c is Node => c !== null);
+  return n.children;
 }
 function named(n: Node): Node[] {
-  return n.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  return n.codeChildren;
 }
 
 export function parseCNumber(text: string): Expr {
@@ -454,7 +454,7 @@ export function cudaUnit(n: Node): UnitIR {
       }
       case 'template_declaration': {
         const params = m.childForFieldName('parameters');
-        const names = params ? named(params).map((p) => (p.childForFieldName('declarator') ?? named(p).pop())?.text ?? '').filter(Boolean) : [];
+        const names = params ? named(params).map((p) => (p.childForFieldName('declarator') ?? named(p).at(-1))?.text ?? '').filter(Boolean) : [];
         for (const c of named(m)) if (c.id !== params?.id) visit(c, names);
         return;
       }

@@ -80,6 +80,8 @@ export function setDirectCursor(on: boolean): void {
 let saved: CursorExports | null = null;
 
 const ERROR_SYMBOL = 65535;
+/** Comment node types of the grammars (C/CUDA and Python: comment; WGSL: line and block comments). */
+const COMMENTS = new Set(['comment', 'line_comment', 'block_comment']);
 
 /** Per language: type names, which types are named, field ids by name. */
 interface LanguageTables {
@@ -220,6 +222,7 @@ export class SyntaxTree {
 export class SyntaxNode {
   private kids: SyntaxNode[] | null = null;
   private namedKids: SyntaxNode[] | null = null;
+  private codeKids: SyntaxNode[] | null = null;
   constructor(private readonly t: SyntaxTree, readonly id: number) {}
 
   get type(): string {
@@ -270,6 +273,11 @@ export class SyntaxNode {
   get namedChildren(): SyntaxNode[] {
     if (!this.namedKids) this.namedKids = this.children.filter((c) => c.isNamed);
     return this.namedKids;
+  }
+  /** Named children that are not comments: what the front ends analyze. */
+  get codeChildren(): SyntaxNode[] {
+    if (!this.codeKids) this.codeKids = this.namedChildren.filter((c) => !COMMENTS.has(c.type));
+    return this.codeKids;
   }
   get childCount(): number {
     return this.children.length;

@@ -63,7 +63,7 @@ function pos(n: Node, base: number): Pos {
   return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
 }
 function named(n: Node): Node[] {
-  return n.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  return n.codeChildren;
 }
 
 function dotted(n: Node): string | null {

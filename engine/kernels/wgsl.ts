@@ -11,10 +11,10 @@ function pos(n: Node, base: number): Pos {
   return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
 }
 function kids(n: Node): Node[] {
-  return n.children.filter((c): c is Node => c !== null);
+  return n.children;
 }
 function named(n: Node): Node[] {
-  return n.namedChildren.filter((c): c is Node => c !== null && c.type !== 'line_comment' && c.type !== 'block_comment' && c.type !== 'comment');
+  return n.codeChildren;
 }
 
 type Ctx = { base: number; builtins: Map<string, string>; calls: Set<string>; idents: Set<string> };
