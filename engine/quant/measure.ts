@@ -23,6 +23,7 @@ import {
   type ValueKernel,
 } from './quantize';
 import { DECODED_DTYPES, decodeToF32, f16Table, openSafetensors, streamTensorRows, type SafetensorsModel, type TensorInfo } from './safetensors';
+import { simdBuffers, simdKernels, simdPairJob, simdSingleJob, type SimdJob } from './simd';
 
 /**
  * Measured quantization error on real weights: for each 2-D weight of a safetensors model, every
@@ -203,23 +204,36 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   // core's cache while every group-wise kernel passes over them.
   const rowsPerPiece = Math.max(1, Math.min(rowsPerChunk, Math.floor(PIECE_ELEMENTS / cols)));
   const buf = scratchFor(rowsPerChunk * cols * 2, groupIdx.length > 0 ? rowsPerPiece * cols : 0);
-  const f32 = buf.f32;
-  const counts = counts16;
+  // With block statistics, the group-wise formats that have a WebAssembly SIMD kernel run on pieces decoded
+  // straight into its memory; the others read the same pieces.
+  const simd = groupIdx.length > 0 && cols % BLOCK === 0 ? simdKernels() : null;
+  const sb = simd ? simdBuffers(simd, rowsPerChunk * cols * 2, rowsPerPiece * cols) : null;
+  const f32 = sb ? sb.x : buf.f32;
+  const counts = sb ? sb.counts : counts16;
   counts.fill(0);
   const lut = t.dtype === 'F16' ? f16Table() : null;
   const noise = new Float64Array(ks.length);
-  const blocks: BlockStats | null = groupIdx.length > 0 && cols % BLOCK === 0 ? { min: buf.bmin, max: buf.bmax } : null;
+  const blocks: BlockStats | null = groupIdx.length > 0 && cols % BLOCK === 0 ? (sb ? { min: sb.min, max: sb.max } : { min: buf.bmin, max: buf.bmax }) : null;
   const stats: TensorStats = { absMax: 0, meanAbs: 0 };
   // Formats that can share a pass (same group, same rounding) run as pairs; the rest one by one.
   const pairs: Array<{ kernel: PairKernel; a: number; b: number }> = [];
   const singles: number[] = [];
+  const jobs: Array<{ job: SimdJob; a: number; b: number }> = [];
   const left = [...groupIdx];
   while (left.length > 0) {
     const a = left.shift()!;
     const pair = (b: number) => makePairKernel(formats[a]!.quantizer, formats[b]!.quantizer, cols, blocks !== null);
     const j = left.findIndex((b) => pair(b) !== null);
-    if (j < 0) singles.push(a);
-    else pairs.push({ kernel: pair(left[j]!)!, a, b: left.splice(j, 1)[0]! });
+    if (j < 0) {
+      const job = simd ? simdSingleJob(formats[a]!.quantizer, cols) : null;
+      if (job) jobs.push({ job, a, b: a });
+      else singles.push(a);
+    } else {
+      const b = left.splice(j, 1)[0]!;
+      const job = simd ? simdPairJob(formats[a]!.quantizer, formats[b]!.quantizer, cols) : null;
+      if (job) jobs.push({ job, a, b });
+      else pairs.push({ kernel: pair(b)!, a, b });
+    }
   }
   streamTensorRows(
     t,
@@ -231,13 +245,19 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
       for (let r = 0; r < rows; r += rowsPerPiece) {
         const pieceRows = Math.min(rowsPerPiece, rows - r);
         const n = pieceRows * cols;
-        decode16(u16.subarray(r * cols, r * cols + n), n, f32, counts, lut, blocks);
+        if (sb && lut === null && u16.buffer === simd!.memory.buffer) {
+          // BF16 in the module's memory: decode, block statistics and histogram there
+          const src = u16.byteOffset + 2 * r * cols;
+          simd!.decodeBf16(src, n, sb.xAt, sb.minAt, sb.maxAt);
+          simd!.hist16(src, n, sb.countsAt);
+        } else decode16(u16.subarray(r * cols, r * cols + n), n, f32, counts, lut, blocks);
         const x = n === f32.length ? f32 : f32.subarray(0, n);
         for (const k of singles) noise[k] += ks[k]!(x, pieceRows, cols, stats, blocks);
         for (const p of pairs) p.kernel(x, pieceRows, cols, blocks, noise, p.a, p.b);
+        for (const j of jobs) j.job(simd!, sb!, n, pieceRows, noise, j.a, j.b);
       }
     },
-    buf.raw,
+    sb ? sb.raw : buf.raw,
   );
   // Distinct values, their counts, and the sums over the tensor.
   const vals = histVals;

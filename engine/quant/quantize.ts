@@ -553,7 +553,7 @@ function intNestedError(x: Float32Array, n: number, small: number, large: number
  * branch is predicted, where a comparison for every weight was not.
  */
 const NF4_BINS = 4096;
-function nf4Tables(): { value: Float64Array; mid: Float64Array; lo: Float64Array; hi: Float64Array } {
+export function nf4Tables(): { value: Float64Array; mid: Float64Array; lo: Float64Array; hi: Float64Array } {
   const cb = NF4_CODEBOOK;
   const mids: number[] = [];
   for (let i = 0; i < 15; i++) mids.push((cb[i]! + cb[i + 1]!) / 2);
@@ -673,7 +673,7 @@ function nf4MxErrors(
  * 3.5, 5) is a multiple of 0.25, so a 32-entry table indexed by floor(4 |w| / X) rounds exactly
  * (ties go up). Rounding is symmetric, so the error is computed on |w|.
  */
-function mxfp4Table(): Float64Array {
+export function mxfp4Table(): Float64Array {
   const lut = new Float64Array(32);
   for (let i = 0; i < 32; i++) {
     const a = (i + 0.5) / 4;
