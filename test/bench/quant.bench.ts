@@ -2,7 +2,8 @@
  * Measured-error throughput: a bf16 safetensors shard (RIDGELINE_QUANT_BENCH_MB, default 1024 MB) of
  * Llama-shaped projections written to a temp dir, then
  *   - baseline: a plain sequential read of the same file in this process (8 MiB positional reads),
- *   - the CPU error path (every core, and one thread) with the default formats, the four formats a
+ *   - the CPU error path (every core, and one thread; one thread again with the JavaScript kernels only,
+ *     the baseline of the WebAssembly SIMD kernels) with the default formats, the four formats a
  *     deployment usually chooses between, and one format,
  * as MB/s and as a ratio to the baseline; peak resident memory during the measurement against the
  * largest tensor. The file is deleted afterwards.
@@ -12,6 +13,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensorsHeader } from '../../engine/quant/safetensors';
 import { measureModel, DEFAULT_ERROR_FORMATS } from '../../engine/quant/measure';
+import { setSimdEnabled } from '../../engine/quant/simd';
 
 const SHAPES: Array<[string, number, number]> = [
   ['self_attn.q_proj', 4096, 4096],
@@ -125,6 +127,8 @@ export async function bench(): Promise<Record<string, unknown>> {
     const runs: Record<string, Run> = {
       defaultFormats: await timed(path, DEFAULT_ERROR_FORMATS),
       defaultFormatsOneThread: await timed(path, DEFAULT_ERROR_FORMATS, 1),
+      // baseline for the SIMD kernels: the same one-thread run with the JavaScript kernels only
+      defaultFormatsOneThreadJavaScriptKernels: await withoutSimd(() => timed(path, DEFAULT_ERROR_FORMATS, 1)),
       fourFormats: await timed(path, decision),
       oneFormat: await timed(path, ['int4-g128']),
     };
@@ -137,6 +141,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       loadAverage1m: round(loadavg()[0]!, 2),
       rssBeforeBytes: rssBefore,
     };
+    out.simdSpeedupOneThread = round(runs.defaultFormatsOneThreadJavaScriptKernels!.timeS / runs.defaultFormatsOneThread!.timeS);
     for (const [k, v] of Object.entries(runs)) {
       out[k] = {
         engine: v.engine,
@@ -157,6 +162,15 @@ export async function bench(): Promise<Record<string, unknown>> {
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function withoutSimd<T>(f: () => Promise<T>): Promise<T> {
+  setSimdEnabled(false);
+  try {
+    return await f();
+  } finally {
+    setSimdEnabled(true);
   }
 }
 
