@@ -4,7 +4,7 @@ import type { Workload } from '../model/types';
 import { loadConfigFile } from '../model/parse';
 import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
-import type { CostParams } from './params';
+import { defaultCostParams, type CostParams } from './params';
 import data from './validation.json';
 
 /** One published measurement of a real engine (engine/cost/validation.json). */
@@ -51,6 +51,13 @@ export function metricOf(r: AnalysisResult, metric: ValidationRow['metric']): nu
   }
 }
 
+/** The row's engine settings over the caller's parameters (dtype scales merged per dtype). */
+function withRowParams(params: Partial<CostParams> | undefined, row: Partial<CostParams>): Partial<CostParams> {
+  const out: Partial<CostParams> = { ...params, ...row };
+  if (row.dtypeComputeScale) out.dtypeComputeScale = { ...(params?.dtypeComputeScale ?? defaultCostParams().dtypeComputeScale), ...row.dtypeComputeScale };
+  return out;
+}
+
 /** Predicts every row (samplesDir: the repository's samples/ folder). */
 export function runValidation(samplesDir: string, params?: Partial<CostParams>): ValidationResult[] {
   return validationRows().map((row) => {
@@ -59,7 +66,7 @@ export function runValidation(samplesDir: string, params?: Partial<CostParams>):
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
       weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
     };
-    const r = analyze(spec, w, getDevice(row.hardware), { params: row.params ? { ...params, ...row.params } : params, sweeps: false });
+    const r = analyze(spec, w, getDevice(row.hardware), { params: row.params ? withRowParams(params, row.params) : params, sweeps: false });
     const predicted = metricOf(r, row.metric);
     return { row, predicted, error: (predicted - row.measured) / row.measured };
   });
