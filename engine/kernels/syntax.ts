@@ -8,7 +8,7 @@
  * member names as web-tree-sitter's Node so that they read either.
  *
  * The walk calls the runtime's cursor functions directly when they could be captured at initialization
- * (`wasmInitOptions`): the cursor stays in the runtime's transfer buffer between calls, so one step is one call.
+ * (`wasmInit`): the cursor stays in the runtime's transfer buffer between calls, so one step is one call.
  * Otherwise it uses web-tree-sitter's public TreeCursor, which produces the same tree more slowly.
  */
 import type { Language, Tree, TreeCursor } from 'web-tree-sitter';
