@@ -69,49 +69,32 @@ function scaleInv(L: Record<string, number>, range: string, levels: string, scal
   ];
 }
 
-/**
- * intPair(x, n, group, mins, maxs, levelsA, levelsB): two asymmetric integer formats sharing groups of
- * `group` weights (a multiple of 32 dividing the row); errors at memory[0] and memory[8]. A group whose
- * range is 0 adds 0 (every weight equals its minimum; the range is floored at 1e-300 for the inverse).
- */
-function intPair(): FuncDef {
-  const { at: L, params, locals } = frame(
-    [['x', I32], ['n', I32], ['group', I32], ['mins', I32], ['maxs', I32], ['levelsA', F64], ['levelsB', F64]],
-    [['g', I32], ['b', I32], ['bEnd', I32], ['per', I32], ['i', I32], ['end', I32], ['mn', F64], ['mx', F64], ['range', F64],
-      ['vmn', V128], ['scA', V128], ['invA', V128], ['scB', V128], ['invB', V128], ['half', V128], ['accA', V128], ['accB', V128], ['v', V128], ['d', V128]],
-  );
-  const body = [
-    ...op.f64Const(0.5), ...op.f64x2Splat(), ...set(L.half!),
-    ...op.v128Const0(), ...set(L.accA!),
-    ...op.v128Const0(), ...set(L.accB!),
-    ...get(L.group!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.per!),
+/** perL = large / 32; opens the loop over large groups g (exit block outside it) with b = g / 32. */
+function openGroupLoop(L: Record<string, number>): number[] {
+  return [
+    ...get(L.large!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.perL!),
     ...op.i32Const(0), ...set(L.g!),
     ...op.block(),
     ...op.loop(),
     ...get(L.g!), ...get(L.n!), ...op.i32GeU(), ...op.brIf(1),
     ...get(L.g!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.b!),
-    ...groupMinMax(L, 'b', 'per', 'mn', 'mx'),
-    ...get(L.mx!), ...get(L.mn!), ...op.f64Sub(), ...set(L.range!),
-    ...get(L.mn!), ...op.f64x2Splat(), ...set(L.vmn!),
-    ...scaleInv(L, 'range', 'levelsA', 'scA', 'invA'),
-    ...scaleInv(L, 'range', 'levelsB', 'scB', 'invB'),
-    // i = x + 4 g; end = i + 4 group
-    ...get(L.x!), ...get(L.g!), ...op.i32Const(2), ...op.i32Shl(), ...op.i32Add(), ...set(L.i!),
-    ...get(L.i!), ...get(L.group!), ...op.i32Const(2), ...op.i32Shl(), ...op.i32Add(), ...set(L.end!),
-    ...op.loop(),
-    ...get(L.i!), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4(), ...set(L.v!),
-    ...asymStep(L, 'v', 'vmn', 'invA', 'scA', 'accA'),
-    ...asymStep(L, 'v', 'vmn', 'invB', 'scB', 'accB'),
-    ...get(L.i!), ...op.i32Const(8), ...op.i32Add(), ...op.localTee(L.i!), ...get(L.end!), ...op.i32LtU(), ...op.brIf(0),
+  ];
+}
+
+/**
+ * Closes the element loop, steps s by `small` up to gEnd (the small-group loop), then g by `large` (the
+ * large-group loop, inside its exit block): the shared ending of the nested kernels.
+ */
+function closeGroupLoops(L: Record<string, number>): number[] {
+  return [
     ...op.end(),
-    ...get(L.g!), ...get(L.group!), ...op.i32Add(), ...set(L.g!),
+    ...get(L.s!), ...get(L.small!), ...op.i32Add(), ...op.localTee(L.s!), ...get(L.gEnd!), ...op.i32LtU(), ...op.brIf(0),
+    ...op.end(),
+    ...get(L.g!), ...get(L.large!), ...op.i32Add(), ...set(L.g!),
     ...op.br(0),
     ...op.end(),
     ...op.end(),
-    ...storeSum(L, 'accA', 0),
-    ...storeSum(L, 'accB', 8),
   ];
-  return { name: 'intPair', params, results: [], locals, body };
 }
 
 /** acc += (floor(v * inv + 0.5) * scale - v)^2 (symmetric rounding) for the f64x2 locals named. */
@@ -146,6 +129,8 @@ function blockAbsMax(L: Record<string, number>, b: string, per: string, amax: st
 /**
  * intNested(x, n, small, large, mins, maxs, levelsS, levelsL): asymmetric groups of `small` weights inside
  * groups of `large` (both multiples of 32, rows whole large groups); errors at memory[0] (small) and [8].
+ * With small = large, two formats sharing their groups (int4-g128 and int3-g128). A group whose range is 0
+ * adds 0 (every weight equals its minimum; the range is floored at 1e-300 for the inverse).
  */
 function intNested(): FuncDef {
   const { at: L, params, locals } = frame(
@@ -159,12 +144,7 @@ function intNested(): FuncDef {
     ...op.v128Const0(), ...set(L.accS!),
     ...op.v128Const0(), ...set(L.accL!),
     ...get(L.small!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.perS!),
-    ...get(L.large!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.perL!),
-    ...op.i32Const(0), ...set(L.g!),
-    ...op.block(),
-    ...op.loop(),
-    ...get(L.g!), ...get(L.n!), ...op.i32GeU(), ...op.brIf(1),
-    ...get(L.g!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.b!),
+    ...openGroupLoop(L),
     ...groupMinMax(L, 'b', 'perL', 'mnL', 'mxL'),
     ...get(L.mxL!), ...get(L.mnL!), ...op.f64Sub(), ...set(L.rangeL!),
     ...get(L.mnL!), ...op.f64x2Splat(), ...set(L.vmnL!),
@@ -184,13 +164,7 @@ function intNested(): FuncDef {
     ...asymStep(L, 'v', 'vmn', 'invS', 'scS', 'accS'),
     ...asymStep(L, 'v', 'vmnL', 'invL', 'scL', 'accL'),
     ...get(L.i!), ...op.i32Const(8), ...op.i32Add(), ...op.localTee(L.i!), ...get(L.end!), ...op.i32LtU(), ...op.brIf(0),
-    ...op.end(),
-    ...get(L.s!), ...get(L.small!), ...op.i32Add(), ...op.localTee(L.s!), ...get(L.gEnd!), ...op.i32LtU(), ...op.brIf(0),
-    ...op.end(),
-    ...get(L.g!), ...get(L.large!), ...op.i32Add(), ...set(L.g!),
-    ...op.br(0),
-    ...op.end(),
-    ...op.end(),
+    ...closeGroupLoops(L),
     ...storeSum(L, 'accS', 0),
     ...storeSum(L, 'accL', 8),
   ];
@@ -260,12 +234,7 @@ function nf4Mx(): FuncDef {
   const body = [
     ...op.f64Const(0), ...set(L.errN!),
     ...op.f64Const(0), ...set(L.errM!),
-    ...get(L.large!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.perL!),
-    ...op.i32Const(0), ...set(L.g!),
-    ...op.block(),
-    ...op.loop(),
-    ...get(L.g!), ...get(L.n!), ...op.i32GeU(), ...op.brIf(1),
-    ...get(L.g!), ...op.i32Const(5), ...op.i32ShrU(), ...set(L.b!),
+    ...openGroupLoop(L),
     ...blockAbsMax(L, 'b', 'perL', 'amax'),
     ...op.f64Const(1), ...get(L.amax!), ...op.f64Const(1e-300), ...op.f64Max(), ...op.f64Div(), ...set(L.inv!),
     ...get(L.g!), ...set(L.s!),
@@ -290,13 +259,7 @@ function nf4Mx(): FuncDef {
     ...get(L.a!), ...get(L.inv4!), ...op.f64Mul(), ...op.i32TruncSatF64S(), ...op.i32Const(3), ...op.i32Shl(), ...op.f64Load(LUT_AT),
     ...get(L.scale!), ...op.f64Mul(), ...get(L.a!), ...op.f64Sub(), ...op.localTee(L.dm!), ...get(L.dm!), ...op.f64Mul(), ...get(L.errM!), ...op.f64Add(), ...set(L.errM!),
     ...get(L.i!), ...op.i32Const(4), ...op.i32Add(), ...op.localTee(L.i!), ...get(L.end!), ...op.i32LtU(), ...op.brIf(0),
-    ...op.end(),
-    ...get(L.s!), ...get(L.small!), ...op.i32Add(), ...op.localTee(L.s!), ...get(L.gEnd!), ...op.i32LtU(), ...op.brIf(0),
-    ...op.end(),
-    ...get(L.g!), ...get(L.large!), ...op.i32Add(), ...set(L.g!),
-    ...op.br(0),
-    ...op.end(),
-    ...op.end(),
+    ...closeGroupLoops(L),
     ...op.i32Const(0), ...get(L.errN!), ...op.f64Store(),
     ...op.i32Const(8), ...get(L.errM!), ...op.f64Store(),
   ];
@@ -375,7 +338,6 @@ function hist16(): FuncDef {
 
 export interface SimdKernels {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  intPair(x: number, n: number, group: number, mins: number, maxs: number, levelsA: number, levelsB: number): void;
   intNested(x: number, n: number, small: number, large: number, mins: number, maxs: number, levelsS: number, levelsL: number): void;
   intRowSym(x: number, rows: number, cols: number, mins: number, maxs: number, qmax: number): void;
   nf4Mx(x: number, n: number, large: number, small: number, mins: number, maxs: number, mxScales: number): void;
@@ -400,7 +362,7 @@ export function simdKernels(): SimdKernels | null {
   const wasm = (globalThis as unknown as { WebAssembly?: { validate(b: Uint8Array): boolean; Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown) => { exports: unknown } } }).WebAssembly;
   if (!wasm) return cached;
   try {
-    const bytes = encodeModule([intPair(), intNested(), intRowSym(), nf4Mx(), decodeBf16(), hist16()], Math.ceil(SCRATCH_AT / 65536) + 1);
+    const bytes = encodeModule([intNested(), intRowSym(), nf4Mx(), decodeBf16(), hist16()], Math.ceil(SCRATCH_AT / 65536) + 1);
     if (!wasm.validate(bytes)) return cached;
     const k = new wasm.Instance(new wasm.Module(bytes)).exports as SimdKernels;
     const t = nf4Tables();
@@ -502,22 +464,11 @@ export function simdPairJob(a: Quantizer, b: Quantizer, cols: number): SimdJob |
     };
   }
   if (a.kind !== 'int' || b.kind !== 'int' || a.symmetric || b.symmetric || a.groupSize === 0 || b.groupSize === 0) return null;
-  if (a.groupSize === b.groupSize) {
-    const group = a.groupSize;
-    if (group % 32 !== 0 || cols % group !== 0) return null;
-    const levelsA = 2 ** a.bits - 1;
-    const levelsB = 2 ** b.bits - 1;
-    return (k, buf, n, _rows, noise, ia, ib) => {
-      k.intPair(buf.xAt, n, group, buf.minAt, buf.maxAt, levelsA, levelsB);
-      const r = results(k);
-      noise[ia]! += r[0]!;
-      noise[ib]! += r[1]!;
-    };
-  }
+  // the same group (small = large) or nested groups
   const small = Math.min(a.groupSize, b.groupSize);
   const large = Math.max(a.groupSize, b.groupSize);
   if (large % small !== 0 || small % 32 !== 0 || cols % large !== 0) return null;
-  const smallFirst = a.groupSize === small;
+  const smallFirst = a.groupSize <= b.groupSize;
   const levelsS = 2 ** (smallFirst ? a.bits : b.bits) - 1;
   const levelsL = 2 ** (smallFirst ? b.bits : a.bits) - 1;
   return (k, buf, n, _rows, noise, ia, ib) => {

@@ -54,8 +54,6 @@ export const op = {
   f32Store: (offset = 0): number[] => [0x38, 2, ...uleb(offset)],
   f32Min: (): number[] => [0x96],
   f32Max: (): number[] => [0x97],
-  i32And: (): number[] => [0x71],
-  i32Or: (): number[] => [0x72],
   f64Const: (v: number): number[] => {
     f64bytes[0] = v;
     return [0x44, ...f64u8];
@@ -69,7 +67,6 @@ export const op = {
   i32TruncSatF64S: (): number[] => [0xfc, ...uleb(2)],
   f64Store: (offset = 0): number[] => [0x39, 3, ...uleb(offset)],
   i32Add: (): number[] => [0x6a],
-  i32Sub: (): number[] => [0x6b],
   i32Mul: (): number[] => [0x6c],
   i32DivU: (): number[] => [0x6e],
   i32Shl: (): number[] => [0x74],
@@ -99,16 +96,9 @@ export const op = {
   f64x2ExtractLane: (lane: number): number[] => [0xfd, ...uleb(0x21), lane],
   f64x2PromoteLowF32x4: (): number[] => [0xfd, ...uleb(0x5f)],
   f64x2Floor: (): number[] => [0xfd, ...uleb(0x75)],
-  f64x2Abs: (): number[] => [0xfd, ...uleb(0xec)],
   f64x2Add: (): number[] => [0xfd, ...uleb(0xf0)],
   f64x2Sub: (): number[] => [0xfd, ...uleb(0xf1)],
   f64x2Mul: (): number[] => [0xfd, ...uleb(0xf2)],
-  f64x2Min: (): number[] => [0xfd, ...uleb(0xf4)],
-  f64x2Max: (): number[] => [0xfd, ...uleb(0xf5)],
-  f64x2Gt: (): number[] => [0xfd, ...uleb(0x4a)],
-  f64x2Ge: (): number[] => [0xfd, ...uleb(0x4c)],
-  v128And: (): number[] => [0xfd, ...uleb(0x4e)],
-  v128Bitselect: (): number[] => [0xfd, ...uleb(0x52)],
 };
 
 export interface FuncDef {

@@ -91,19 +91,23 @@ test('WebAssembly SIMD kernels give the errors of the JavaScript kernels', () =>
     const { header } = encodeSafetensorsHeader([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'BF16', shape: [rows, cols] }]);
     const path = join(dir, 'm.safetensors');
     writeFileSync(path, Buffer.concat([header, data]));
-    const withSimd = measureModelCpu(path);
-    setSimdEnabled(false);
-    let plain: ReturnType<typeof measureModelCpu>;
-    try {
-      plain = measureModelCpu(path);
-    } finally {
-      setSimdEnabled(true);
-    }
-    for (const f of DEFAULT_ERROR_FORMATS) {
-      const a = withSimd.tensors[0]!.errors[f]!;
-      const b = plain.tensors[0]!.errors[f]!;
-      assert.ok(b.relRmse > 0, f);
-      assert.ok(Math.abs(a.relRmse - b.relRmse) <= 1e-12 * b.relRmse, `${f}: ${a.relRmse} vs ${b.relRmse}`);
+    // the default set pairs nested groups (int4-g32 in int4-g128, int2-g64 in int3-g128); the second set
+    // pairs two formats on the same groups
+    for (const formats of [[...DEFAULT_ERROR_FORMATS], ['int3-g128', 'int4-g128', 'int8']]) {
+      const withSimd = measureModelCpu(path, { formats });
+      setSimdEnabled(false);
+      let plain: ReturnType<typeof measureModelCpu>;
+      try {
+        plain = measureModelCpu(path, { formats });
+      } finally {
+        setSimdEnabled(true);
+      }
+      for (const f of formats) {
+        const a = withSimd.tensors[0]!.errors[f]!;
+        const b = plain.tensors[0]!.errors[f]!;
+        assert.ok(b.relRmse > 0, f);
+        assert.ok(Math.abs(a.relRmse - b.relRmse) <= 1e-12 * b.relRmse, `${f}: ${a.relRmse} vs ${b.relRmse}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
