@@ -330,6 +330,37 @@ function intRowSymmetricKernel(bits: number): ErrorKernel {
   };
 }
 
+/** Min and max of the last group passed to groupMinMax (a reused pair: no allocation per group). */
+const minMax = new Float64Array(2);
+
+/**
+ * Min and max of x[g..end) into minMax: from the block statistics (the group is `per` whole blocks of BLOCK)
+ * when given, else by scanning the weights.
+ */
+function groupMinMax(x: Float32Array, g: number, end: number, blocks: BlockStats | null, per: number): void {
+  let mn: number;
+  let mx: number;
+  if (blocks) {
+    const b0 = g / BLOCK;
+    mn = blocks.min[b0]!;
+    mx = blocks.max[b0]!;
+    for (let b = b0 + 1; b < b0 + per; b++) {
+      mn = Math.min(mn, blocks.min[b]!);
+      mx = Math.max(mx, blocks.max[b]!);
+    }
+  } else {
+    mn = x[g]!;
+    mx = mn;
+    for (let i = g + 1; i < end; i++) {
+      const v = x[i]!;
+      if (v < mn) mn = v;
+      else if (v > mx) mx = v;
+    }
+  }
+  minMax[0] = mn;
+  minMax[1] = mx;
+}
+
 /**
  * Group-wise integer RTN. Asymmetric: scale = (max - min) / (2^bits - 1), zero = min, so the group's
  * range maps onto 0..2^bits-1 (GPTQ/AWQ layout). Symmetric: scale = max|w| / (2^(bits-1) - 1).
@@ -345,25 +376,9 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
       const rowEnd = (r + 1) * cols;
       for (let g = r * cols; g < rowEnd; g += group) {
         const end = g + group < rowEnd ? g + group : rowEnd;
-        let mn: number;
-        let mx: number;
-        if (useBlocks) {
-          const b0 = g / BLOCK;
-          mn = blocks.min[b0]!;
-          mx = blocks.max[b0]!;
-          for (let b = b0 + 1; b < b0 + per; b++) {
-            mn = Math.min(mn, blocks.min[b]!);
-            mx = Math.max(mx, blocks.max[b]!);
-          }
-        } else {
-          mn = x[g]!;
-          mx = mn;
-          for (let i = g + 1; i < end; i++) {
-            const v = x[i]!;
-            if (v < mn) mn = v;
-            else if (v > mx) mx = v;
-          }
-        }
+        groupMinMax(x, g, end, useBlocks ? blocks : null, per);
+        const mn = minMax[0]!;
+        const mx = minMax[1]!;
         if (symmetric) {
           const amax = Math.max(-mn, mx);
           if (amax === 0) continue;
@@ -454,25 +469,9 @@ function intPairError(x: Float32Array, rows: number, cols: number, group: number
     const rowEnd = (r + 1) * cols;
     for (let g = r * cols; g < rowEnd; g += group) {
       const end = g + group < rowEnd ? g + group : rowEnd;
-      let mn: number;
-      let mx: number;
-      if (blocks) {
-        const b0 = g / BLOCK;
-        mn = blocks.min[b0]!;
-        mx = blocks.max[b0]!;
-        for (let b = b0 + 1; b < b0 + per; b++) {
-          mn = Math.min(mn, blocks.min[b]!);
-          mx = Math.max(mx, blocks.max[b]!);
-        }
-      } else {
-        mn = x[g]!;
-        mx = mn;
-        for (let i = g + 1; i < end; i++) {
-          const v = x[i]!;
-          if (v < mn) mn = v;
-          else if (v > mx) mx = v;
-        }
-      }
+      groupMinMax(x, g, end, blocks, per);
+      const mn = minMax[0]!;
+      const mx = minMax[1]!;
       const range = mx - mn;
       if (range === 0) continue;
       const scaleA = range / levelsA;

@@ -10,7 +10,7 @@ import { stack } from 'd3-shape';
 import type { Controls, HostMessage, KvData, MemoryStack } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { escapeHtml, formatBytes, formatTokens } from '../shared/format';
-import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, reportRendered, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 
@@ -192,10 +192,7 @@ function render(d: KvData, id: number): void {
     .map((m) => `<tr data-context="${m.contextTokens}"${m.contextTokens === c.contextTokens ? ' class="selected"' : ''}><td>${formatTokens(m.contextTokens)}</td><td data-max-batch="${m.maxBatch}">${m.maxBatch}</td></tr>`)
     .join('');
   $('#notes').innerHTML = d.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
-  const ms = performance.now() - t0;
-  $('#render-ms').textContent = `${ms.toFixed(2)} ms`;
-  $('#render-ms').dataset.renderMs = String(ms);
-  post({ type: 'rendered', requestId: id, renderMs: ms });
+  reportRendered(id, t0);
 }
 
 function onMessage(msg: HostMessage): void {

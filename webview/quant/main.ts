@@ -13,7 +13,7 @@ import type { Controls, HostMessage, QualityRisk, QuantData, QuantOption } from 
 import { QUALITY_RISKS } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { escapeHtml, formatBytes, formatSeconds } from '../shared/format';
-import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, reportRendered, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 
@@ -195,10 +195,7 @@ function render(d: QuantData, id: number): void {
       .map((l) => `<tr data-tensor="${escapeHtml(l.name)}"><td>${escapeHtml(l.name)}</td><td class="num">${l.params}</td>${fmts.map((f) => `<td class="num" data-format="${escapeHtml(f)}" data-sqnr-db="${l.sqnrDb[f] ?? ''}">${sqnrText(l.sqnrDb[f])}</td>`).join('')}</tr>`)
       .join('');
   }
-  const ms = performance.now() - t0;
-  $('#render-ms').textContent = `${ms.toFixed(2)} ms`;
-  $('#render-ms').dataset.renderMs = String(ms);
-  post({ type: 'rendered', requestId: id, renderMs: ms });
+  reportRendered(id, t0);
 }
 
 function onMessage(msg: HostMessage): void {

@@ -13,7 +13,7 @@ import type { Controls, HostMessage, RooflineData } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { pngDataUrl, svgString } from '../shared/export';
 import { escapeHtml, formatBytes, formatFlopsPerS, formatSeconds, formatSi } from '../shared/format';
-import { $, connect, getState, onThemeChange, post, setState } from '../shared/host';
+import { $, connect, getState, onThemeChange, post, reportRendered, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
 import { buildChartModel, opsCsv, type ChartModel, type OpPoint } from './chart-data';
@@ -303,12 +303,7 @@ function render(d: RooflineData, id: number): void {
   renderChart(m, d);
   const colors = themeColors();
   renderBreakdown(m, colors.categorical, m.kinds);
-  const ms = performance.now() - t0;
-  const el = $('#render-ms');
-  el.textContent = `${ms.toFixed(2)} ms script time for ${m.points.length} ops (request ${id})`;
-  el.dataset.renderMs = String(ms);
-  el.dataset.requestId = String(id);
-  post({ type: 'rendered', requestId: id, renderMs: ms });
+  reportRendered(id, t0, (ms) => `${ms.toFixed(2)} ms script time for ${m.points.length} ops (request ${id})`);
 }
 
 async function exportChart(format: 'svg' | 'png' | 'csv'): Promise<void> {

@@ -38,6 +38,19 @@ export function connect(view: ViewKind, onMessage: (msg: HostMessage) => void): 
   post({ type: 'ready', view });
 }
 
+/**
+ * Shows how long a render took in #render-ms (its text and `data-render-ms`, which tests read) and reports it
+ * to the host as `rendered`.
+ */
+export function reportRendered(requestId: number, t0: number, describe: (ms: number) => string = (ms) => `${ms.toFixed(2)} ms`): void {
+  const ms = performance.now() - t0;
+  const el = $('#render-ms');
+  el.textContent = describe(ms);
+  el.dataset.renderMs = String(ms);
+  el.dataset.requestId = String(requestId);
+  post({ type: 'rendered', requestId, renderMs: ms });
+}
+
 /** Sets an element's text; returns it for chaining. */
 export function text(el: Element | null, s: string): void {
   if (el) el.textContent = s;
