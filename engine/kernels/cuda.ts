@@ -12,12 +12,6 @@ function pos(n: Node, base: number): Pos {
   return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
 }
 
-function kids(n: Node): Node[] {
-  return n.children;
-}
-function named(n: Node): Node[] {
-  return n.codeChildren;
-}
 
 export function parseCNumber(text: string): Expr {
   const m = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?\.?)([uUlLfF]*)$/.exec(text.replace(/'/g, ''));
@@ -47,33 +41,33 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       return { k: 'id', name };
     }
     case 'parenthesized_expression': {
-      const inner = named(n)[0];
+      const inner = n.codeChildren[0];
       return inner ? cExpr(inner, ctx) : { k: 'other', text: n.text };
     }
     case 'field_expression': {
       // children: argument, '.' or '->', field (one call instead of one per field)
-      const ch = kids(n);
+      const ch = n.children;
       const arg = ch[0] ?? null;
       const field = ch[2]?.text ?? '';
       if (arg && arg.type === 'identifier' && BUILTIN[arg.text] && field in DIM) return { k: BUILTIN[arg.text]!, dim: DIM[field]! } as Expr;
       return { k: 'mem', obj: cExpr(arg, ctx), field };
     }
     case 'binary_expression': {
-      const ch = kids(n); // left, operator, right
+      const ch = n.children; // left, operator, right
       return ch.length === 3 ? { k: 'bin', op: ch[1]!.text, l: cExpr(ch[0]!, ctx), r: cExpr(ch[2]!, ctx) } : { k: 'other', text: n.text };
     }
     case 'unary_expression':
     case 'pointer_expression':
-      return { k: 'un', op: n.childForFieldName('operator')?.text ?? kids(n)[0]?.text ?? '?', e: cExpr(n.childForFieldName('argument'), ctx) };
+      return { k: 'un', op: n.childForFieldName('operator')?.text ?? n.children[0]?.text ?? '?', e: cExpr(n.childForFieldName('argument'), ctx) };
     case 'update_expression':
       return cExpr(n.childForFieldName('argument'), ctx);
     case 'subscript_expression': {
       const idx: Expr[] = [];
       let cur: Node | null = n;
       while (cur && cur.type === 'subscript_expression') {
-        const ch = kids(cur); // argument, indices
+        const ch: Node[] = cur.children; // argument, indices
         const list = ch[1] ?? null;
-        const inner = list ? (list.type === 'subscript_argument_list' ? named(list)[0] ?? null : list) : null;
+        const inner = list ? (list.type === 'subscript_argument_list' ? list.codeChildren[0] ?? null : list) : null;
         idx.unshift(cExpr(inner, ctx));
         cur = ch[0] ?? null;
       }
@@ -84,7 +78,7 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       const fname = f ? (f.type === 'template_function' ? f.childForFieldName('name')?.text ?? f.text : f.text) : '';
       ctx.calls.add(fname);
       const argsNode = n.childForFieldName('arguments');
-      const args = argsNode ? named(argsNode).map((a) => cExpr(a, ctx)) : [];
+      const args = argsNode ? argsNode.codeChildren.map((a) => cExpr(a, ctx)) : [];
       return { k: 'call', fn: fname, args };
     }
     case 'conditional_expression':
@@ -102,10 +96,10 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       return cExpr(n.childForFieldName('right'), ctx);
     case 'initializer_list':
     case 'argument_list':
-      return { k: 'call', fn: '{}', args: named(n).map((a) => cExpr(a, ctx)) };
+      return { k: 'call', fn: '{}', args: n.codeChildren.map((a) => cExpr(a, ctx)) };
     default: {
       // walk into unknown nodes so that accesses inside them are still seen
-      const inner = named(n);
+      const inner = n.codeChildren;
       if (inner.length === 1) return cExpr(inner[0]!, ctx);
       if (inner.length > 1) return { k: 'call', fn: `<${n.type}>`, args: inner.map((a) => cExpr(a, ctx)) };
       return { k: 'other', text: n.text };
@@ -125,16 +119,16 @@ function declName(d: Node | null): { name: string; dims: Node[]; pointer: boolea
       cur = cur.childForFieldName('declarator');
     } else if (cur.type === 'pointer_declarator' || cur.type === 'reference_declarator') {
       pointer = true;
-      cur = cur.childForFieldName('declarator') ?? named(cur).find((c) => c.type.endsWith('declarator') || c.type === 'identifier') ?? null;
+      cur = cur.childForFieldName('declarator') ?? cur.codeChildren.find((c) => c.type.endsWith('declarator') || c.type === 'identifier') ?? null;
     } else if (cur.type === 'init_declarator' || cur.type === 'function_declarator' || cur.type === 'parenthesized_declarator') {
-      cur = cur.childForFieldName('declarator') ?? named(cur)[0] ?? null;
+      cur = cur.childForFieldName('declarator') ?? cur.codeChildren[0] ?? null;
     } else return null;
   }
   return null;
 }
 
 function hasToken(n: Node, tok: string): boolean {
-  for (const c of kids(n)) {
+  for (const c of n.children) {
     if (c.type === tok || ((c.type === 'type_qualifier' || c.type === 'storage_class_specifier' || c.type === 'attribute_specifier') && c.text.includes(tok))) return true;
   }
   return false;
@@ -142,7 +136,7 @@ function hasToken(n: Node, tok: string): boolean {
 
 function typeText(decl: Node): string {
   const parts: string[] = [];
-  for (const c of kids(decl)) {
+  for (const c of decl.children) {
     if (c.type === 'type_qualifier' || c.type === 'storage_class_specifier') parts.push(c.text);
     if (decl.childForFieldName('type')?.id === c.id) parts.push(c.text);
   }
@@ -175,7 +169,7 @@ function cDecl(n: Node, ctx: Ctx, out: Stmt[]): void {
     else if (d.type === 'function_declarator' && /\bdim3\b/.test(type)) {
       // `dim3 block(TILE, TILE)` parses as a function declarator: its "parameters" are the arguments.
       const params = d.childForFieldName('parameters');
-      const args = params ? named(params).map((p) => parseMiniExpr(p.text) ?? ({ k: 'other', text: p.text } as Expr)) : [];
+      const args = params ? params.codeChildren.map((p) => parseMiniExpr(p.text) ?? ({ k: 'other', text: p.text } as Expr)) : [];
       init = { k: 'call', fn: 'dim3', args };
     }
     if (init && /\bdim3\b/.test(type) && init.k === 'call' && init.fn === '{}') init = { k: 'call', fn: 'dim3', args: init.args };
@@ -195,13 +189,13 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
   switch (n.type) {
     case 'compound_statement':
     case 'translation_unit':
-      for (const c of named(n)) cStmts(c, ctx, out, launches);
+      for (const c of n.codeChildren) cStmts(c, ctx, out, launches);
       return;
     case 'declaration':
       cDecl(n, ctx, out);
       return;
     case 'expression_statement': {
-      const e = named(n)[0];
+      const e = n.codeChildren[0];
       if (!e) return;
       cExprStmt(e, ctx, out, launches);
       return;
@@ -270,12 +264,12 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
       const els: Stmt[] = [];
       cStmts(n.childForFieldName('consequence'), ctx, then, launches);
       const alt = n.childForFieldName('alternative');
-      if (alt) for (const a of alt.type === 'else_clause' ? named(alt) : [alt]) cStmts(a, ctx, els, launches);
-      out.push({ k: 'if', cond: c ? cExpr(named(c)[0] ?? c, ctx) : { k: 'other', text: '' }, then, else: els, pos: pos(n, ctx.base) });
+      if (alt) for (const a of alt.type === 'else_clause' ? alt.codeChildren : [alt]) cStmts(a, ctx, els, launches);
+      out.push({ k: 'if', cond: c ? cExpr(c.codeChildren[0] ?? c, ctx) : { k: 'other', text: '' }, then, else: els, pos: pos(n, ctx.base) });
       return;
     }
     case 'return_statement': {
-      const e = named(n)[0];
+      const e = n.codeChildren[0];
       if (e) out.push({ k: 'expr', e: cExpr(e, ctx), pos: pos(n, ctx.base) });
       return;
     }
@@ -283,7 +277,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
       return;
     default: {
       // labeled statements, switch, preprocessor blocks inside bodies, ...: descend
-      for (const c of named(n)) {
+      for (const c of n.codeChildren) {
         if (c.type.endsWith('statement') || c.type === 'declaration' || c.type === 'compound_statement' || c.type.startsWith('preproc') || c.type === 'case_statement') cStmts(c, ctx, out, launches);
       }
       if (n.type.startsWith('preproc')) return;
@@ -295,7 +289,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
 function cExprStmt(e: Node, ctx: Ctx, out: Stmt[], launches: UnitIR['launches']): void {
   const p = pos(e, ctx.base);
   if (e.type === 'assignment_expression') {
-    const ch = kids(e); // left, operator, right
+    const ch = e.children; // left, operator, right
     const value = cExpr(ch[2] ?? null, ctx);
     out.push({ k: 'assign', target: cExpr(ch[0] ?? null, ctx), op: ch[1]?.text ?? '=', value, pos: p });
     if (ch[0]?.type === 'identifier') ctx.locals.set(ch[0].text, value);
@@ -308,17 +302,17 @@ function cExprStmt(e: Node, ctx: Ctx, out: Stmt[], launches: UnitIR['launches'])
   if (e.type === 'call_expression') {
     const f = e.childForFieldName('function');
     const fname = f ? (f.type === 'template_function' ? f.childForFieldName('name')?.text ?? f.text : f.type === 'field_expression' ? f.childForFieldName('field')?.text ?? '' : f.text) : '';
-    const cfg = kids(e).find((c) => c.type === 'kernel_call_syntax');
+    const cfg = e.children.find((c) => c.type === 'kernel_call_syntax');
     if (cfg) {
-      const args = named(cfg).map((a) => substituteLocals(cExpr(a, ctx), ctx.locals));
+      const args = cfg.codeChildren.map((a) => substituteLocals(cExpr(a, ctx), ctx.locals));
       const dims = (x: Expr | undefined): Expr[] => {
         if (!x) return [];
         if (x.k === 'call' && (x.fn === 'dim3' || x.fn === '{}')) return x.args;
         return [x];
       };
-      const targs = f?.type === 'template_function' ? named(f.childForFieldName('arguments') ?? f).filter((a) => a.id !== f.childForFieldName('name')?.id).map((a) => a.text) : [];
+      const targs = f?.type === 'template_function' ? (f.childForFieldName('arguments') ?? f).codeChildren.filter((a) => a.id !== f.childForFieldName('name')?.id).map((a) => a.text) : [];
       const argList = e.childForFieldName('arguments');
-      const callArgs = argList ? named(argList).map((a) => substituteLocals(cExpr(a, ctx), ctx.locals)) : [];
+      const callArgs = argList ? argList.codeChildren.map((a) => substituteLocals(cExpr(a, ctx), ctx.locals)) : [];
       launches.push({ kernel: fname.replace(/^.*::/, ''), grid: dims(args[0]), block: dims(args[1]), smem: args[2] ?? null, args: callArgs, templateArgs: targs, text: cfg.text, pos: p });
       return;
     }
@@ -365,7 +359,7 @@ function substituteLocals(e: Expr, locals: Map<string, Expr | Expr[]>, depth = 0
 function cParams(list: Node | null): ParamIR[] {
   if (!list) return [];
   const out: ParamIR[] = [];
-  for (const p of named(list)) {
+  for (const p of list.codeChildren) {
     if (p.type !== 'parameter_declaration' && p.type !== 'optional_parameter_declaration') continue;
     const d = p.childForFieldName('declarator');
     const info = declName(d);
@@ -454,8 +448,8 @@ export function cudaUnit(n: Node): UnitIR {
       }
       case 'template_declaration': {
         const params = m.childForFieldName('parameters');
-        const names = params ? named(params).map((p) => (p.childForFieldName('declarator') ?? named(p).at(-1))?.text ?? '').filter(Boolean) : [];
-        for (const c of named(m)) if (c.id !== params?.id) visit(c, names);
+        const names = params ? params.codeChildren.map((p) => (p.childForFieldName('declarator') ?? p.codeChildren.at(-1))?.text ?? '').filter(Boolean) : [];
+        for (const c of m.codeChildren) if (c.id !== params?.id) visit(c, names);
         return;
       }
       case 'declaration':
@@ -466,7 +460,7 @@ export function cudaUnit(n: Node): UnitIR {
         return;
       case 'ERROR':
         unit.errors.push(pos(m, base));
-        for (const c of named(m)) visit(c, templateParams);
+        for (const c of m.codeChildren) visit(c, templateParams);
         return;
       case 'linkage_specification':
       case 'namespace_definition':
@@ -476,7 +470,7 @@ export function cudaUnit(n: Node): UnitIR {
       case 'preproc_else':
       case 'preproc_elif':
       case 'translation_unit':
-        for (const c of named(m)) visit(c, templateParams);
+        for (const c of m.codeChildren) visit(c, templateParams);
         return;
       default:
         return;
@@ -494,5 +488,5 @@ export function collectErrors(n: Node, base: number, out: Pos[]): void {
     return;
   }
   if (!n.hasError) return;
-  for (const c of kids(n)) collectErrors(c, base, out);
+  for (const c of n.children) collectErrors(c, base, out);
 }

@@ -62,9 +62,6 @@ export interface TritonUnit {
 function pos(n: Node, base: number): Pos {
   return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
 }
-function named(n: Node): Node[] {
-  return n.codeChildren;
-}
 
 function dotted(n: Node): string | null {
   if (n.type === 'identifier') return n.text;
@@ -100,13 +97,13 @@ export function pyExpr(n: Node | null, base: number): Expr {
       return { k: 'mem', obj: pyExpr(n.childForFieldName('object'), base), field: n.childForFieldName('attribute')?.text ?? '' };
     }
     case 'parenthesized_expression':
-      return pyExpr(named(n)[0] ?? null, base);
+      return pyExpr(n.codeChildren[0] ?? null, base);
     case 'binary_operator':
       return { k: 'bin', op: n.childForFieldName('operator')?.text ?? '?', l: pyExpr(n.childForFieldName('left'), base), r: pyExpr(n.childForFieldName('right'), base) };
     case 'boolean_operator':
       return { k: 'bin', op: n.childForFieldName('operator')?.text === 'and' ? '&&' : '||', l: pyExpr(n.childForFieldName('left'), base), r: pyExpr(n.childForFieldName('right'), base) };
     case 'comparison_operator': {
-      const c = named(n);
+      const c = n.codeChildren;
       const op = n.children.find((x) => x && !x.isNamed)?.text ?? '<';
       return { k: 'bin', op, l: pyExpr(c[0] ?? null, base), r: pyExpr(c[1] ?? null, base) };
     }
@@ -115,7 +112,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
     case 'not_operator':
       return { k: 'un', op: '!', e: pyExpr(n.childForFieldName('argument'), base) };
     case 'conditional_expression': {
-      const c = named(n);
+      const c = n.codeChildren;
       return { k: 'cond', c: pyExpr(c[1] ?? null, base), a: pyExpr(c[0] ?? null, base), b: pyExpr(c[2] ?? null, base) };
     }
     case 'call': {
@@ -123,7 +120,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
       const fn = (f && dotted(f)) ?? (f?.type === 'attribute' ? `${exprText(pyExpr(f.childForFieldName('object'), base))}.${f.childForFieldName('attribute')?.text}` : f?.text ?? '');
       const args: Expr[] = [];
       const al = n.childForFieldName('arguments');
-      for (const a of al ? named(al) : []) {
+      for (const a of al ? al.codeChildren : []) {
         if (a.type === 'keyword_argument') {
           args.push({ k: 'bin', op: 'kw=', l: { k: 'id', name: a.childForFieldName('name')?.text ?? '' }, r: pyExpr(a.childForFieldName('value'), base) });
         } else args.push(pyExpr(a, base));
@@ -135,7 +132,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
       const subs = n.childrenForFieldName('subscript').filter((x): x is Node => x !== null);
       // META['BLOCK_M'] / args['K'] -> the name itself
       if (subs.length === 1 && subs[0]!.type === 'string') {
-        const s = named(subs[0]!).find((c) => c.type === 'string_content')?.text;
+        const s = subs[0]!.codeChildren.find((c) => c.type === 'string_content')?.text;
         if (s) return { k: 'id', name: s };
       }
       return {
@@ -148,7 +145,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
     case 'tuple':
     case 'list':
     case 'expression_list':
-      return { k: 'call', fn: '()', args: named(n).map((c) => pyExpr(c, base)) };
+      return { k: 'call', fn: '()', args: n.codeChildren.map((c) => pyExpr(c, base)) };
     case 'lambda': {
       const body = n.childForFieldName('body');
       return { k: 'call', fn: 'lambda', args: [pyExpr(body, base)] };
@@ -170,14 +167,14 @@ function positional(args: Expr[]): Expr[] {
 
 function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, locals: TritonFunc['locals'], host: boolean): void {
   if (!n) return;
-  for (const s of n.type === 'block' || n.type === 'module' ? named(n) : [n]) {
+  for (const s of n.type === 'block' || n.type === 'module' ? n.codeChildren : [n]) {
     switch (s.type) {
       case 'expression_statement': {
-        for (const e of named(s)) {
+        for (const e of s.codeChildren) {
           if (e.type === 'assignment' || e.type === 'augmented_assignment') {
             const left = e.childForFieldName('left');
             const right = e.childForFieldName('right');
-            const targets = left ? (left.type === 'pattern_list' || left.type === 'tuple_pattern' ? named(left).map((x) => x.text) : [left.text]) : [];
+            const targets = left ? (left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.codeChildren.map((x) => x.text) : [left.text]) : [];
             const value = pyExpr(right, base);
             const op = e.type === 'assignment' ? '=' : e.childForFieldName('operator')?.text ?? '+=';
             out.push({ k: 'assign', targets, op, value, pos: pos(e, base) });
@@ -211,7 +208,7 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         const els: PyStmt[] = [];
         pyStmts(s.childForFieldName('consequence'), base, then, unit, locals, host);
         for (const alt of s.childrenForFieldName('alternative').filter((x): x is Node => x !== null)) {
-          pyStmts(alt.childForFieldName('body') ?? alt.childForFieldName('consequence') ?? named(alt).find((c) => c.type === 'block') ?? null, base, els, unit, locals, host);
+          pyStmts(alt.childForFieldName('body') ?? alt.childForFieldName('consequence') ?? alt.codeChildren.find((c) => c.type === 'block') ?? null, base, els, unit, locals, host);
         }
         out.push({ k: 'if', then, else: els, pos: pos(s, base) });
         break;
@@ -221,7 +218,7 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         break;
       }
       case 'return_statement': {
-        for (const e of named(s)) findLaunches(e, base, unit, locals);
+        for (const e of s.codeChildren) findLaunches(e, base, unit, locals);
         break;
       }
       case 'function_definition':
@@ -256,7 +253,7 @@ function findLaunches(n: Node, base: number, unit: TritonUnit, locals: TritonFun
       }
     }
   }
-  for (const c of named(n)) findLaunches(c, base, unit, locals);
+  for (const c of n.codeChildren) findLaunches(c, base, unit, locals);
 }
 
 function parseConfigs(e: Expr | undefined): TritonConfig[] | null {
@@ -285,9 +282,9 @@ function withDicts(n: Node, base: number): Expr {
     return {
       k: 'call',
       fn: '{}',
-      args: named(n).filter((p) => p.type === 'pair').map((p) => {
+      args: n.codeChildren.filter((p) => p.type === 'pair').map((p) => {
         const key = p.childForFieldName('key');
-        const s = key ? named(key).find((c) => c.type === 'string_content')?.text ?? key.text : '';
+        const s = key ? key.codeChildren.find((c) => c.type === 'string_content')?.text ?? key.text : '';
         return { k: 'bin', op: 'pair', l: { k: 'id', name: s }, r: pyExpr(p.childForFieldName('value'), base) } as Expr;
       }),
     };
@@ -297,7 +294,7 @@ function withDicts(n: Node, base: number): Expr {
     const al = n.childForFieldName('arguments');
     if (e.k === 'call' && al) {
       const args: Expr[] = [];
-      for (const a of named(al)) {
+      for (const a of al.codeChildren) {
         if (a.type === 'keyword_argument') args.push({ k: 'bin', op: 'kw=', l: { k: 'id', name: a.childForFieldName('name')?.text ?? '' }, r: withDicts(a.childForFieldName('value')!, base) });
         else args.push(withDicts(a, base));
       }
@@ -305,13 +302,13 @@ function withDicts(n: Node, base: number): Expr {
     }
     return e;
   }
-  if (n.type === 'list' || n.type === 'tuple') return { k: 'call', fn: '()', args: named(n).map((c) => withDicts(c, base)) };
+  if (n.type === 'list' || n.type === 'tuple') return { k: 'call', fn: '()', args: n.codeChildren.map((c) => withDicts(c, base)) };
   if (n.type === 'list_comprehension') return { k: 'other', text: n.text };
   return pyExpr(n, base);
 }
 
 function tritonDef(n: Node, base: number, unit: TritonUnit): void {
-  const decorators = n.type === 'decorated_definition' ? named(n).filter((c) => c.type === 'decorator') : [];
+  const decorators = n.type === 'decorated_definition' ? n.codeChildren.filter((c) => c.type === 'decorator') : [];
   const def = n.type === 'decorated_definition' ? n.childForFieldName('definition') : n;
   if (!def || def.type !== 'function_definition') {
     if (def?.type === 'class_definition') pyStmts(def.childForFieldName('body'), base, [], unit, [], true);
@@ -324,7 +321,7 @@ function tritonDef(n: Node, base: number, unit: TritonUnit): void {
   let autotuneRef: string | null = null;
   const heuristics: string[] = [];
   for (const d of decorators) {
-    const e = named(d)[0];
+    const e = d.codeChildren[0];
     if (!e) continue;
     const head = e.type === 'call' ? e.childForFieldName('function') : e;
     const name = head ? dotted(head) ?? '' : '';
@@ -343,8 +340,8 @@ function tritonDef(n: Node, base: number, unit: TritonUnit): void {
   }
   const params: KernelParam[] = [];
   const plist = def.childForFieldName('parameters');
-  for (const p of plist ? named(plist) : []) {
-    const id = p.type === 'identifier' ? p : named(p).find((c) => c.type === 'identifier');
+  for (const p of plist ? plist.codeChildren : []) {
+    const id = p.type === 'identifier' ? p : p.codeChildren.find((c) => c.type === 'identifier');
     const t = p.childForFieldName('type')?.text ?? '';
     if (!id) continue;
     const constexpr = /constexpr/.test(t);
@@ -362,7 +359,7 @@ export function tritonUnit(n: Node): TritonUnit {
   const base = n.startPosition.row;
   if (n.type === 'decorated_definition' || n.type === 'function_definition' || n.type === 'class_definition') tritonDef(n, base, unit);
   else if (n.type === 'expression_statement') {
-    const a = named(n)[0];
+    const a = n.codeChildren[0];
     if (a?.type === 'assignment') {
       const left = a.childForFieldName('left');
       const right = a.childForFieldName('right');
@@ -376,7 +373,7 @@ export function tritonUnit(n: Node): TritonUnit {
     pyStmts(n, base, [], unit, [], true);
   } else if (n.type === 'ERROR') {
     unit.errors.push(pos(n, base));
-    for (const c of named(n)) {
+    for (const c of n.codeChildren) {
       const u = tritonUnit(c);
       const d = c.startPosition.row - base;
       unit.funcs.push(...u.funcs.map((f) => ({ ...f, namePos: shiftPos(f.namePos, d), pos: shiftPos(f.pos, d), body: shiftBody(f.body, d) })));
@@ -390,7 +387,7 @@ export function tritonUnit(n: Node): TritonUnit {
     const walk = (m: Node) => {
       if (errs.length > 20) return;
       if (m.type === 'ERROR' || m.isMissing) errs.push(pos(m, base));
-      else if (m.hasError) for (const c of named(m)) walk(c);
+      else if (m.hasError) for (const c of m.codeChildren) walk(c);
       if (m.isMissing) return;
     };
     walk(n);

@@ -10,12 +10,6 @@ import { emptyUnit, evalExpr, tripFromParts, type Env, type Expr, type FuncIR, t
 function pos(n: Node, base: number): Pos {
   return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
 }
-function kids(n: Node): Node[] {
-  return n.children;
-}
-function named(n: Node): Node[] {
-  return n.codeChildren;
-}
 
 type Ctx = { base: number; builtins: Map<string, string>; calls: Set<string>; idents: Set<string> };
 
@@ -44,27 +38,27 @@ function applyPostfix(baseE: Expr, post: Node | null, ctx: Ctx, whole: Node): Ex
   let e = baseE;
   let cur = post;
   while (cur && cur.type === 'postfix_expression') {
-    const first = kids(cur)[0];
+    const first = cur.children[0];
     if (first?.type === 'period') {
-      const field = kids(cur).find((c) => c.type === 'ident')?.text ?? '';
+      const field = cur.children.find((c) => c.type === 'ident')?.text ?? '';
       if (e.k === 'id' && ctx.builtins.has(e.name)) {
         const b = builtinExpr(ctx.builtins.get(e.name)!, field);
         e = b ?? { k: 'mem', obj: e, field };
       } else e = { k: 'mem', obj: e, field };
     } else if (first?.type === 'bracket_left') {
-      const ix = kids(cur).find((c) => c.type === 'expression');
+      const ix = cur.children.find((c) => c.type === 'expression');
       const idxE = wExpr(ix ?? null, ctx);
       if (e.k === 'idx') e = { ...e, idx: [...e.idx, idxE], pos: pos(whole, ctx.base) };
       else e = { k: 'idx', base: e, idx: [idxE], pos: pos(whole, ctx.base) };
     }
-    cur = kids(cur).find((c) => c.type === 'postfix_expression') ?? null;
+    cur = cur.children.find((c) => c.type === 'postfix_expression') ?? null;
   }
   return e;
 }
 
 export function wExpr(n: Node | null, ctx: Ctx): Expr {
   if (!n) return { k: 'other', text: '' };
-  const ch = named(n);
+  const ch = n.codeChildren;
   switch (n.type) {
     case 'int_literal':
     case 'decimal_float_literal':
@@ -88,7 +82,7 @@ export function wExpr(n: Node | null, ctx: Ctx): Expr {
       return applyPostfix(wExpr(prim, ctx), post, ctx, n);
     }
     case 'lhs_expression': {
-      const all = kids(n);
+      const all = n.children;
       const core = all.find((c) => c.type === 'core_lhs_expression') ?? null;
       const post = all.find((c) => c.type === 'postfix_expression') ?? null;
       const prefix = all.filter((c) => !c.isNamed || c.type === 'star' || c.type === 'and').map((c) => c.text).join('');
@@ -103,7 +97,7 @@ export function wExpr(n: Node | null, ctx: Ctx): Expr {
       if (callable && args) {
         const fn = callable.text.replace(/\s+/g, '');
         ctx.calls.add(fn);
-        return { k: 'call', fn, args: named(args).filter((a) => a.type === 'expression').map((a) => wExpr(a, ctx)) };
+        return { k: 'call', fn, args: args.codeChildren.filter((a) => a.type === 'expression').map((a) => wExpr(a, ctx)) };
       }
       if (ch[0]?.type === 'bitcast') {
         const e = ch.find((c) => c.type === 'paren_expression');
@@ -112,7 +106,7 @@ export function wExpr(n: Node | null, ctx: Ctx): Expr {
       return wExpr(ch[0] ?? null, ctx);
     }
     case 'unary_expression': {
-      const all = kids(n);
+      const all = n.children;
       if (all.length === 2) return { k: 'un', op: all[0]!.text, e: wExpr(all[1]!, ctx) };
       return wExpr(ch[0] ?? null, ctx);
     }
@@ -120,11 +114,11 @@ export function wExpr(n: Node | null, ctx: Ctx): Expr {
       const fn = ch.find((c) => c.type === 'ident')?.text ?? '';
       ctx.calls.add(fn);
       const args = ch.find((c) => c.type === 'argument_expression_list');
-      return { k: 'call', fn, args: args ? named(args).filter((a) => a.type === 'expression').map((a) => wExpr(a, ctx)) : [] };
+      return { k: 'call', fn, args: args ? args.codeChildren.filter((a) => a.type === 'expression').map((a) => wExpr(a, ctx)) : [] };
     }
     default: {
-      const all = kids(n);
-      if (all.length === 3 && named(n).length >= 2 && n.type.endsWith('expression')) {
+      const all = n.children;
+      if (all.length === 3 && n.codeChildren.length >= 2 && n.type.endsWith('expression')) {
         return { k: 'bin', op: all[1]!.text, l: wExpr(all[0]!, ctx), r: wExpr(all[2]!, ctx) };
       }
       if (ch.length === 1) return wExpr(ch[0]!, ctx);
@@ -136,12 +130,12 @@ export function wExpr(n: Node | null, ctx: Ctx): Expr {
 
 export function wType(n: Node | null): WgslType | null {
   if (!n) return null;
-  if (n.type === 'type_decl') return wType(named(n)[0] ?? null);
+  if (n.type === 'type_decl') return wType(n.codeChildren[0] ?? null);
   if (n.type !== 'type_decl_without_ident') {
     if (n.type === 'ident') return aliasType(n.text);
     return null;
   }
-  const ch = named(n);
+  const ch = n.codeChildren;
   const first = ch[0];
   if (!first) return null;
   switch (first.type) {
@@ -160,7 +154,7 @@ export function wType(n: Node | null): WgslType | null {
       return m && elem ? { k: 'mat', c: Number(m[1]), r: Number(m[2]), elem } : null;
     }
     case 'array_type_decl': {
-      const a = named(first);
+      const a = first.codeChildren;
       const elem = wType(a.find((c) => c.type === 'type_decl') ?? null);
       const cnt = a.find((c) => c.type === 'element_count_expression');
       const ctx: Ctx = { base: 0, builtins: new Map(), calls: new Set(), idents: new Set() };
@@ -280,36 +274,36 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
   switch (n.type) {
     case 'compound_statement':
     case 'continuing_statement':
-      for (const c of named(n)) wStmts(c, ctx, out);
+      for (const c of n.codeChildren) wStmts(c, ctx, out);
       return;
     case 'statement':
-      for (const c of named(n)) wStmts(c, ctx, out);
+      for (const c of n.codeChildren) wStmts(c, ctx, out);
       return;
     case 'variable_statement': {
-      const vd = named(n).find((c) => c.type === 'variable_decl');
-      const vid = (vd ? named(vd) : named(n)).find((c) => c.type === 'variable_ident_decl');
-      const name = (vid ? named(vid).find((c) => c.type === 'ident') : (vd ? named(vd) : named(n)).find((c) => c.type === 'ident'))?.text ?? '';
-      const t = vid ? wType(named(vid).find((c) => c.type === 'type_decl') ?? null) : null;
-      const init = named(n).find((c) => c.type === 'expression');
+      const vd = n.codeChildren.find((c) => c.type === 'variable_decl');
+      const vid = (vd ? vd.codeChildren : n.codeChildren).find((c) => c.type === 'variable_ident_decl');
+      const name = (vid ? vid.codeChildren.find((c) => c.type === 'ident') : (vd ? vd.codeChildren : n.codeChildren).find((c) => c.type === 'ident'))?.text ?? '';
+      const t = vid ? wType(vid.codeChildren.find((c) => c.type === 'type_decl') ?? null) : null;
+      const init = n.codeChildren.find((c) => c.type === 'expression');
       ctx.idents.add(name);
       out.push({ k: 'decl', name, type: t ? wgslTypeText(t) : '', init: init ? wExpr(init, ctx) : null, pos: pos(n, ctx.base) });
       return;
     }
     case 'assignment_statement': {
-      const lhs = named(n).find((c) => c.type === 'lhs_expression');
-      const opNode = kids(n).find((c) => c.type === 'compound_assignment_operator' || c.type === 'equal');
-      const value = named(n).find((c) => c.type === 'expression');
+      const lhs = n.codeChildren.find((c) => c.type === 'lhs_expression');
+      const opNode = n.children.find((c) => c.type === 'compound_assignment_operator' || c.type === 'equal');
+      const value = n.codeChildren.find((c) => c.type === 'expression');
       out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: opNode?.text ?? '=', value: wExpr(value ?? null, ctx), pos: pos(n, ctx.base) });
       return;
     }
     case 'increment_statement':
     case 'decrement_statement': {
-      const lhs = named(n).find((c) => c.type === 'lhs_expression');
+      const lhs = n.codeChildren.find((c) => c.type === 'lhs_expression');
       out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: n.type === 'increment_statement' ? '+=' : '-=', value: { k: 'num', v: 1, float: false }, pos: pos(n, ctx.base) });
       return;
     }
     case 'func_call_statement': {
-      const fn = named(n).find((c) => c.type === 'ident')?.text ?? '';
+      const fn = n.codeChildren.find((c) => c.type === 'ident')?.text ?? '';
       if (BARRIERS.has(fn)) {
         out.push({ k: 'barrier', pos: pos(n, ctx.base) });
         if (fn !== 'workgroupUniformLoad') return;
@@ -318,35 +312,35 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       return;
     }
     case 'return_statement': {
-      const e = named(n).find((c) => c.type === 'expression');
+      const e = n.codeChildren.find((c) => c.type === 'expression');
       if (e) out.push({ k: 'expr', e: wExpr(e, ctx), pos: pos(n, ctx.base) });
       return;
     }
     case 'if_statement':
     case 'elseif_statement': {
-      const cond = named(n).find((c) => c.type === 'expression');
+      const cond = n.codeChildren.find((c) => c.type === 'expression');
       const then: Stmt[] = [];
       const els: Stmt[] = [];
-      wStmts(named(n).find((c) => c.type === 'compound_statement') ?? null, ctx, then);
-      for (const c of named(n)) {
+      wStmts(n.codeChildren.find((c) => c.type === 'compound_statement') ?? null, ctx, then);
+      for (const c of n.codeChildren) {
         if (c.type === 'else_statement' || c.type === 'elseif_statement') wStmts(c, ctx, els);
       }
       out.push({ k: 'if', cond: wExpr(cond ?? null, ctx), then, else: els, pos: pos(n, ctx.base) });
       return;
     }
     case 'else_statement':
-      for (const c of named(n)) wStmts(c, ctx, out);
+      for (const c of n.codeChildren) wStmts(c, ctx, out);
       return;
     case 'for_statement': {
-      const header = named(n).find((c) => c.type === 'for_header');
+      const header = n.codeChildren.find((c) => c.type === 'for_header');
       const hs: Stmt[] = [];
       let condE: Expr | null = null;
       let update: Stmt[] = [];
       if (header) {
-        for (const c of named(header)) {
-          if (c.type === 'for_init') for (const x of named(c)) wStmts(x, ctx, hs);
+        for (const c of header.codeChildren) {
+          if (c.type === 'for_init') for (const x of c.codeChildren) wStmts(x, ctx, hs);
           else if (c.type === 'expression') condE = wExpr(c, ctx);
-          else if (c.type === 'for_update') { update = []; for (const x of named(c)) wStmts(x, ctx, update); }
+          else if (c.type === 'for_update') { update = []; for (const x of c.codeChildren) wStmts(x, ctx, update); }
         }
       }
       const h0 = hs[0];
@@ -366,7 +360,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
         else if (u.op.length >= 2) { stepOp = u.op.slice(0, -1); step = u.value; }
       }
       const body: Stmt[] = [];
-      wStmts(named(n).find((c) => c.type === 'compound_statement') ?? null, ctx, body);
+      wStmts(n.codeChildren.find((c) => c.type === 'compound_statement') ?? null, ctx, body);
       out.push(...hs); // the initializer runs once, before the loop
       out.push({
         k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: pos(n, ctx.base), header: condE ? [condE] : [],
@@ -377,17 +371,17 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
     case 'while_statement':
     case 'loop_statement': {
       const body: Stmt[] = [];
-      for (const c of named(n)) if (c.type !== 'expression') wStmts(c, ctx, body);
-      const cond = named(n).find((c) => c.type === 'expression');
+      for (const c of n.codeChildren) if (c.type !== 'expression') wStmts(c, ctx, body);
+      const cond = n.codeChildren.find((c) => c.type === 'expression');
       out.push({ k: 'loop', var: null, trip: null, body, pos: pos(n, ctx.base), header: cond ? [wExpr(cond, ctx)] : [] });
       return;
     }
     case 'switch_statement': {
-      for (const c of named(n)) if (c.type !== 'expression') wStmts(c, ctx, out);
+      for (const c of n.codeChildren) if (c.type !== 'expression') wStmts(c, ctx, out);
       return;
     }
     default:
-      for (const c of named(n)) {
+      for (const c of n.codeChildren) {
         if (c.type.endsWith('statement') || c.type === 'case_selectors' || c.type.startsWith('switch_body') || c.type.endsWith('_body')) wStmts(c, ctx, out);
       }
       return;
@@ -395,13 +389,13 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
 }
 
 function attrs(n: Node): Array<{ name: string; args: Node[] }> {
-  return named(n)
+  return n.codeChildren
     .filter((c) => c.type === 'attribute')
-    .map((a) => ({ name: named(a).find((c) => c.type === 'ident')?.text ?? '', args: named(a).filter((c) => c.type === 'literal_or_ident' || c.type === 'expression') }));
+    .map((a) => ({ name: a.codeChildren.find((c) => c.type === 'ident')?.text ?? '', args: a.codeChildren.filter((c) => c.type === 'literal_or_ident' || c.type === 'expression') }));
 }
 
 function litOrIdent(n: Node, ctx: Ctx): Expr {
-  const c = named(n)[0];
+  const c = n.codeChildren[0];
   if (!c) return { k: 'other', text: n.text };
   if (c.type === 'ident') return { k: 'id', name: c.text };
   if (c.type === 'int_literal' || c.type === 'float_literal') return num(c.text);
@@ -409,26 +403,26 @@ function litOrIdent(n: Node, ctx: Ctx): Expr {
 }
 
 function wFunction(n: Node, base: number, unit: UnitIR): void {
-  const header = named(n).find((c) => c.type === 'function_header');
+  const header = n.codeChildren.find((c) => c.type === 'function_header');
   if (!header) return;
-  const nameNode = named(header).find((c) => c.type === 'ident');
+  const nameNode = header.codeChildren.find((c) => c.type === 'ident');
   if (!nameNode) return;
   const at = attrs(n);
   const isCompute = at.some((a) => a.name === 'compute');
   const ctx: Ctx = { base, builtins: new Map(), calls: new Set(), idents: new Set() };
   const wg = at.find((a) => a.name === 'workgroup_size');
   const params: ParamIR[] = [];
-  const plist = named(header).find((c) => c.type === 'param_list');
-  for (const p of plist ? named(plist).filter((c) => c.type === 'param') : []) {
-    const vid = named(p).find((c) => c.type === 'variable_ident_decl');
-    const pname = vid ? named(vid).find((c) => c.type === 'ident')?.text ?? '' : '';
-    const t = vid ? named(vid).find((c) => c.type === 'type_decl') : null;
+  const plist = header.codeChildren.find((c) => c.type === 'param_list');
+  for (const p of plist ? plist.codeChildren.filter((c) => c.type === 'param') : []) {
+    const vid = p.codeChildren.find((c) => c.type === 'variable_ident_decl');
+    const pname = vid ? vid.codeChildren.find((c) => c.type === 'ident')?.text ?? '' : '';
+    const t = vid ? vid.codeChildren.find((c) => c.type === 'type_decl') : null;
     const b = attrs(p).find((a) => a.name === 'builtin');
     if (b && b.args[0]) ctx.builtins.set(pname, b.args[0].text);
     params.push({ name: pname, type: (b ? `@builtin(${b.args[0]?.text ?? ''}) ` : '') + (t?.text ?? ''), kind: 'value', elemType: null });
   }
   const body: Stmt[] = [];
-  wStmts(named(n).find((c) => c.type === 'compound_statement') ?? null, ctx, body);
+  wStmts(n.codeChildren.find((c) => c.type === 'compound_statement') ?? null, ctx, body);
   unit.funcs.push({
     name: nameNode.text,
     namePos: pos(nameNode, base),
@@ -455,22 +449,22 @@ export function wgslUnit(n: Node): UnitIR {
         wFunction(m, base, unit);
         return;
       case 'global_constant_decl': {
-        const isOverride = kids(m).some((c) => c.type === 'override');
-        const vid = named(m).find((c) => c.type === 'variable_ident_decl');
-        const name = (vid ? named(vid).find((c) => c.type === 'ident') : named(m).find((c) => c.type === 'ident'))?.text;
-        const e = named(m).find((c) => c.type === 'expression');
+        const isOverride = m.children.some((c) => c.type === 'override');
+        const vid = m.codeChildren.find((c) => c.type === 'variable_ident_decl');
+        const name = (vid ? vid.codeChildren.find((c) => c.type === 'ident') : m.codeChildren.find((c) => c.type === 'ident'))?.text;
+        const e = m.codeChildren.find((c) => c.type === 'expression');
         if (name) unit.consts.push({ name, value: e ? wExpr(e, ctx) : { k: 'other', text: '' }, override: isOverride });
         return;
       }
       case 'global_variable_decl': {
-        const vd = named(m).find((c) => c.type === 'variable_decl');
+        const vd = m.codeChildren.find((c) => c.type === 'variable_decl');
         if (!vd) return;
-        const q = named(vd).find((c) => c.type === 'variable_qualifier');
-        const space = q ? (named(q).find((c) => c.type === 'address_space')?.text ?? '') : 'handle';
-        const vid = named(vd).find((c) => c.type === 'variable_ident_decl');
-        const name = vid ? named(vid).find((c) => c.type === 'ident')?.text : undefined;
-        const t = vid ? wType(named(vid).find((c) => c.type === 'type_decl') ?? null) : null;
-        const access = q ? (named(q).find((c) => c.type === 'access_mode')?.text ?? '') : '';
+        const q = vd.codeChildren.find((c) => c.type === 'variable_qualifier');
+        const space = q ? (q.codeChildren.find((c) => c.type === 'address_space')?.text ?? '') : 'handle';
+        const vid = vd.codeChildren.find((c) => c.type === 'variable_ident_decl');
+        const name = vid ? vid.codeChildren.find((c) => c.type === 'ident')?.text : undefined;
+        const t = vid ? wType(vid.codeChildren.find((c) => c.type === 'type_decl') ?? null) : null;
+        const access = q ? (q.codeChildren.find((c) => c.type === 'access_mode')?.text ?? '') : '';
         const at = attrs(m);
         const num = (k: string) => {
           const a = at.find((x) => x.name === k)?.args[0];
@@ -480,11 +474,11 @@ export function wgslUnit(n: Node): UnitIR {
         return;
       }
       case 'struct_decl': {
-        const name = named(m).find((c) => c.type === 'ident')?.text ?? '';
-        const body = named(m).find((c) => c.type === 'struct_body_decl');
-        const members = (body ? named(body).filter((c) => c.type === 'struct_member') : []).map((sm) => {
-          const vid = named(sm).find((c) => c.type === 'variable_ident_decl');
-          return { name: vid ? named(vid).find((c) => c.type === 'ident')?.text ?? '' : '', type: vid ? wType(named(vid).find((c) => c.type === 'type_decl') ?? null) : null };
+        const name = m.codeChildren.find((c) => c.type === 'ident')?.text ?? '';
+        const body = m.codeChildren.find((c) => c.type === 'struct_body_decl');
+        const members = (body ? body.codeChildren.filter((c) => c.type === 'struct_member') : []).map((sm) => {
+          const vid = sm.codeChildren.find((c) => c.type === 'variable_ident_decl');
+          return { name: vid ? vid.codeChildren.find((c) => c.type === 'ident')?.text ?? '' : '', type: vid ? wType(vid.codeChildren.find((c) => c.type === 'type_decl') ?? null) : null };
         });
         unit.structs.push({ name, members });
         return;
@@ -501,16 +495,16 @@ export function wgslUnit(n: Node): UnitIR {
         return;
       case 'type_alias':
       case 'type_alias_decl': {
-        const name = named(m).find((c) => c.type === 'ident')?.text;
-        if (name) unit.aliases.push({ name, type: wType(named(m).find((c) => c.type === 'type_decl') ?? null) });
+        const name = m.codeChildren.find((c) => c.type === 'ident')?.text;
+        if (name) unit.aliases.push({ name, type: wType(m.codeChildren.find((c) => c.type === 'type_decl') ?? null) });
         return;
       }
       case 'ERROR':
         unit.errors.push(pos(m, base));
-        for (const c of named(m)) visit(c);
+        for (const c of m.codeChildren) visit(c);
         return;
       case 'translation_unit':
-        for (const c of named(m)) visit(c);
+        for (const c of m.codeChildren) visit(c);
         return;
       default:
         return;
