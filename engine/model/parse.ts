@@ -255,6 +255,11 @@ function kindOf(heads: number, kvHeads: number): AttentionSpec['kind'] {
   return kvHeads === heads ? 'mha' : kvHeads === 1 ? 'mqa' : 'gqa';
 }
 
+/** Multi-head, grouped- or multi-query attention of the given shape (values as wide as keys, no MLA). */
+function plainAttention(a: { heads: number; kvHeads: number; headDim: number }, qkvBias: boolean, outBias: boolean): AttentionSpec {
+  return { kind: kindOf(a.heads, a.kvHeads), heads: a.heads, kvHeads: a.kvHeads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias, outBias, mla: null };
+}
+
 function baseStructure(hidden: number): Omit<ModelStructure, 'mtpParams'> {
   return {
     fusedQkv: false,
@@ -315,16 +320,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const act = activationOf(c, isGemma ? 'gelu_pytorch_tanh' : 'silu');
   const partial = c.optNum('partial_rotary_factor', 1, 0, 1);
   const structure = baseStructure(hidden);
-  const attention: AttentionSpec = {
-    kind: kindOf(a.heads, a.kvHeads),
-    heads: a.heads,
-    kvHeads: a.kvHeads,
-    headDim: a.headDim,
-    vHeadDim: a.headDim,
-    qkvBias,
-    outBias: type === 'qwen2' || type === 'qwen2_moe' ? false : qkvBias,
-    mla: null,
-  };
+  const attention = plainAttention(a, qkvBias, type === 'qwen2' || type === 'qwen2_moe' ? false : qkvBias);
 
   // Sliding windows.
   const window = c.optInt('sliding_window', LIMITS.window, null);
@@ -447,7 +443,7 @@ function gpt2(c: ConfigReader): Draft {
     rope: null,
     norm: { kind: 'layernorm', bias: true },
     parallelAttention: false,
-    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: true, outBias: true, mla: null },
+    attention: plainAttention(a, true, true),
     windowOf: () => null,
     mlpOf: () => m,
     structure: { ...baseStructure(hidden), fusedQkv: true, positionTableRows: maxPos },
@@ -473,7 +469,7 @@ function gptNeox(c: ConfigReader): Draft {
     rope: ropeOf(c, rotaryPct),
     norm: { kind: 'layernorm', bias: true },
     parallelAttention: c.optBool('use_parallel_residual', true),
-    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    attention: plainAttention(a, bias, bias),
     windowOf: () => null,
     mlpOf: () => m,
     structure: { ...baseStructure(hidden), fusedQkv: true },
@@ -511,7 +507,7 @@ function falcon(c: ConfigReader, warnings: string[]): Draft {
     rope: alibi ? null : ropeOf(c, 1),
     norm: { kind: 'layernorm', bias: true },
     parallelAttention: newArch || parallel,
-    attention: { kind: kindOf(a.heads, a.kvHeads), heads: a.heads, kvHeads: a.kvHeads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    attention: plainAttention(a, bias, bias),
     windowOf: () => null,
     mlpOf: () => m,
     structure: { ...baseStructure(hidden), fusedQkv: true, normsPerLayer: norms },
@@ -542,7 +538,7 @@ function opt(c: ConfigReader): Draft {
     rope: null,
     norm: { kind: 'layernorm', bias: affine },
     parallelAttention: false,
-    attention: { kind: 'mha', heads: a.heads, kvHeads: a.heads, headDim: a.headDim, vHeadDim: a.headDim, qkvBias: bias, outBias: bias, mla: null },
+    attention: plainAttention(a, bias, bias),
     windowOf: () => null,
     mlpOf: () => m,
     structure: {
