@@ -4,30 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { useNodeRunner } from '../helpers/gpu';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeNodeGpu, nodeRunner } from '../../engine/gpu/node';
-import type { GpuRunner } from '../../engine/gpu/runner';
 import { KernelAnalyzer } from '../../engine/kernels/index';
 import { profileWgslKernel } from '../../engine/kernels/profile';
 import type { Device } from '../../engine/hardware/types';
 import { RidgelineError } from '../../engine/errors';
 
 const root = join(__dirname, '..', '..');
-let runner: GpuRunner;
+const gpu = useNodeRunner(120_000);
 let analyzer: KernelAnalyzer;
 
 /** Roofs of a notional measured device, round numbers so the placement can be checked by hand. */
 const ROOFS: Device = { id: 'this', name: 'measured', vendor: 'test', memoryBytes: 1e9, memoryBandwidthBytesPerS: 10e9, peakFlopsPerS: { fp32: 100e9 }, source: 'test roofs' };
 
 before(async () => {
-  runner = (await nodeRunner({ timeoutMs: 120_000 })).runner;
   analyzer = await KernelAnalyzer.create(join(root, 'node_modules'), ['wgsl']);
 });
 after(() => {
   analyzer?.dispose();
-  runner?.destroy();
-  closeNodeGpu();
 });
 
 /** The same xorshift fill profile.ts uses, to rebuild the inputs on the CPU. */
@@ -49,7 +45,7 @@ function inputs(seed: number, count: number[]): Float32Array[] {
 test('reduce.wgsl: partial sums match the CPU within 1e-4 relative; time and roofline placement', async () => {
   const src = readFileSync(join(root, 'samples/kernels/reduce.wgsl'), 'utf8');
   const N = 65536;
-  const p = await profileWgslKernel(runner, analyzer, src, { file: 'reduce.wgsl', dims: { N }, device: ROOFS, readBack: [1], seed: 7 });
+  const p = await profileWgslKernel(gpu(), analyzer, src, { file: 'reduce.wgsl', dims: { N }, device: ROOFS, readBack: [1], seed: 7 });
   assert.equal(p.kernel, 'reduce_sum');
   assert.deepEqual(p.workgroupSize, [256, 1, 1]);
   assert.deepEqual(p.dispatch, [N / 512, 1, 1]);
@@ -76,7 +72,7 @@ test('reduce.wgsl: partial sums match the CPU within 1e-4 relative; time and roo
 test('matmul_tiled.wgsl: uniform dims filled by member name; C = A x B within 1e-4', async () => {
   const src = readFileSync(join(root, 'samples/kernels/matmul_tiled.wgsl'), 'utf8');
   const M = 64, N = 64, K = 64;
-  const p = await profileWgslKernel(runner, analyzer, src, { file: 'matmul_tiled.wgsl', dims: { M, N, K }, readBack: [2], seed: 3 });
+  const p = await profileWgslKernel(gpu(), analyzer, src, { file: 'matmul_tiled.wgsl', dims: { M, N, K }, readBack: [2], seed: 3 });
   assert.deepEqual(p.dispatch, [4, 4, 1]);
   assert.equal(p.flops, 2 * M * N * K);
   assert.ok(p.notes.some((n) => /dims\.k = 64/.test(n)), p.notes.join('; '));
@@ -96,7 +92,7 @@ test('matmul_tiled.wgsl: uniform dims filled by member name; C = A x B within 1e
 test('missing buffer sizes: one clear error naming the binding', async () => {
   const src = readFileSync(join(root, 'samples/kernels/reduce.wgsl'), 'utf8').replace(' buffers=0:N,1:N/512', '');
   await assert.rejects(
-    () => profileWgslKernel(runner, analyzer, src, { file: 'reduce.wgsl', dims: { N: 4096 } }),
+    () => profileWgslKernel(gpu(), analyzer, src, { file: 'reduce.wgsl', dims: { N: 4096 } }),
     (e: unknown) => e instanceof RidgelineError && /reduce\.wgsl: @binding\(0\) input: expected an element count in the annotation/.test(e.message),
   );
 });

@@ -5,29 +5,19 @@
  * tolerance cannot hide a wrong kernel.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { useNodeRunner } from '../helpers/gpu';
 import { KERNELS, runKernel } from '../../engine/gpu/kernels';
-import type { GpuRunner } from '../../engine/gpu/runner';
-import { closeNodeGpu, nodeRunner } from '../../engine/gpu/node';
 
-let runner: GpuRunner;
-
-before(async () => {
-  runner = (await nodeRunner({ timeoutMs: 60_000 })).runner;
-});
-
-after(() => {
-  runner?.destroy();
-  closeNodeGpu();
-});
+const gpu = useNodeRunner(60_000);
 
 for (const def of KERNELS) {
   test(`${def.name} matches its CPU reference on ${JSON.stringify(def.shapes.test)}`, async (t) => {
-    if (def.requiresF16 && !runner.report.shaderF16) {
+    if (def.requiresF16 && !gpu().report.shaderF16) {
       t.skip('adapter has no shader-f16');
       return;
     }
-    const r = await runKernel(runner, def, def.shapes.test, { minTimeS: 0 });
+    const r = await runKernel(gpu(), def, def.shapes.test, { minTimeS: 0 });
     // Upper bounds on the stated tolerances: f32 kernels within 2e-3 absolute on these sizes (RoPE's angle
     // error at position ~1000 is the loosest), f16 within 0.05.
     assert.ok(r.tolerance <= (def.dtype === 'f16' ? 0.05 : 2e-3), `tolerance ${r.tolerance} is too loose`);
@@ -37,16 +27,16 @@ for (const def of KERNELS) {
 }
 
 test('gemv-f32 with K a multiple of 4 (the vec4 path on software adapters) and N off the row blocks', async () => {
-  const r = await runKernel(runner, KERNELS.find((k) => k.name === 'gemv-f32')!, { n: 1003, k: 772 }, { minTimeS: 0 });
+  const r = await runKernel(gpu(), KERNELS.find((k) => k.name === 'gemv-f32')!, { n: 1003, k: 772 }, { minTimeS: 0 });
   assert.ok(r.verified, `max |gpu - cpu| = ${r.maxAbsError} > ${r.tolerance}`);
 });
 
 test('GEMM of all-zero inputs is exactly zero (the kernel writes every output)', async () => {
   const def = KERNELS.find((k) => k.name === 'gemm-f32')!;
-  const prepared = await def.prepare(runner, { m: 33, n: 17, k: 9 }, () => 0.5);
-  await runner.run(prepared.dispatches);
-  const got = new Float32Array(await runner.read(prepared.output, 33 * 17 * 4));
+  const prepared = await def.prepare(gpu(), { m: 33, n: 17, k: 9 }, () => 0.5);
+  await gpu().run(prepared.dispatches);
+  const got = new Float32Array(await gpu().read(prepared.output, 33 * 17 * 4));
   // Constant inputs a = b = 0 (lo + (hi - lo) * 0.5 with lo = -1, hi = 1): C must be exactly 0.
   assert.equal(got.reduce((m, v) => Math.max(m, Math.abs(v)), 0), 0);
-  runner.release(...prepared.buffers);
+  gpu().release(...prepared.buffers);
 });

@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { useNodeRunner } from '../helpers/gpu';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeNodeGpu, nodeRunner } from '../../engine/gpu/node';
-import type { GpuRunner } from '../../engine/gpu/runner';
 import { measureModelGpu } from '../../engine/quant/gpu';
 import { measureModel } from '../../engine/quant/measure';
 import { encodeSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
@@ -19,13 +18,12 @@ import { listWeightFormats } from '../../engine/quant/formats';
 import { toF16Array } from '../../engine/gpu/f16';
 import { gaussian } from '../helpers/random';
 
-let runner: GpuRunner;
+const openRunner = useNodeRunner(120_000);
 let dir = '';
 let model = '';
 
 
 before(async () => {
-  runner = (await nodeRunner({ timeoutMs: 120_000 })).runner;
   dir = mkdtempSync(join(tmpdir(), 'ridgeline-quant-gpu-'));
   const bf16 = (x: Float32Array) => {
     const u = new Uint32Array(x.buffer);
@@ -45,15 +43,13 @@ before(async () => {
 });
 
 after(() => {
-  runner?.destroy();
-  closeNodeGpu();
   rmSync(dir, { recursive: true, force: true });
 });
 
 test('GPU and CPU measured error agree within 0.01 dB for every format', async () => {
   const formats = listWeightFormats().map((f) => f.id).filter((id) => id !== 'fp32');
   const cpu = await measureModel(model, { formats, threads: 1 });
-  const gpu = await measureModelGpu(runner, model, { formats }, 'webgpu');
+  const gpu = await measureModelGpu(openRunner(), model, { formats }, 'webgpu');
   assert.equal(gpu.tensors.length, 4);
   for (const [i, t] of cpu.tensors.entries()) {
     const g = gpu.tensors[i]!;

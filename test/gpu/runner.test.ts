@@ -4,25 +4,16 @@
  * do not add pipelines).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { useNodeRunner } from '../helpers/gpu';
 import { KERNELS, kernelByName, runKernel } from '../../engine/gpu/kernels';
-import { closeNodeGpu, nodeRunner } from '../../engine/gpu/node';
-import { type GpuRunner, WgslCompileError } from '../../engine/gpu/runner';
+import { WgslCompileError } from '../../engine/gpu/runner';
 import { RidgelineError } from '../../engine/errors';
 
-let runner: GpuRunner;
-
-before(async () => {
-  runner = (await nodeRunner({ timeoutMs: 60_000 })).runner;
-});
-
-after(() => {
-  runner?.destroy();
-  closeNodeGpu();
-});
+const gpu = useNodeRunner(60_000);
 
 test('adapter report lists limits and the features the kernels care about', () => {
-  const r = runner.report;
+  const r = gpu().report;
   assert.ok(r.vendor.length > 0);
   assert.ok(r.limits.maxComputeInvocationsPerWorkgroup! >= 256, 'kernels use 256-invocation workgroups');
   assert.ok(r.limits.maxComputeWorkgroupStorageSize! >= 16384, 'GEMM uses 8 KiB of workgroup memory');
@@ -39,7 +30,7 @@ test('a WGSL compile error names the file, line and column', async () => {
     '  out[0] = undefinedName + 1.0;',
     '}',
   ].join('\n');
-  await assert.rejects(runner.pipeline({ name: 'broken', file: 'user/broken.wgsl', code }), (e: unknown) => {
+  await assert.rejects(gpu().pipeline({ name: 'broken', file: 'user/broken.wgsl', code }), (e: unknown) => {
     assert.ok(e instanceof WgslCompileError);
     assert.equal(e.exitCode, 2);
     const d = e.diagnostics.find((x) => x.type === 'error')!;
@@ -49,55 +40,55 @@ test('a WGSL compile error names the file, line and column', async () => {
     return true;
   });
   // The failed compile is not cached: a fixed version compiles.
-  const fixed = await runner.pipeline({ name: 'broken', file: 'user/broken.wgsl', code: code.replace('undefinedName', '2.0') });
+  const fixed = await gpu().pipeline({ name: 'broken', file: 'user/broken.wgsl', code: code.replace('undefinedName', '2.0') });
   assert.ok(fixed);
 });
 
 test('device loss: a clear message, then a fresh device that works', async () => {
-  const gen = runner.deviceGeneration;
-  runner.device.destroy(); // what a driver reset or a removed GPU looks like to the runner
+  const gen = gpu().deviceGeneration;
+  gpu().device.destroy(); // what a driver reset or a removed GPU looks like to the runner
   await new Promise((r) => setTimeout(r, 50));
   assert.throws(
-    () => runner.device,
+    () => gpu().device,
     (e: unknown) => e instanceof RidgelineError && /GPU device lost: destroyed.*fresh device is created on the next run/.test(e.message),
   );
-  const res = await runKernel(runner, kernelByName('rmsnorm-f32')!, { rows: 5, dim: 300 }, { minTimeS: 0 });
+  const res = await runKernel(gpu(), kernelByName('rmsnorm-f32')!, { rows: 5, dim: 300 }, { minTimeS: 0 });
   assert.ok(res.verified);
-  assert.equal(runner.deviceGeneration, gen + 1);
+  assert.equal(gpu().deviceGeneration, gen + 1);
 });
 
 test('a runaway kernel times out, the device is reset, and the next run works', async () => {
   const fma = kernelByName('fma-f32')!;
   // Size the work to ~1.5 s on this adapter (from a short measured run), against a 0.3 s timeout: long
   // enough to trip it, short enough that a software adapter finishes the orphaned work quickly.
-  const probe = await runKernel(runner, fma, { threads: 16384, iters: 256 }, { minTimeS: 0.05, verify: false });
+  const probe = await runKernel(gpu(), fma, { threads: 16384, iters: 256 }, { minTimeS: 0.05, verify: false });
   const threads = 16384;
   const iters = Math.ceil((1.5 * probe.flopsPerS) / (threads * 32));
-  const prepared = await fma.prepare(runner, { threads, iters }, () => 0);
-  await assert.rejects(runner.run(prepared.dispatches, { timeoutMs: 300, label: 'runaway' }), (e: unknown) => {
+  const prepared = await fma.prepare(gpu(), { threads, iters }, () => 0);
+  await assert.rejects(gpu().run(prepared.dispatches, { timeoutMs: 300, label: 'runaway' }), (e: unknown) => {
     assert.ok(e instanceof RidgelineError);
     assert.match(e.message, /GPU timeout: runaway did not finish within 0\.3 s; the device was reset/);
     return true;
   });
-  const res = await runKernel(runner, kernelByName('softmax-f32')!, { rows: 3, cols: 77 }, { minTimeS: 0 });
+  const res = await runKernel(gpu(), kernelByName('softmax-f32')!, { rows: 3, cols: 77 }, { minTimeS: 0 });
   assert.ok(res.verified);
 });
 
 test('no buffer growth over 100 runs; shapes do not add pipelines', async () => {
-  await runner.ensureDevice();
+  await gpu().ensureDevice();
   const def = kernelByName('gemv-f32')!;
-  await runKernel(runner, def, { n: 40, k: 50 }, { minTimeS: 0 });
-  const before = runner.poolStats();
-  const pipes = runner.pipelineCount;
+  await runKernel(gpu(), def, { n: 40, k: 50 }, { minTimeS: 0 });
+  const before = gpu().poolStats();
+  const pipes = gpu().pipelineCount;
   for (let i = 0; i < 100; i++) {
     // Two alternating shapes in the same size classes: buffers are reused, never created.
-    await runKernel(runner, def, i % 2 ? { n: 40, k: 50 } : { n: 41, k: 49 }, { minTimeS: 0, verify: i % 25 === 0 });
+    await runKernel(gpu(), def, i % 2 ? { n: 40, k: 50 } : { n: 41, k: 49 }, { minTimeS: 0, verify: i % 25 === 0 });
   }
-  const afterStats = runner.poolStats();
+  const afterStats = gpu().poolStats();
   assert.equal(afterStats.created, before.created, 'no new buffers');
   assert.equal(afterStats.bytes, before.bytes);
   assert.equal(afterStats.inUse, 0, 'every buffer released');
-  assert.equal(runner.pipelineCount, pipes, 'shapes travel in uniforms, not in the pipeline key');
+  assert.equal(gpu().pipelineCount, pipes, 'shapes travel in uniforms, not in the pipeline key');
 });
 
 test('without timestamp queries, times come from wall clock around the completed submission', async () => {
