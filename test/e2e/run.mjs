@@ -6,11 +6,11 @@
 //   node test/e2e/run.mjs            (after `npm run build`; scripts/test-all.mjs e2e runs both)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { codeServerEntry, freePort } from '../integration/harness.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const out = join(root, 'test-output');
@@ -52,25 +52,6 @@ function writeResults(extra = {}) {
 
 // ---------------------------------------------------------------------------------------------------
 // Setup: code-server, the .vsix, a workspace with sample configs.
-
-function codeServerBin() {
-  const script = join(root, 'scripts/install-code-server.sh');
-  const entry = join(root, '.ci/cache/code-server/node_modules/code-server/out/node/entry.js');
-  if (!existsSync(entry) && existsSync(script)) spawnSync('bash', [script], { stdio: 'inherit' });
-  if (!existsSync(entry)) throw new Error(`code-server not installed (${entry}); run scripts/install-code-server.sh`);
-  return entry;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'ridgeline-e2e-'));
 const home = join(tmp, 'home');
@@ -299,7 +280,7 @@ async function closeAllEditors(page) {
 // ---------------------------------------------------------------------------------------------------
 
 async function main() {
-  const entry = codeServerBin();
+  const entry = codeServerEntry(root);
   // Package the built extension (dist/ must be fresh: `npm run build` / test-all builds first).
   const vsix = join(tmp, 'ridgeline.vsix');
   execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix], {

@@ -1,6 +1,8 @@
 // Pieces shared by the two ways of running the integration suite: code-server (run.mjs) and desktop
 // VS Code through @vscode/test-electron (electron.mjs).
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -38,4 +40,27 @@ export function makeWorkspace(root, ws) {
   mkdirSync(join(ws, '.vscode'), { recursive: true });
   writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'ridgeline.allowKernelExecution': true }, null, 2));
   return ws;
+}
+
+/** code-server's entry script under .ci/cache, installed first (scripts/install-code-server.sh) when absent. */
+export function codeServerEntry(root) {
+  const entry = join(root, '.ci/cache/code-server/node_modules/code-server/out/node/entry.js');
+  if (!existsSync(entry)) {
+    process.stdout.write('installing code-server (scripts/install-code-server.sh)\n');
+    const r = spawnSync('bash', [join(root, 'scripts/install-code-server.sh')], { stdio: 'inherit' });
+    if (r.status !== 0 || !existsSync(entry)) throw new Error('code-server is not installed and scripts/install-code-server.sh failed');
+  }
+  return entry;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
 }

@@ -7,11 +7,10 @@
 //   node test/integration/run.mjs        (after `npm run build`; `npm run test:integration` builds first)
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTests, makeWorkspace } from './harness.mjs';
+import { buildTests, codeServerEntry, freePort, makeWorkspace } from './harness.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = join(root, 'test-output');
@@ -62,16 +61,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 
-function codeServer() {
-  const entry = join(root, '.ci/cache/code-server/node_modules/code-server/out/node/entry.js');
-  if (!existsSync(entry)) {
-    log('installing code-server (scripts/install-code-server.sh)');
-    const r = spawnSync('bash', [join(root, 'scripts/install-code-server.sh')], { stdio: 'inherit' });
-    if (r.status !== 0 || !existsSync(entry)) throw new Error('code-server is not installed and scripts/install-code-server.sh failed');
-  }
-  return entry;
-}
-
 function packageVsix() {
   const vsix = join(tmp, 'ridgeline.vsix');
   const vsce = join(root, 'node_modules/@vscode/vsce/vsce');
@@ -81,17 +70,6 @@ function packageVsix() {
   });
   if (r.status !== 0 || !existsSync(vsix)) throw new Error(`vsce package failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
   return vsix;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
 }
 
 
@@ -235,7 +213,7 @@ const started = Date.now();
 try {
   log('building tests');
   await buildTests(root);
-  const entry = codeServer();
+  const entry = codeServerEntry(root);
   log('packaging the .vsix');
   const vsix = packageVsix();
   const home = join(tmp, 'home');
