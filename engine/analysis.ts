@@ -1,4 +1,5 @@
 import type { AttentionKind, Phase, Workload, ParamBreakdown } from './model/types';
+import type { MemoryPlan } from './memory/plan';
 
 /**
  * The one result of `ridgeline analyze`: the CLI's JSON output and what panels render.
@@ -101,15 +102,8 @@ export interface AnalysisResult {
   };
   workload: Workload;
   kvCache: { bytesPerToken: number; format: string };
-  memory: {
-    weightsBytes: number;
-    kvCacheBytes: number;
-    activationsBytes: number;
-    overheadBytes: number;
-    totalBytes: number;
-    deviceBytes: number;
-    fits: boolean;
-  };
+  /** Per device, from the memory planner (its contract fields). */
+  memory: Pick<MemoryPlan, 'weightsBytes' | 'kvCacheBytes' | 'activationsBytes' | 'overheadBytes' | 'totalBytes' | 'deviceBytes' | 'fits'>;
   prefill: PhaseResult;
   decode: PhaseResult & {
     tokensPerS: number;

@@ -10,20 +10,14 @@
  * This file imports types only (no `vscode`, no DOM values): it is bundled into the webviews and the host.
  */
 import type { AnalysisResult } from '../engine/analysis';
+import type { Workload } from '../engine/model/types';
 
 export type ViewKind = 'roofline' | 'kv' | 'quant' | 'sidebar';
 export const VIEW_KINDS: readonly ViewKind[] = ['roofline', 'kv', 'quant', 'sidebar'];
 
 /** What the user controls; the host turns it into an engine workload. */
-export interface Controls {
+export interface Controls extends Workload {
   hardware: string;
-  batch: number;
-  promptTokens: number;
-  generateTokens: number;
-  weights: string;
-  activations: string;
-  kv: string;
-  tp: number;
   /** KV panel: context length (tokens per sequence) the stack is drawn at. */
   contextTokens: number;
   /** KV panel: sliding window cap in tokens (0 = none). */

@@ -19,15 +19,9 @@ export const KV_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 /** Attention sinks kept when an eviction budget is set (StreamingLLM keeps 4 initial tokens: Efficient Streaming Language Models with Attention Sinks). */
 export const EVICTION_SINK_TOKENS = 4;
 
-export interface Defaults {
+/** The panels' starting point: a workload and the device it runs on. */
+export interface Defaults extends Workload {
   hardware: string;
-  batch: number;
-  promptTokens: number;
-  generateTokens: number;
-  weights: string;
-  activations: string;
-  kv: string;
-  tp: number;
 }
 
 /** Controls for a model: the settings' workload with the model's own dtypes where a format is empty. */
