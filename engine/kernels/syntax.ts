@@ -113,7 +113,7 @@ function tablesFor(lang: Language): LanguageTables {
 }
 
 /** Start of every line of a text (code-unit offsets). */
-export function lineStarts(text: string): Int32Array {
+function lineStarts(text: string): Int32Array {
   let n = 1;
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
   const out = new Int32Array(n);
@@ -258,10 +258,6 @@ export class SyntaxNode {
     const row = src.rowOf(e);
     return { row, column: e - src.lines[row]! };
   }
-  get parent(): SyntaxNode | null {
-    const p = this.t.parent[this.id]!;
-    return p >= 0 ? this.t.node(p) : null;
-  }
   get children(): SyntaxNode[] {
     if (!this.kids) {
       const out: SyntaxNode[] = [];
@@ -278,9 +274,6 @@ export class SyntaxNode {
   get codeChildren(): SyntaxNode[] {
     if (!this.codeKids) this.codeKids = this.namedChildren.filter((c) => !COMMENTS.has(c.type));
     return this.codeKids;
-  }
-  get childCount(): number {
-    return this.children.length;
   }
   childForFieldName(name: string): SyntaxNode | null {
     const f = this.t.src.lang.fieldIds.get(name);
@@ -299,11 +292,9 @@ export class SyntaxNode {
   }
 }
 
-/** One top-level node of a tree: its type, range and position; `value` when it was walked and built. */
+/** One top-level node of a tree: its type, text and position; `value` when it was walked and built. */
 export interface TopLevel<T> {
   type: string;
-  startIndex: number;
-  endIndex: number;
   row: number;
   column: number;
   text: string;
@@ -439,7 +430,7 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
       const row = src.rowOf(s);
       const column = s - src.lines[row]!;
       const value = want(type, text, column) ? build(walkSubtree(w, scratch, ty, s, e)) : null;
-      out.push({ type, startIndex: s, endIndex: e, row, column, text, value });
+      out.push({ type, row, column, text, value });
     } while (w.nextSibling());
     return out;
   } finally {

@@ -248,8 +248,8 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
         if (sb && lut === null && u16.buffer === simd!.memory.buffer) {
           // BF16 in the module's memory: decode, block statistics and histogram there
           const src = u16.byteOffset + 2 * r * cols;
-          simd!.decodeBf16(src, n, sb.xAt, sb.minAt, sb.maxAt);
-          simd!.hist16(src, n, sb.countsAt);
+          simd!.decodeBf16(src, n, sb.x.byteOffset, sb.min.byteOffset, sb.max.byteOffset);
+          simd!.hist16(src, n, sb.counts.byteOffset);
         } else decode16(u16.subarray(r * cols, r * cols + n), n, f32, counts, lut, blocks);
         const x = n === f32.length ? f32 : f32.subarray(0, n);
         for (const k of singles) noise[k] += ks[k]!(x, pieceRows, cols, stats, blocks);

@@ -381,7 +381,10 @@ export function simdKernels(): SimdKernels | null {
 
 export const SIMD_OUT_BYTES = OUT_BYTES;
 
-/** Views on the module's memory: the raw chunk, the value histogram, a decoded piece and its block statistics. */
+/**
+ * Views on the module's memory: the raw chunk, the value histogram, a decoded piece and its block statistics.
+ * A view's byteOffset is its address for the kernels.
+ */
 export interface SimdBuffers {
   raw: Uint8Array;
   /** HIST_LANES interleaved histograms of the 65536 16-bit patterns (see hist16). */
@@ -391,11 +394,6 @@ export interface SimdBuffers {
   max: Float32Array;
   /** One MXFP4 block scale per 32 weights (nf4Mx). */
   scales: Float64Array;
-  countsAt: number;
-  xAt: number;
-  minAt: number;
-  maxAt: number;
-  scalesAt: number;
 }
 
 const COUNT_BYTES = 65536 * 4 * 4;
@@ -423,11 +421,6 @@ export function simdBuffers(k: SimdKernels, rawBytes: number, elements: number):
     min: new Float32Array(mem, minAt, blocks),
     max: new Float32Array(mem, maxAt, blocks),
     scales: new Float64Array(mem, scalesAt, blocks),
-    countsAt,
-    xAt,
-    minAt,
-    maxAt,
-    scalesAt,
   };
 }
 
@@ -457,7 +450,7 @@ export function simdPairJob(a: Quantizer, b: Quantizer, cols: number): SimdJob |
         for (let q = s / 32; q < s / 32 + perS; q++) amax = Math.max(amax, -min[q]!, max[q]!);
         scales[j] = pow2FloorLog2(amax) / 4;
       }
-      k.nf4Mx(buf.xAt, n, large, small, buf.minAt, buf.maxAt, buf.scalesAt);
+      k.nf4Mx(buf.x.byteOffset, n, large, small, buf.min.byteOffset, buf.max.byteOffset, buf.scales.byteOffset);
       const r = results(k);
       noise[nfFirst ? ia : ib]! += r[0]!;
       noise[nfFirst ? ib : ia]! += r[1]!;
@@ -472,7 +465,7 @@ export function simdPairJob(a: Quantizer, b: Quantizer, cols: number): SimdJob |
   const levelsS = 2 ** (smallFirst ? a.bits : b.bits) - 1;
   const levelsL = 2 ** (smallFirst ? b.bits : a.bits) - 1;
   return (k, buf, n, _rows, noise, ia, ib) => {
-    k.intNested(buf.xAt, n, small, large, buf.minAt, buf.maxAt, levelsS, levelsL);
+    k.intNested(buf.x.byteOffset, n, small, large, buf.min.byteOffset, buf.max.byteOffset, levelsS, levelsL);
     const r = results(k);
     noise[smallFirst ? ia : ib]! += r[0]!;
     noise[smallFirst ? ib : ia]! += r[1]!;
@@ -484,7 +477,7 @@ export function simdSingleJob(q: Quantizer, cols: number): SimdJob | null {
   if (q.kind !== 'int' || q.groupSize !== 0 || cols % 32 !== 0) return null;
   const qmax = 2 ** (q.bits - 1) - 1;
   return (k, buf, _n, rows, noise, ia) => {
-    k.intRowSym(buf.xAt, rows, cols, buf.minAt, buf.maxAt, qmax);
+    k.intRowSym(buf.x.byteOffset, rows, cols, buf.min.byteOffset, buf.max.byteOffset, qmax);
     noise[ia]! += results(k)[0]!;
   };
 }

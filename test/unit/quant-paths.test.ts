@@ -129,8 +129,8 @@ test('SIMD decode: float32 values, block minima/maxima and pattern counts equal 
   src[40] = 0x7f80; // +Inf
   src[41] = 0xff80; // -Inf
   buf.counts.fill(0);
-  k.decodeBf16(buf.raw.byteOffset, n, buf.xAt, buf.minAt, buf.maxAt);
-  k.hist16(buf.raw.byteOffset, n, buf.countsAt);
+  k.decodeBf16(buf.raw.byteOffset, n, buf.x.byteOffset, buf.min.byteOffset, buf.max.byteOffset);
+  k.hist16(buf.raw.byteOffset, n, buf.counts.byteOffset);
   const out = new Float32Array(n);
   const counts = new Uint32Array(65536 * HIST_LANES);
   const blocks = { min: new Float32Array(n / BLOCK), max: new Float32Array(n / BLOCK) };
