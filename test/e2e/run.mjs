@@ -261,8 +261,19 @@ async function shootBothThemes(page, name, view) {
 }
 
 async function setTheme(page, theme) {
-  await runCommand(page, 'Preferences: Color Theme');
+  // The theme picker opens after the palette closes; on a busy machine the click on the command is sometimes
+  // lost and no picker follows: open it again.
   const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; ; attempt++) {
+    await runCommand(page, 'Preferences: Color Theme');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 2) throw e;
+    }
+  }
   await input.fill(theme);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first();
   await row.waitFor({ timeout: 10_000 });
