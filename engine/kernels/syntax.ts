@@ -3,47 +3,27 @@
  *
  * web-tree-sitter answers every property of a node (type, end, a child by field) with a call into wasm that
  * marshals the node through a shared buffer; a 5,000-line CUDA file has ~75k nodes, and reading them that way
- * costs more than parsing. Here one tree cursor walks a subtree once, recording per node its type id, field id
+ * costs more than parsing. Here each top-level subtree is copied once, recording per node its type id, field id
  * and code-unit range into typed arrays; the front ends then read plain JavaScript (`SyntaxNode`), with the same
  * member names as web-tree-sitter's Node so that they read either.
  *
- * The walk calls the runtime's cursor functions directly when they could be captured at initialization
- * (`wasmInit`): the cursor stays in the runtime's transfer buffer between calls, so one step is one call.
- * Otherwise it uses web-tree-sitter's public TreeCursor, which produces the same tree more slowly.
+ * The copy reads the runtime's subtrees straight from its linear memory when that memory was captured at
+ * initialization (`wasmInit`), following the rules of tree-sitter's tree cursor (hidden nodes flattened into
+ * their parent, aliases, inherited fields). Otherwise it walks web-tree-sitter's public TreeCursor, which
+ * produces the same tree more slowly.
  */
 import type { Language, Tree, TreeCursor } from 'web-tree-sitter';
 
-/** The cursor entry points of tree-sitter.wasm that the walk uses; each takes the tree pointer. */
-interface CursorExports {
-  ts_tree_root_node_wasm(tree: number): void;
-  ts_tree_cursor_new_wasm(tree: number): void;
-  ts_tree_cursor_delete_wasm(tree: number): void;
-  ts_tree_cursor_goto_first_child_wasm(tree: number): number;
-  ts_tree_cursor_goto_next_sibling_wasm(tree: number): number;
-  ts_tree_cursor_goto_parent_wasm(tree: number): number;
-  ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
-  ts_tree_cursor_current_field_id_wasm(tree: number): number;
-  ts_tree_cursor_start_index_wasm(tree: number): number;
-  ts_tree_cursor_end_index_wasm(tree: number): number;
-  ts_tree_cursor_current_node_is_missing_wasm(tree: number): number;
-}
-
-const CURSOR_EXPORTS: ReadonlyArray<keyof CursorExports> = [
-  'ts_tree_root_node_wasm', 'ts_tree_cursor_new_wasm', 'ts_tree_cursor_delete_wasm', 'ts_tree_cursor_goto_first_child_wasm',
-  'ts_tree_cursor_goto_next_sibling_wasm', 'ts_tree_cursor_goto_parent_wasm', 'ts_tree_cursor_current_node_type_id_wasm',
-  'ts_tree_cursor_current_field_id_wasm', 'ts_tree_cursor_start_index_wasm', 'ts_tree_cursor_end_index_wasm',
-  'ts_tree_cursor_current_node_is_missing_wasm',
-];
-
-let raw: CursorExports | null = null;
+/** The runtime's linear memory, captured when this module instantiated it; null: use the public TreeCursor. */
+let memory: { readonly buffer: ArrayBuffer } | null = null;
 
 /**
- * Options for web-tree-sitter's Parser.init: instantiate the runtime as it would and keep its cursor entry
- * points for the walk (without them, as when another caller initialized the runtime first, the public API is
- * used). `failed` rejects if the runtime cannot be instantiated (init itself would then never settle).
+ * Options for web-tree-sitter's Parser.init: instantiate the runtime as it would and keep its memory for the
+ * tree copy (without it, as when another caller initialized the runtime first, the public API is used).
+ * `failed` rejects if the runtime cannot be instantiated (init itself would then never settle).
  */
 export function wasmInit(wasmFile: string): { options: object; failed: Promise<never> } {
-  type Instantiated = { instance: { exports: Record<string, unknown> }; module: unknown };
+  type Instantiated = { instance: unknown; module: unknown };
   const wasm = (globalThis as unknown as { WebAssembly: { instantiate(bytes: Uint8Array, imports: unknown): Promise<Instantiated> } }).WebAssembly;
   let fail: (e: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
@@ -51,12 +31,12 @@ export function wasmInit(wasmFile: string): { options: object; failed: Promise<n
   });
   const options = {
     locateFile: () => wasmFile,
-    instantiateWasm(imports: unknown, done: (instance: unknown, module: unknown) => void): object {
+    instantiateWasm(imports: { env?: { memory?: unknown } }, done: (instance: unknown, module: unknown) => void): object {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const bytes = (require('node:fs') as typeof import('node:fs')).readFileSync(wasmFile);
       wasm.instantiate(bytes, imports).then(({ instance, module }) => {
-        const ex = instance.exports;
-        raw = CURSOR_EXPORTS.every((k) => typeof ex[k] === 'function') ? (ex as unknown as CursorExports) : null;
+        const m = imports.env?.memory as { buffer?: unknown } | undefined;
+        memory = m && m.buffer instanceof ArrayBuffer ? (m as { buffer: ArrayBuffer }) : null;
         done(instance, module);
       }, fail);
       return {};
@@ -65,19 +45,19 @@ export function wasmInit(wasmFile: string): { options: object; failed: Promise<n
   return { options, failed };
 }
 
-/** True when the walk calls the runtime directly (for tests and benchmarks). */
-export function directCursor(): boolean {
-  return raw !== null;
+/** True when the copy reads the runtime's memory directly (for tests and benchmarks). */
+export function directRead(): boolean {
+  return memory !== null;
 }
 
-/** For tests: walk through web-tree-sitter's public TreeCursor even when the direct entry points exist. */
-export function setDirectCursor(on: boolean): void {
+/** For tests: copy through web-tree-sitter's public TreeCursor even when the memory was captured. */
+export function setDirectRead(on: boolean): void {
   if (!on) {
-    saved = raw ?? saved;
-    raw = null;
-  } else if (saved) raw = saved;
+    saved = memory ?? saved;
+    memory = null;
+  } else if (saved) memory = saved;
 }
-let saved: CursorExports | null = null;
+let saved: { readonly buffer: ArrayBuffer } | null = null;
 
 const ERROR_SYMBOL = 65535;
 /** Comment node types of the grammars (C/CUDA and Python: comment; WGSL: line and block comments). */
@@ -156,6 +136,8 @@ export class SyntaxTree {
   parent = new Int32Array(256);
   firstChild = new Int32Array(256);
   nextSibling = new Int32Array(256);
+  /** Last child added under each node (-1: none yet), for linking the next one. */
+  lastChild = new Int32Array(256);
   /** Bit 1: the node is missing (inserted by error recovery); bit 2: it or a descendant is an error. */
   flags = new Uint8Array(256);
   private views: Array<SyntaxNode | undefined> = [];
@@ -181,7 +163,7 @@ export class SyntaxTree {
     return this.node(0);
   }
 
-  /** Appends a node (its children follow it); returns its number. */
+  /** Appends a node as the last child of `parent` (-1: the root); returns its number. */
   add(type: number, field: number, start: number, end: number, parent: number, missing: boolean): number {
     const i = this.size;
     if (i === this.type.length) this.grow();
@@ -193,6 +175,13 @@ export class SyntaxTree {
     this.parent[i] = parent;
     this.firstChild[i] = -1;
     this.nextSibling[i] = -1;
+    this.lastChild[i] = -1;
+    if (parent >= 0) {
+      const prev = this.lastChild[parent]!;
+      if (prev < 0) this.firstChild[parent] = i;
+      else this.nextSibling[prev] = i;
+      this.lastChild[parent] = i;
+    }
     const err = type === ERROR_SYMBOL || missing;
     this.flags[i] = (missing ? 1 : 0) | (err ? 2 : 0);
     if (err) for (let p = parent; p >= 0 && !(this.flags[p]! & 2); p = this.parent[p]!) this.flags[p]! |= 2;
@@ -214,6 +203,7 @@ export class SyntaxTree {
     this.parent = g(this.parent, (k) => new Int32Array(k));
     this.firstChild = g(this.firstChild, (k) => new Int32Array(k));
     this.nextSibling = g(this.nextSibling, (k) => new Int32Array(k));
+    this.lastChild = g(this.lastChild, (k) => new Int32Array(k));
     this.flags = g(this.flags, (k) => new Uint8Array(k));
   }
 }
@@ -301,7 +291,7 @@ export interface TopLevel<T> {
   value: T | null;
 }
 
-/** The cursor operations of one walk: direct calls into the runtime or web-tree-sitter's TreeCursor. */
+/** The cursor operations of the public TreeCursor walk. */
 interface Walker {
   firstChild(): boolean;
   nextSibling(): boolean;
@@ -312,22 +302,6 @@ interface Walker {
   endIndex(): number;
   isMissing(): boolean;
   close(): void;
-}
-
-function directWalker(ex: CursorExports, tree: number): Walker {
-  ex.ts_tree_root_node_wasm(tree);
-  ex.ts_tree_cursor_new_wasm(tree);
-  return {
-    firstChild: () => ex.ts_tree_cursor_goto_first_child_wasm(tree) === 1,
-    nextSibling: () => ex.ts_tree_cursor_goto_next_sibling_wasm(tree) === 1,
-    parentNode: () => ex.ts_tree_cursor_goto_parent_wasm(tree) === 1,
-    typeId: () => ex.ts_tree_cursor_current_node_type_id_wasm(tree),
-    fieldId: () => ex.ts_tree_cursor_current_field_id_wasm(tree),
-    startIndex: () => ex.ts_tree_cursor_start_index_wasm(tree),
-    endIndex: () => ex.ts_tree_cursor_end_index_wasm(tree),
-    isMissing: () => ex.ts_tree_cursor_current_node_is_missing_wasm(tree) === 1,
-    close: () => ex.ts_tree_cursor_delete_wasm(tree),
-  };
 }
 
 function publicWalker(c: TreeCursor): Walker {
@@ -354,31 +328,18 @@ function walkSubtree(w: Walker, t: SyntaxTree, type: number, start: number, end:
   t.add(type, 0, start, end, -1, type !== ERROR_SYMBOL && start === end && w.isMissing());
   t.startRow[0] = row;
   if (!w.firstChild()) return t.root;
-  // per depth: the parent node and the last child added under it (-1: none yet)
   let parents = stack;
-  let last = lastStack;
   parents[0] = 0;
-  last[0] = -1;
   let depth = 0;
   for (;;) {
     const s = w.startIndex();
-    const e = w.endIndex();
-    const parent = parents[depth]!;
-    const i = t.add(w.typeId(), w.fieldId(), s, e, parent, s === e && w.isMissing());
+    const i = t.add(w.typeId(), w.fieldId(), s, w.endIndex(), parents[depth]!, s === w.endIndex() && w.isMissing());
     // pre-order visits starts in non-decreasing order: the row only moves forward
     while (row + 1 < nLines && lines[row + 1]! <= s) row++;
     t.startRow[i] = row;
-    const prev = last[depth]!;
-    if (prev < 0) t.firstChild[parent] = i;
-    else t.nextSibling[prev] = i;
-    last[depth] = i;
     if (w.firstChild()) {
-      if (++depth === parents.length) {
-        parents = stack = growInt32(parents);
-        last = lastStack = growInt32(last);
-      }
+      if (++depth === parents.length) parents = stack = growInt32(parents);
       parents[depth] = i;
-      last[depth] = -1;
       continue;
     }
     while (!w.nextSibling()) {
@@ -389,7 +350,6 @@ function walkSubtree(w: Walker, t: SyntaxTree, type: number, start: number, end:
 }
 
 let stack: Int32Array = new Int32Array(64);
-let lastStack: Int32Array = new Int32Array(64);
 
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2);
@@ -397,10 +357,206 @@ function growInt32(a: Int32Array): Int32Array {
   return b;
 }
 
+// Layout of the runtime's structures in wasm32, from web-tree-sitter 0.25's lib/subtree.h, lib/tree.h and
+// lib/parser.h. A Subtree is 8 bytes: inline leaf data when bit 0 of its first byte is set, else a pointer to
+// SubtreeHeapData, whose children are stored just before it.
+const SUBTREE_BYTES = 8;
+/** SubtreeHeapData: padding.bytes, size.bytes, child_count, symbol, the flag bits, visible_child_count, production_id. */
+const H_PADDING = 4;
+const H_SIZE = 16;
+const H_CHILD_COUNT = 36;
+const H_SYMBOL = 40;
+const H_FLAGS = 44;
+const H_FLAGS2 = 45;
+const H_VISIBLE_CHILDREN = 48;
+const H_PRODUCTION = 66;
+/** SubtreeInlineData: flag bits in byte 0 (is_inline, visible, named, extra, has_changes, is_missing), symbol, padding and size bytes. */
+const I_SYMBOL = 1;
+const I_PADDING = 6;
+const I_SIZE = 7;
+/** TSTree: the root Subtree, then the language pointer. */
+const T_LANGUAGE = 8;
+/** TSLanguage: abi_version, symbol_count, alias_count, field_count, max_alias_sequence_length, field_map_slices, field_map_entries, public_symbol_map, alias_sequences. */
+const L_ABI = 0;
+const L_SYMBOL_COUNT = 4;
+const L_ALIAS_COUNT = 8;
+const L_FIELD_COUNT = 32;
+const L_MAX_ALIAS = 36;
+const L_FIELD_SLICES = 64;
+const L_FIELD_ENTRIES = 68;
+const L_PUBLIC_MAP = 76;
+const L_ALIAS_SEQUENCES = 84;
+
+/**
+ * Reads a parsed tree from the runtime's memory, visiting nodes as tree-sitter's cursor does: hidden nodes are
+ * not visited but their visible descendants are, in place; a child's alias (from its parent's production) makes
+ * it visible and names it; a node's field is its own entry in its parent's field map or, under a hidden parent,
+ * the parent's field. Byte offsets are UTF-16, so code units are bytes / 2.
+ */
+class HeapReader {
+  private readonly u8: Uint8Array;
+  private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  private readonly fieldCount: number;
+  private readonly maxAlias: number;
+  private readonly slices: number;
+  private readonly entries: number;
+  private readonly publicMap: number;
+  private readonly aliasSequences: number;
+  /** Symbols and aliases: the size of the public symbol map. */
+  private readonly symbolCount: number;
+  /** Where visible nodes go: a tree being copied, or (null) the top-level list. */
+  private t: SyntaxTree | null = null;
+  private row = 0;
+  readonly top: Array<{ slot: number; pos: number; end: number; type: number; missing: boolean }> = [];
+
+  constructor(buffer: ArrayBuffer, readonly tree: number) {
+    this.u8 = new Uint8Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    const lang = this.u32[(tree + T_LANGUAGE) >> 2]!;
+    const abi = this.u32[(lang + L_ABI) >> 2]!;
+    if (abi < 13 || abi > 15) throw new Error(`tree-sitter language ABI ${abi} is not one the tree copy reads`);
+    this.symbolCount = this.u32[(lang + L_SYMBOL_COUNT) >> 2]! + this.u32[(lang + L_ALIAS_COUNT) >> 2]!;
+    this.fieldCount = this.u32[(lang + L_FIELD_COUNT) >> 2]!;
+    this.maxAlias = this.u16[(lang + L_MAX_ALIAS) >> 1]!;
+    this.slices = this.u32[(lang + L_FIELD_SLICES) >> 2]!;
+    this.entries = this.u32[(lang + L_FIELD_ENTRIES) >> 2]!;
+    this.publicMap = this.u32[(lang + L_PUBLIC_MAP) >> 2]!;
+    this.aliasSequences = this.u32[(lang + L_ALIAS_SEQUENCES) >> 2]!;
+  }
+
+  /** The heap data behind a Subtree slot, or 0 for an inline leaf. */
+  private heap(slot: number): number {
+    return this.u8[slot]! & 1 ? 0 : this.u32[slot >> 2]!;
+  }
+
+  private childCount(slot: number): number {
+    const h = this.heap(slot);
+    return h ? this.u32[(h + H_CHILD_COUNT) >> 2]! : 0;
+  }
+
+  private size(slot: number): number {
+    const h = this.heap(slot);
+    return h ? this.u32[(h + H_SIZE) >> 2]! : this.u8[slot + I_SIZE]!;
+  }
+
+  /** Lists the visible top-level nodes (children of the root) in `top`. */
+  listTop(): void {
+    this.t = null;
+    this.top.length = 0;
+    const root = this.tree;
+    if (this.childCount(root) === 0) return;
+    const h = this.heap(root);
+    this.children(h, this.u32[(h + H_PADDING) >> 2]!, -1, 0);
+  }
+
+  /** Copies top-level node `k` of `top` with its subtree into `t` (emptied first). */
+  copyTop(k: number, t: SyntaxTree): SyntaxNode {
+    const n = this.top[k]!;
+    return this.copy(n.slot, n.pos, n.type, n.missing, t);
+  }
+
+  /** Copies the whole tree (the root and everything under it) into `t`. */
+  copyRoot(t: SyntaxTree): SyntaxNode {
+    const root = this.tree;
+    const h = this.heap(root);
+    const pos = h ? this.u32[(h + H_PADDING) >> 2]! : this.u8[root + I_PADDING]!;
+    const sym = h ? this.u16[(h + H_SYMBOL) >> 1]! : this.u8[root + I_SYMBOL]!;
+    return this.copy(root, pos, this.publicSymbol(sym), false, t);
+  }
+
+  private publicSymbol(sym: number): number {
+    return sym === ERROR_SYMBOL || sym >= this.symbolCount ? ERROR_SYMBOL : this.u16[(this.publicMap >> 1) + sym]!;
+  }
+
+  private copy(slot: number, pos: number, type: number, missing: boolean, t: SyntaxTree): SyntaxNode {
+    t.reset();
+    this.t = t;
+    const start = pos >> 1;
+    this.row = t.src.rowOf(start);
+    t.add(type, 0, start, (pos + this.size(slot)) >> 1, -1, missing);
+    t.startRow[0] = this.row;
+    if (this.childCount(slot) > 0) this.children(this.heap(slot), pos, 0, 0);
+    this.t = null;
+    return t.root;
+  }
+
+  /**
+   * Visits the children of heap subtree `p` (which has children), starting at byte `pos`: visible ones are
+   * added under node `parent` (or listed, at the top level) with their own subtrees; hidden ones are entered.
+   * `hiddenField` is the field of `p` when `p` is hidden.
+   */
+  private children(p: number, pos: number, parent: number, hiddenField: number): void {
+    const u8 = this.u8;
+    const u16 = this.u16;
+    const u32 = this.u32;
+    const n = u32[(p + H_CHILD_COUNT) >> 2]!;
+    const production = u16[(p + H_PRODUCTION) >> 1]!;
+    const aliases = production !== 0 && this.aliasSequences !== 0 ? (this.aliasSequences >> 1) + production * this.maxAlias : -1;
+    let fieldsFrom = 0;
+    let fieldsTo = 0;
+    if (this.fieldCount > 0) {
+      const slice = this.slices + production * 4;
+      fieldsFrom = this.entries + u16[slice >> 1]! * 4;
+      fieldsTo = fieldsFrom + u16[(slice + 2) >> 1]! * 4;
+    }
+    let structural = 0;
+    let slot = p - n * SUBTREE_BYTES;
+    for (let i = 0; i < n; i++, slot += SUBTREE_BYTES) {
+      const inline = (u8[slot]! & 1) !== 0;
+      const h = inline ? 0 : u32[slot >> 2]!;
+      if (i > 0) pos += inline ? u8[slot + I_PADDING]! : u32[(h + H_PADDING) >> 2]!;
+      // bit 0 visible, bit 2 extra, bit 4 (inline) missing
+      const flags = inline ? u8[slot]! >> 1 : u8[h + H_FLAGS]!;
+      let alias = 0;
+      let field = 0;
+      if ((flags & 4) === 0) {
+        if (aliases >= 0) alias = u16[aliases + structural]!;
+        for (let e = fieldsFrom; e < fieldsTo; e += 4) {
+          if (u8[e + 2] === structural && u8[e + 3] === 0) {
+            field = u16[e >> 1]!;
+            break;
+          }
+        }
+        if (field === 0) field = hiddenField;
+        structural++;
+      }
+      const size = inline ? u8[slot + I_SIZE]! : u32[(h + H_SIZE) >> 2]!;
+      const kids = inline ? 0 : u32[(h + H_CHILD_COUNT) >> 2]!;
+      if ((flags & 1) !== 0 || alias !== 0) {
+        const type = this.publicSymbol(alias || (inline ? u8[slot + I_SYMBOL]! : u16[(h + H_SYMBOL) >> 1]!));
+        const missing = inline ? (flags & 16) !== 0 : (u8[h + H_FLAGS2]! & 2) !== 0;
+        const t = this.t;
+        if (!t) this.top.push({ slot, pos, end: (pos + size) >> 1, type, missing });
+        else {
+          const start = pos >> 1;
+          const k = t.add(type, field, start, (pos + size) >> 1, parent, missing);
+          const lines = t.src.lines;
+          let row = this.row;
+          while (row + 1 < lines.length && lines[row + 1]! <= start) row++;
+          this.row = row;
+          t.startRow[k] = row;
+          if (kids > 0) this.children(h, pos, k, 0);
+        }
+      } else if (kids > 0 && u32[(h + H_VISIBLE_CHILDREN) >> 2]! > 0) {
+        this.children(h, pos, parent, field);
+      }
+      pos += size;
+    }
+  }
+}
+
+function treePointer(tree: Tree): number | null {
+  const ptr = (tree as unknown as { 0: unknown })[0];
+  return memory && typeof ptr === 'number' && ptr > 0 ? ptr : null;
+}
+
 /** The whole tree, copied (for files whose root has no children but errors). */
 export function readWhole(tree: Tree, src: SyntaxSource): SyntaxNode {
-  const ptr = (tree as unknown as { 0: number })[0];
-  const w = raw && typeof ptr === 'number' ? directWalker(raw, ptr) : publicWalker(tree.walk());
+  const ptr = treePointer(tree);
+  if (ptr !== null) return new HeapReader(memory!.buffer, ptr).copyRoot(new SyntaxTree(src));
+  const w = publicWalker(tree.walk());
   try {
     const ty = w.typeId();
     return walkSubtree(w, new SyntaxTree(src), ty, w.startIndex(), w.endIndex());
@@ -410,27 +566,35 @@ export function readWhole(tree: Tree, src: SyntaxSource): SyntaxNode {
 }
 
 /**
- * The top-level nodes of a tree, in order. `want(type, text, column)` says which to walk (callers skip what
- * they have cached by text); `build` turns each walked node into a value. The node lives only during `build`:
- * the next walk reuses its storage.
+ * The top-level nodes of a tree, in order. `want(type, text, column)` says which to copy (callers skip what
+ * they have cached by text); `build` turns each copied node into a value. The node lives only during `build`:
+ * the next copy reuses its storage.
  */
 export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: string, text: string, column: number) => boolean, build: (node: SyntaxNode) => T): Array<TopLevel<T>> {
-  const ptr = (tree as unknown as { 0: number })[0];
-  const w = raw && typeof ptr === 'number' ? directWalker(raw, ptr) : publicWalker(tree.walk());
   const out: Array<TopLevel<T>> = [];
   const scratch = new SyntaxTree(src);
+  const entry = (ty: number, s: number, e: number, copy: () => SyntaxNode): void => {
+    const type = ty === ERROR_SYMBOL ? 'ERROR' : src.lang.types[ty] || 'ERROR';
+    const text = src.text.slice(s, e);
+    const row = src.rowOf(s);
+    const column = s - src.lines[row]!;
+    out.push({ type, row, column, text, value: want(type, text, column) ? build(copy()) : null });
+  };
+  const ptr = treePointer(tree);
+  if (ptr !== null) {
+    const r = new HeapReader(memory!.buffer, ptr);
+    r.listTop();
+    r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => r.copyTop(k, scratch)));
+    return out;
+  }
+  const w = publicWalker(tree.walk());
   try {
     if (!w.firstChild()) return out;
     do {
       const ty = w.typeId();
       const s = w.startIndex();
       const e = w.endIndex();
-      const type = ty === ERROR_SYMBOL ? 'ERROR' : src.lang.types[ty] || 'ERROR';
-      const text = src.text.slice(s, e);
-      const row = src.rowOf(s);
-      const column = s - src.lines[row]!;
-      const value = want(type, text, column) ? build(walkSubtree(w, scratch, ty, s, e)) : null;
-      out.push({ type, row, column, text, value });
+      entry(ty, s, e, () => walkSubtree(w, scratch, ty, s, e));
     } while (w.nextSibling());
     return out;
   } finally {

@@ -4,7 +4,7 @@
  * after an edit < 10 ms. Ratios: incremental / full, and full / tree-sitter's parse alone, all measured
  * here in the same process. CPU time (user + system of this process) is reported beside wall time: on a
  * shared machine wall time includes waiting for a core. The full figure is split into its phases: parse,
- * the cursor walk that copies the tree, the CUDA front end, and the analysis (the rest).
+ * the copy of the tree out of the runtime, the CUDA front end, and the analysis (the rest).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ function median(xs: number[]): number {
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
-  const { KernelAnalyzer, TreeStore, SyntaxSource, readTopLevel, directCursor, setDirectCursor, cudaUnit, getDevice } = bundled();
+  const { KernelAnalyzer, TreeStore, SyntaxSource, readTopLevel, directRead, setDirectRead, cudaUnit, getDevice } = bundled();
   const wasmDir = join(root, 'node_modules');
   const device = getDevice('h100-sxm');
   const src = bigCudaFile(5000);
@@ -71,10 +71,10 @@ export async function bench(): Promise<Record<string, unknown>> {
     tree.delete();
   }
 
-  // phases: the cursor walk alone (direct calls into the runtime, then web-tree-sitter's public TreeCursor), and
-  // walk + CUDA front end; the analysis is the full figure less parse, walk and front end
-  const walkOnly = async (direct: boolean): Promise<number[]> => {
-    setDirectCursor(direct);
+  // phases: the tree copy alone (read from the runtime's memory, then through web-tree-sitter's public
+  // TreeCursor), and copy + CUDA front end; the analysis is the full figure less parse, copy and front end
+  const copyOnly = async (direct: boolean): Promise<number[]> => {
+    setDirectRead(direct);
     const out: number[] = [];
     for (let r = 0; r < 9; r++) {
       const tree = await store.parse(src, 'cuda');
@@ -83,11 +83,11 @@ export async function bench(): Promise<Record<string, unknown>> {
       out.push(performance.now() - t0);
       tree.delete();
     }
-    setDirectCursor(true);
+    setDirectRead(true);
     return out;
   };
-  const walkDirect = directCursor() ? await walkOnly(true) : [];
-  const walkPublic = await walkOnly(false);
+  const copyDirect = directRead() ? await copyOnly(true) : [];
+  const copyPublic = await copyOnly(false);
   const frontEnd: number[] = [];
   for (let r = 0; r < 9; r++) {
     const tree = await store.parse(src, 'cuda');
@@ -159,12 +159,12 @@ export async function bench(): Promise<Record<string, unknown>> {
     treeSitterParseCpuMs: Number(median(parseCpu).toFixed(2)),
     treeSitterParseCpuMinMs: Number(Math.min(...parseCpu).toFixed(2)),
     ratioFullToParse: Number((median(fullCpu) / median(parseCpu)).toFixed(2)),
-    // phases (medians, wall ms): walk = copying the tree out of tree-sitter; frontEnd = walk + CUDA front end
-    walkDirectMs: walkDirect.length ? Number(median(walkDirect).toFixed(2)) : null,
-    walkPublicCursorMs: Number(median(walkPublic).toFixed(2)),
-    walkAndFrontEndMs: Number(median(frontEnd).toFixed(2)),
+    // phases (medians, wall ms): copy = the tree copied out of tree-sitter; frontEnd = copy + CUDA front end
+    copyFromMemoryMs: copyDirect.length ? Number(median(copyDirect).toFixed(2)) : null,
+    copyPublicCursorMs: Number(median(copyPublic).toFixed(2)),
+    copyAndFrontEndMs: Number(median(frontEnd).toFixed(2)),
     analysisMs: Number((fullMs - median(parseMs) - median(frontEnd)).toFixed(2)),
-    directCursor: directCursor(),
+    directRead: directRead(),
     loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
     ratioIncrementalToFull: Number((incMs / fullMs).toFixed(4)),
     declarationsWalkedPerEdit: median(walked),

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { KernelAnalyzer, LINT_RULES, type KernelFileReport, type KernelInfo } from '../../engine/kernels/index';
 import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
-import { directCursor, setDirectCursor } from '../../engine/kernels/syntax';
+import { SyntaxSource, directRead, readTopLevel, readWhole, setDirectRead, type SyntaxNode } from '../../engine/kernels/syntax';
+import { TreeStore } from '../../engine/kernels/parser';
 
 const root = join(__dirname, '../..');
 const samples = join(root, 'samples/kernels');
@@ -355,8 +356,8 @@ test('annotation problems are warnings on the annotation line, not silent', asyn
   assert.ok(r.diagnostics.filter((d) => d.code === 'RL008').every((d) => d.severity === 'warning'));
 });
 
-test('the tree copy reads the same through direct cursor calls and through the public TreeCursor', async () => {
-  assert.ok(directCursor(), 'the runtime entry points were captured at initialization');
+test('the tree copy reads the same from the runtime memory and through the public TreeCursor', async () => {
+  assert.ok(directRead(), 'the runtime memory was captured at initialization');
   const files = readdirSync(samples, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cu|wgsl|py)$/.test(f));
   assert.ok(files.length >= 8);
   // a syntax error and a missing token exercise the error flags
@@ -371,12 +372,12 @@ test('the tree copy reads the same through direct cursor calls and through the p
       }
     };
     const direct = await fresh();
-    setDirectCursor(false);
+    setDirectRead(false);
     try {
-      assert.ok(!directCursor());
+      assert.ok(!directRead());
       return { direct, public: await fresh() };
     } finally {
-      setDirectCursor(true);
+      setDirectRead(true);
     }
   };
   for (const f of files) {
@@ -388,4 +389,56 @@ test('the tree copy reads the same through direct cursor calls and through the p
   const b = await viaBoth(broken, 'cuda');
   assert.deepEqual(b.direct, b.public);
   assert.ok(b.direct.diagnostics.some((d) => d.code === 'RL008'));
+});
+
+test('the copy from runtime memory equals the public TreeCursor node by node: types, fields, ranges, rows, error flags', async () => {
+  assert.ok(directRead());
+  const store = new TreeStore(join(root, 'node_modules'));
+  // every node as one line: depth, type, field names it is reached by, range, start row and error flags
+  const dump = (n: SyntaxNode, fields: string[], out: string[], depth = 0): void => {
+    out.push(`${depth} ${n.type} ${n.isNamed} ${n.startIndex}-${n.endIndex} r${n.startPosition.row}c${n.startPosition.column} ${n.isMissing} ${n.hasError}`);
+    const byField = new Map<SyntaxNode, string[]>();
+    for (const f of fields) for (const c of n.childrenForFieldName(f)) (byField.get(c) ?? byField.set(c, []).get(c)!).push(f);
+    for (const c of n.children) {
+      out.push(`  field ${byField.get(c)?.join(',') ?? '-'}`);
+      dump(c, fields, out, depth + 1);
+    }
+  };
+  const read = async (src: string, lang: 'cuda' | 'wgsl' | 'triton') => {
+    const tree = await store.parse(src, lang);
+    try {
+      const fields = tree.language.fields.filter((f): f is string => !!f);
+      const s = new SyntaxSource(src, tree.language);
+      const lines: string[] = [];
+      const top = readTopLevel(tree, s, () => true, (n) => dump(n, fields, lines));
+      dump(readWhole(tree, s), fields, lines);
+      return { top: top.map((t) => `${t.type} ${t.row}:${t.column} ${t.text.length}`), lines };
+    } finally {
+      tree.delete();
+    }
+  };
+  const cases: Array<[string, string, 'cuda' | 'wgsl' | 'triton']> = readdirSync(samples, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(cu|wgsl|py)$/.test(f))
+    .map((f) => [f, readFileSync(join(samples, f), 'utf8'), f.endsWith('.py') ? 'triton' : f.endsWith('.wgsl') ? 'wgsl' : 'cuda']);
+  cases.push(['broken', '__global__ void k(float* x) { x[threadIdx.x] = 1.0f\n}\n__global__ void j(float* y { y[0] = 2; }\n', 'cuda']);
+  cases.push(['non-ASCII', '// naïve → ∑\n__global__ void k(float* x) { /* ü */ x[0] = 1.0f; }\n', 'cuda']);
+  let nodes = 0;
+  try {
+    for (const [name, src, lang] of cases) {
+      const heap = await read(src, lang);
+      setDirectRead(false);
+      let cursor;
+      try {
+        cursor = await read(src, lang);
+      } finally {
+        setDirectRead(true);
+      }
+      assert.deepEqual(heap.top, cursor.top, name);
+      assert.deepEqual(heap.lines, cursor.lines, name);
+      nodes += heap.lines.length;
+    }
+  } finally {
+    store.dispose();
+  }
+  assert.ok(nodes > 5000, `${nodes} nodes compared`);
 });
