@@ -145,7 +145,11 @@ const FLOAT_TYPES = /\b(float\d?|double\d?|half\d?|__half2?|__nv_bfloat16\d?|nv_
 const MATH1 = /^(exp|expf|__expf|exp2|exp2f|exp10f|log|logf|__logf|log2|log2f|sqrt|sqrtf|rsqrt|rsqrtf|inverseSqrt|sin|sinf|__sinf|cos|cosf|__cosf|tanh|tanhf|tan|pow|powf|__powf|fmax|fmaxf|fmin|fminf|max|min|abs|fabs|fabsf|erf|erff|sigmoid|clamp|floor|ceil|round|__fdividef|hexp|h2exp|__hmax|__hmin)$/;
 const FMA = /^(fma|fmaf|__fmaf_rn|__fmaf_rz|__hfma|__hfma2|fmaf_rn)$/;
 
-interface TypeInfo { float: boolean; lanes: number }
+interface TypeInfo { readonly float: boolean; readonly lanes: number }
+const SCALAR: TypeInfo = { float: false, lanes: 1 };
+const FLOAT: TypeInfo = { float: true, lanes: 1 };
+/** Operators whose result is a truth value. */
+const LOGICAL = new Set(['<', '>', '<=', '>=', '==', '!=', '&&', '||']);
 
 interface Walk {
   lang: KernelLanguage;
@@ -163,37 +167,39 @@ interface Walk {
 
 function typeOf(e: Expr, w: Walk): TypeInfo {
   switch (e.k) {
-    case 'num': return { float: e.float, lanes: 1 };
-    case 'id': return w.vars.get(e.name) ?? { float: false, lanes: 1 };
+    case 'num': return e.float ? FLOAT : SCALAR;
+    case 'id': return w.vars.get(e.name) ?? SCALAR;
     case 'idx': {
       const b = baseName(e.base);
       const buf = b ? w.buffers.get(b) : undefined;
-      if (buf) return { float: buf.float, lanes: buf.lanes };
+      if (buf) return buf.lanes === 1 ? (buf.float ? FLOAT : SCALAR) : { float: buf.float, lanes: buf.lanes };
       const v = b ? w.vars.get(b) : undefined;
-      return v ? { float: v.float, lanes: 1 } : { float: false, lanes: 1 };
+      return v?.float ? FLOAT : SCALAR;
     }
     case 'mem': {
       const t = typeOf(e.obj, w);
       return { float: t.float, lanes: /^[xyzwrgba]{1,4}$/.test(e.field) ? e.field.length : 1 };
     }
     case 'bin': {
-      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { float: false, lanes: 1 };
+      if (LOGICAL.has(e.op)) return SCALAR;
       const a = typeOf(e.l, w);
       const b = typeOf(e.r, w);
-      return { float: a.float || b.float, lanes: Math.max(a.lanes, b.lanes) };
+      if (a.lanes >= b.lanes && (a.float || !b.float)) return a;
+      if (b.lanes >= a.lanes && (b.float || !a.float)) return b;
+      return { float: true, lanes: Math.max(a.lanes, b.lanes) };
     }
     case 'un': return typeOf(e.e, w);
     case 'cond': return typeOf(e.a, w);
     case 'call': {
       const vec = /^vec([234])<?(f32|f16)?>?|^vec([234])([fh])$/.exec(e.fn);
       if (vec) return { float: true, lanes: Number(vec[1] ?? vec[3]) };
-      if (/^(f32|f16|float|half|double|__float2half|__half2float|__int2float_rn)$/.test(e.fn)) return { float: true, lanes: 1 };
-      if (/^(i32|u32|int|unsigned|size_t|long)$/.test(e.fn)) return { float: false, lanes: 1 };
-      if (e.fn === 'dot') return { float: true, lanes: 1 };
+      if (/^(f32|f16|float|half|double|__float2half|__half2float|__int2float_rn)$/.test(e.fn)) return FLOAT;
+      if (/^(i32|u32|int|unsigned|size_t|long)$/.test(e.fn)) return SCALAR;
+      if (e.fn === 'dot') return FLOAT;
       const args = e.args.map((a) => typeOf(a, w));
       return { float: args.some((a) => a.float), lanes: Math.max(1, ...args.map((a) => a.lanes)) };
     }
-    default: return { float: false, lanes: 1 };
+    default: return SCALAR;
   }
 }
 
@@ -265,7 +271,7 @@ function taintOf(e: Expr, w: Walk, depth = 0): Taint {
         if (div === null || Math.abs(div) >= 8) return { d: a.d, s: 0, c: a.d };
         return a;
       }
-      if (['<', '>', '<=', '>=', '==', '!=', '&&', '||'].includes(e.op)) return { d: a.d | b.d, s: 0, c: 0 };
+      if (LOGICAL.has(e.op)) return { d: a.d | b.d, s: 0, c: 0 };
       return mergeTaint(a, b);
     }
     default: return NO_TAINT;
@@ -574,14 +580,15 @@ function analyzeOne(
       launches.push({ line: ann.row + 1, grid, block: workgroupSize, dynamicSharedMemoryBytes: 0, text: 'annotation' });
     }
   }
-  if (workgroupSize) workgroupSize.forEach((v, i) => env.set(`bdim.${'xyz'[i]}`, v));
-  if (grid) grid.forEach((v, i) => env.set(`gdim.${'xyz'[i]}`, v));
+  if (workgroupSize) workgroupSize.forEach((v, i) => env.set(BLOCK_DIM[i]!, v));
+  if (grid) grid.forEach((v, i) => env.set(GRID_DIM[i]!, v));
 
   // ---- buffers
   const buffers = new Map<string, BufferInfo>();
   let sharedStatic: number | null = 0;
   let sharedDynamic = false;
-  const usedNames = new Set<string>(fn.idents);
+  // WGSL: names the entry point uses, with those of the functions it calls
+  const usedNames = lang === 'wgsl' ? new Set<string>(fn.idents) : new Set<string>();
   if (lang === 'wgsl') {
     // statically used: the entry point and every function it calls, transitively
     const seen = new Set<string>([fn.name]);
@@ -706,11 +713,14 @@ function analyzeOne(
       }
     } else if (init) w.vars.set(name, typeOf(init, w));
   });
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0, changed = true; pass < 3 && changed; pass++) {
+    changed = false;
     collectAssigns(fn.body, (name, value) => {
       const t = taintOf(value, w);
       const prev = w.taint.get(name);
-      w.taint.set(name, prev ? mergeTaint(prev, t) : t);
+      const next = prev ? mergeTaint(prev, t) : t;
+      if (!prev || prev.d !== next.d || prev.s !== next.s || prev.c !== next.c) changed = true;
+      w.taint.set(name, next);
     });
   }
   let usedDims = 0;
@@ -719,13 +729,11 @@ function analyzeOne(
 
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
   // what is known from the source alone (no dims, no per-thread values): decides `constant` on loops
-  const constSnapshot = [...env].filter(([k]) => !(k in cx.dims));
+  // (taken now, made only when a loop needs it)
+  const known = [...env];
   let constEnvMemo: Map<string, number> | null = null;
-  const constEnv = () => (constEnvMemo ??= new Map(constSnapshot));
-  for (const d of ['x', 'y', 'z']) {
-    env.set(`tid.${d}`, 0);
-    env.set(`bid.${d}`, 0);
-  }
+  const constEnv = () => (constEnvMemo ??= new Map(known.filter(([k]) => !(k in cx.dims))));
+  for (const k of THREAD_ZERO) env.set(k, 0);
   const assignedTwice = new Set<string>();
   const seenAssign = new Set<string>();
   collectAssigns(fn.body, (name) => (seenAssign.has(name) ? assignedTwice.add(name) : seenAssign.add(name)));
@@ -959,6 +967,11 @@ function analyzeOne(
   return { info, diagnostics };
 }
 
+/** Environment keys of the built-in dims: block and grid sizes, and thread 0 of block 0. */
+const BLOCK_DIM = ['bdim.x', 'bdim.y', 'bdim.z'];
+const GRID_DIM = ['gdim.x', 'gdim.y', 'gdim.z'];
+const THREAD_ZERO = ['tid.x', 'tid.y', 'tid.z', 'bid.x', 'bid.y', 'bid.z'];
+
 /** Loops with at most this many iterations are stepped through when counting. */
 const UNROLL_MAX = 64;
 
@@ -1027,15 +1040,27 @@ function fmt(n: number): string {
   return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : n.toPrecision(4);
 }
 
-function* walkAll(body: Stmt[]): Generator<Stmt> {
-  for (const s of body) {
-    yield s;
-    if (s.k === 'loop') yield* walkAll(s.body);
-    if (s.k === 'if') {
-      yield* walkAll(s.then);
-      yield* walkAll(s.else);
-    }
+const flatBodies = new WeakMap<Stmt[], Stmt[]>();
+
+/** Every statement of a body, nested ones included, in source order (kept per body: the IR is not changed). */
+function walkAll(body: Stmt[]): Stmt[] {
+  let out = flatBodies.get(body);
+  if (!out) {
+    out = [];
+    const add = (b: Stmt[]) => {
+      for (const s of b) {
+        out!.push(s);
+        if (s.k === 'loop') add(s.body);
+        else if (s.k === 'if') {
+          add(s.then);
+          add(s.else);
+        }
+      }
+    };
+    add(body);
+    flatBodies.set(body, out);
   }
+  return out;
 }
 
 function stmtExprs2(s: Stmt): Expr[] {
@@ -1104,8 +1129,19 @@ function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => 
   const writes = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();
   const reads = new Map<string, Array<{ idx: string; own: boolean; occ: number }>>();
   const reported = new Set<string>();
-  const key = (a: Access) => a.e.idx.map(exprText).join('][');
-  const own = (a: Access) => a.e.idx.some((i) => taintOf(i, w).d !== 0);
+  // per access (events repeat accesses): the index text, and whether the index depends on the thread
+  const keys = new Map<Access, string>();
+  const owns = new Map<Access, boolean>();
+  const key = (a: Access) => {
+    let k = keys.get(a);
+    if (k === undefined) keys.set(a, (k = a.e.idx.map(exprText).join('][')));
+    return k;
+  };
+  const own = (a: Access) => {
+    let o = owns.get(a);
+    if (o === undefined) owns.set(a, (o = a.e.idx.some((i) => taintOf(i, w).d !== 0)));
+    return o;
+  };
   for (const ev of evs) {
     if (ev.k === 'bar') {
       writes.clear();
@@ -1187,7 +1223,7 @@ function tilingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) =
         continue;
       }
       if (s.k !== 'loop') continue;
-      const inner = [...walkAll(s.body)];
+      const inner = walkAll(s.body);
       if (inner.some((x) => x.k === 'loop')) {
         visit(s.body);
         continue;

@@ -63,10 +63,11 @@ const ERROR_SYMBOL = 65535;
 /** Comment node types of the grammars (C/CUDA and Python: comment; WGSL: line and block comments). */
 const COMMENTS = new Set(['comment', 'line_comment', 'block_comment']);
 
-/** Per language: type names, which types are named, field ids by name. */
+/** Per language: type names, which types are named, which are named and not comments, field ids by name. */
 interface LanguageTables {
   types: string[];
   named: Uint8Array;
+  code: Uint8Array;
   fieldIds: Map<string, number>;
 }
 
@@ -78,15 +79,17 @@ function tablesFor(lang: Language): LanguageTables {
     const n = lang.nodeTypeCount;
     const types: string[] = new Array(n);
     const named = new Uint8Array(n);
+    const code = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       types[i] = lang.types[i] ?? '';
       named[i] = lang.nodeTypeIsNamed(i) ? 1 : 0;
+      code[i] = named[i] && !COMMENTS.has(types[i]!) ? 1 : 0;
     }
     const fieldIds = new Map<string, number>();
     lang.fields.forEach((f, i) => {
       if (f) fieldIds.set(f, i);
     });
-    t = { types, named, fieldIds };
+    t = { types, named, code, fieldIds };
     tables.set(lang, t);
   }
   return t;
@@ -257,13 +260,23 @@ export class SyntaxNode {
     return this.kids;
   }
   get namedChildren(): SyntaxNode[] {
-    if (!this.namedKids) this.namedKids = this.children.filter((c) => c.isNamed);
+    if (!this.namedKids) this.namedKids = this.kidsWhere(this.t.src.lang.named);
     return this.namedKids;
   }
   /** Named children that are not comments: what the front ends analyze. */
   get codeChildren(): SyntaxNode[] {
-    if (!this.codeKids) this.codeKids = this.namedChildren.filter((c) => !COMMENTS.has(c.type));
+    if (!this.codeKids) this.codeKids = this.kidsWhere(this.t.src.lang.code);
     return this.codeKids;
+  }
+  /** Children whose type has a 1 in `flag` (errors count as named code). */
+  private kidsWhere(flag: Uint8Array): SyntaxNode[] {
+    const t = this.t;
+    const out: SyntaxNode[] = [];
+    for (let c = t.firstChild[this.id]!; c >= 0; c = t.nextSibling[c]!) {
+      const ty = t.type[c]!;
+      if (ty === ERROR_SYMBOL || flag[ty] === 1) out.push(t.node(c));
+    }
+    return out;
   }
   childForFieldName(name: string): SyntaxNode | null {
     const f = this.t.src.lang.fieldIds.get(name);
