@@ -487,7 +487,15 @@ export function analyzeKernels(cx: KernelContext): { kernels: KernelInfo[]; diag
         continue;
       }
     }
-    const r = analyzeOne(fn, cx, ann, structs, funcsByName, launchesIR);
+    let r: { info: KernelInfo; diagnostics: KernelDiagnostic[] };
+    try {
+      r = analyzeOne(fn, cx, ann, structs, funcsByName, launchesIR);
+    } catch (e) {
+      // expressions nested thousands deep: the kernel is reported as left out, the others are still analyzed
+      if (!(e instanceof RangeError)) throw e;
+      diagnostics.push(diag(fn, shiftPos(fn.namePos, rowOffset(fn)), 'RL008', `${fn.name}: expressions nest too deeply to analyze; the kernel is left out and results are partial`));
+      continue;
+    }
     cx.memo?.set(orig, { fileSig, annKey, launches: launchKeys, row, info: r.info, diagnostics: r.diagnostics });
     kernels.push(r.info);
     diagnostics.push(...r.diagnostics);

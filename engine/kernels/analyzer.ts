@@ -82,6 +82,8 @@ export class KernelAnalyzer {
   private readonly memo: KernelMemo = new WeakMap();
   /** Units walked (not found in the cache) by the last analysis: for tests and benchmarks. */
   lastWalkedUnits = 0;
+  /** Rows of the top-level declarations the last analysis left out for nesting too deeply. */
+  private tooDeep: number[] = [];
 
   private constructor(wasmDir: string) {
     this.store = new TreeStore(wasmDir);
@@ -142,9 +144,14 @@ export class KernelAnalyzer {
       (type, t, column) => !SKIP.has(type) && !cache.get(t)?.some((x) => x.type === type && x.column === column),
       (node): AnyUnit => (language === 'cuda' ? cudaUnit(node) : language === 'wgsl' ? wgslUnit(node) : tritonUnit(node)),
     );
+    this.tooDeep = [];
     for (const c of top) {
       const type = c.type;
       if (SKIP.has(type)) continue;
+      if (c.tooDeep) {
+        this.tooDeep.push(c.row);
+        continue;
+      }
       let seen = cache.get(c.text);
       let u = c.value ?? seen?.find((x) => x.type === type && x.column === c.column)?.unit;
       if (c.value) {
@@ -193,6 +200,15 @@ export class KernelAnalyzer {
           message: `ridgeline annotation: ${key} does not resolve to a number${missing.length ? ` (needs ${missing.join(', ')})` : ''}`,
         });
       }
+    }
+    for (const row of this.tooDeep) {
+      diagnostics.push({
+        line: row + 1,
+        column: 1,
+        code: 'RL008',
+        severity: rule('RL008').severity,
+        message: 'this declaration nests too deeply to analyze; it is left out and results are partial',
+      });
     }
     for (const e of errors.slice(0, 20)) {
       if (errorLines.has(e.row)) continue;

@@ -66,7 +66,7 @@ export const LINT_RULES: readonly LintRule[] = [
     code: 'RL008',
     name: 'syntax-error',
     severity: 'error',
-    explanation: 'The parser found a syntax error. Results are partial: kernels around the error are still analyzed.',
+    explanation: 'The parser found a syntax error, or a declaration nests too deeply to analyze (parentheses or blocks hundreds to thousands of levels deep). Results are partial: kernels around it are still analyzed.',
   },
   {
     code: 'RL009',

@@ -295,13 +295,15 @@ export class SyntaxNode {
   }
 }
 
-/** One top-level node of a tree: its type, text and position; `value` when it was walked and built. */
+/** One top-level node of a tree: its type, text and position; `value` when it was copied and built. */
 export interface TopLevel<T> {
   type: string;
   row: number;
   column: number;
   text: string;
   value: T | null;
+  /** The node nests too deeply to copy or build within the call stack: skipped. */
+  tooDeep?: true;
 }
 
 /** The cursor operations of the public TreeCursor walk. */
@@ -591,7 +593,17 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
     const text = src.text.slice(s, e);
     const row = src.rowOf(s);
     const column = s - src.lines[row]!;
-    out.push({ type, row, column, text, value: want(type, text, column) ? build(copy()) : null });
+    if (!want(type, text, column)) {
+      out.push({ type, row, column, text, value: null });
+      return;
+    }
+    try {
+      out.push({ type, row, column, text, value: build(copy()) });
+    } catch (e) {
+      // thousands of nested parentheses or blocks: this declaration is left out, the others are still read
+      if (!(e instanceof RangeError)) throw e;
+      out.push({ type, row, column, text, value: null, tooDeep: true });
+    }
   };
   const ptr = treePointer(tree);
   if (ptr !== null) {

@@ -442,3 +442,20 @@ test('the copy from runtime memory equals the public TreeCursor node by node: ty
   }
   assert.ok(nodes > 5000, `${nodes} nodes compared`);
 });
+
+test('a declaration nested thousands of levels deep is left out with RL008; the rest of the file is still analyzed', async () => {
+  const P = (s: string) => `${'('.repeat(20000)}${s}${')'.repeat(20000)}`;
+  const cases: Array<[string, 'cuda' | 'wgsl' | 'triton', number]> = [
+    [`__global__ void k(float* x) { x[0] = ${P('1')}; }\n__global__ void j(float* y) { y[threadIdx.x] = 2.0f; }\n`, 'cuda', 1],
+    [`@compute @workgroup_size(64) fn k() { let a = ${P('1.0')}; }\n@compute @workgroup_size(64) fn j() { }\n`, 'wgsl', 1],
+    ['import triton\n\n@triton.jit\ndef k(x):\n    a = ' + P('1') + '\n\n@triton.jit\ndef j(y):\n    pass\n', 'triton', 3],
+  ];
+  for (const [src, lang, line] of cases) {
+    const r = await analyzer.analyze(src, lang, { device: DEV });
+    assert.deepEqual(r.kernels.map((k) => k.name), ['j'], lang);
+    const d = r.diagnostics.filter((x) => x.code === 'RL008');
+    assert.equal(d.length, 1, lang);
+    assert.equal(d[0]!.line, line, lang);
+    assert.match(d[0]!.message, /nests too deeply to analyze; it is left out/);
+  }
+});
