@@ -461,7 +461,9 @@ class HeapReader {
     this.t = null;
     this.top.length = 0;
     const root = this.tree;
-    if (this.childCount(root) === 0) return;
+    const n = this.childCount(root);
+    // (a count no memory could hold means the layout is not the one expected: the caller's check then fails)
+    if (n === 0 || n > this.u8.length / SUBTREE_BYTES) return;
     const h = this.heap(root);
     this.children(h, this.u32[(h + H_PADDING) >> 2]!, -1, 0);
   }
@@ -562,6 +564,22 @@ class HeapReader {
   }
 }
 
+/**
+ * Whether the top-level nodes read from memory match what the public API reports (count, then type and range
+ * of the first and last): a check that the structure offsets above fit the runtime in use.
+ */
+function agrees(tree: Tree, top: HeapReader['top']): boolean {
+  const root = tree.rootNode;
+  const n = root.childCount;
+  if (n !== top.length) return false;
+  for (const k of n > 0 ? [0, n - 1] : []) {
+    const c = root.child(k);
+    const h = top[k]!;
+    if (!c || c.typeId !== h.type || c.startIndex !== h.pos >> 1 || c.endIndex !== h.end) return false;
+  }
+  return true;
+}
+
 function treePointer(tree: Tree): number | null {
   const ptr = (tree as unknown as { 0: unknown })[0];
   return memory && typeof ptr === 'number' && ptr > 0 ? ptr : null;
@@ -609,8 +627,13 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
   if (ptr !== null) {
     const r = new HeapReader(memory!.buffer, ptr);
     r.listTop();
-    r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => r.copyTop(k, scratch)));
-    return out;
+    if (agrees(tree, r.top)) {
+      r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => r.copyTop(k, scratch)));
+      return out;
+    }
+    // the runtime's layout is not the one this reader knows: read through the public API from now on
+    saved = memory;
+    memory = null;
   }
   const w = publicWalker(tree.walk());
   try {
