@@ -772,10 +772,11 @@ function analyzeOne(
           const needs = [...freeIdents(s.trip)].filter((n) => !env.has(n));
           unknownTrip = { line: at(s.pos).row + 1, needs };
         }
-        const start = s.seq && s.var && trip !== null && trip <= UNROLL_MAX ? evalExpr(s.seq.init, env) : null;
+        // short loops are stepped through, so that conditions on the loop variable (`tid < s`) and loops nested in
+        // them weigh right; a body without either counts the same multiplied by the trip count
+        const start = s.seq && s.var && trip !== null && trip <= UNROLL_MAX && walkAll(s.body).some(branchOrLoop) ? evalExpr(s.seq.init, env) : null;
         const step = s.seq ? evalExpr(s.seq.step, env) : null;
         if (start !== null && step !== null && s.var && s.seq && !env.has(s.var)) {
-          // short loops are stepped through, so that conditions on the loop variable (`tid < s`) weigh right
           const was = recording;
           let v = start;
           for (let i = 0; i < trip!; i++) {
@@ -979,6 +980,8 @@ function analyzeOne(
 const BLOCK_DIM = ['bdim.x', 'bdim.y', 'bdim.z'];
 const GRID_DIM = ['gdim.x', 'gdim.y', 'gdim.z'];
 const THREAD_ZERO = ['tid.x', 'tid.y', 'tid.z', 'bid.x', 'bid.y', 'bid.z'];
+
+const branchOrLoop = (s: Stmt): boolean => s.k === 'if' || s.k === 'loop';
 
 /** Loops with at most this many iterations are stepped through when counting. */
 const UNROLL_MAX = 64;
