@@ -425,7 +425,7 @@ class HeapReader {
   private row = 0;
   readonly top: Array<{ slot: number; pos: number; end: number; type: number; missing: boolean }> = [];
 
-  constructor(buffer: ArrayBuffer, readonly tree: number) {
+  constructor(readonly buffer: ArrayBuffer, readonly tree: number) {
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer);
     this.u32 = new Uint32Array(buffer);
@@ -625,9 +625,14 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
   };
   const ptr = treePointer(tree);
   if (ptr !== null) {
-    const r = new HeapReader(memory!.buffer, ptr);
+    let r = new HeapReader(memory!.buffer, ptr);
     r.listTop();
     if (agrees(tree, r.top)) {
+      // (the check called into the runtime: should its memory have grown, the views are taken again)
+      if (r.buffer !== memory!.buffer) {
+        r = new HeapReader(memory!.buffer, ptr);
+        r.listTop();
+      }
       r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => r.copyTop(k, scratch)));
       return out;
     }
