@@ -409,9 +409,9 @@ const L_ALIAS_SEQUENCES = 84;
  * the parent's field. Byte offsets are UTF-16, so code units are bytes / 2.
  */
 class HeapReader {
-  private readonly u8: Uint8Array;
-  private readonly u16: Uint16Array;
-  private readonly u32: Uint32Array;
+  private u8: Uint8Array;
+  private u16: Uint16Array;
+  private u32: Uint32Array;
   private readonly fieldCount: number;
   private readonly maxAlias: number;
   private readonly slices: number;
@@ -425,7 +425,7 @@ class HeapReader {
   private row = 0;
   readonly top: Array<{ slot: number; pos: number; end: number; type: number; missing: boolean }> = [];
 
-  constructor(readonly buffer: ArrayBuffer, readonly tree: number) {
+  constructor(private buffer: ArrayBuffer, readonly tree: number) {
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer);
     this.u32 = new Uint32Array(buffer);
@@ -487,7 +487,21 @@ class HeapReader {
     return sym === ERROR_SYMBOL || sym >= this.symbolCount ? ERROR_SYMBOL : this.u16[(this.publicMap >> 1) + sym]!;
   }
 
+  /**
+   * Takes the views again if the runtime's memory grew since they were taken (any call into the runtime may
+   * grow it: the public API used for the check, or a cursor used for a tree too deep to copy here).
+   */
+  private refresh(): void {
+    const buffer = memory?.buffer;
+    if (!buffer || buffer === this.buffer) return;
+    this.buffer = buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+  }
+
   private copy(slot: number, pos: number, type: number, missing: boolean, t: SyntaxTree): SyntaxNode {
+    this.refresh();
     t.reset();
     this.t = t;
     const start = pos >> 1;
@@ -588,13 +602,30 @@ function treePointer(tree: Tree): number | null {
 /** The whole tree, copied (for files whose root has no children but errors). */
 export function readWhole(tree: Tree, src: SyntaxSource): SyntaxNode {
   const ptr = treePointer(tree);
-  if (ptr !== null) return new HeapReader(memory!.buffer, ptr).copyRoot(new SyntaxTree(src));
-  const w = publicWalker(tree.walk());
+  const t = new SyntaxTree(src);
+  return ptr !== null ? copyDeep(() => new HeapReader(memory!.buffer, ptr).copyRoot(t), () => tree.walk(), t) : cursorCopy(tree.walk(), t);
+}
+
+/** Copies the node a fresh cursor stands on, with its subtree, through the public TreeCursor. */
+function cursorCopy(c: TreeCursor, t: SyntaxTree): SyntaxNode {
+  const w = publicWalker(c);
   try {
-    const ty = w.typeId();
-    return walkSubtree(w, new SyntaxTree(src), ty, w.startIndex(), w.endIndex());
+    return walkSubtree(w, t, w.typeId(), w.startIndex(), w.endIndex());
   } finally {
     w.close();
+  }
+}
+
+/**
+ * A copy from memory, or, when the tree is too deep for its recursion (thousands of levels: long generated
+ * expressions), the same copy through the public TreeCursor, whose walk keeps no call stack.
+ */
+function copyDeep(fromMemory: () => SyntaxNode, cursor: () => TreeCursor, t: SyntaxTree): SyntaxNode {
+  try {
+    return fromMemory();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return cursorCopy(cursor(), t);
   }
 }
 
@@ -625,15 +656,10 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
   };
   const ptr = treePointer(tree);
   if (ptr !== null) {
-    let r = new HeapReader(memory!.buffer, ptr);
+    const r = new HeapReader(memory!.buffer, ptr);
     r.listTop();
     if (agrees(tree, r.top)) {
-      // (the check called into the runtime: should its memory have grown, the views are taken again)
-      if (r.buffer !== memory!.buffer) {
-        r = new HeapReader(memory!.buffer, ptr);
-        r.listTop();
-      }
-      r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => r.copyTop(k, scratch)));
+      r.top.forEach((n, k) => entry(n.type, n.pos >> 1, n.end, () => copyDeep(() => r.copyTop(k, scratch), () => tree.rootNode.child(k)!.walk(), scratch)));
       return out;
     }
     // the runtime's layout is not the one this reader knows: read through the public API from now on

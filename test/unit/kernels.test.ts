@@ -461,3 +461,14 @@ test('a declaration nested thousands of levels deep is left out with RL008; the 
     assert.match(d[0]!.message, /nests too deeply to analyze; it is left out/);
   }
 });
+
+test('a generated 2,500-term expression is still analyzed: the tree copy falls back to the cursor when too deep for its recursion', async () => {
+  const src = `__global__ void k(float* x) { x[threadIdx.x] = ${Array(2500).fill('x[1]').join(' + ')}; }\n`;
+  const r = await analyzer.analyze(src, 'cuda', { device: DEV });
+  assert.deepEqual(r.kernels.map((k) => k.name), ['k']);
+  // one load per term, one store
+  assert.equal(r.kernels[0]!.globalLoadsPerThread, 2500);
+  assert.equal(r.kernels[0]!.globalStoresPerThread, 1);
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'RL008'), []);
+  assert.ok(directRead(), 'still reading from memory for other trees');
+});
