@@ -7,6 +7,8 @@ import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
 import { SyntaxSource, directRead, readTopLevel, readWhole, setDirectRead, type SyntaxNode } from '../../engine/kernels/syntax';
 import { TreeStore } from '../../engine/kernels/parser';
+import { analyzeKernels, combineUnits } from '../../engine/kernels/analyze';
+import { emptyUnit, type Expr, type Pos } from '../../engine/kernels/ir';
 
 const root = join(__dirname, '../..');
 const samples = join(root, 'samples/kernels');
@@ -471,4 +473,24 @@ test('a generated 2,500-term expression is still analyzed: the tree copy falls b
   assert.equal(r.kernels[0]!.globalStoresPerThread, 1);
   assert.deepEqual(r.diagnostics.filter((d) => d.code === 'RL008'), []);
   assert.ok(directRead(), 'still reading from memory for other trees');
+});
+
+test('a kernel whose IR nests deeper than the analysis can follow is left out with RL008; the others are analyzed', () => {
+  const at = (row: number): Pos => ({ row, col: 0, endRow: row, endCol: 1 });
+  // x[tid.x] = x[1] + x[1] + ... : a left-deep chain of 200,000 additions, built directly as IR
+  const load: Expr = { k: 'idx', base: { k: 'id', name: 'x' }, idx: [{ k: 'num', v: 1, float: false }], pos: at(0) };
+  let sum: Expr = load;
+  for (let i = 1; i < 200000; i++) sum = { k: 'bin', op: '+', l: sum, r: load };
+  const kernel = (name: string, row: number, value: Expr) => ({
+    name, namePos: at(row), pos: at(row), kind: 'kernel' as const, templateParams: [], shared: [], workgroupSize: null, calls: [], idents: ['x'],
+    params: [{ name: 'x', type: 'float*', kind: 'global' as const, elemType: 'float' }],
+    body: [{ k: 'assign' as const, target: { k: 'idx' as const, base: { k: 'id' as const, name: 'x' }, idx: [{ k: 'tid' as const, dim: 0 }], pos: at(row) }, op: '=', value, pos: at(row) }],
+  });
+  const unit = { ...emptyUnit(), funcs: [kernel('deep', 0, sum), kernel('plain', 1, load)] };
+  const r = analyzeKernels({ ir: combineUnits('cuda', [{ unit, row: 0 }]), env: new Map(), annotations: [], device: DEV, dims: {} });
+  assert.deepEqual(r.kernels.map((k) => k.name), ['plain']);
+  const d = r.diagnostics.filter((x) => x.code === 'RL008');
+  assert.equal(d.length, 1);
+  assert.equal(d[0]!.line, 1);
+  assert.match(d[0]!.message, /^deep: expressions nest too deeply to analyze; the kernel is left out/);
 });
