@@ -66,8 +66,7 @@ export function blockStats(x: Float32Array, n: number, out: BlockStats): number 
 export const HIST_LANES = 4;
 export function decode16(u16: Uint16Array, n: number, out: Float32Array, counts: Uint32Array, f16: Float32Array | null, blocks: BlockStats | null): void {
   if (blocks) {
-    if (f16 === null) decodeBf16Blocks(u16, n, new Uint32Array(out.buffer, out.byteOffset, n), counts, bf16Values(), blocks.min, blocks.max);
-    else decodeF16Blocks(u16, n, out, counts, f16, blocks.min, blocks.max);
+    decodeBlocks(u16, n, new Uint32Array(out.buffer, out.byteOffset, n), counts, f16 ?? bf16Values(), blocks.min, blocks.max);
     return;
   }
   if (f16 === null) {
@@ -84,7 +83,9 @@ export function decode16(u16: Uint16Array, n: number, out: Float32Array, counts:
 // compile to branch-free selects. The extreme keys map back to their patterns and values at the end
 // of each block. (Keys put -0 below +0 and NaN above +Inf; neither changes any error: a zero extreme
 // gives the same scale either way, and a NaN weight makes the error NaN with or without it.)
-function decodeBf16Blocks(u16: Uint16Array, n: number, o32: Uint32Array, counts: Uint32Array, vals: Float32Array, mins: Float32Array, maxs: Float32Array): void {
+function decodeBlocks(u16: Uint16Array, n: number, o32: Uint32Array, counts: Uint32Array, vals: Float32Array, mins: Float32Array, maxs: Float32Array): void {
+  // each weight's float32 bits copied from the table (exact, NaN payloads included)
+  const bits = new Uint32Array(vals.buffer, vals.byteOffset, vals.length);
   for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
     let mn = 0xffff;
     let mx = 0;
@@ -97,39 +98,10 @@ function decodeBf16Blocks(u16: Uint16Array, n: number, o32: Uint32Array, counts:
       counts[(h1 << 2) | 1]++;
       counts[(h2 << 2) | 2]++;
       counts[(h3 << 2) | 3]++;
-      o32[i] = h0 << 16;
-      o32[i + 1] = h1 << 16;
-      o32[i + 2] = h2 << 16;
-      o32[i + 3] = h3 << 16;
-      const k0 = h0 ^ ((-(h0 >> 15) & 0x7fff) | 0x8000);
-      const k1 = h1 ^ ((-(h1 >> 15) & 0x7fff) | 0x8000);
-      const k2 = h2 ^ ((-(h2 >> 15) & 0x7fff) | 0x8000);
-      const k3 = h3 ^ ((-(h3 >> 15) & 0x7fff) | 0x8000);
-      mn = Math.min(mn, k0, k1, k2, k3);
-      mx = Math.max(mx, k0, k1, k2, k3);
-    }
-    mins[b] = vals[mn ^ ((((mn >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
-    maxs[b] = vals[mx ^ ((((mx >> 15) ^ 1) * 0x7fff) | 0x8000)]!;
-  }
-}
-
-function decodeF16Blocks(u16: Uint16Array, n: number, out: Float32Array, counts: Uint32Array, vals: Float32Array, mins: Float32Array, maxs: Float32Array): void {
-  for (let b = 0, g = 0; g < n; b++, g += BLOCK) {
-    let mn = 0xffff;
-    let mx = 0;
-    for (let i = g; i < g + BLOCK; i += 4) {
-      const h0 = u16[i]!;
-      const h1 = u16[i + 1]!;
-      const h2 = u16[i + 2]!;
-      const h3 = u16[i + 3]!;
-      counts[h0 << 2]++;
-      counts[(h1 << 2) | 1]++;
-      counts[(h2 << 2) | 2]++;
-      counts[(h3 << 2) | 3]++;
-      out[i] = vals[h0]!;
-      out[i + 1] = vals[h1]!;
-      out[i + 2] = vals[h2]!;
-      out[i + 3] = vals[h3]!;
+      o32[i] = bits[h0]!;
+      o32[i + 1] = bits[h1]!;
+      o32[i + 2] = bits[h2]!;
+      o32[i + 3] = bits[h3]!;
       const k0 = h0 ^ ((-(h0 >> 15) & 0x7fff) | 0x8000);
       const k1 = h1 ^ ((-(h1 >> 15) & 0x7fff) | 0x8000);
       const k2 = h2 ^ ((-(h2 >> 15) & 0x7fff) | 0x8000);
