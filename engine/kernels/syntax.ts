@@ -214,7 +214,6 @@ export class SyntaxTree {
 /** A node of a SyntaxTree, with the members of web-tree-sitter's Node that the front ends read. */
 export class SyntaxNode {
   private kids: SyntaxNode[] | null = null;
-  private namedKids: SyntaxNode[] | null = null;
   private codeKids: SyntaxNode[] | null = null;
   constructor(private readonly t: SyntaxTree, readonly id: number) {}
 
@@ -259,24 +258,19 @@ export class SyntaxNode {
     }
     return this.kids;
   }
-  get namedChildren(): SyntaxNode[] {
-    if (!this.namedKids) this.namedKids = this.kidsWhere(this.t.src.lang.named);
-    return this.namedKids;
-  }
-  /** Named children that are not comments: what the front ends analyze. */
+  /** Named children that are not comments (errors included): what the front ends analyze. */
   get codeChildren(): SyntaxNode[] {
-    if (!this.codeKids) this.codeKids = this.kidsWhere(this.t.src.lang.code);
-    return this.codeKids;
-  }
-  /** Children whose type has a 1 in `flag` (errors count as named code). */
-  private kidsWhere(flag: Uint8Array): SyntaxNode[] {
-    const t = this.t;
-    const out: SyntaxNode[] = [];
-    for (let c = t.firstChild[this.id]!; c >= 0; c = t.nextSibling[c]!) {
-      const ty = t.type[c]!;
-      if (ty === ERROR_SYMBOL || flag[ty] === 1) out.push(t.node(c));
+    if (!this.codeKids) {
+      const t = this.t;
+      const code = t.src.lang.code;
+      const out: SyntaxNode[] = [];
+      for (let c = t.firstChild[this.id]!; c >= 0; c = t.nextSibling[c]!) {
+        const ty = t.type[c]!;
+        if (ty === ERROR_SYMBOL || code[ty] === 1) out.push(t.node(c));
+      }
+      this.codeKids = out;
     }
-    return out;
+    return this.codeKids;
   }
   childForFieldName(name: string): SyntaxNode | null {
     const f = this.t.src.lang.fieldIds.get(name);
