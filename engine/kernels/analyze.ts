@@ -738,9 +738,15 @@ function analyzeOne(
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
   // what is known from the source alone (no dims, no per-thread values): decides `constant` on loops
   // (taken now, made only when a loop needs it)
-  const known = [...env];
+  const known = new Map(env);
   let constEnvMemo: Map<string, number> | null = null;
-  const constEnv = () => (constEnvMemo ??= new Map(known.filter(([k]) => !(k in cx.dims))));
+  const constEnv = () => {
+    if (!constEnvMemo) {
+      constEnvMemo = known;
+      for (const k in cx.dims) constEnvMemo.delete(k);
+    }
+    return constEnvMemo;
+  };
   for (const k of THREAD_ZERO) env.set(k, 0);
   const assignedTwice = new Set<string>();
   const seenAssign = new Set<string>();
@@ -1241,7 +1247,8 @@ function tilingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) =
       }
       const trip = evalTrip(s.trip, w.env);
       if (trip !== null && trip <= 4) continue;
-      const accs = inner.flatMap((x) => stmtAccesses(x, w));
+      const accs: Access[] = [];
+      for (const x of inner) for (const a of stmtAccesses(x, w)) accs.push(a);
       if (accs.some((a) => a.space === 'shared')) continue;
       const loopVars = new Set<string>(s.var ? [s.var] : []);
       for (const x of inner) if (x.k === 'decl' && x.init && [...freeIdents(x.init)].some((n) => loopVars.has(n))) loopVars.add(x.name);

@@ -105,7 +105,7 @@ export class KernelAnalyzer {
     try {
       return this.report(tree, source, language, opts);
     } finally {
-      tree.delete();
+      this.store.retire(tree);
     }
   }
 
@@ -116,6 +116,11 @@ export class KernelAnalyzer {
   async update(docId: string, source: string, language: KernelLanguage, opts: AnalyzeOptions & { edits?: KernelTextEdit[] } = {}): Promise<KernelFileReport> {
     const { tree } = await this.store.update(docId, language === 'wgsl' ? wgslCompat(source) : source, language, opts.edits);
     return this.report(tree, source, language, opts);
+  }
+
+  /** Parsed trees whose memory is still to be freed (freed on the next turn of the event loop, or at dispose). */
+  get pendingTreeFrees(): number {
+    return this.store.retiredTrees;
   }
 
   close(docId: string): void {

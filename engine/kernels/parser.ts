@@ -71,6 +71,8 @@ export function toTreeEdit(e: KernelTextEdit): Edit {
 export class TreeStore {
   private readonly parsers = new Map<KernelLanguage, Parser>();
   private readonly trees = new Map<string, { lang: KernelLanguage; tree: Tree; text: string }>();
+  /** Trees no longer used, freed after the current report is returned (or at dispose). */
+  private retired: Tree[] = [];
 
   constructor(private readonly wasmDir: string) {}
 
@@ -106,9 +108,30 @@ export class TreeStore {
     }
     const tree = parser.parse(source, old);
     if (!tree) throw new RidgelineError('tree-sitter returned no tree', { exitCode: 1 });
-    if (prev) prev.tree.delete();
+    if (prev) this.retire(prev.tree);
     this.trees.set(docId, { lang, tree, text: source });
     return { tree, incremental: old !== null };
+  }
+
+  /**
+   * Frees a tree once the caller's report is out: freeing walks every node of the tree in the runtime (about
+   * 3 ms for 5,000 lines of CUDA), work that need not delay the result. Runs on the next turn of the event
+   * loop, or at dispose.
+   */
+  retire(tree: Tree): void {
+    if (this.retired.push(tree) === 1) setImmediate(() => this.freeRetired());
+  }
+
+  /** Trees retired and not yet freed. */
+  get retiredTrees(): number {
+    return this.retired.length;
+  }
+
+  /** Frees the retired trees now. */
+  freeRetired(): void {
+    const trees = this.retired;
+    this.retired = [];
+    for (const t of trees) t.delete();
   }
 
   close(docId: string): void {
@@ -118,6 +141,7 @@ export class TreeStore {
   }
 
   dispose(): void {
+    this.freeRetired();
     for (const id of [...this.trees.keys()]) this.close(id);
     for (const p of this.parsers.values()) p.delete();
     this.parsers.clear();

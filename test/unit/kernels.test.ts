@@ -284,6 +284,25 @@ test('incremental update: same result as a full parse, only the edited declarati
   }
 });
 
+test('parsed trees are freed after the report is returned: on the next turn of the event loop, or at dispose', async () => {
+  const src = readFileSync(join(samples, 'reduce_sum.cu'), 'utf8');
+  const a = await KernelAnalyzer.create(join(root, 'node_modules'), ['cuda']);
+  const first = await a.analyze(src, 'cuda', { device: DEV });
+  await a.update('mem://r.cu', src, 'cuda', { device: DEV });
+  await a.update('mem://r.cu', src, 'cuda', { device: DEV });
+  // the one-shot tree and the document's replaced tree wait; the document's current tree is kept
+  assert.equal(a.pendingTreeFrees, 2);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.pendingTreeFrees, 0);
+  // a tree waiting to be freed does not disturb the next analysis
+  const again = await a.analyze(src, 'cuda', { device: DEV });
+  assert.equal(a.pendingTreeFrees, 1);
+  assert.deepEqual(again, first);
+  a.dispose();
+  assert.equal(a.pendingTreeFrees, 0);
+  await new Promise((r) => setImmediate(r));
+});
+
 test('device from the hardware table: H100 SXM limits and peaks apply', async () => {
   const h100 = getDevice('h100-sxm');
   const r = await run('gemm_tiled.cu', { device: h100 });
