@@ -7,7 +7,7 @@ import type { Device } from '../hardware/types';
 import type { Annotation } from './annotations';
 import { ctypeBytes } from './miniexpr';
 import {
-  baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, shiftPos,
+  BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, shiftPos,
   type ConstIR, type Env, type Expr, type FuncIR, type LaunchIR, type Pos, type Stmt, type UnitIR, type WgslType,
 } from './ir';
 import { rule } from './lints';
@@ -148,6 +148,9 @@ const FMA = /^(fma|fmaf|__fmaf_rn|__fmaf_rz|__hfma|__hfma2|fmaf_rn)$/;
 interface TypeInfo { readonly float: boolean; readonly lanes: number }
 const SCALAR: TypeInfo = { float: false, lanes: 1 };
 const FLOAT: TypeInfo = { float: true, lanes: 1 };
+/** Arithmetic operators counted as FLOPs, plain and compound. */
+const ARITH = new Set(['+', '-', '*', '/']);
+const COMPOUND_ARITH = new Set(['+=', '-=', '*=', '/=']);
 /** Operators whose result is a truth value. */
 const LOGICAL = new Set(['<', '>', '<=', '>=', '==', '!=', '&&', '||']);
 
@@ -207,7 +210,7 @@ function typeOf(e: Expr, w: Walk): TypeInfo {
 function exprFlops(e: Expr, w: Walk): number {
   let n = 0;
   forEachExpr(e, (x) => {
-    if (x.k === 'bin' && ['+', '-', '*', '/'].includes(x.op)) {
+    if (x.k === 'bin' && ARITH.has(x.op)) {
       const t = typeOf(x, w);
       if (t.float) n += t.lanes;
     } else if (x.k === 'call') {
@@ -810,7 +813,7 @@ function analyzeOne(
         f = 0;
         if (s.k === 'assign') {
           f = exprFlops(s.value, w);
-          if (s.op !== '=' && ['+=', '-=', '*=', '/='].includes(s.op)) {
+          if (COMPOUND_ARITH.has(s.op)) {
             const t = typeOf(s.target, w);
             if (t.float || typeOf(s.value, w).float) f += Math.max(t.lanes, typeOf(s.value, w).lanes);
           }
@@ -1035,7 +1038,7 @@ function branchFraction(c: Expr, w: Walk): number | null {
   let extent = 1;
   for (let d = 0; d < 3; d++) {
     if (!(tainted & (1 << d))) continue;
-    const b = w.env.get(`bdim.${'xyz'[d]}`);
+    const b = w.env.get(BUILTIN_KEYS.bdim[d]!);
     if (b === undefined) return null;
     extent *= b;
   }

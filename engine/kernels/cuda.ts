@@ -8,12 +8,15 @@ import { emptyUnit, type Expr, type FuncIR, type ParamIR, type Pos, type SharedD
 
 type Ctx = { base: number; shared: SharedDecl[]; calls: Set<string>; idents: Set<string>; locals: Map<string, Expr | Expr[]> };
 
-function pos(n: Node, base: number): Pos {
-  return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
-}
-
 
 export function parseCNumber(text: string): Expr {
+  // plain decimal integers (most literals) without the pattern below
+  let digits = text.length > 0 && text.length < 16;
+  for (let i = 0; digits && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    digits = c >= 48 && c <= 57;
+  }
+  if (digits) return { k: 'num', v: Number(text), float: false };
   const m = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?\.?)([uUlLfF]*)$/.exec(text.replace(/'/g, ''));
   if (!m) return { k: 'other', text };
   const body = m[1]!;
@@ -71,7 +74,7 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
         idx.unshift(cExpr(inner, ctx));
         cur = ch[0] ?? null;
       }
-      return { k: 'idx', base: cExpr(cur, ctx), idx, pos: pos(n, ctx.base) };
+      return { k: 'idx', base: cExpr(cur, ctx), idx, pos: n.pos(ctx.base) };
     }
     case 'call_expression': {
       const f = n.childForFieldName('function');
@@ -160,7 +163,7 @@ function cDecl(n: Node, ctx: Ctx, out: Stmt[]): void {
         elemBytes: ctypeBytes(type),
         dims,
         dynamic: isExtern || info.dims.some((s) => !s),
-        pos: pos(d, ctx.base),
+        pos: d.pos(ctx.base),
       });
       continue;
     }
@@ -174,10 +177,10 @@ function cDecl(n: Node, ctx: Ctx, out: Stmt[]): void {
     }
     if (init && /\bdim3\b/.test(type) && init.k === 'call' && init.fn === '{}') init = { k: 'call', fn: 'dim3', args: init.args };
     if (info.dims.length > 0) {
-      out.push({ k: 'decl', name: info.name, type: `${type}[]`, init: null, pos: pos(d, ctx.base) });
+      out.push({ k: 'decl', name: info.name, type: `${type}[]`, init: null, pos: d.pos(ctx.base) });
       continue;
     }
-    out.push({ k: 'decl', name: info.name, type: (info.pointer ? type + '*' : type), init, pos: pos(d, ctx.base) });
+    out.push({ k: 'decl', name: info.name, type: (info.pointer ? type + '*' : type), init, pos: d.pos(ctx.base) });
     if (init) ctx.locals.set(info.name, init);
   }
 }
@@ -245,7 +248,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
         trip: tripFromParts(initE, op, bound, stepOp, step),
         ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
         body,
-        pos: pos(n, ctx.base),
+        pos: n.pos(ctx.base),
         header: condE ? [condE] : [],
       });
       return;
@@ -255,7 +258,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
       const body: Stmt[] = [];
       cStmts(n.childForFieldName('body'), ctx, body, launches);
       const c = n.childForFieldName('condition');
-      out.push({ k: 'loop', var: null, trip: null, body, pos: pos(n, ctx.base), header: c ? [cExpr(c, ctx)] : [] });
+      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: c ? [cExpr(c, ctx)] : [] });
       return;
     }
     case 'if_statement': {
@@ -265,12 +268,12 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
       cStmts(n.childForFieldName('consequence'), ctx, then, launches);
       const alt = n.childForFieldName('alternative');
       if (alt) for (const a of alt.type === 'else_clause' ? alt.codeChildren : [alt]) cStmts(a, ctx, els, launches);
-      out.push({ k: 'if', cond: c ? cExpr(c.codeChildren[0] ?? c, ctx) : { k: 'other', text: '' }, then, else: els, pos: pos(n, ctx.base) });
+      out.push({ k: 'if', cond: c ? cExpr(c.codeChildren[0] ?? c, ctx) : { k: 'other', text: '' }, then, else: els, pos: n.pos(ctx.base) });
       return;
     }
     case 'return_statement': {
       const e = n.codeChildren[0];
-      if (e) out.push({ k: 'expr', e: cExpr(e, ctx), pos: pos(n, ctx.base) });
+      if (e) out.push({ k: 'expr', e: cExpr(e, ctx), pos: n.pos(ctx.base) });
       return;
     }
     case 'comment':
@@ -287,7 +290,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
 }
 
 function cExprStmt(e: Node, ctx: Ctx, out: Stmt[], launches: UnitIR['launches']): void {
-  const p = pos(e, ctx.base);
+  const p = e.pos(ctx.base);
   if (e.type === 'assignment_expression') {
     const ch = e.children; // left, operator, right
     const value = cExpr(ch[2] ?? null, ctx);
@@ -400,8 +403,8 @@ function cFunction(fn: Node, base: number, unit: UnitIR, templateParams: string[
   cStmts(fn.childForFieldName('body'), ctx, body, unit.launches);
   unit.funcs.push({
     name: nameNode.text.replace(/^.*::/, ''),
-    namePos: pos(nameNode, base),
-    pos: pos(fn, base),
+    namePos: nameNode.pos(base),
+    pos: fn.pos(base),
     kind,
     templateParams,
     params: cParams(fd.childForFieldName('parameters')),
@@ -459,7 +462,7 @@ export function cudaUnit(n: Node): UnitIR {
         unit.comments.push({ text: m.text, row: m.startPosition.row - base });
         return;
       case 'ERROR':
-        unit.errors.push(pos(m, base));
+        unit.errors.push(m.pos(base));
         for (const c of m.codeChildren) visit(c, templateParams);
         return;
       case 'linkage_specification':
@@ -484,7 +487,7 @@ export function cudaUnit(n: Node): UnitIR {
 export function collectErrors(n: Node, base: number, out: Pos[]): void {
   if (out.length > 20) return;
   if (n.type === 'ERROR' || n.isMissing) {
-    out.push(pos(n, base));
+    out.push(n.pos(base));
     return;
   }
   if (!n.hasError) return;

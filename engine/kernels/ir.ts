@@ -147,17 +147,15 @@ export function evalExpr(e: Expr | null | undefined, env: Env, depth = 0): numbe
     case 'num':
       return e.v;
     case 'id':
-      return env.has(e.name) ? env.get(e.name)! : null;
+      return env.get(e.name) ?? null;
     case 'mem':
       // a uniform struct member bound to a dim (`params.k` <- K), set up by the analysis
-      return e.obj.k === 'id' && env.has(`${e.obj.name}.${e.field}`) ? env.get(`${e.obj.name}.${e.field}`)! : null;
+      return e.obj.k === 'id' ? env.get(`${e.obj.name}.${e.field}`) ?? null : null;
     case 'tid':
     case 'bid':
     case 'bdim':
-    case 'gdim': {
-      const key = `${e.k}.${'xyz'[e.dim]}`;
-      return env.has(key) ? env.get(key)! : null;
-    }
+    case 'gdim':
+      return env.get(BUILTIN_KEYS[e.k][e.dim]!) ?? null;
     case 'un': {
       const v = evalExpr(e.e, env, depth + 1);
       if (v === null) return null;
@@ -218,6 +216,14 @@ export function evalExpr(e: Expr | null | undefined, env: Env, depth = 0): numbe
   }
 }
 
+/** Environment keys of the built-in thread and block indices and sizes, per dimension (`tid.x`, ...). */
+export const BUILTIN_KEYS = {
+  tid: ['tid.x', 'tid.y', 'tid.z'],
+  bid: ['bid.x', 'bid.y', 'bid.z'],
+  bdim: ['bdim.x', 'bdim.y', 'bdim.z'],
+  gdim: ['gdim.x', 'gdim.y', 'gdim.z'],
+} as const;
+
 /** Identifiers an expression needs (for messages such as "needs K"). */
 export function freeIdents(e: Expr | null | undefined, out: Set<string> = new Set()): Set<string> {
   if (!e) return out;
@@ -239,10 +245,11 @@ export function exprText(e: Expr): string {
   switch (e.k) {
     case 'num': return String(e.v);
     case 'id': return e.name;
-    case 'tid': return `tid.${'xyz'[e.dim]}`;
-    case 'bid': return `bid.${'xyz'[e.dim]}`;
-    case 'bdim': return `bdim.${'xyz'[e.dim]}`;
-    case 'gdim': return `gdim.${'xyz'[e.dim]}`;
+    case 'tid':
+    case 'bid':
+    case 'bdim':
+    case 'gdim':
+      return BUILTIN_KEYS[e.k][e.dim]!;
     case 'bin': return `(${exprText(e.l)}${e.op}${exprText(e.r)})`;
     case 'un': return `${e.op}${exprText(e.e)}`;
     case 'mem': return `${exprText(e.obj)}.${e.field}`;

@@ -13,6 +13,7 @@
  * produces the same tree more slowly.
  */
 import type { Language, Tree, TreeCursor } from 'web-tree-sitter';
+import type { Pos } from './ir';
 
 /** The runtime's linear memory, captured when this module instantiated it; null: use the public TreeCursor. */
 let memory: { readonly buffer: ArrayBuffer } | null = null;
@@ -246,9 +247,24 @@ export class SyntaxNode {
   }
   get endPosition(): { row: number; column: number } {
     const e = this.t.end[this.id]!;
-    const src = this.t.src;
-    const row = src.rowOf(e);
-    return { row, column: e - src.lines[row]! };
+    const row = this.endRow();
+    return { row, column: e - this.t.src.lines[row]! };
+  }
+  /** Row of the end: most nodes end on the row they start on, so that row is tried before a search. */
+  private endRow(): number {
+    const t = this.t;
+    const lines = t.src.lines;
+    const row = t.startRow[this.id]!;
+    const e = t.end[this.id]!;
+    return row + 1 >= lines.length || lines[row + 1]! > e ? row : t.src.rowOf(e);
+  }
+  /** The node's range as an IR position, rows relative to `baseRow`. */
+  pos(baseRow: number): Pos {
+    const t = this.t;
+    const lines = t.src.lines;
+    const row = t.startRow[this.id]!;
+    const endRow = this.endRow();
+    return { row: row - baseRow, col: t.start[this.id]! - lines[row]!, endRow: endRow - baseRow, endCol: t.end[this.id]! - lines[endRow]! };
   }
   get children(): SyntaxNode[] {
     if (!this.kids) {

@@ -59,10 +59,6 @@ export interface TritonUnit {
   errors: Pos[];
 }
 
-function pos(n: Node, base: number): Pos {
-  return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
-}
-
 function dotted(n: Node): string | null {
   if (n.type === 'identifier') return n.text;
   if (n.type === 'attribute') {
@@ -139,7 +135,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
         k: 'idx',
         base: pyExpr(v, base),
         idx: subs.map((s) => (s.type === 'slice' ? { k: 'other', text: ':' } : pyExpr(s, base))),
-        pos: pos(n, base),
+        pos: n.pos(base),
       };
     }
     case 'tuple':
@@ -177,11 +173,11 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
             const targets = left ? (left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.codeChildren.map((x) => x.text) : [left.text]) : [];
             const value = pyExpr(right, base);
             const op = e.type === 'assignment' ? '=' : e.childForFieldName('operator')?.text ?? '+=';
-            out.push({ k: 'assign', targets, op, value, pos: pos(e, base) });
+            out.push({ k: 'assign', targets, op, value, pos: e.pos(base) });
             if (targets.length === 1 && op === '=') locals.push({ name: targets[0]!, value });
             if (right) findLaunches(right, base, unit, locals);
           } else {
-            out.push({ k: 'expr', e: pyExpr(e, base), pos: pos(e, base) });
+            out.push({ k: 'expr', e: pyExpr(e, base), pos: e.pos(base) });
             findLaunches(e, base, unit, locals);
           }
         }
@@ -194,13 +190,13 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         const range = r.k === 'call' && /(^|\.)(range|static_range)$/.test(r.fn) ? positional(r.args) : null;
         const body: PyStmt[] = [];
         pyStmts(s.childForFieldName('body'), base, body, unit, locals, host);
-        out.push({ k: 'for', var: left?.type === 'identifier' ? left.text : null, range, body, pos: pos(s, base) });
+        out.push({ k: 'for', var: left?.type === 'identifier' ? left.text : null, range, body, pos: s.pos(base) });
         break;
       }
       case 'while_statement': {
         const body: PyStmt[] = [];
         pyStmts(s.childForFieldName('body'), base, body, unit, locals, host);
-        out.push({ k: 'while', body, pos: pos(s, base) });
+        out.push({ k: 'while', body, pos: s.pos(base) });
         break;
       }
       case 'if_statement': {
@@ -210,7 +206,7 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         for (const alt of s.childrenForFieldName('alternative').filter((x): x is Node => x !== null)) {
           pyStmts(alt.childForFieldName('body') ?? alt.childForFieldName('consequence') ?? alt.codeChildren.find((c) => c.type === 'block') ?? null, base, els, unit, locals, host);
         }
-        out.push({ k: 'if', then, else: els, pos: pos(s, base) });
+        out.push({ k: 'if', then, else: els, pos: s.pos(base) });
         break;
       }
       case 'with_statement': {
@@ -226,7 +222,7 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         tritonDef(s, base, unit);
         break;
       case 'ERROR':
-        unit.errors.push(pos(s, base));
+        unit.errors.push(s.pos(base));
         pyStmts(s, base, out, unit, locals, host);
         break;
       default:
@@ -249,7 +245,7 @@ function findLaunches(n: Node, base: number, unit: TritonUnit, locals: TritonFun
         const args = call.k === 'call' ? call.args : [];
         const kwargs: Record<string, Expr> = {};
         for (const a of args) if (a.k === 'bin' && a.op === 'kw=' && a.l.k === 'id') kwargs[a.l.name] = a.r;
-        unit.launches.push({ kernel: name.replace(/^.*\./, ''), grid: gridE, args: positional(args), kwargs, pos: pos(n, base), text: f.text, locals });
+        unit.launches.push({ kernel: name.replace(/^.*\./, ''), grid: gridE, args: positional(args), kwargs, pos: n.pos(base), text: f.text, locals });
       }
     }
   }
@@ -350,7 +346,7 @@ function tritonDef(n: Node, base: number, unit: TritonUnit): void {
   const body: PyStmt[] = [];
   const locals: TritonFunc['locals'] = [];
   pyStmts(def.childForFieldName('body'), base, body, unit, locals, !kernel);
-  unit.funcs.push({ name: nameNode.text, namePos: pos(nameNode, base), pos: pos(n, base), kernel, autotune, autotuneRef, heuristics, params, body, locals });
+  unit.funcs.push({ name: nameNode.text, namePos: nameNode.pos(base), pos: n.pos(base), kernel, autotune, autotuneRef, heuristics, params, body, locals });
 }
 
 /** One top-level statement of a Python file. */
@@ -372,7 +368,7 @@ export function tritonUnit(n: Node): TritonUnit {
     }
     pyStmts(n, base, [], unit, [], true);
   } else if (n.type === 'ERROR') {
-    unit.errors.push(pos(n, base));
+    unit.errors.push(n.pos(base));
     for (const c of n.codeChildren) {
       const u = tritonUnit(c);
       const d = c.startPosition.row - base;
@@ -386,12 +382,12 @@ export function tritonUnit(n: Node): TritonUnit {
     const errs: Pos[] = [];
     const walk = (m: Node) => {
       if (errs.length > 20) return;
-      if (m.type === 'ERROR' || m.isMissing) errs.push(pos(m, base));
+      if (m.type === 'ERROR' || m.isMissing) errs.push(m.pos(base));
       else if (m.hasError) for (const c of m.codeChildren) walk(c);
       if (m.isMissing) return;
     };
     walk(n);
-    if (errs.length === 0) errs.push(pos(n, base));
+    if (errs.length === 0) errs.push(n.pos(base));
     unit.errors.push(...errs);
   }
   return unit;

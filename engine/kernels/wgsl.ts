@@ -7,10 +7,6 @@ import type { SyntaxNode as Node } from './syntax';
 import { collectErrors } from './cuda';
 import { emptyUnit, evalExpr, tripFromParts, type Env, type Expr, type FuncIR, type ParamIR, type Pos, type Stmt, type UnitIR, type WgslType } from './ir';
 
-function pos(n: Node, base: number): Pos {
-  return { row: n.startPosition.row - base, col: n.startPosition.column, endRow: n.endPosition.row - base, endCol: n.endPosition.column };
-}
-
 type Ctx = { base: number; builtins: Map<string, string>; calls: Set<string>; idents: Set<string> };
 
 function num(text: string): Expr {
@@ -48,8 +44,8 @@ function applyPostfix(baseE: Expr, post: Node | null, ctx: Ctx, whole: Node): Ex
     } else if (first?.type === 'bracket_left') {
       const ix = cur.children.find((c) => c.type === 'expression');
       const idxE = wExpr(ix ?? null, ctx);
-      if (e.k === 'idx') e = { ...e, idx: [...e.idx, idxE], pos: pos(whole, ctx.base) };
-      else e = { k: 'idx', base: e, idx: [idxE], pos: pos(whole, ctx.base) };
+      if (e.k === 'idx') e = { ...e, idx: [...e.idx, idxE], pos: whole.pos(ctx.base) };
+      else e = { k: 'idx', base: e, idx: [idxE], pos: whole.pos(ctx.base) };
     }
     cur = cur.children.find((c) => c.type === 'postfix_expression') ?? null;
   }
@@ -286,34 +282,34 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       const t = vid ? wType(vid.codeChildren.find((c) => c.type === 'type_decl') ?? null) : null;
       const init = n.codeChildren.find((c) => c.type === 'expression');
       ctx.idents.add(name);
-      out.push({ k: 'decl', name, type: t ? wgslTypeText(t) : '', init: init ? wExpr(init, ctx) : null, pos: pos(n, ctx.base) });
+      out.push({ k: 'decl', name, type: t ? wgslTypeText(t) : '', init: init ? wExpr(init, ctx) : null, pos: n.pos(ctx.base) });
       return;
     }
     case 'assignment_statement': {
       const lhs = n.codeChildren.find((c) => c.type === 'lhs_expression');
       const opNode = n.children.find((c) => c.type === 'compound_assignment_operator' || c.type === 'equal');
       const value = n.codeChildren.find((c) => c.type === 'expression');
-      out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: opNode?.text ?? '=', value: wExpr(value ?? null, ctx), pos: pos(n, ctx.base) });
+      out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: opNode?.text ?? '=', value: wExpr(value ?? null, ctx), pos: n.pos(ctx.base) });
       return;
     }
     case 'increment_statement':
     case 'decrement_statement': {
       const lhs = n.codeChildren.find((c) => c.type === 'lhs_expression');
-      out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: n.type === 'increment_statement' ? '+=' : '-=', value: { k: 'num', v: 1, float: false }, pos: pos(n, ctx.base) });
+      out.push({ k: 'assign', target: wExpr(lhs ?? null, ctx), op: n.type === 'increment_statement' ? '+=' : '-=', value: { k: 'num', v: 1, float: false }, pos: n.pos(ctx.base) });
       return;
     }
     case 'func_call_statement': {
       const fn = n.codeChildren.find((c) => c.type === 'ident')?.text ?? '';
       if (BARRIERS.has(fn)) {
-        out.push({ k: 'barrier', pos: pos(n, ctx.base) });
+        out.push({ k: 'barrier', pos: n.pos(ctx.base) });
         if (fn !== 'workgroupUniformLoad') return;
       }
-      out.push({ k: 'expr', e: wExpr(n, ctx), pos: pos(n, ctx.base) });
+      out.push({ k: 'expr', e: wExpr(n, ctx), pos: n.pos(ctx.base) });
       return;
     }
     case 'return_statement': {
       const e = n.codeChildren.find((c) => c.type === 'expression');
-      if (e) out.push({ k: 'expr', e: wExpr(e, ctx), pos: pos(n, ctx.base) });
+      if (e) out.push({ k: 'expr', e: wExpr(e, ctx), pos: n.pos(ctx.base) });
       return;
     }
     case 'if_statement':
@@ -325,7 +321,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       for (const c of n.codeChildren) {
         if (c.type === 'else_statement' || c.type === 'elseif_statement') wStmts(c, ctx, els);
       }
-      out.push({ k: 'if', cond: wExpr(cond ?? null, ctx), then, else: els, pos: pos(n, ctx.base) });
+      out.push({ k: 'if', cond: wExpr(cond ?? null, ctx), then, else: els, pos: n.pos(ctx.base) });
       return;
     }
     case 'else_statement':
@@ -363,7 +359,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       wStmts(n.codeChildren.find((c) => c.type === 'compound_statement') ?? null, ctx, body);
       out.push(...hs); // the initializer runs once, before the loop
       out.push({
-        k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: pos(n, ctx.base), header: condE ? [condE] : [],
+        k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: n.pos(ctx.base), header: condE ? [condE] : [],
         ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
       });
       return;
@@ -373,7 +369,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       const body: Stmt[] = [];
       for (const c of n.codeChildren) if (c.type !== 'expression') wStmts(c, ctx, body);
       const cond = n.codeChildren.find((c) => c.type === 'expression');
-      out.push({ k: 'loop', var: null, trip: null, body, pos: pos(n, ctx.base), header: cond ? [wExpr(cond, ctx)] : [] });
+      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: cond ? [wExpr(cond, ctx)] : [] });
       return;
     }
     case 'switch_statement': {
@@ -425,8 +421,8 @@ function wFunction(n: Node, base: number, unit: UnitIR): void {
   wStmts(n.codeChildren.find((c) => c.type === 'compound_statement') ?? null, ctx, body);
   unit.funcs.push({
     name: nameNode.text,
-    namePos: pos(nameNode, base),
-    pos: pos(n, base),
+    namePos: nameNode.pos(base),
+    pos: n.pos(base),
     kind: isCompute ? 'kernel' : 'device',
     templateParams: [],
     params,
@@ -470,7 +466,7 @@ export function wgslUnit(n: Node): UnitIR {
           const a = at.find((x) => x.name === k)?.args[0];
           return a && /^\d+$/.test(a.text) ? Number(a.text) : null;
         };
-        if (name) unit.globals.push({ name, space, access, type: t, group: num('group'), binding: num('binding'), pos: pos(vid ?? m, base) });
+        if (name) unit.globals.push({ name, space, access, type: t, group: num('group'), binding: num('binding'), pos: (vid ?? m).pos(base) });
         return;
       }
       case 'struct_decl': {
@@ -500,7 +496,7 @@ export function wgslUnit(n: Node): UnitIR {
         return;
       }
       case 'ERROR':
-        unit.errors.push(pos(m, base));
+        unit.errors.push(m.pos(base));
         for (const c of m.codeChildren) visit(c);
         return;
       case 'translation_unit':
