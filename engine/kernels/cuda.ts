@@ -25,6 +25,14 @@ export function parseCNumber(text: string): Expr {
   return Number.isFinite(v) ? { k: 'num', v, float } : { k: 'other', text };
 }
 
+/**
+ * Text of an operator token: an anonymous token's type is its text, a string the language tables share, where
+ * `text` would copy it out of the source for every operator of the file.
+ */
+function tokenText(n: Node): string {
+  return n.isNamed ? n.text : n.type;
+}
+
 const DIM: Record<string, number> = { x: 0, y: 1, z: 2 };
 const BUILTIN: Record<string, 'tid' | 'bid' | 'bdim' | 'gdim'> = { threadIdx: 'tid', blockIdx: 'bid', blockDim: 'bdim', gridDim: 'gdim' };
 
@@ -57,11 +65,13 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
     }
     case 'binary_expression': {
       const ch = n.children; // left, operator, right
-      return ch.length === 3 ? { k: 'bin', op: ch[1]!.text, l: cExpr(ch[0]!, ctx), r: cExpr(ch[2]!, ctx) } : { k: 'other', text: n.text };
+      return ch.length === 3 ? { k: 'bin', op: tokenText(ch[1]!), l: cExpr(ch[0]!, ctx), r: cExpr(ch[2]!, ctx) } : { k: 'other', text: n.text };
     }
     case 'unary_expression':
-    case 'pointer_expression':
-      return { k: 'un', op: n.childForFieldName('operator')?.text ?? n.children[0]?.text ?? '?', e: cExpr(n.childForFieldName('argument'), ctx) };
+    case 'pointer_expression': {
+      const op = n.childForFieldName('operator') ?? n.children[0];
+      return { k: 'un', op: op ? tokenText(op) : '?', e: cExpr(n.childForFieldName('argument'), ctx) };
+    }
     case 'update_expression':
       return cExpr(n.childForFieldName('argument'), ctx);
     case 'subscript_expression': {
@@ -294,7 +304,7 @@ function cExprStmt(e: Node, ctx: Ctx, out: Stmt[], launches: UnitIR['launches'])
   if (e.type === 'assignment_expression') {
     const ch = e.children; // left, operator, right
     const value = cExpr(ch[2] ?? null, ctx);
-    out.push({ k: 'assign', target: cExpr(ch[0] ?? null, ctx), op: ch[1]?.text ?? '=', value, pos: p });
+    out.push({ k: 'assign', target: cExpr(ch[0] ?? null, ctx), op: ch[1] ? tokenText(ch[1]) : '=', value, pos: p });
     if (ch[0]?.type === 'identifier') ctx.locals.set(ch[0].text, value);
     return;
   }
