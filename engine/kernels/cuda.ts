@@ -6,7 +6,7 @@ import type { SyntaxNode as Node } from './syntax';
 import { ctypeBytes, parseMiniExpr } from './miniexpr';
 import { emptyUnit, type Expr, type FuncIR, type ParamIR, type Pos, type SharedDecl, type Stmt, type UnitIR, tripFromParts } from './ir';
 
-type Ctx = { base: number; shared: SharedDecl[]; calls: Set<string>; idents: Set<string>; locals: Map<string, Expr | Expr[]> };
+type Ctx = { base: number; shared: SharedDecl[]; locals: Map<string, Expr | Expr[]> };
 
 
 export function parseCNumber(text: string): Expr {
@@ -46,11 +46,8 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
     case 'false':
       return { k: 'num', v: 0, float: false };
     case 'identifier':
-    case 'qualified_identifier': {
-      const name = n.text; // (each read of `text` is a call into wasm)
-      ctx.idents.add(name);
-      return { k: 'id', name };
-    }
+    case 'qualified_identifier':
+      return { k: 'id', name: n.text };
     case 'parenthesized_expression': {
       const inner = n.codeChildren[0];
       return inner ? cExpr(inner, ctx) : { k: 'other', text: n.text };
@@ -89,7 +86,6 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
     case 'call_expression': {
       const f = n.childForFieldName('function');
       const fname = f ? (f.type === 'template_function' ? f.childForFieldName('name')?.text ?? f.text : f.text) : '';
-      ctx.calls.add(fname);
       const argsNode = n.childForFieldName('arguments');
       const args = argsNode ? argsNode.codeChildren.map((a) => cExpr(a, ctx)) : [];
       return { k: 'call', fn: fname, args };
@@ -164,7 +160,6 @@ function cDecl(n: Node, ctx: Ctx, out: Stmt[]): void {
   for (const d of n.childrenForFieldName('declarator').filter((x): x is Node => x !== null)) {
     const info = declName(d);
     if (!info) continue;
-    ctx.idents.add(info.name);
     if (shared) {
       const dims = info.dims.map((s) => (s ? cExpr(s, ctx) : { k: 'other', text: '' } as Expr));
       ctx.shared.push({
@@ -407,8 +402,7 @@ function cFunction(fn: Node, base: number, unit: UnitIR, templateParams: string[
   if (!nameNode) return;
   const head = fn.text.slice(0, Math.max(0, (fn.childForFieldName('body')?.startIndex ?? fn.endIndex) - fn.startIndex));
   const kind: FuncIR['kind'] = /\b__global__\b/.test(head) ? 'kernel' : /\b__device__\b/.test(head) && !/\b__host__\b/.test(head) ? 'device' : 'host';
-  const ctx: Ctx = { base, shared: [], calls: new Set(), idents: new Set(), locals: new Map() };
-  for (const t of templateParams) ctx.idents.add(t);
+  const ctx: Ctx = { base, shared: [], locals: new Map() };
   const body: Stmt[] = [];
   cStmts(fn.childForFieldName('body'), ctx, body, unit.launches);
   unit.funcs.push({
@@ -421,15 +415,16 @@ function cFunction(fn: Node, base: number, unit: UnitIR, templateParams: string[
     body,
     shared: ctx.shared,
     workgroupSize: null,
-    calls: [...ctx.calls],
-    idents: [...ctx.idents],
+    // (followed for WGSL only: CUDA kernels are analyzed from their own body)
+    calls: [],
+    idents: [],
   });
 }
 
 function cConstDecl(n: Node, base: number, unit: UnitIR): void {
   const head = n.text;
   if (!/\b(constexpr|const)\b/.test(head.split('=')[0] ?? '')) return;
-  const ctx: Ctx = { base, shared: [], calls: new Set(), idents: new Set(), locals: new Map() };
+  const ctx: Ctx = { base, shared: [], locals: new Map() };
   for (const d of n.childrenForFieldName('declarator').filter((x): x is Node => x !== null)) {
     if (d.type !== 'init_declarator') continue;
     const name = d.childForFieldName('declarator');

@@ -78,9 +78,9 @@ export interface FuncIR {
   shared: SharedDecl[];
   /** WGSL: @workgroup_size arguments. */
   workgroupSize: Expr[] | null;
-  /** Names of functions called (to follow helpers for WGSL module-scope variable use). */
+  /** WGSL: names of functions called (to follow helpers for module-scope variable use); empty for CUDA. */
   calls: string[];
-  /** Identifiers referenced anywhere in the body. */
+  /** WGSL: identifiers referenced anywhere in the body; empty for CUDA. */
   idents: string[];
 }
 
