@@ -463,9 +463,6 @@ export function cudaUnit(n: Node): UnitIR {
       case 'declaration':
         cConstDecl(m, base, unit);
         return;
-      case 'comment':
-        unit.comments.push({ text: m.text, row: m.startPosition.row - base });
-        return;
       case 'ERROR':
         unit.errors.push(m.pos(base));
         for (const c of m.codeChildren) visit(c, templateParams);

@@ -113,7 +113,6 @@ export interface UnitIR {
   globals: Array<{ name: string; space: string; access: string; type: WgslType | null; group: number | null; binding: number | null; pos: Pos }>;
   structs: Array<{ name: string; members: Array<{ name: string; type: WgslType | null }> }>;
   errors: Pos[];
-  comments: Array<{ text: string; row: number }>;
   enables: string[];
   /** WGSL `alias T = f32;` */
   aliases: Array<{ name: string; type: WgslType | null }>;
@@ -128,7 +127,7 @@ export type WgslType =
   | { k: 'named'; name: string };
 
 export function emptyUnit(): UnitIR {
-  return { consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], comments: [], enables: [], aliases: [] };
+  return { consts: [], funcs: [], launches: [], globals: [], structs: [], errors: [], enables: [], aliases: [] };
 }
 
 export function shiftPos(p: Pos, rows: number): Pos {

@@ -484,11 +484,6 @@ export function wgslUnit(n: Node): UnitIR {
         if (t) unit.enables.push(...t[1]!.split(',').map((s) => s.trim()).filter(Boolean));
         return;
       }
-      case 'line_comment':
-      case 'block_comment':
-      case 'comment':
-        unit.comments.push({ text: m.text, row: m.startPosition.row - base });
-        return;
       case 'type_alias':
       case 'type_alias_decl': {
         const name = m.codeChildren.find((c) => c.type === 'ident')?.text;
