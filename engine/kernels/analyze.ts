@@ -60,7 +60,7 @@ export function combineUnits(language: KernelLanguage, units: Array<{ unit: Unit
     ir.structs.push(...unit.structs);
     ir.enables.push(...unit.enables);
     ir.aliases.push(...unit.aliases);
-    const placed = placedUnit(language, unit, row);
+    const placed = placedUnit(unit, row);
     for (const f of placed.funcs) ir.funcs.push(f);
     for (const l of placed.launches) ir.launches.push(l);
     for (const g of placed.globals) ir.globals.push(g);
@@ -73,14 +73,14 @@ type Placed = { row: number; funcs: FuncIR[]; launches: LaunchIR[]; globals: Fil
 /** A cached unit's functions, launches, globals and errors placed at `row`; kept while the unit stays there. */
 const placedUnits = new WeakMap<UnitIR, Placed>();
 
-function placedUnit(language: KernelLanguage, unit: UnitIR, row: number): Placed {
+function placedUnit(unit: UnitIR, row: number): Placed {
   const hit = placedUnits.get(unit);
   if (hit && hit.row === row) return hit;
   const placed: Placed = {
     row,
     // function positions stay unit-relative (the IR is shared with the cache); rowOffset places them.
-    // CUDA host functions matter only for their launch sites (already in unit.launches)
-    funcs: unit.funcs.filter((f) => language !== 'cuda' || f.kind === 'kernel').map((f) => ({ ...f, rowOffset: row, orig: f }) as FuncIR),
+    // (the CUDA front end keeps kernels only: other functions matter for their launch sites, in unit.launches)
+    funcs: unit.funcs.map((f) => ({ ...f, rowOffset: row, orig: f }) as FuncIR),
     launches: unit.launches.map((l) => ({ ...l, pos: shiftPos(l.pos, row), orig: l }) as LaunchIR),
     globals: unit.globals.map((g) => ({ ...g, pos: shiftPos(g.pos, row) })),
     errors: unit.errors.map((e) => shiftPos(e, row)),

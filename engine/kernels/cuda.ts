@@ -401,15 +401,16 @@ function cFunction(fn: Node, base: number, unit: UnitIR, templateParams: string[
   const nameNode = fd.childForFieldName('declarator');
   if (!nameNode) return;
   const head = fn.text.slice(0, Math.max(0, (fn.childForFieldName('body')?.startIndex ?? fn.endIndex) - fn.startIndex));
-  const kind: FuncIR['kind'] = /\b__global__\b/.test(head) ? 'kernel' : /\b__device__\b/.test(head) && !/\b__host__\b/.test(head) ? 'device' : 'host';
   const ctx: Ctx = { base, shared: [], locals: new Map() };
   const body: Stmt[] = [];
   cStmts(fn.childForFieldName('body'), ctx, body, unit.launches);
+  // host and device functions count only for their launch sites, now in unit.launches: their IR is not kept
+  if (!/\b__global__\b/.test(head)) return;
   unit.funcs.push({
     name: nameNode.text.replace(/^.*::/, ''),
     namePos: nameNode.pos(base),
     pos: fn.pos(base),
-    kind,
+    kind: 'kernel',
     templateParams,
     params: cParams(fd.childForFieldName('parameters')),
     body,
