@@ -1136,7 +1136,7 @@ function numbered(evs: ReturnType<typeof events>): Ev[] {
   for (const e of evs) {
     if (e.k === 'stmt') occ++;
     else if (e.k === 'bar') out.push(e);
-    else out.push({ ...e, occ });
+    else out.push({ k: 'acc', a: e.a, pos: e.pos, occ });
   }
   return out;
 }
