@@ -33,8 +33,15 @@ function tokenText(n: Node): string {
   return n.isNamed ? n.text : n.type;
 }
 
-const DIM: Record<string, number> = { x: 0, y: 1, z: 2 };
-const BUILTIN: Record<string, 'tid' | 'bid' | 'bdim' | 'gdim'> = { threadIdx: 'tid', blockIdx: 'bid', blockDim: 'bdim', gridDim: 'gdim' };
+/** `threadIdx.x` and the like: one expression per built-in and dimension, shared (the IR is never mutated). */
+const builtinDims = (k: 'tid' | 'bid' | 'bdim' | 'gdim'): readonly Expr[] => [0, 1, 2].map((dim): Expr => ({ k, dim }));
+const BUILTIN_EXPRS = new Map<string, readonly Expr[]>([
+  ['threadIdx', builtinDims('tid')],
+  ['blockIdx', builtinDims('bid')],
+  ['blockDim', builtinDims('bdim')],
+  ['gridDim', builtinDims('gdim')],
+]);
+const DIM_OF_FIELD = new Map([['x', 0], ['y', 1], ['z', 2]]);
 
 export function cExpr(n: Node | null, ctx: Ctx): Expr {
   if (!n) return { k: 'other', text: '' };
@@ -57,7 +64,10 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
       const ch = n.children;
       const arg = ch[0] ?? null;
       const field = ch[2]?.text ?? '';
-      if (arg && arg.type === 'identifier' && BUILTIN[arg.text] && field in DIM) return { k: BUILTIN[arg.text]!, dim: DIM[field]! } as Expr;
+      if (arg && arg.type === 'identifier') {
+        const builtin = BUILTIN_EXPRS.get(arg.text)?.[DIM_OF_FIELD.get(field) ?? 3];
+        if (builtin) return builtin;
+      }
       return { k: 'mem', obj: cExpr(arg, ctx), field };
     }
     case 'binary_expression': {
@@ -345,7 +355,7 @@ function substituteLocals(e: Expr, locals: Map<string, Expr | Expr[]>, depth = 0
       if (e.obj.k === 'id') {
         const v = locals.get(e.obj.name);
         if (v && !Array.isArray(v) && v.k === 'call' && v.fn === 'dim3') {
-          const d = DIM[e.field];
+          const d = DIM_OF_FIELD.get(e.field);
           if (d !== undefined) return v.args[d] ? substituteLocals(v.args[d]!, locals, depth + 1) : { k: 'num', v: 1, float: false };
         }
       }
