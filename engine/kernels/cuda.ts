@@ -261,10 +261,10 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
         k: 'loop',
         var: variable,
         trip: tripFromParts(initE, op, bound, stepOp, step),
-        ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
         body,
         pos: n.pos(ctx.base),
         header: condE ? [condE] : [],
+        seq: initE && stepOp ? { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } : null,
       });
       return;
     }
@@ -273,7 +273,7 @@ function cStmts(n: Node | null, ctx: Ctx, out: Stmt[], launches: UnitIR['launche
       const body: Stmt[] = [];
       cStmts(n.childForFieldName('body'), ctx, body, launches);
       const c = n.childForFieldName('condition');
-      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: c ? [cExpr(c, ctx)] : [] });
+      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: c ? [cExpr(c, ctx)] : [], seq: null });
       return;
     }
     case 'if_statement': {

@@ -35,7 +35,7 @@ export type Stmt =
   | { k: 'decl'; name: string; type: string; init: Expr | null; pos: Pos }
   | { k: 'assign'; target: Expr; op: string; value: Expr; pos: Pos }
   | { k: 'expr'; e: Expr; pos: Pos }
-  | { k: 'loop'; var: string | null; trip: Expr | null; body: Stmt[]; pos: Pos; header: Expr[]; seq?: LoopSeq }
+  | { k: 'loop'; var: string | null; trip: Expr | null; body: Stmt[]; pos: Pos; header: Expr[]; seq: LoopSeq | null }
   | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[]; pos: Pos }
   | { k: 'barrier'; pos: Pos }
   | { k: 'other'; pos: Pos };

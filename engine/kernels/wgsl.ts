@@ -360,7 +360,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       out.push(...hs); // the initializer runs once, before the loop
       out.push({
         k: 'loop', var: variable, trip: tripFromParts(initE, op, bound, stepOp, step), body, pos: n.pos(ctx.base), header: condE ? [condE] : [],
-        ...(initE && stepOp ? { seq: { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } } : {}),
+        seq: initE && stepOp ? { init: initE, stepOp, step: step ?? { k: 'num', v: 1, float: false } } : null,
       });
       return;
     }
@@ -369,7 +369,7 @@ function wStmts(n: Node | null, ctx: Ctx, out: Stmt[]): void {
       const body: Stmt[] = [];
       for (const c of n.codeChildren) if (c.type !== 'expression') wStmts(c, ctx, body);
       const cond = n.codeChildren.find((c) => c.type === 'expression');
-      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: cond ? [wExpr(cond, ctx)] : [] });
+      out.push({ k: 'loop', var: null, trip: null, body, pos: n.pos(ctx.base), header: cond ? [wExpr(cond, ctx)] : [], seq: null });
       return;
     }
     case 'switch_statement': {
