@@ -161,6 +161,17 @@ interface BufferInfo {
 }
 
 const FLOAT_TYPES = /\b(float\d?|double\d?|half\d?|__half2?|__nv_bfloat16\d?|nv_bfloat16|bfloat16|f32|f16|f64|vec\d<f(16|32)>|vec\d[fh]|mat\dx\d[fh]?|T)\b/;
+const floatTypeMemo = new Map<string, boolean>();
+/** FLOAT_TYPES.test, kept per type text: the same few types come back for every parameter and local. */
+function isFloatType(t: string): boolean {
+  let v = floatTypeMemo.get(t);
+  if (v === undefined) {
+    v = FLOAT_TYPES.test(t);
+    if (floatTypeMemo.size > 4096) floatTypeMemo.clear();
+    floatTypeMemo.set(t, v);
+  }
+  return v;
+}
 const MATH1 = /^(exp|expf|__expf|exp2|exp2f|exp10f|log|logf|__logf|log2|log2f|sqrt|sqrtf|rsqrt|rsqrtf|inverseSqrt|sin|sinf|__sinf|cos|cosf|__cosf|tanh|tanhf|tan|pow|powf|__powf|fmax|fmaxf|fmin|fminf|max|min|abs|fabs|fabsf|erf|erff|sigmoid|clamp|floor|ceil|round|__fdividef|hexp|h2exp|__hmax|__hmin)$/;
 const FMA = /^(fma|fmaf|__fmaf_rn|__fmaf_rz|__hfma|__hfma2|fmaf_rn)$/;
 
@@ -654,12 +665,12 @@ function analyzeOne(
     for (const p of fn.params) {
       const et = tmplTypes.get(p.elemType ?? '') ?? p.elemType ?? '';
       const bytes = ctypeBytes(et);
-      if (p.kind === 'global') buffers.set(p.name, { space: 'global', elemBytes: bytes, float: FLOAT_TYPES.test(et), lanes: /\w4\b/.test(et) ? 4 : /\w2\b/.test(et) ? 2 : 1, scalar: et });
+      if (p.kind === 'global') buffers.set(p.name, { space: 'global', elemBytes: bytes, float: isFloatType(et), lanes: /\w4\b/.test(et) ? 4 : /\w2\b/.test(et) ? 2 : 1, scalar: et });
     }
     for (const s of fn.shared) {
       const et = tmplTypes.get(s.elemType) ?? s.elemType;
       const eb = ctypeBytes(et);
-      buffers.set(s.name, { space: 'shared', elemBytes: eb, float: FLOAT_TYPES.test(et), lanes: 1, scalar: et });
+      buffers.set(s.name, { space: 'shared', elemBytes: eb, float: isFloatType(et), lanes: 1, scalar: et });
       if (s.dynamic) {
         sharedDynamic = true;
         continue;
@@ -729,7 +740,7 @@ function analyzeOne(
     if (p.kind === 'value') {
       const t = tmplTypes.get(p.elemType ?? '') ?? p.type;
       const vec = /vec([234])/.exec(t);
-      w.vars.set(p.name, { float: FLOAT_TYPES.test(t) && !/@builtin/.test(t), lanes: vec ? Number(vec[1]) : 1 });
+      w.vars.set(p.name, { float: isFloatType(t) && !/@builtin/.test(t), lanes: vec ? Number(vec[1]) : 1 });
     }
   }
   collectDecls(fn.body, (name, type, init) => {
@@ -739,7 +750,7 @@ function analyzeOne(
         if (init) w.vars.set(name, typeOf(init, w));
       } else {
         const vec = /vec([234])|float([24])\b/.exec(t);
-        w.vars.set(name, { float: FLOAT_TYPES.test(t), lanes: vec ? Number(vec[1] ?? vec[2]) : 1 });
+        w.vars.set(name, { float: isFloatType(t), lanes: vec ? Number(vec[1] ?? vec[2]) : 1 });
       }
     } else if (init) w.vars.set(name, typeOf(init, w));
   });

@@ -374,6 +374,11 @@ function substituteLocals(e: Expr, locals: Map<string, Expr | Expr[]>, depth = 0
   }
 }
 
+/** Runs of white space as one space (the text itself when it has none to fold, as most parameters). */
+function foldSpace(s: string): string {
+  return /\s\s|[^\S ]/.test(s) ? s.replace(/\s+/g, ' ') : s;
+}
+
 function cParams(list: Node | null): ParamIR[] {
   if (!list) return [];
   const out: ParamIR[] = [];
@@ -381,14 +386,15 @@ function cParams(list: Node | null): ParamIR[] {
     if (p.type !== 'parameter_declaration' && p.type !== 'optional_parameter_declaration') continue;
     const d = p.childForFieldName('declarator');
     const info = declName(d);
-    const type = p.text.slice(0, d ? d.startIndex - p.startIndex : undefined).trim();
-    const full = d ? p.text.replace(/\s+/g, ' ') : type;
+    const text = p.text;
+    const type = text.slice(0, d ? d.startIndex - p.startIndex : undefined).trim();
+    const full = d ? foldSpace(text) : type;
     const pointer = !!info?.pointer || (info?.dims.length ?? 0) > 0;
     const base = p.childForFieldName('type')?.text ?? type;
     const cut = info ? full.lastIndexOf(info.name) : -1;
     out.push({
       name: info?.name ?? '',
-      type: cut >= 0 ? (full.slice(0, cut) + full.slice(cut + info!.name.length)).replace(/\s+/g, ' ').trim() : full,
+      type: cut >= 0 ? foldSpace(full.slice(0, cut) + full.slice(cut + info!.name.length)).trim() : full,
       kind: pointer ? 'global' : 'value',
       elemType: base,
     });
