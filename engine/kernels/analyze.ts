@@ -262,18 +262,31 @@ function exprFlops(e: Expr, w: Walk): number {
  * far apart (`s`, strided: scaled by a row stride), and along which they are grouped (`c`, coarse: divided by
  * a block of 8 or more, so neighbours share the value and scaling it does not break coalescing).
  */
-type Taint = { d: number; s: number; c: number };
-const NO_TAINT: Taint = { d: 0, s: 0, c: 0 };
+type Taint = number;
+/** A taint packed in one number (no object per expression): `d` in bits 0-2, `s` in bits 3-5, `c` in bits 6-8. */
+const taint = (d: number, s: number, c: number): Taint => d | (s << 3) | (c << 6);
+const taintD = (t: Taint): number => t & 7;
+const taintS = (t: Taint): number => (t >> 3) & 7;
+const taintC = (t: Taint): number => (t >> 6) & 7;
+const NO_TAINT: Taint = 0;
 
 function mergeTaint(a: Taint, b: Taint): Taint {
-  const fine = (a.d & ~a.c) | (b.d & ~b.c);
-  return { d: a.d | b.d, s: a.s | b.s, c: (a.c | b.c) & ~fine };
+  const fine = (taintD(a) & ~taintC(a)) | (taintD(b) & ~taintC(b));
+  return taint(taintD(a) | taintD(b), taintS(a) | taintS(b), (taintC(a) | taintC(b)) & ~fine);
+}
+
+/** Whether multiplying (or shifting) by `other` moves neighbouring threads more than 4 elements apart. */
+function stridedBy(op: string, other: Expr, env: Env): boolean {
+  const c = evalExpr(other, env);
+  if (c === null) return true;
+  const mult = op === '<<' ? 2 ** c : Math.abs(c);
+  return mult > 4;
 }
 
 function taintOf(e: Expr, w: Walk, depth = 0): Taint {
   if (depth > 40) return NO_TAINT;
   switch (e.k) {
-    case 'tid': return { d: 1 << e.dim, s: 0, c: 0 };
+    case 'tid': return taint(1 << e.dim, 0, 0);
     case 'id': return w.taint.get(e.name) ?? NO_TAINT;
     case 'mem': return taintOf(e.obj, w, depth + 1);
     case 'un': return taintOf(e.e, w, depth + 1);
@@ -286,25 +299,21 @@ function taintOf(e: Expr, w: Walk, depth = 0): Taint {
     case 'bin': {
       const a = taintOf(e.l, w, depth + 1);
       const b = taintOf(e.r, w, depth + 1);
+      const ad = taintD(a);
+      const bd = taintD(b);
       if (e.op === '*' || e.op === '<<') {
-        let s = a.s | b.s;
-        const strided = (other: Expr) => {
-          const c = evalExpr(other, w.env);
-          if (c === null) return true;
-          const mult = e.op === '<<' ? 2 ** c : Math.abs(c);
-          return mult > 4;
-        };
-        if (a.d && strided(e.r)) s |= a.d & ~a.c;
-        if (b.d && strided(e.l)) s |= b.d & ~b.c;
-        return { d: a.d | b.d, s, c: a.c | b.c };
+        let s = taintS(a) | taintS(b);
+        if (ad && stridedBy(e.op, e.r, w.env)) s |= ad & ~taintC(a);
+        if (bd && stridedBy(e.op, e.l, w.env)) s |= bd & ~taintC(b);
+        return taint(ad | bd, s, taintC(a) | taintC(b));
       }
-      if ((e.op === '/' || e.op === '>>') && a.d && !b.d) {
+      if ((e.op === '/' || e.op === '>>') && ad && !bd) {
         const v = evalExpr(e.r, w.env);
         const div = v === null ? null : e.op === '>>' ? 2 ** v : v;
-        if (div === null || Math.abs(div) >= 8) return { d: a.d, s: 0, c: a.d };
+        if (div === null || Math.abs(div) >= 8) return taint(ad, 0, ad);
         return a;
       }
-      if (LOGICAL.has(e.op)) return { d: a.d | b.d, s: 0, c: 0 };
+      if (LOGICAL.has(e.op)) return taint(ad | bd, 0, 0);
       return mergeTaint(a, b);
     }
     default: return NO_TAINT;
@@ -759,13 +768,13 @@ function analyzeOne(
     collectAssigns(fn.body, (name, value) => {
       const t = taintOf(value, w);
       const prev = w.taint.get(name);
-      const next = prev ? mergeTaint(prev, t) : t;
-      if (!prev || prev.d !== next.d || prev.s !== next.s || prev.c !== next.c) changed = true;
+      const next = prev === undefined ? t : mergeTaint(prev, t);
+      if (prev !== next) changed = true;
       w.taint.set(name, next);
     });
   }
   let usedDims = 0;
-  collectAssigns(fn.body, (_n, v) => (usedDims |= taintOf(v, w).d));
+  collectAssigns(fn.body, (_n, v) => (usedDims |= taintD(taintOf(v, w))));
   for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) forEachExpr(e, (x) => { if (x.k === 'tid') usedDims |= 1 << x.dim; });
 
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
@@ -1055,7 +1064,7 @@ function branchFraction(c: Expr, w: Walk): number | null {
     return f === null ? null : 1 - f;
   }
   if (c.k !== 'bin') {
-    const v = taintOf(c, w).d === 0 ? evalExpr(c, w.env) : null;
+    const v = taintD(taintOf(c, w)) === 0 ? evalExpr(c, w.env) : null;
     return v === null ? null : v ? 1 : 0;
   }
   if (c.op === '&&' || c.op === '||') {
@@ -1064,8 +1073,8 @@ function branchFraction(c: Expr, w: Walk): number | null {
     if (c.op === '&&') return a === null && b === null ? null : (a ?? 1) * (b ?? 1);
     return a === null || b === null ? null : Math.min(1, a + b);
   }
-  const tl = taintOf(c.l, w).d;
-  const tr = taintOf(c.r, w).d;
+  const tl = taintD(taintOf(c.l, w));
+  const tr = taintD(taintOf(c.r, w));
   if (tl === 0 && tr === 0) {
     const v = evalExpr(c, w.env);
     return v === null ? null : v ? 1 : 0;
@@ -1196,7 +1205,7 @@ function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => 
   };
   const own = (a: Access) => {
     let o = owns.get(a);
-    if (o === undefined) owns.set(a, (o = a.e.idx.some((i) => taintOf(i, w).d !== 0)));
+    if (o === undefined) owns.set(a, (o = a.e.idx.some((i) => taintD(taintOf(i, w)) !== 0)));
     return o;
   };
   for (const ev of evs) {
@@ -1240,11 +1249,11 @@ function divergentBarrierLint(body: Stmt[], w: Walk, out: KernelDiagnostic[], at
   for (const s of body) {
     if (s.k === 'barrier' && divergent) out.push(diag(w.fn, at(s.pos), 'RL010', `${w.fn.name}: barrier inside a branch that depends on the thread index; threads that skip the branch never arrive`, 'move the barrier out of the branch'));
     else if (s.k === 'if') {
-      const d = divergent || taintOf(s.cond, w).d !== 0;
+      const d = divergent || taintD(taintOf(s.cond, w)) !== 0;
       divergentBarrierLint(s.then, w, out, at, d);
       divergentBarrierLint(s.else, w, out, at, d);
     } else if (s.k === 'loop') {
-      const d = divergent || s.header.some((h) => taintOf(h, w).d !== 0);
+      const d = divergent || s.header.some((h) => taintD(taintOf(h, w)) !== 0);
       divergentBarrierLint(s.body, w, out, at, d);
     }
   }
@@ -1259,8 +1268,8 @@ function coalescingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Po
       if (a.space !== 'global' || a.atomic) continue;
       const last = a.e.idx[a.e.idx.length - 1]!;
       const t = taintOf(last, w);
-      const slow = a.e.idx.slice(0, -1).some((i) => (taintOf(i, w).d & 1) !== 0) && (t.d & 1) === 0;
-      const strided = (t.s & 1) !== 0;
+      const slow = a.e.idx.slice(0, -1).some((i) => (taintD(taintOf(i, w)) & 1) !== 0) && (taintD(t) & 1) === 0;
+      const strided = (taintS(t) & 1) !== 0;
       if (!slow && !strided) continue;
       const k = `${a.name}[${a.e.idx.map(exprText).join('][')}]`;
       if (seen.has(k)) continue;
@@ -1299,7 +1308,7 @@ function tilingLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) =
         const ids = new Set<string>();
         for (const i of a.e.idx) freeIdents(i, ids);
         if (![...ids].some((n) => loopVars.has(n))) continue;
-        const d = a.e.idx.reduce((m, i) => m | taintOf(i, w).d, 0);
+        const d = a.e.idx.reduce((m, i) => m | taintD(taintOf(i, w)), 0);
         if ((usedDims & ~d) === 0) continue; // every thread dim in the address: no reuse across threads
         if (!reused.includes(a.name)) reused.push(a.name);
         first ??= a;
