@@ -426,10 +426,12 @@ function diag(fn: FuncIR | null, p: Pos, code: string, message: string, fix?: st
 
 function tuple3(list: Expr[] | null | undefined, env: Env): [number, number, number] | null {
   if (!list || list.length === 0 || list.length > 3) return null;
-  const v = list.map((e) => evalExpr(e, env));
-  if (v.some((x) => x === null || !Number.isFinite(x) || x <= 0)) return null;
-  const out = [1, 1, 1] as [number, number, number];
-  v.forEach((x, i) => (out[i] = Math.ceil(x!)));
+  const out: [number, number, number] = [1, 1, 1];
+  for (let i = 0; i < list.length; i++) {
+    const x = evalExpr(list[i], env);
+    if (x === null || !Number.isFinite(x) || x <= 0) return null;
+    out[i] = Math.ceil(x);
+  }
   return out;
 }
 
@@ -814,8 +816,10 @@ function analyzeOne(
     for (const s of body) {
       if (s.k === 'loop') {
         const trip = evalTrip(s.trip, env);
-        const constant = trip !== null && evalTrip(s.trip, constEnv()) !== null;
-        if (recording) loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant: constant && trip !== null, depth: depth + 1 });
+        if (recording) {
+          const constant = trip !== null && evalTrip(s.trip, constEnv()) !== null;
+          loops.push({ line: at(s.pos).row + 1, variable: s.var, tripCount: trip, constant, depth: depth + 1 });
+        }
         if (trip === null && !unknownTrip) {
           const needs = [...freeIdents(s.trip)].filter((n) => !env.has(n));
           unknownTrip = { line: at(s.pos).row + 1, needs };
@@ -1102,8 +1106,14 @@ function branchFraction(c: Expr, w: Walk): number | null {
   }
 }
 
+/** A count for messages: integers with thousands separators (`16,777,216`), others to 4 significant digits. */
 function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : n.toPrecision(4);
+  if (!Number.isInteger(n)) return n.toPrecision(4);
+  const digits = String(Math.abs(n));
+  if (Math.abs(n) >= 1e21) return String(n);
+  let out = n < 0 ? '-' : '';
+  for (let i = 0; i < digits.length; i++) out += (i > 0 && (digits.length - i) % 3 === 0 ? ',' : '') + digits[i];
+  return out;
 }
 
 const flatBodies = new WeakMap<Stmt[], Stmt[]>();

@@ -79,6 +79,9 @@ test('CUDA tiled GEMM: #define tiles, dim3 launch, shared memory, loops, FLOPs a
   assert.equal(e.device!.ridgeIntensity, 25);
   assert.equal(e.device!.bound, 'memory');
   assert.ok(Math.abs(e.device!.timeS - e.bytes / 2e12) < 1e-12);
+  // the notes show the counts with thousands separators
+  assert.ok(e.notes.includes('FLOPs counted in the source: 8,192 per thread x 16,777,216 threads (branches on the thread index weighted by the share of threads taking them)'), e.notes.join('\n'));
+  assert.ok(e.notes.includes('bytes: 2,052 global bytes per thread x 16,777,216 threads (every load counted; caches not modelled)'), e.notes.join('\n'));
   // occupancy: 256 threads -> 8 blocks (2048 threads); smem 8 x (2048 + 1024 reserved) fits 228 KiB
   assert.equal(k.occupancy!.blocksPerSm, 8);
   assert.equal(k.occupancy!.occupancy, 1);
