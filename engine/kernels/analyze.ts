@@ -7,7 +7,7 @@ import type { Device } from '../hardware/types';
 import type { Annotation } from './annotations';
 import { ctypeBytes } from './miniexpr';
 import {
-  BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, shiftPos,
+  BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, mentions, shiftPos,
   type ConstIR, type Env, type Expr, type FuncIR, type LaunchIR, type Pos, type Stmt, type UnitIR, type WgslType,
 } from './ir';
 import { rule } from './lints';
@@ -161,16 +161,34 @@ interface BufferInfo {
 }
 
 const FLOAT_TYPES = /\b(float\d?|double\d?|half\d?|__half2?|__nv_bfloat16\d?|nv_bfloat16|bfloat16|f32|f16|f64|vec\d<f(16|32)>|vec\d[fh]|mat\dx\d[fh]?|T)\b/;
-const floatTypeMemo = new Map<string, boolean>();
-/** FLOAT_TYPES.test, kept per type text: the same few types come back for every parameter and local. */
-function isFloatType(t: string): boolean {
-  let v = floatTypeMemo.get(t);
-  if (v === undefined) {
-    v = FLOAT_TYPES.test(t);
-    if (floatTypeMemo.size > 4096) floatTypeMemo.clear();
-    floatTypeMemo.set(t, v);
+/** What the analysis reads from a type's text, worked out once per distinct text (the same few types recur). */
+interface TypeFacts {
+  float: boolean;
+  /** Lanes of a buffer element (`float4` -> 4, `half2` -> 2). */
+  bufferLanes: number;
+  /** A value parameter's type (a vector type's lanes; WGSL builtins are not float data). */
+  param: TypeInfo;
+  /** A local's type (`vec4`, `float4`, `float2`). */
+  local: TypeInfo;
+}
+const typeFactsMemo = new Map<string, TypeFacts>();
+
+function typeFacts(t: string): TypeFacts {
+  let f = typeFactsMemo.get(t);
+  if (f === undefined) {
+    const float = FLOAT_TYPES.test(t);
+    const vec = /vec([234])/.exec(t);
+    const local = /vec([234])|float([24])\b/.exec(t);
+    f = {
+      float,
+      bufferLanes: /\w4\b/.test(t) ? 4 : /\w2\b/.test(t) ? 2 : 1,
+      param: { float: float && !/@builtin/.test(t), lanes: vec ? Number(vec[1]) : 1 },
+      local: { float, lanes: local ? Number(local[1] ?? local[2]) : 1 },
+    };
+    if (typeFactsMemo.size > 4096) typeFactsMemo.clear();
+    typeFactsMemo.set(t, f);
   }
-  return v;
+  return f;
 }
 const MATH1 = /^(exp|expf|__expf|exp2|exp2f|exp10f|log|logf|__logf|log2|log2f|sqrt|sqrtf|rsqrt|rsqrtf|inverseSqrt|sin|sinf|__sinf|cos|cosf|__cosf|tanh|tanhf|tan|pow|powf|__powf|fmax|fmaxf|fmin|fminf|max|min|abs|fabs|fabsf|erf|erff|sigmoid|clamp|floor|ceil|round|__fdividef|hexp|h2exp|__hmax|__hmin)$/;
 const FMA = /^(fma|fmaf|__fmaf_rn|__fmaf_rz|__hfma|__hfma2|fmaf_rn)$/;
@@ -676,12 +694,15 @@ function analyzeOne(
     for (const p of fn.params) {
       const et = tmplTypes.get(p.elemType ?? '') ?? p.elemType ?? '';
       const bytes = ctypeBytes(et);
-      if (p.kind === 'global') buffers.set(p.name, { space: 'global', elemBytes: bytes, float: isFloatType(et), lanes: /\w4\b/.test(et) ? 4 : /\w2\b/.test(et) ? 2 : 1, scalar: et });
+      if (p.kind === 'global') {
+        const f = typeFacts(et);
+        buffers.set(p.name, { space: 'global', elemBytes: bytes, float: f.float, lanes: f.bufferLanes, scalar: et });
+      }
     }
     for (const s of fn.shared) {
       const et = tmplTypes.get(s.elemType) ?? s.elemType;
       const eb = ctypeBytes(et);
-      buffers.set(s.name, { space: 'shared', elemBytes: eb, float: isFloatType(et), lanes: 1, scalar: et });
+      buffers.set(s.name, { space: 'shared', elemBytes: eb, float: typeFacts(et).float, lanes: 1, scalar: et });
       if (s.dynamic) {
         sharedDynamic = true;
         continue;
@@ -750,8 +771,7 @@ function analyzeOne(
   for (const p of fn.params) {
     if (p.kind === 'value') {
       const t = tmplTypes.get(p.elemType ?? '') ?? p.type;
-      const vec = /vec([234])/.exec(t);
-      w.vars.set(p.name, { float: isFloatType(t) && !/@builtin/.test(t), lanes: vec ? Number(vec[1]) : 1 });
+      w.vars.set(p.name, typeFacts(t).param);
     }
   }
   collectDecls(fn.body, (name, type, init) => {
@@ -760,8 +780,7 @@ function analyzeOne(
       if (t === 'auto' || t === '') {
         if (init) w.vars.set(name, typeOf(init, w));
       } else {
-        const vec = /vec([234])|float([24])\b/.exec(t);
-        w.vars.set(name, { float: isFloatType(t), lanes: vec ? Number(vec[1] ?? vec[2]) : 1 });
+        w.vars.set(name, typeFacts(t).local);
       }
     } else if (init) w.vars.set(name, typeOf(init, w));
   });
@@ -1169,7 +1188,7 @@ function events(body: Stmt[], w: Walk, depth = 0): Array<{ k: 'acc'; a: Access; 
       // twice: catches hazards carried from one iteration to the next. In the second copy, accesses whose
       // index moves with the loop variable touch other elements than in the first: left out.
       const v = s.var;
-      const again = v ? inner.filter((e) => e.k !== 'acc' || !e.a.e.idx.some((i) => freeIdents(i).has(v))) : inner;
+      const again = v ? inner.filter((e) => e.k !== 'acc' || !e.a.e.idx.some((i) => mentions(i, v))) : inner;
       out.push(...inner, ...again);
     } else if (s.k === 'if') {
       accs(s);

@@ -239,6 +239,21 @@ export function freeIdents(e: Expr | null | undefined, out: Set<string> = new Se
   return out;
 }
 
+/** Whether an expression names identifier `name` (freeIdents(e).has(name) without building the set). */
+export function mentions(e: Expr | null | undefined, name: string): boolean {
+  if (!e) return false;
+  switch (e.k) {
+    case 'id': return e.name === name;
+    case 'bin': return mentions(e.l, name) || mentions(e.r, name);
+    case 'un': return mentions(e.e, name);
+    case 'mem': return mentions(e.obj, name);
+    case 'idx': return mentions(e.base, name) || e.idx.some((i) => mentions(i, name));
+    case 'call': return e.args.some((a) => mentions(a, name));
+    case 'cond': return mentions(e.c, name) || mentions(e.a, name) || mentions(e.b, name);
+    default: return false;
+  }
+}
+
 /** Source-like text of an expression (normalized, for comparing indices). */
 export function exprText(e: Expr): string {
   switch (e.k) {
