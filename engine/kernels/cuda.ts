@@ -88,9 +88,10 @@ export function cExpr(n: Node | null, ctx: Ctx): Expr {
         const ch: Node[] = cur.children; // argument, indices
         const list = ch[1] ?? null;
         const inner = list ? (list.type === 'subscript_argument_list' ? list.codeChildren[0] ?? null : list) : null;
-        idx.unshift(cExpr(inner, ctx));
+        idx.push(cExpr(inner, ctx));
         cur = ch[0] ?? null;
       }
+      idx.reverse(); // read from the outermost subscript in
       return { k: 'idx', base: cExpr(cur, ctx), idx, pos: n.pos(ctx.base) };
     }
     case 'call_expression': {
@@ -146,28 +147,29 @@ function declName(d: Node | null): { name: string; dims: Node[]; pointer: boolea
   return null;
 }
 
-function hasToken(n: Node, tok: string): boolean {
+/** Whether a declaration names `__shared__` and `extern` among its specifiers (one pass over its children). */
+function storageOf(n: Node): { shared: boolean; extern: boolean } {
+  let shared = false;
+  let extern = false;
   for (const c of n.children) {
-    if (c.type === tok || ((c.type === 'type_qualifier' || c.type === 'storage_class_specifier' || c.type === 'attribute_specifier') && c.text.includes(tok))) return true;
+    const t = c.type;
+    if (t === 'type_qualifier' || t === 'storage_class_specifier' || t === 'attribute_specifier') {
+      const text = c.text;
+      shared ||= text.includes('__shared__');
+      extern ||= text.includes('extern');
+    } else {
+      shared ||= t === '__shared__';
+      extern ||= t === 'extern';
+    }
   }
-  return false;
-}
-
-function typeText(decl: Node): string {
-  const parts: string[] = [];
-  for (const c of decl.children) {
-    if (c.type === 'type_qualifier' || c.type === 'storage_class_specifier') parts.push(c.text);
-    if (decl.childForFieldName('type')?.id === c.id) parts.push(c.text);
-  }
-  return parts.join(' ');
+  return { shared, extern };
 }
 
 /** A declaration statement: locals, `__shared__` arrays, `dim3 b(x, y)`. */
 function cDecl(n: Node, ctx: Ctx, out: Stmt[]): void {
   const type = n.childForFieldName('type')?.text ?? '';
-  const shared = hasToken(n, '__shared__');
-  const isExtern = hasToken(n, 'extern');
-  for (const d of n.childrenForFieldName('declarator').filter((x): x is Node => x !== null)) {
+  const { shared, extern: isExtern } = storageOf(n);
+  for (const d of n.childrenForFieldName('declarator')) {
     const info = declName(d);
     if (!info) continue;
     if (shared) {
@@ -442,7 +444,7 @@ function cConstDecl(n: Node, base: number, unit: UnitIR): void {
   const head = n.text;
   if (!/\b(constexpr|const)\b/.test(head.split('=')[0] ?? '')) return;
   const ctx: Ctx = { base, shared: [], locals: new Map() };
-  for (const d of n.childrenForFieldName('declarator').filter((x): x is Node => x !== null)) {
+  for (const d of n.childrenForFieldName('declarator')) {
     if (d.type !== 'init_declarator') continue;
     const name = d.childForFieldName('declarator');
     if (name?.type !== 'identifier') continue;

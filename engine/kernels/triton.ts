@@ -125,7 +125,7 @@ export function pyExpr(n: Node | null, base: number): Expr {
     }
     case 'subscript': {
       const v = n.childForFieldName('value');
-      const subs = n.childrenForFieldName('subscript').filter((x): x is Node => x !== null);
+      const subs = n.childrenForFieldName('subscript');
       // META['BLOCK_M'] / args['K'] -> the name itself
       if (subs.length === 1 && subs[0]!.type === 'string') {
         const s = subs[0]!.codeChildren.find((c) => c.type === 'string_content')?.text;
@@ -203,7 +203,7 @@ function pyStmts(n: Node | null, base: number, out: PyStmt[], unit: TritonUnit, 
         const then: PyStmt[] = [];
         const els: PyStmt[] = [];
         pyStmts(s.childForFieldName('consequence'), base, then, unit, locals, host);
-        for (const alt of s.childrenForFieldName('alternative').filter((x): x is Node => x !== null)) {
+        for (const alt of s.childrenForFieldName('alternative')) {
           pyStmts(alt.childForFieldName('body') ?? alt.childForFieldName('consequence') ?? alt.codeChildren.find((c) => c.type === 'block') ?? null, base, els, unit, locals, host);
         }
         out.push({ k: 'if', then, else: els, pos: s.pos(base) });
@@ -237,7 +237,7 @@ function findLaunches(n: Node, base: number, unit: TritonUnit, locals: TritonFun
     const f = n.childForFieldName('function');
     if (f?.type === 'subscript') {
       const v = f.childForFieldName('value');
-      const sub = f.childrenForFieldName('subscript').filter((x): x is Node => x !== null);
+      const sub = f.childrenForFieldName('subscript');
       const name = v ? dotted(v) : null;
       if (name && sub.length >= 1) {
         const gridE = sub.length === 1 ? pyExpr(sub[0]!, base) : { k: 'call', fn: '()', args: sub.map((s) => pyExpr(s, base)) } as Expr;
