@@ -25,7 +25,6 @@ export class DecodeGraphs {
   private coef: number[] = EMPTY;
   private readonly b0: number;
   private readonly c0: number;
-  private c1 = 0;
   private hasBatchSlopes = false;
   /** Graphs built so far (for the benchmark's accounting). */
   builds = 0;
@@ -45,7 +44,6 @@ export class DecodeGraphs {
     this.exact = !interpolable(spec);
     if (this.exact) return;
     const c1 = c0 + CONTEXT_STEP;
-    this.c1 = c1;
     const g00 = prebuilt ? prebuilt[0] : this.build(this.b0, c0);
     const g01 = prebuilt ? prebuilt[1] : this.build(this.b0, c1);
     const n = g00.length;

@@ -15,7 +15,7 @@ import softmaxWgsl from '../../kernels/softmax.wgsl';
 import streamWgsl from '../../kernels/stream.wgsl';
 import { inputError } from '../errors';
 import { f16round, fromF16Array, toF16Array } from './f16';
-import { type Dispatch, type GpuRunner, type KernelSource, Usage } from './runner';
+import type { Dispatch, GpuRunner, KernelSource } from './runner';
 
 export type KernelDtype = 'f32' | 'f16';
 export type Shape = Record<string, number>;

@@ -135,7 +135,6 @@ interface Pooled {
 
 export class GpuRunner {
   private dev: GPUDevice | null = null;
-  private adapter: GPUAdapter | null = null;
   private lostMessage: string | null = null;
   private generation = 0;
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
@@ -219,7 +218,6 @@ export class GpuRunner {
     const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits, label: 'ridgeline' });
     this.generation++;
     const gen = this.generation;
-    this.adapter = adapter;
     this.dev = device;
     this.lostMessage = null;
     void device.lost.then((info) => {
@@ -276,7 +274,6 @@ export class GpuRunner {
     this.lostMessage = 'destroyed by the runner';
     this.dropDeviceState();
     d?.destroy();
-    this.adapter = null;
   }
 
   // ---------------------------------------------------------------- buffers

@@ -4,7 +4,7 @@
  */
 import type { SyntaxNode as Node } from './syntax';
 import { ctypeBytes, parseMiniExpr } from './miniexpr';
-import { emptyUnit, type Expr, type FuncIR, type ParamIR, type Pos, type SharedDecl, type Stmt, type UnitIR, tripFromParts } from './ir';
+import { emptyUnit, type Expr, type ParamIR, type Pos, type SharedDecl, type Stmt, type UnitIR, tripFromParts } from './ir';
 
 type Ctx = { base: number; shared: SharedDecl[]; locals: Map<string, Expr | Expr[]> };
 

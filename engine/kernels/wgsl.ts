@@ -5,7 +5,7 @@
  */
 import type { SyntaxNode as Node } from './syntax';
 import { collectErrors } from './cuda';
-import { emptyUnit, evalExpr, tripFromParts, type Env, type Expr, type FuncIR, type ParamIR, type Pos, type Stmt, type UnitIR, type WgslType } from './ir';
+import { emptyUnit, evalExpr, tripFromParts, type Env, type Expr, type ParamIR, type Stmt, type UnitIR, type WgslType } from './ir';
 
 type Ctx = { base: number; builtins: Map<string, string>; calls: Set<string>; idents: Set<string> };
 
