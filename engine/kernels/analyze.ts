@@ -1055,9 +1055,9 @@ function copyEnv(env: Env): Map<string, number> {
 }
 
 /** Environment keys of the built-in dims: block and grid sizes, and thread 0 of block 0. */
-const BLOCK_DIM = ['bdim.x', 'bdim.y', 'bdim.z'];
-const GRID_DIM = ['gdim.x', 'gdim.y', 'gdim.z'];
-const THREAD_ZERO = ['tid.x', 'tid.y', 'tid.z', 'bid.x', 'bid.y', 'bid.z'];
+const BLOCK_DIM = BUILTIN_KEYS.bdim;
+const GRID_DIM = BUILTIN_KEYS.gdim;
+const THREAD_ZERO = [...BUILTIN_KEYS.tid, ...BUILTIN_KEYS.bid];
 
 const branchOrLoop = (s: Stmt): boolean => s.k === 'if' || s.k === 'loop';
 

@@ -8,7 +8,6 @@ import { emptyUnit, type Expr, type ParamIR, type Pos, type SharedDecl, type Stm
 
 type Ctx = { base: number; shared: SharedDecl[]; locals: Map<string, Expr | Expr[]> };
 
-
 export function parseCNumber(text: string): Expr {
   // plain decimal integers (most literals) without the pattern below
   let digits = text.length > 0 && text.length < 16;

@@ -115,7 +115,7 @@ export class TreeStore {
 
   /**
    * Frees a tree once the caller's report is out: freeing walks every node of the tree in the runtime (about
-   * 3 ms for 5,000 lines of CUDA), work that need not delay the result. Runs on the next turn of the event
+   * 2 ms for 5,000 lines of CUDA), work that need not delay the result. Runs on the next turn of the event
    * loop, or at dispose.
    */
   retire(tree: Tree): void {
