@@ -784,19 +784,27 @@ function analyzeOne(
       }
     } else if (init) w.vars.set(name, typeOf(init, w));
   });
-  for (let pass = 0, changed = true; pass < 3 && changed; pass++) {
+  // thread dims that assigned values depend on: read off the last pass when it changed nothing (its taints are
+  // then the final ones), else taken again
+  let usedDims = 0;
+  let changed = true;
+  for (let pass = 0; pass < 3 && changed; pass++) {
     changed = false;
+    usedDims = 0;
     collectAssigns(fn.body, (name, value) => {
       const t = taintOf(value, w);
+      usedDims |= taintD(t);
       const prev = w.taint.get(name);
       const next = prev === undefined ? t : mergeTaint(prev, t);
       if (prev !== next) changed = true;
       w.taint.set(name, next);
     });
   }
-  let usedDims = 0;
-  collectAssigns(fn.body, (_n, v) => (usedDims |= taintD(taintOf(v, w))));
-  for (const s of walkAll(fn.body)) for (const e of stmtExprs2(s)) forEachExpr(e, (x) => { if (x.k === 'tid') usedDims |= 1 << x.dim; });
+  if (changed) {
+    usedDims = 0;
+    collectAssigns(fn.body, (_n, v) => (usedDims |= taintD(taintOf(v, w))));
+  }
+  for (const s of walkAll(fn.body)) usedDims |= stmtTidDims(s);
 
   // ---- locals with a value known before the loops (thread 0 of block 0 stands for the average thread)
   // what is known from the source alone (no dims, no per-thread values): decides `constant` on loops
@@ -1158,13 +1166,36 @@ function walkAll(body: Stmt[]): Stmt[] {
   return out;
 }
 
-function stmtExprs2(s: Stmt): Expr[] {
+/** Thread-index dims an expression names directly. */
+function tidDims(e: Expr): number {
+  switch (e.k) {
+    case 'tid': return 1 << e.dim;
+    case 'bin': return tidDims(e.l) | tidDims(e.r);
+    case 'un': return tidDims(e.e);
+    case 'mem': return tidDims(e.obj);
+    case 'idx': {
+      let d = tidDims(e.base);
+      for (const i of e.idx) d |= tidDims(i);
+      return d;
+    }
+    case 'call': {
+      let d = 0;
+      for (const a of e.args) d |= tidDims(a);
+      return d;
+    }
+    case 'cond': return tidDims(e.c) | tidDims(e.a) | tidDims(e.b);
+    default: return 0;
+  }
+}
+
+/** Thread-index dims a statement's own expressions name (not those of nested statements). */
+function stmtTidDims(s: Stmt): number {
   switch (s.k) {
-    case 'decl': return s.init ? [s.init] : [];
-    case 'assign': return [s.target, s.value];
-    case 'expr': return [s.e];
-    case 'if': return [s.cond];
-    default: return [];
+    case 'decl': return s.init ? tidDims(s.init) : 0;
+    case 'assign': return tidDims(s.target) | tidDims(s.value);
+    case 'expr': return tidDims(s.e);
+    case 'if': return tidDims(s.cond);
+    default: return 0;
   }
 }
 
