@@ -1205,31 +1205,41 @@ const isRaceCandidate = (a: Access): boolean => a.space === 'shared' && !a.atomi
 /** An access event; `occ` numbers statement executions so that a statement never races with itself. */
 type Ev = { k: 'acc'; a: Access; pos: Pos; occ: number } | { k: 'bar' };
 
-function events(body: Stmt[], w: Walk, depth = 0): Array<{ k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' }> {
-  const out: Array<{ k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' }> = [];
+type RawEv = { k: 'acc'; a: Access; pos: Pos } | { k: 'bar' } | { k: 'stmt' };
+/** The markers carry no data: one object each. */
+const STMT_EV: RawEv = { k: 'stmt' };
+const BAR_EV: RawEv = { k: 'bar' };
+
+function events(body: Stmt[], w: Walk, depth = 0, out: RawEv[] = []): RawEv[] {
   const accs = (s: Stmt) => {
-    out.push({ k: 'stmt' });
+    out.push(STMT_EV);
     for (const a of stmtAccesses(s, w)) if (isRaceCandidate(a)) out.push({ k: 'acc', a, pos: a.e.pos });
   };
   for (const s of body) {
-    if (s.k === 'barrier') out.push({ k: 'bar' });
+    if (s.k === 'barrier') out.push(BAR_EV);
     else if (s.k === 'loop') {
       accs(s);
-      const inner = depth < 4 ? events(s.body, w, depth + 1) : [];
+      if (depth >= 4) continue;
+      const from = out.length;
+      events(s.body, w, depth + 1, out);
       // twice: catches hazards carried from one iteration to the next. In the second copy, accesses whose
       // index moves with the loop variable touch other elements than in the first: left out.
       const v = s.var;
-      const again = v ? inner.filter((e) => e.k !== 'acc' || !e.a.e.idx.some((i) => mentions(i, v))) : inner;
-      out.push(...inner, ...again);
+      const to = out.length;
+      for (let i = from; i < to; i++) {
+        const e = out[i]!;
+        if (!v || e.k !== 'acc' || !e.a.e.idx.some((x) => mentions(x, v))) out.push(e);
+      }
     } else if (s.k === 'if') {
       accs(s);
-      out.push(...events(s.then, w, depth), ...events(s.else, w, depth));
+      events(s.then, w, depth, out);
+      events(s.else, w, depth, out);
     } else accs(s);
   }
   return out;
 }
 
-function numbered(evs: ReturnType<typeof events>): Ev[] {
+function numbered(evs: RawEv[]): Ev[] {
   const out: Ev[] = [];
   let occ = 0;
   for (const e of evs) {
@@ -1277,15 +1287,23 @@ function raceLint(fn: FuncIR, w: Walk, out: KernelDiagnostic[], at: (p: Pos) => 
     const a = ev.a;
     if (a.space !== 'shared' || a.atomic) continue;
     const k = key(a);
-    const conflict = (list: Array<{ idx: string; own: boolean; occ: number }> | undefined) => (list ?? []).some((x) => x.occ !== ev.occ && !(x.idx === k && x.own && own(a)));
-    const p = at(ev.pos);
-    const rep = `${a.name}:${p.row}:${p.col}`;
-    if (a.read && conflict(writes.get(a.name)) && !reported.has(rep)) {
-      reported.add(rep);
-      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is read after other threads write ${a.name} with no barrier in between`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this read' : 'insert __syncthreads(); before this read'));
-    } else if (a.write && conflict(reads.get(a.name)) && !reported.has(rep)) {
-      reported.add(rep);
-      out.push(diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is overwritten while other threads may still read ${a.name} (no barrier since the read)`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this write' : 'insert __syncthreads(); before this write (e.g. at the end of the loop body)'));
+    // a read after another occurrence's write (or a write after its read), unless both touch the thread's own element
+    const conflicts = (list: Array<{ idx: string; own: boolean; occ: number }> | undefined): boolean => {
+      if (list) for (const x of list) if (x.occ !== ev.occ && !(x.idx === k && x.own && own(a))) return true;
+      return false;
+    };
+    const hazard = a.read && conflicts(writes.get(a.name)) ? 'read' : a.write && conflicts(reads.get(a.name)) ? 'write' : null;
+    if (hazard) {
+      const p = at(ev.pos);
+      const rep = `${a.name}:${p.row}:${p.col}`;
+      if (!reported.has(rep)) {
+        reported.add(rep);
+        out.push(
+          hazard === 'read'
+            ? diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is read after other threads write ${a.name} with no barrier in between`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this read' : 'insert __syncthreads(); before this read')
+            : diag(fn, p, 'RL004', `${fn.name}: ${a.name}[${shown(k, w.lang)}] is overwritten while other threads may still read ${a.name} (no barrier since the read)`, fnLang(w) === 'wgsl' ? 'insert workgroupBarrier(); before this write' : 'insert __syncthreads(); before this write (e.g. at the end of the loop body)'),
+        );
+      }
     }
     if (a.write) (writes.get(a.name) ?? writes.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
     if (a.read) (reads.get(a.name) ?? reads.set(a.name, []).get(a.name)!).push({ idx: k, own: own(a), occ: ev.occ });
