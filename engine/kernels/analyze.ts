@@ -209,8 +209,6 @@ interface Walk {
   buffers: Map<string, BufferInfo>;
   vars: Map<string, TypeInfo>;
   taint: Map<string, Taint>;
-  /** Variables derived from each loop variable (for "index depends on the loop"). */
-  loopDeps: Map<string, Set<string>>;
   /** Per-statement results that do not change while counting (loops are stepped through many times). */
   accessMemo: Map<Stmt, Access[]>;
   flopsMemo: Map<Stmt, number>;
@@ -368,6 +366,8 @@ interface Access {
   read: boolean;
   e: Extract<Expr, { k: 'idx' }>;
   atomic: boolean;
+  /** Element size of the buffer (null: not known). */
+  elemBytes: number | null;
 }
 
 /** Accesses to named buffers in one statement, in evaluation order (reads of the value, then the write). */
@@ -386,7 +386,7 @@ function stmtAccessesUncached(s: Stmt, w: Walk): Access[] {
       for (const i of e.idx) visit(i, false, true, false);
       const b = baseName(e.base);
       const buf = b ? w.buffers.get(b) : undefined;
-      if (b && buf) out.push({ name: b, space: buf.space, write, read, e, atomic });
+      if (b && buf) out.push({ name: b, space: buf.space, write, read, e, atomic, elemBytes: buf.elemBytes });
       if (e.base.k !== 'id') visit(e.base, false, true, false);
       return;
     }
@@ -767,7 +767,7 @@ function analyzeOne(
   const sharedMemoryBytes = sharedStatic === null ? null : sharedStatic + (sharedDynamic ? dyn ?? 0 : 0);
 
   // ---- variable types, taint
-  const w: Walk = { lang, fn, env, buffers, vars: new Map(), taint: new Map(), loopDeps: new Map(), accessMemo: new Map(), flopsMemo: new Map() };
+  const w: Walk = { lang, fn, env, buffers, vars: new Map(), taint: new Map(), accessMemo: new Map(), flopsMemo: new Map() };
   for (const p of fn.params) {
     if (p.kind === 'value') {
       const t = tmplTypes.get(p.elemType ?? '') ?? p.type;
@@ -871,7 +871,9 @@ function analyzeOne(
       }
       if (s.k === 'if') {
         for (const a of stmtAccesses(s, w)) tally(a, mult);
-        flops += (mult ?? 0) * exprFlops(s.cond, w);
+        let cf = w.flopsMemo.get(s);
+        if (cf === undefined) w.flopsMemo.set(s, (cf = exprFlops(s.cond, w)));
+        flops += (mult ?? 0) * cf;
         const frac = branchFraction(s.cond, w);
         count(s.then, mult === null ? null : mult * (frac ?? 1), depth);
         count(s.else, mult === null ? null : mult * (frac === null ? 1 : 1 - frac), depth);
@@ -897,8 +899,8 @@ function analyzeOne(
   const tally = (a: Access, mult: number | null) => {
     if (a.space !== 'global') return;
     const m = mult ?? 0;
-    const eb = buffers.get(a.name)?.elemBytes;
-    if (eb == null) unknownBytes = true;
+    const eb = a.elemBytes;
+    if (eb === null) unknownBytes = true;
     if (a.read) {
       loads += m;
       bytesRead += m * (eb ?? 0);
