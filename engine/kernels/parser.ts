@@ -67,6 +67,9 @@ export function toTreeEdit(e: KernelTextEdit): Edit {
   };
 }
 
+/** Trees waiting to be freed at most (each holds the runtime memory of a whole parse). */
+const MAX_RETIRED = 4;
+
 /** One parser per language plus the last tree of each open document. */
 export class TreeStore {
   private readonly parsers = new Map<KernelLanguage, Parser>();
@@ -119,6 +122,8 @@ export class TreeStore {
    * loop, or at dispose.
    */
   retire(tree: Tree): void {
+    // a caller that never yields to the event loop keeps at most MAX_RETIRED trees waiting
+    if (this.retired.length >= MAX_RETIRED) this.retired.shift()!.delete();
     if (this.retired.push(tree) === 1) setImmediate(() => this.freeRetired());
   }
 

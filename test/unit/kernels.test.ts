@@ -301,6 +301,9 @@ test('parsed trees are freed after the report is returned: on the next turn of t
   const again = await a.analyze(src, 'cuda', { device: DEV });
   assert.equal(a.pendingTreeFrees, 1);
   assert.deepEqual(again, first);
+  // a caller that never yields keeps at most 4 trees waiting
+  for (let i = 0; i < 10; i++) await a.analyze(src, 'cuda', { device: DEV });
+  assert.equal(a.pendingTreeFrees, 4);
   a.dispose();
   assert.equal(a.pendingTreeFrees, 0);
   await new Promise((r) => setImmediate(r));
