@@ -138,7 +138,7 @@ export function resolveDims(anns: Annotation[], opts: Record<string, number>, ba
   for (let pass = 0; pass < 4; pass++) {
     for (const a of anns) {
       for (const [k, e] of Object.entries(a.dims)) {
-        if (k in opts || k in out) continue;
+        if (Object.hasOwn(opts, k) || Object.hasOwn(out, k)) continue;
         const v = evalExpr(e, env);
         if (v !== null && Number.isFinite(v)) {
           out[k] = v;

@@ -195,8 +195,8 @@ export class KernelAnalyzer {
     const errorLines = new Set<number>();
     for (const a of annotations) {
       for (const [key, e] of Object.entries(a.dims)) {
-        if (key in dims) continue;
-        const missing = [...freeIdents(e)].filter((n) => !(n in dims));
+        if (Object.hasOwn(dims, key)) continue;
+        const missing = [...freeIdents(e)].filter((n) => !Object.hasOwn(dims, n));
         diagnostics.push({
           line: a.row + 1,
           column: 1,

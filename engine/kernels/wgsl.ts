@@ -17,7 +17,7 @@ function num(text: string): Expr {
 }
 
 function builtinExpr(kind: string, field: string | null): Expr | null {
-  const dim = field === null ? 0 : ({ x: 0, y: 1, z: 2 } as Record<string, number>)[field];
+  const dim = field === null || field === 'x' ? 0 : field === 'y' ? 1 : field === 'z' ? 2 : undefined;
   if (dim === undefined) return null;
   switch (kind) {
     case 'local_invocation_id': return { k: 'tid', dim };

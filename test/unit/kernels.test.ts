@@ -309,6 +309,27 @@ test('parsed trees are freed after the report is returned: on the next turn of t
   await new Promise((r) => setImmediate(r));
 });
 
+test('names that JavaScript objects inherit (valueOf, constructor) are plain identifiers, dims and constants', async () => {
+  const src = [
+    '// ridgeline: constructor=128',
+    '#define valueOf 64',
+    '__global__ void k(float* x) {',
+    '  for (int i = 0; i < valueOf; ++i) x[threadIdx.x * valueOf + i] += 1.0f;',
+    '  x[threadIdx.constructor] = 0.0f;',
+    '}',
+    'void launch(float* x) { k<<<constructor, 256>>>(x); }',
+  ].join('\n');
+  const r = await analyzer.analyze(src, 'cuda', { device: DEV });
+  assert.deepEqual(r.dims, { constructor: 128 });
+  const k = kernel(r, 'k');
+  // a constant from the source: the trip count is known without dims
+  assert.deepEqual(k.loops.map((l) => [l.tripCount, l.constant]), [[64, true]]);
+  assert.deepEqual(k.launches[0]!.grid, [128, 1, 1]);
+  assert.deepEqual(k.launches[0]!.block, [256, 1, 1]);
+  // threadIdx.constructor is a member, not a thread index: no finding on that store, no annotation warning
+  assert.deepEqual(r.diagnostics.filter((d) => d.line === 5 || d.code === 'RL008'), []);
+});
+
 test('device from the hardware table: H100 SXM limits and peaks apply', async () => {
   const h100 = getDevice('h100-sxm');
   const r = await run('gemm_tiled.cu', { device: h100 });
