@@ -82,8 +82,6 @@ export class KernelAnalyzer {
   private readonly memo: KernelMemo = new WeakMap();
   /** Units walked (not found in the cache) by the last analysis: for tests and benchmarks. */
   lastWalkedUnits = 0;
-  /** Rows of the top-level declarations the last analysis left out for nesting too deeply. */
-  private tooDeep: number[] = [];
 
   private constructor(wasmDir: string) {
     this.store = new TreeStore(wasmDir);
@@ -132,7 +130,8 @@ export class KernelAnalyzer {
     this.cache.clear();
   }
 
-  private unitsOf(tree: Tree, text: string, language: KernelLanguage): Array<{ unit: AnyUnit; row: number }> {
+  /** The units of a tree, and the rows of the top-level declarations left out for nesting too deeply. */
+  private unitsOf(tree: Tree, text: string, language: KernelLanguage): { units: Array<{ unit: AnyUnit; row: number }>; tooDeep: number[] } {
     let cache = this.cache.get(language);
     if (!cache) {
       cache = new Map();
@@ -149,12 +148,12 @@ export class KernelAnalyzer {
       (type, t, column) => !SKIP.has(type) && !cache.get(t)?.some((x) => x.type === type && x.column === column),
       (node): AnyUnit => (language === 'cuda' ? cudaUnit(node) : language === 'wgsl' ? wgslUnit(node) : tritonUnit(node)),
     );
-    this.tooDeep = [];
+    const tooDeep: number[] = [];
     for (const c of top) {
       const type = c.type;
       if (SKIP.has(type)) continue;
       if (c.tooDeep) {
-        this.tooDeep.push(c.row);
+        tooDeep.push(c.row);
         continue;
       }
       let seen = cache.get(c.text);
@@ -168,13 +167,13 @@ export class KernelAnalyzer {
     }
     if (top.length === 0 && tree.rootNode.hasError) out.push({ unit: language === 'triton' ? tritonUnit(readWhole(tree, src)) : { ...emptyUnit(), errors: [{ row: 0, col: 0, endRow: 0, endCol: 1 }] }, row: 0 });
     this.lastWalkedUnits = walked;
-    return out;
+    return { units: out, tooDeep };
   }
 
   private report(tree: Tree, source: string, language: KernelLanguage, opts: AnalyzeOptions): KernelFileReport {
     const diagnostics: KernelDiagnostic[] = [];
     const annotations: Annotation[] = parseAnnotations(source, diagnostics);
-    const units = this.unitsOf(tree, language === 'wgsl' ? wgslCompat(source) : source, language);
+    const { units, tooDeep } = this.unitsOf(tree, language === 'wgsl' ? wgslCompat(source) : source, language);
     const device = opts.device ?? null;
     let result: { kernels: KernelFileReport['kernels']; diagnostics: KernelDiagnostic[] };
     let dims: Record<string, number>;
@@ -206,7 +205,7 @@ export class KernelAnalyzer {
         });
       }
     }
-    for (const row of this.tooDeep) {
+    for (const row of tooDeep) {
       diagnostics.push({
         line: row + 1,
         column: 1,

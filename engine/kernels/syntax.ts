@@ -4,8 +4,8 @@
  * web-tree-sitter answers every property of a node (type, end, a child by field) with a call into wasm that
  * marshals the node through a shared buffer; a 5,000-line CUDA file has ~75k nodes, and reading them that way
  * costs more than parsing. Here each top-level subtree is copied once, recording per node its type id, field id
- * and code-unit range into typed arrays; the front ends then read plain JavaScript (`SyntaxNode`), with the same
- * member names as web-tree-sitter's Node so that they read either.
+ * and code-unit range into typed arrays; the front ends then read plain JavaScript (`SyntaxNode`), whose members
+ * are named as web-tree-sitter's Node's are, plus `pos` (a node's range as an IR position).
  *
  * The copy reads the runtime's subtrees straight from its linear memory when that memory was captured at
  * initialization (`wasmInit`), following the rules of tree-sitter's tree cursor (hidden nodes flattened into
@@ -212,7 +212,7 @@ export class SyntaxTree {
   }
 }
 
-/** A node of a SyntaxTree, with the members of web-tree-sitter's Node that the front ends read. */
+/** A node of a SyntaxTree: the members of web-tree-sitter's Node that the front ends read, and `pos`. */
 export class SyntaxNode {
   private kids: SyntaxNode[] | null = null;
   private codeKids: SyntaxNode[] | null = null;
@@ -244,11 +244,6 @@ export class SyntaxNode {
   get startPosition(): { row: number; column: number } {
     const row = this.t.startRow[this.id]!;
     return { row, column: this.t.start[this.id]! - this.t.src.lines[row]! };
-  }
-  get endPosition(): { row: number; column: number } {
-    const e = this.t.end[this.id]!;
-    const row = this.endRow();
-    return { row, column: e - this.t.src.lines[row]! };
   }
   /** Row of the end: most nodes end on the row they start on, so that row is tried before a search. */
   private endRow(): number {
@@ -316,59 +311,33 @@ export interface TopLevel<T> {
   tooDeep?: true;
 }
 
-/** The cursor operations of the public TreeCursor walk. */
-interface Walker {
-  firstChild(): boolean;
-  nextSibling(): boolean;
-  parentNode(): boolean;
-  typeId(): number;
-  fieldId(): number;
-  startIndex(): number;
-  endIndex(): number;
-  isMissing(): boolean;
-  close(): void;
-}
-
-function publicWalker(c: TreeCursor): Walker {
-  return {
-    firstChild: () => c.gotoFirstChild(),
-    nextSibling: () => c.gotoNextSibling(),
-    parentNode: () => c.gotoParent(),
-    typeId: () => c.nodeTypeId,
-    fieldId: () => c.currentFieldId,
-    startIndex: () => c.startIndex,
-    endIndex: () => c.endIndex,
-    isMissing: () => c.nodeIsMissing,
-    close: () => c.delete(),
-  };
-}
-
-/** Copies the subtree under the walker's current node into `t` (emptied first); the walker ends where it started. */
-function walkSubtree(w: Walker, t: SyntaxTree, type: number, start: number, end: number): SyntaxNode {
+/** Copies the subtree under the cursor's current node into `t` (emptied first); the cursor ends where it started. */
+function walkSubtree(c: TreeCursor, t: SyntaxTree, type: number, start: number, end: number): SyntaxNode {
   t.reset();
   const src = t.src;
   const lines = src.lines;
   const nLines = lines.length;
   let row = src.rowOf(start);
-  t.add(type, 0, start, end, -1, type !== ERROR_SYMBOL && start === end && w.isMissing());
+  t.add(type, 0, start, end, -1, type !== ERROR_SYMBOL && start === end && c.nodeIsMissing);
   t.startRow[0] = row;
-  if (!w.firstChild()) return t.root;
+  if (!c.gotoFirstChild()) return t.root;
   let parents = stack;
   parents[0] = 0;
   let depth = 0;
   for (;;) {
-    const s = w.startIndex();
-    const i = t.add(w.typeId(), w.fieldId(), s, w.endIndex(), parents[depth]!, s === w.endIndex() && w.isMissing());
+    const s = c.startIndex;
+    const e = c.endIndex;
+    const i = t.add(c.nodeTypeId, c.currentFieldId, s, e, parents[depth]!, s === e && c.nodeIsMissing);
     // pre-order visits starts in non-decreasing order: the row only moves forward
     while (row + 1 < nLines && lines[row + 1]! <= s) row++;
     t.startRow[i] = row;
-    if (w.firstChild()) {
+    if (c.gotoFirstChild()) {
       if (++depth === parents.length) parents = stack = growInt32(parents);
       parents[depth] = i;
       continue;
     }
-    while (!w.nextSibling()) {
-      w.parentNode();
+    while (!c.gotoNextSibling()) {
+      c.gotoParent();
       if (--depth < 0) return t.root;
     }
   }
@@ -618,11 +587,10 @@ export function readWhole(tree: Tree, src: SyntaxSource): SyntaxNode {
 
 /** Copies the node a fresh cursor stands on, with its subtree, through the public TreeCursor. */
 function cursorCopy(c: TreeCursor, t: SyntaxTree): SyntaxNode {
-  const w = publicWalker(c);
   try {
-    return walkSubtree(w, t, w.typeId(), w.startIndex(), w.endIndex());
+    return walkSubtree(c, t, c.nodeTypeId, c.startIndex, c.endIndex);
   } finally {
-    w.close();
+    c.delete();
   }
 }
 
@@ -676,17 +644,17 @@ export function readTopLevel<T>(tree: Tree, src: SyntaxSource, want: (type: stri
     saved = memory;
     memory = null;
   }
-  const w = publicWalker(tree.walk());
+  const c = tree.walk();
   try {
-    if (!w.firstChild()) return out;
+    if (!c.gotoFirstChild()) return out;
     do {
-      const ty = w.typeId();
-      const s = w.startIndex();
-      const e = w.endIndex();
-      entry(ty, s, e, () => walkSubtree(w, scratch, ty, s, e));
-    } while (w.nextSibling());
+      const ty = c.nodeTypeId;
+      const s = c.startIndex;
+      const e = c.endIndex;
+      entry(ty, s, e, () => walkSubtree(c, scratch, ty, s, e));
+    } while (c.gotoNextSibling());
     return out;
   } finally {
-    w.close();
+    c.delete();
   }
 }
