@@ -405,7 +405,7 @@ class GraphBuilder {
   /** All-reduce of `rows` hidden vectors over the tp devices; the message size is bytes.actIn. */
   allreduce(name: string, L: number, layer: number | undefined, rows: number): void {
     if (this.tp === 1) return;
-    this.add(name, L, layer, 'comm', this.dt16, rows, this.h, 1, 1, 1, 0, { weights: 0, actIn: rows * this.h * this.aB, actOut: 0, kvRead: 0, kvWrite: 0 });
+    this.add(name, L, layer, 'comm', this.dt16, rows, this.h, 1, 1, 1, 0, { weights: 0, actIn: rows * this.h * (this.aB < 2 ? 2 : this.aB), actOut: 0, kvRead: 0, kvWrite: 0 });
   }
 
   mlp(m: MlpSpec, L: number, li: number | undefined): void {

@@ -192,6 +192,9 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   const expected = (1.5 * bytes) / (450e9 * p.efficiency.comm.memory) + 80 * p.allreduceLatencyS;
   assert.ok(Math.abs(c.timeS - expected) / expected < 1e-9);
   assert.equal(c.bound, 'comm');
+  // 8-bit activations (fp8, W8A8) still all-reduce in 16 bits: the GEMM before it writes fp16/bf16 partial sums.
+  const g8 = buildGraph(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, weights: 'fp8', activations: 'fp8', kv: 'fp8' }), 'decode', 1024);
+  assert.equal(g8.ops.find((o) => o.opClass === 'comm')!.bytes.actIn, bytes);
   // tp 1 has no all-reduce at all.
   assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
 });
