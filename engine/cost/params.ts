@@ -19,7 +19,7 @@ export interface CostParams {
   dtypeComputeScale: Partial<Record<Dtype, number>>;
   /** Seconds per kernel launch. */
   launchOverheadS: number;
-  /** time = max(compute, memory) + overlap x min(compute, memory). */
+  /** time = max(compute, memory) + overlap x min^2 / max: the overlap loss is largest at the ridge. */
   overlap: number;
   /** Tile heights a GEMM's m is padded up to (ascending); above the last, multiples of the last. */
   gemmTileM: number[];

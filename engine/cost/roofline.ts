@@ -6,7 +6,7 @@ import type { ClassEfficiency, CostParams } from './params';
  * The roofline of one op on one device, with real-kernel effects:
  *   compute time = flops x (padded m / m) / (peak[dtype] x efficiency.compute x dtype scale)
  *   memory time  = bytes / (bandwidth x efficiency.memory)
- *   time         = max(compute, memory) + overlap x min(compute, memory) + launches x launch overhead
+ *   time         = max + overlap x min^2 / max (max, min: of compute and memory) + launches x launch overhead
  * `bound` is `overhead` when the launch term exceeds both others, else the larger of compute and memory.
  * Communication ops (tensor-parallel all-reduce) use a ring: 2 (N-1)/N x message bytes over the
  * interconnect plus a latency per collective.
@@ -212,7 +212,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   out.computeS = computeS;
   out.memoryS = memoryS;
   out.overheadS = overheadS;
-  out.timeS = hi + params.overlap * lo + overheadS;
+  out.timeS = hi + (hi > 0 ? (params.overlap * lo * lo) / hi : 0) + overheadS;
   out.peakEff = peakEff;
   out.bwEff = bwEff;
   out.peakDtype = peak.dtype;

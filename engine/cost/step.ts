@@ -9,7 +9,7 @@ import { kernelEnd, kernelTimes } from './roofline';
  * read and the attention FLOPs grow with the keys, nothing else moves), so each kernel's compute and memory
  * times are affine too:
  *   computeS(c) = compute0 + computeSlope x c,  memoryS(c) = memory0 + memorySlope x c,
- * and its time is max(compute, memory) + overlap x min(compute, memory) + overhead, exactly as the roofline
+ * and its time is max + overlap x min^2 / max (of compute and memory) + overhead, exactly as the roofline
  * evaluates it (engine/cost/roofline.ts). Two evaluated graphs fix both lines of every kernel; any further
  * context costs a few multiply-adds per kernel and builds nothing.
  */
@@ -94,7 +94,7 @@ export class StepLine {
     for (let j = 0, o = 0; j < this.kernels; j++, o += STRIDE) {
       const cs = k[o]! + k[o + 1]! * c;
       const ms = k[o + 2]! + k[o + 3]! * c;
-      t += (cs > ms ? cs + overlap * ms : ms + overlap * cs) + k[o + 4]!;
+      t += (cs > ms ? cs + (overlap * ms * ms) / cs : ms > 0 ? ms + (overlap * cs * cs) / ms : 0) + k[o + 4]!;
     }
     return t;
   }
