@@ -21,7 +21,7 @@ export interface ValidationRow {
   weights: string;
   activations: string;
   kv: string;
-  metric: 'ttftS' | 'tpotS' | 'outputTokensPerS' | 'e2eS';
+  metric: 'ttftS' | 'tpotS' | 'outputTokensPerS' | 'outputTokensPerSPerDevice' | 'e2eS';
   measured: number;
   role?: 'calibration' | 'holdout';
   toleranceFraction?: number;
@@ -47,6 +47,7 @@ export function metricOf(r: AnalysisResult, metric: ValidationRow['metric']): nu
     case 'ttftS': return r.prefill.timeS;
     case 'tpotS': return r.decode.timeS;
     case 'outputTokensPerS': return r.e2e.outputTokensPerS;
+    case 'outputTokensPerSPerDevice': return r.e2e.outputTokensPerS / r.workload.tp;
     case 'e2eS': return r.e2e.timeS;
   }
 }
