@@ -49,7 +49,11 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     link = FALLBACK_LINK;
     warnings.push(`${device.id} lists no interconnect: tensor-parallel all-reduce assumed over ${FALLBACK_LINK.kind}`);
   }
-  const ctx: CostContext = { device, params, tp: workload.tp, linkBytesPerS: link?.bandwidthBytesPerS ?? FALLBACK_LINK.bandwidthBytesPerS, notes };
+  const linkUsed = link ?? FALLBACK_LINK;
+  const ctx: CostContext = {
+    device, params, tp: workload.tp, linkBytesPerS: linkUsed.bandwidthBytesPerS, notes,
+    linkEfficiency: isPcie(linkUsed.kind) ? params.pcieCommEfficiency : params.efficiency.comm.memory,
+  };
 
   const P = workload.promptTokens;
   const G = workload.generateTokens;
@@ -183,6 +187,11 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     ops,
     warnings,
   };
+}
+
+/** True when an interconnect's kind names PCIe (its all-reduce runs at params.pcieCommEfficiency). */
+export function isPcie(kind: string): boolean {
+  return /\bpcie\b/i.test(kind);
 }
 
 function checkWorkload(w: Workload): void {

@@ -27,6 +27,11 @@ export interface CostParams {
   forwardOverheadS: number;
   /** Seconds per all-reduce call (latency term). */
   allreduceLatencyS: number;
+  /**
+   * Fraction of the per-direction link bandwidth a ring all-reduce reaches over PCIe (no NVLink): the host's
+   * root complex and memory bound it. NVLink-class links use efficiency.comm.memory.
+   */
+  pcieCommEfficiency: number;
   /** True: attention runs as one fused kernel (FlashAttention); false: scores go through memory. */
   fusedAttention: boolean;
   /**
@@ -51,6 +56,7 @@ type DefaultsFile = {
   overlap: number;
   gemmTileM: number[];
   allreduceLatencyS: number;
+  pcieCommEfficiency: number;
   forwardOverheadS: number;
   scoreBytesPerElement: number;
 };
@@ -68,6 +74,7 @@ function fromDefaults(): CostParams {
     overlap: d.overlap,
     gemmTileM: [...d.gemmTileM],
     allreduceLatencyS: d.allreduceLatencyS,
+    pcieCommEfficiency: d.pcieCommEfficiency,
     forwardOverheadS: d.forwardOverheadS,
     fusedAttention: true,
     groupedDecodeAttention: true,
@@ -137,5 +144,6 @@ function checkParams(p: CostParams): void {
   }
   if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
+  if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

@@ -9,7 +9,7 @@ import type { ClassEfficiency, CostParams } from './params';
  *   time         = max + overlap x min^2 / max (max, min: of compute and memory) + launches x launch overhead
  * `bound` is `overhead` when the launch term exceeds both others, else the larger of compute and memory.
  * Communication ops (tensor-parallel all-reduce) use a ring: 2 (N-1)/N x message bytes over the
- * interconnect plus a latency per collective.
+ * interconnect (at the link's all-reduce efficiency: NVLink-class or PCIe) plus a latency per collective.
  */
 export type { Bound } from '../analysis';
 import type { Bound } from '../analysis';
@@ -97,6 +97,8 @@ export interface CostContext {
   tp: number;
   /** Per-direction link bandwidth used for all-reduce (the device's interconnect, or a stated fallback). */
   linkBytesPerS: number;
+  /** Fraction of linkBytesPerS a ring all-reduce reaches (default: params.efficiency.comm.memory). */
+  linkEfficiency?: number;
   /** Filled with fallback notes (deduplicated by the caller). */
   notes: Set<string>;
   /** Force GEMM tile padding on or off (default: on for matrix units, see matrixUnits). */
@@ -189,12 +191,13 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   out.launches = launches;
   if (cls === 'comm') {
     const n = ctx.tp > 1 ? ctx.tp : 1;
+    const linkBw = ctx.linkBytesPerS * (ctx.linkEfficiency ?? eff.memory);
     out.computeS = 0;
-    out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / (ctx.linkBytesPerS * eff.memory) : 0;
+    out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / linkBw : 0;
     out.overheadS = n > 1 ? launches * params.allreduceLatencyS : 0;
     out.timeS = out.memoryS + out.overheadS;
     out.peakEff = 0;
-    out.bwEff = ctx.linkBytesPerS * eff.memory;
+    out.bwEff = linkBw;
     out.peakDtype = host.computeDtype;
     out.bound = 'comm';
     return out;

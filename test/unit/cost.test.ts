@@ -218,6 +218,17 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   // 8-bit activations (fp8, W8A8) still all-reduce in 16 bits: the GEMM before it writes fp16/bf16 partial sums.
   const g8 = buildGraph(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, weights: 'fp8', activations: 'fp8', kv: 'fp8' }), 'decode', 1024);
   assert.equal(g8.ops.find((o) => o.opClass === 'comm')!.bytes.actIn, bytes);
+  // Over PCIe (L40S: PCIe Gen4 x16, 32 GB/s per direction) the ring reaches 55% of the link, not 80%.
+  const l40s = getDevice('l40s');
+  const r = analyze(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, promptTokens: 1024, generateTokens: 2 }), l40s, { sweeps: false });
+  const arPcie = r.ops.find((o) => o.phase === 'decode' && o.opClass === 'comm')!;
+  const expectedPcie = (1.5 * bytes) / (32e9 * p.pcieCommEfficiency) + 80 * p.allreduceLatencyS;
+  assert.equal(p.pcieCommEfficiency, 0.55);
+  assert.ok(Math.abs(arPcie.timeS - expectedPcie) / expectedPcie < 1e-9, `${arPcie.timeS} vs ${expectedPcie}`);
+  // The same graph over NVLink (H100) uses the NVLink-class figure.
+  const rNv = analyze(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, promptTokens: 1024, generateTokens: 2 }), h100, { sweeps: false });
+  const arNv = rNv.ops.find((o) => o.phase === 'decode' && o.opClass === 'comm')!;
+  assert.ok(Math.abs(arNv.timeS - expected) / expected < 1e-9);
   // tp 1 has no all-reduce at all.
   assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
 });
