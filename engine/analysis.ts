@@ -128,7 +128,8 @@ export interface AnalysisResult {
     launchOverheadS: number;
     overlap: number;
     efficiency: Record<string, { compute: number; memory: number }>;
-    interconnect: { kind: string; bandwidthBytesPerS: number } | null;
+    /** The device's link (the assumed PCIe link at tp > 1 when it lists none) and the fraction of it an all-reduce reaches. */
+    interconnect: { kind: string; bandwidthBytesPerS: number; allreduceEfficiency: number } | null;
   };
   ops: OpResult[];
   warnings: string[];

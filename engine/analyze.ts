@@ -50,10 +50,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     warnings.push(`${device.id} lists no interconnect: tensor-parallel all-reduce assumed over ${FALLBACK_LINK.kind}`);
   }
   const linkUsed = link ?? FALLBACK_LINK;
-  const ctx: CostContext = {
-    device, params, tp: workload.tp, linkBytesPerS: linkUsed.bandwidthBytesPerS, notes,
-    linkEfficiency: isPcie(linkUsed.kind) ? params.pcieCommEfficiency : params.efficiency.comm.memory,
-  };
+  const linkEfficiency = (kind: string) => (isPcie(kind) ? params.pcieCommEfficiency : params.efficiency.comm.memory);
+  const ctx: CostContext = { device, params, tp: workload.tp, linkBytesPerS: linkUsed.bandwidthBytesPerS, linkEfficiency: linkEfficiency(linkUsed.kind), notes };
 
   const P = workload.promptTokens;
   const G = workload.generateTokens;
@@ -182,7 +180,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       launchOverheadS: params.launchOverheadS,
       overlap: params.overlap,
       efficiency: { ...params.efficiency },
-      interconnect: workload.tp > 1 ? link : device.interconnect ?? null,
+      interconnect: link ? { kind: link.kind, bandwidthBytesPerS: link.bandwidthBytesPerS, allreduceEfficiency: linkEfficiency(link.kind) } : null,
     },
     ops,
     warnings,

@@ -229,6 +229,9 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   const rNv = analyze(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, promptTokens: 1024, generateTokens: 2 }), h100, { sweeps: false });
   const arNv = rNv.ops.find((o) => o.phase === 'decode' && o.opClass === 'comm')!;
   assert.ok(Math.abs(arNv.timeS - expected) / expected < 1e-9);
+  // The JSON says which figure was used.
+  assert.equal(r.costModel.interconnect!.allreduceEfficiency, 0.55);
+  assert.equal(rNv.costModel.interconnect!.allreduceEfficiency, p.efficiency.comm.memory);
   // tp 1 has no all-reduce at all.
   assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
 });
