@@ -5,6 +5,7 @@ import { kvCommand } from './kv';
 import { quantCommand } from './quant';
 import { benchCommand } from './bench';
 import { kernelsCommand } from './kernels';
+import { validateCommand } from './validate';
 
 /** Every `ridgeline` command, in the order `ridgeline help` lists them. */
 export const commands: readonly Command[] = [
@@ -13,5 +14,6 @@ export const commands: readonly Command[] = [
   kvCommand,
   quantCommand,
   kernelsCommand,
+  validateCommand,
   benchCommand,
 ];

@@ -59,9 +59,9 @@ function withRowParams(params: Partial<CostParams> | undefined, row: Partial<Cos
   return out;
 }
 
-/** Predicts every row (samplesDir: the repository's samples/ folder). */
-export function runValidation(samplesDir: string, params?: Partial<CostParams>): ValidationResult[] {
-  return validationRows().map((row) => {
+/** Predicts every row, or the rows `filter` keeps (samplesDir: the repository's samples/ folder). */
+export function runValidation(samplesDir: string, params?: Partial<CostParams>, filter?: (row: ValidationRow) => boolean): ValidationResult[] {
+  return validationRows().filter((row) => !filter || filter(row)).map((row) => {
     const spec = loadConfigFile(join(samplesDir, `${row.model}.json`));
     const w: Workload = {
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
@@ -71,4 +71,34 @@ export function runValidation(samplesDir: string, params?: Partial<CostParams>):
     const predicted = metricOf(r, row.metric);
     return { row, predicted, error: (predicted - row.measured) / row.measured };
   });
+}
+
+/** Error statistics over a set of rows: |error| median and max, rows within 15% and within their own tolerance. */
+export interface ValidationStats {
+  rows: number;
+  medianAbsError: number;
+  maxAbsError: number;
+  within15: number;
+  withinTolerance: number;
+}
+
+/** The goal of the cost model: every prediction within 15% of the published measurement. */
+export const GOAL_FRACTION = 0.15;
+
+export function validationStats(results: readonly ValidationResult[]): ValidationStats {
+  const errs = results.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+  const n = errs.length;
+  const median = n === 0 ? 0 : n % 2 === 1 ? errs[(n - 1) / 2]! : (errs[n / 2 - 1]! + errs[n / 2]!) / 2;
+  return {
+    rows: n,
+    medianAbsError: median,
+    maxAbsError: n === 0 ? 0 : errs[n - 1]!,
+    within15: errs.filter((e) => e <= GOAL_FRACTION).length,
+    withinTolerance: results.filter(withinTolerance).length,
+  };
+}
+
+/** True when the row's prediction is within its stated tolerance (the goal when it states none). */
+export function withinTolerance(r: ValidationResult): boolean {
+  return Math.abs(r.error) <= (r.row.toleranceFraction ?? GOAL_FRACTION);
 }

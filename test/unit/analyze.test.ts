@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/index';
@@ -9,7 +9,7 @@ import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
 import { costParamsFor } from '../../engine/cost/params';
-import { runValidation } from '../../engine/cost/validate';
+import { runValidation, validationRows, validationStats } from '../../engine/cost/validate';
 
 const samples = join(__dirname, '../../samples');
 const cli = join(__dirname, '../../dist/cli.js');
@@ -106,9 +106,9 @@ test('tp that does not divide the heads is rejected', () => {
 test('validation: predictions against published measurements of real engines, within each row\'s stated tolerance', () => {
   const res = runValidation(samples);
   assert.ok(res.length >= 30);
-  const errs = res.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
-  const median = errs[Math.floor(errs.length / 2)]!;
-  const within = errs.filter((e) => e <= 0.15).length;
+  const stats = validationStats(res);
+  const median = stats.medianAbsError;
+  const within = stats.within15;
   for (const r of res) {
     const tol = r.row.toleranceFraction ?? 0.15;
     assert.ok(Math.abs(r.error) <= tol, `${r.row.id}: predicted ${r.predicted.toPrecision(4)} vs measured ${r.row.measured} (${(r.error * 100).toFixed(1)}%, tolerance ${tol * 100}%)`);
@@ -118,7 +118,57 @@ test('validation: predictions against published measurements of real engines, wi
   assert.ok(within / res.length >= 0.6, `${within}/${res.length} within 15%`);
 });
 
+test('validation statistics: median of an even count is the mean of the two middle errors', () => {
+  const row = validationRows()[0]!;
+  const mk = (error: number, toleranceFraction?: number) => ({ row: { ...row, toleranceFraction }, predicted: 0, error });
+  const s = validationStats([mk(0.1), mk(-0.3), mk(0.02), mk(-0.2, 0.25)]);
+  assert.equal(s.rows, 4);
+  assert.ok(Math.abs(s.medianAbsError - 0.15) < 1e-12);
+  assert.equal(s.maxAbsError, 0.3);
+  assert.equal(s.within15, 2);
+  assert.equal(s.withinTolerance, 3); // -0.3 is outside the default 15%; -0.2 is inside its stated 25%
+});
+
 // --- CLI (spawns dist/cli.js; run `npm run build` first) ---
+
+test('cli: validate predicts every published row, within its stated tolerance, and summarizes', () => {
+  const r = run('validate', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { rows: { id: string; predicted: number; withinTolerance: boolean; toleranceFraction: number }[]; summary: Record<string, { rows: number; within15: number; medianAbsError: number }> };
+  const direct = runValidation(samples);
+  assert.equal(j.rows.length, direct.length);
+  for (let i = 0; i < direct.length; i++) {
+    assert.equal(j.rows[i]!.id, direct[i]!.row.id);
+    assert.ok(Math.abs(j.rows[i]!.predicted - direct[i]!.predicted) <= 1e-9 * Math.abs(direct[i]!.predicted), j.rows[i]!.id);
+    assert.equal(j.rows[i]!.withinTolerance, true, j.rows[i]!.id);
+  }
+  assert.deepEqual(j.summary.all, validationStats(direct));
+  assert.equal(j.summary['metric ttftS']!.rows, direct.filter((x) => x.row.metric === 'ttftS').length);
+  // The table names every row and ends with the statistics.
+  const t = run('validate', '--only', 'llamacpp');
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /llamacpp-ttft-m2-ultra-llama-2-7b-q4_0-p512 .* known miss$/m);
+  assert.match(t.stdout, /^all +3 /m);
+});
+
+test('cli: validate exits 1 when a row leaves its tolerance, 2 on bad input', () => {
+  // A copy of the samples where Llama-2-7B has twice its layers: its rows predict about 2x the time.
+  const dir = mkdtempSync(join(tmpdir(), 'rl-validate-'));
+  for (const m of new Set(validationRows().map((x) => x.model))) copyFileSync(join(samples, `${m}.json`), join(dir, `${m}.json`));
+  const cfg = JSON.parse(readFileSync(join(samples, 'llama-2-7b.json'), 'utf8'));
+  cfg.num_hidden_layers = 64;
+  writeFileSync(join(dir, 'llama-2-7b.json'), JSON.stringify(cfg));
+  const bad = run('validate', '--samples', dir, '--only', 'llama-2-7b');
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /\d+ of \d+ rows are outside their stated tolerance/);
+  assert.match(bad.stdout, / OUT$/m);
+  const none = run('validate', '--samples', join(dir, 'nowhere'));
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--samples: expected a folder with the model configs the rows name/);
+  const nothing = run('validate', '--only', 'no-such-row');
+  assert.equal(nothing.status, 2);
+  assert.match(nothing.stderr, /--only: expected text that matches/);
+});
 
 const CONFIG = join(samples, 'llama-2-7b.json');
 
