@@ -41,7 +41,7 @@ export const analyzeCommand: Command = {
   async run(args: Args) {
     const file = args.positional[0];
     if (!file) throw inputError({ field: 'config', expected: 'a model config.json path: ridgeline analyze <config.json>' });
-    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one config path', got: args.positional.join(' ') });
+    args.positionalAtMost(1, 'one config path');
     const format = args.choice('--format', ['table', 'json', 'markdown', 'html', 'csv'] as const, 'table');
     const devicesFile = args.str('--devices');
     const hardware = args.str('--hardware', ANALYZE_DEFAULTS.hardware);

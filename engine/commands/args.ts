@@ -86,6 +86,11 @@ export class Args {
     return n;
   }
 
+  /** Throws when more than `max` positional arguments were given; `expected` names what is accepted. */
+  positionalAtMost(max: number, expected: string): void {
+    if (this.positional.length > max) throw inputError({ field: 'arguments', expected, got: this.positional.join(' ') });
+  }
+
   /** Throws on an option the command did not read: catches typos such as `--bach`. */
   rejectUnknown(): void {
     for (const k of this.options.keys()) {

@@ -1,5 +1,4 @@
 import type { Args, Command } from './args';
-import { inputError } from '../errors';
 import { listDevices, loadDeviceFile, registerDevices } from '../hardware/index';
 import { renderDevicesTable } from '../report/hardware';
 
@@ -17,7 +16,7 @@ export const hardwareCommand: Command = {
   summary: 'device database: memory, bandwidth, dense peaks per dtype, interconnect, TDP, sources',
   usage: USAGE,
   async run(args: Args) {
-    if (args.positional.length > 0) throw inputError({ field: 'arguments', expected: 'no positional arguments', got: args.positional.join(' ') });
+    args.positionalAtMost(0, 'no positional arguments');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const file = args.str('--devices');
     args.rejectUnknown();

@@ -61,7 +61,7 @@ export const kernelsCommand: Command = {
   async run(args: Args) {
     const file = args.positional[0];
     if (!file) throw inputError({ field: 'file', expected: 'a kernel source path: ridgeline kernels <file.cu|.py|.wgsl>' });
-    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one kernel source path', got: args.positional.join(' ') });
+    args.positionalAtMost(1, 'one kernel source path');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const hardware = args.str('--hardware', KERNELS_DEFAULTS.hardware);
     const devicesFile = args.str('--devices');

@@ -38,7 +38,7 @@ export const kvCommand: Command = {
   async run(args: Args) {
     const file = args.positional[0];
     if (!file) throw inputError({ field: 'config', expected: 'a model config.json path: ridgeline kv <config.json>' });
-    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one config path', got: args.positional.join(' ') });
+    args.positionalAtMost(1, 'one config path');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const spec = loadConfigFile(file);
     const device = getDevice(args.str('--hardware', 'h100-sxm'));

@@ -53,7 +53,7 @@ export const quantCommand: Command = {
   async run(args: Args) {
     const file = args.positional[0];
     if (!file) throw inputError({ field: 'path', expected: 'a model config.json or a .safetensors file: ridgeline quant <path>' });
-    if (args.positional.length > 1) throw inputError({ field: 'arguments', expected: 'one path', got: args.positional.join(' ') });
+    args.positionalAtMost(1, 'one path');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     args.str('--out');
     if (isWeights(file)) {

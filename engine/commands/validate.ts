@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
-import { runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
+import { GOAL_FRACTION, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
 import { renderValidationTable } from '../report/validation';
 
 const USAGE = `ridgeline validate [options]
@@ -49,7 +49,7 @@ export const validateCommand: Command = {
   summary: 'the cost model against published measurements of real engines (TensorRT-LLM, NIM, vLLM, llama.cpp)',
   usage: USAGE,
   async run(args: Args) {
-    if (args.positional.length > 0) throw inputError({ field: 'arguments', expected: 'no positional arguments', got: args.positional.join(' ') });
+    args.positionalAtMost(0, 'no positional arguments');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const samples = resolve(args.str('--samples') ?? defaultSamples());
     const only = args.str('--only');
@@ -71,7 +71,7 @@ export const validateCommand: Command = {
         id: r.row.id, engine: r.row.engine, source: r.row.source, model: r.row.model, hardware: r.row.hardware,
         batch: r.row.batch, promptTokens: r.row.promptTokens, generateTokens: r.row.generateTokens, tp: r.row.tp,
         metric: r.row.metric, measured: r.row.measured, predicted: r.predicted, error: r.error,
-        toleranceFraction: r.row.toleranceFraction ?? 0.15, withinTolerance: withinTolerance(r), role: r.row.role ?? null,
+        toleranceFraction: r.row.toleranceFraction ?? GOAL_FRACTION, withinTolerance: withinTolerance(r), role: r.row.role ?? null,
       }));
       const summary = Object.fromEntries(groups(results));
       return { text: JSON.stringify({ rows, summary }, null, 2), exitCode, notes };

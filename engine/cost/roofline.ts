@@ -211,16 +211,23 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
   const hi = computeS > memoryS ? computeS : memoryS;
-  const lo = computeS > memoryS ? memoryS : computeS;
   out.computeS = computeS;
   out.memoryS = memoryS;
   out.overheadS = overheadS;
-  out.timeS = hi + (hi > 0 ? (params.overlap * lo * lo) / hi : 0) + overheadS;
+  out.timeS = overlapTimeS(computeS, memoryS, params.overlap) + overheadS;
   out.peakEff = peakEff;
   out.bwEff = bwEff;
   out.peakDtype = peak.dtype;
   out.bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
   return out;
+}
+
+/**
+ * A kernel's time from its compute and memory times: max + overlap x min^2 / max. The overlap loss is largest
+ * at the ridge (compute = memory) and vanishes away from it. Shared by the roofline and the decode-step lines.
+ */
+export function overlapTimeS(computeS: number, memoryS: number, overlap: number): number {
+  return computeS > memoryS ? computeS + (overlap * memoryS * memoryS) / computeS : memoryS > 0 ? memoryS + (overlap * computeS * computeS) / memoryS : 0;
 }
 
 /** params.efficiency[cls] with named loads (a load keyed by a varying string takes the generic path). */

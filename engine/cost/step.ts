@@ -1,6 +1,6 @@
 import type { Op } from '../model/types';
 import type { CostContext, OpCost } from './roofline';
-import { kernelEnd, kernelTimes } from './roofline';
+import { kernelEnd, kernelTimes, overlapTimeS } from './roofline';
 
 /**
  * A decode step's time as a function of the context, for one batch, from two graphs of that batch.
@@ -9,8 +9,8 @@ import { kernelEnd, kernelTimes } from './roofline';
  * read and the attention FLOPs grow with the keys, nothing else moves), so each kernel's compute and memory
  * times are affine too:
  *   computeS(c) = compute0 + computeSlope x c,  memoryS(c) = memory0 + memorySlope x c,
- * and its time is max + overlap x min^2 / max (of compute and memory) + overhead, exactly as the roofline
- * evaluates it (engine/cost/roofline.ts). Two evaluated graphs fix both lines of every kernel; any further
+ * and its time is overlapTimeS(compute, memory) + overhead, exactly as the roofline evaluates it
+ * (engine/cost/roofline.ts). Two evaluated graphs fix both lines of every kernel; any further
  * context costs a few multiply-adds per kernel and builds nothing.
  */
 export class StepLine {
@@ -94,7 +94,7 @@ export class StepLine {
     for (let j = 0, o = 0; j < this.kernels; j++, o += STRIDE) {
       const cs = k[o]! + k[o + 1]! * c;
       const ms = k[o + 2]! + k[o + 3]! * c;
-      t += (cs > ms ? cs + (overlap * ms * ms) / cs : ms > 0 ? ms + (overlap * cs * cs) / ms : 0) + k[o + 4]!;
+      t += overlapTimeS(cs, ms, overlap) + k[o + 4]!;
     }
     return t;
   }

@@ -1,4 +1,4 @@
-import type { ValidationResult, ValidationStats } from '../cost/validate';
+import { GOAL_FRACTION, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
 import { fmtInt, fmtTime, textTable } from './format';
 
 /** A measured or predicted value in the metric's unit. */
@@ -22,7 +22,7 @@ function statsLine(label: string, s: ValidationStats): string[] {
  */
 export function renderValidationTable(results: readonly ValidationResult[], groups: readonly [string, ValidationStats][]): string {
   const rows = results.map((r) => {
-    const tol = r.row.toleranceFraction ?? 0.15;
+    const tol = r.row.toleranceFraction ?? GOAL_FRACTION;
     return [
       r.row.id,
       r.row.metric,
@@ -30,7 +30,7 @@ export function renderValidationTable(results: readonly ValidationResult[], grou
       fmtMetric(r.row.metric, r.predicted),
       pct(r.error),
       `${(tol * 100).toFixed(0)}%`,
-      Math.abs(r.error) <= tol ? (Math.abs(r.error) <= 0.15 ? 'ok' : 'known miss') : 'OUT',
+      withinTolerance(r) ? (Math.abs(r.error) <= GOAL_FRACTION ? 'ok' : 'known miss') : 'OUT',
     ];
   });
   return [
