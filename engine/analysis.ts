@@ -128,6 +128,8 @@ export interface AnalysisResult {
     launchOverheadS: number;
     overlap: number;
     efficiency: Record<string, { compute: number; memory: number }>;
+    /** Factor on the gemm compute efficiency for routed-expert (MoE) GEMMs. */
+    moeGemmComputeScale: number;
     /** The device's link (the assumed PCIe link at tp > 1 when it lists none) and the fraction of it an all-reduce reaches. */
     interconnect: { kind: string; bandwidthBytesPerS: number; allreduceEfficiency: number } | null;
   };

@@ -180,6 +180,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       launchOverheadS: params.launchOverheadS,
       overlap: params.overlap,
       efficiency: { ...params.efficiency },
+      moeGemmComputeScale: params.moeGemmComputeScale,
       interconnect: link ? { kind: link.kind, bandwidthBytesPerS: link.bandwidthBytesPerS, allreduceEfficiency: linkEfficiency(link.kind) } : null,
     },
     ops,

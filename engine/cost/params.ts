@@ -17,6 +17,11 @@ export interface CostParams {
   efficiency: Record<OpClass, ClassEfficiency>;
   /** Extra factor on compute efficiency of GEMM/attention when they compute in this dtype. */
   dtypeComputeScale: Partial<Record<Dtype, number>>;
+  /**
+   * Extra factor on the compute efficiency of routed-expert GEMMs (MoE): grouped GEMMs gather each expert's
+   * tokens and run unequal per-expert tiles, and reach less of the peak than one dense GEMM of the same FLOPs.
+   */
+  moeGemmComputeScale: number;
   /** Seconds per kernel launch. */
   launchOverheadS: number;
   /** time = max(compute, memory) + overlap x min^2 / max: the overlap loss is largest at the ridge. */
@@ -52,6 +57,7 @@ const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm',
 type DefaultsFile = {
   efficiency: Record<OpClass, ClassEfficiency & { source: string }>;
   dtypeComputeScale: Record<string, number | string>;
+  moeGemmComputeScale: number;
   launchOverheadS: number;
   overlap: number;
   gemmTileM: number[];
@@ -70,6 +76,7 @@ function fromDefaults(): CostParams {
   return {
     efficiency: eff,
     dtypeComputeScale: scale,
+    moeGemmComputeScale: d.moeGemmComputeScale,
     launchOverheadS: d.launchOverheadS,
     overlap: d.overlap,
     gemmTileM: [...d.gemmTileM],
@@ -145,5 +152,6 @@ function checkParams(p: CostParams): void {
   if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
   if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
+  if (!(p.moeGemmComputeScale > 0 && p.moeGemmComputeScale <= 1)) throw inputError({ field: 'moeGemmComputeScale', expected: 'a fraction in (0, 1]', got: p.moeGemmComputeScale });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

@@ -20,10 +20,23 @@ import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, W
  *   intermediate widths and the LM head's vocabulary are split over tp devices; the graph is per device.
  *   Each layer adds all-reduces of the hidden activations (opClass 'comm', message size in bytes.actIn):
  *   two per layer, one when attention and MLP run in parallel and are reduced together.
- * - MoE prefill: expert weights are read for min(experts, tokens x topK) experts; experts are split by tp
- *   along their intermediate width (every device holds a slice of every expert).
+ * - MoE: expert weights are read for the expected number of distinct experts the step's tokens reach
+ *   (expectedExpertsTouched: uniform top-k routing); experts are split by tp along their intermediate width
+ *   (every device holds a slice of every expert).
  * - Weight-only quantized formats add their dequantization FLOPs to the GEMMs that read the weights.
  */
+
+/**
+ * Expected number of distinct experts that `tokens` tokens reach when each picks `topK` of `experts`
+ * uniformly: an expert is missed by one token with probability 1 - topK / experts, so by all of them with
+ * (1 - topK / experts)^tokens. One token reaches exactly topK; Mixtral (8 experts, top 2) at 4 tokens reaches
+ * 8 x (1 - 0.75^4) = 5.47, at 16 tokens 7.92. Routing in trained models is close to balanced (an auxiliary
+ * load-balancing loss is part of their training), so the uniform case is the default.
+ */
+export function expectedExpertsTouched(experts: number, topK: number, tokens: number): number {
+  if (topK >= experts) return experts;
+  return experts * (1 - Math.pow(1 - topK / experts, tokens));
+}
 
 interface ActFormat {
   bytes: number;
@@ -358,6 +371,7 @@ class GraphBuilder {
       flops: flopsPerLayer * layers,
       dequantFlops: dequantPerLayer * layers,
       kvGroup: 1,
+      routedExperts: false,
       bytes: b,
       fusedInto,
     });
@@ -422,18 +436,21 @@ class GraphBuilder {
       weights: (e * h + m.routerBiasParams) * hiBytes, actIn: M * h * aB, actOut: M * e * aB, kvRead: 0, kvWrite: 0,
     });
     const routedRows = M * m.topK;
-    const touched = Math.min(e, routedRows);
-    const rowsPerExpert = Math.ceil(routedRows / touched);
+    const touched = expectedExpertsTouched(e, m.topK, M);
+    // Whole rows per expert (the tile padding counts rows); the epsilon keeps 8 x (1 - 0.75^128) from rounding up.
+    const rowsPerExpert = Math.ceil(routedRows / touched - 1e-9);
     const up = m.gated ? 2 * ie : ie;
     const upElems = touched * up * h;
     this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
       weights: upElems * wB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * upElems);
+    this.ops[this.ops.length - 1]!.routedExperts = true;
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
     this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
       weights: downElems * wB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * downElems);
+    this.ops[this.ops.length - 1]!.routedExperts = true;
     // Weighted sum of the top-k expert outputs per token.
     this.elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
     if (m.sharedExperts > 0) {

@@ -218,6 +218,8 @@ export interface Op {
    * kvGroup x kvRead (CostParams.groupedDecodeAttention).
    */
   kvGroup?: number;
+  /** A routed-expert GEMM of an MoE layer (grouped over experts; CostParams.moeGemmComputeScale). */
+  routedExperts?: boolean;
   bytes: OpBytes;
   /**
    * Set when this op runs inside another op's kernel (softmax and S*V inside a fused attention kernel):

@@ -112,6 +112,31 @@ test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128
   assert.equal(f32.computeS, costKernel([gemmOp(8, 4096, 4096, 'fp32', 4)], ctxFor(h100, { gemmTileM: [1] })).computeS);
 });
 
+test('routed-expert GEMMs (MoE) compute at moeGemmComputeScale of the dense GEMM efficiency; memory unchanged', () => {
+  const h100 = getDevice('h100-sxm');
+  const dense = gemmOp(512, 2 * 14336, 4096);
+  const expert: Op = { ...dense, name: 'expert_gate_up', routedExperts: true };
+  const d = costKernel([dense], ctxFor(h100));
+  const e = costKernel([expert], ctxFor(h100));
+  // Default 0.65 (engine/cost/defaults.json): compute 1 / 0.65 = 1.54x the dense time, same bytes and memory time.
+  assert.equal(defaultCostParams().moeGemmComputeScale, 0.65);
+  assert.ok(Math.abs(e.computeS / d.computeS - 1 / 0.65) < 1e-12);
+  assert.equal(e.memoryS, d.memoryS);
+  // Scale 1 is the dense GEMM.
+  assert.equal(costKernel([expert], ctxFor(h100, { moeGemmComputeScale: 1 })).computeS, d.computeS);
+  // The graph marks the routed-expert GEMMs only: not the router, not Qwen2-MoE's shared expert (dense GEMMs).
+  const qwen = loadConfigFile(join(samples, 'qwen1.5-moe-a2.7b.json'));
+  const marked = buildGraph(qwen, defaultWorkload(qwen), 'prefill', 256).ops.filter((o) => o.routedExperts).map((o) => o.name);
+  assert.deepEqual([...new Set(marked)], ['expert_gate_up', 'expert_down']);
+  // The analysis says which factor it used.
+  const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  assert.equal(analyze(mixtral, defaultWorkload(mixtral, { tp: 2 }), h100, { sweeps: false }).costModel.moeGemmComputeScale, 0.65);
+  // Out of (0, 1]: an input error naming the field.
+  for (const bad of [0, 1.5, Number.NaN]) {
+    assert.throws(() => costParamsFor(h100, { moeGemmComputeScale: bad }), (err: Error) => err.message.includes('moeGemmComputeScale'));
+  }
+});
+
 test('fused attention keeps the score matrix on chip; unfused writes and reads it', () => {
   const a100 = getDevice('a100-80gb');
   const w = defaultWorkload(llama7b, { promptTokens: 2048 });

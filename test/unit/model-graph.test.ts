@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { buildGraph, defaultWorkload, graphTotals, loadConfigFile, type Op, type OpGraph } from '../../engine/model';
+import { expectedExpertsTouched } from '../../engine/model/graph';
 import { RidgelineError } from '../../engine/errors';
 
 const sample = (name: string) => loadConfigFile(join(__dirname, '../../samples', `${name}.json`));
@@ -98,6 +99,17 @@ test('sliding window caps the KV read (Mistral 4096; Gemma 2 local layers only)'
   assert.ok(gg.ops.some((o) => o.name === 'post_attn_norm') && gg.ops.some((o) => o.name === 'post_mlp_norm'));
 });
 
+test('expectedExpertsTouched: distinct experts reached by uniform top-k routing', () => {
+  // One token reaches exactly top-k; two: 2 + 2 x 6/8 = 3.5 (the second token's picks miss the first's with 6/8).
+  assert.equal(expectedExpertsTouched(8, 2, 1), 2);
+  assert.equal(expectedExpertsTouched(8, 2, 2), 3.5);
+  assert.equal(expectedExpertsTouched(8, 2, 4), 8 * (1 - 0.75 ** 4));
+  assert.ok(Math.abs(expectedExpertsTouched(8, 2, 128) - 8) < 1e-12);
+  // DeepSeek-V3: 256 routed experts, top 8, batch 32 tokens: 256 x (1 - (248/256)^32) = 163.3, not 256.
+  assert.ok(Math.abs(expectedExpertsTouched(256, 8, 32) - 163.3) < 0.05);
+  assert.equal(expectedExpertsTouched(4, 4, 3), 4);
+});
+
 test('MoE: decode reads top-k experts, prefill all experts; FLOPs follow active parameters', () => {
   const s = sample('mixtral-8x7b');
   const expert = 3 * 4096 * 14336;
@@ -108,9 +120,12 @@ test('MoE: decode reads top-k experts, prefill all experts; FLOPs follow active 
   const p = buildGraph(s, defaultWorkload(s), 'prefill', 512);
   assert.equal(op(p, 'expert_gate_up').bytes.weights + op(p, 'expert_down').bytes.weights, 32 * 8 * expert * 2);
   assert.equal(op(p, 'expert_gate_up').count, 8);
-  // Batch 3 decode: 6 routed rows -> at most 6 experts touched.
+  // Batch 3 decode: 6 routed rows reach 8 x (1 - 0.75^3) = 4.625 distinct experts on average (not 6: two
+  // tokens often share an expert), 2 rows each once padded to whole rows.
   const d3 = buildGraph(s, defaultWorkload(s, { batch: 3 }), 'decode', 100);
-  assert.equal(op(d3, 'expert_down').bytes.weights, 32 * 6 * 4096 * 14336 * 2);
+  assert.equal(op(d3, 'expert_down').bytes.weights, 32 * 4.625 * 4096 * 14336 * 2);
+  assert.equal(op(d3, 'expert_down').count, 4.625);
+  assert.equal(op(d3, 'expert_down').shape.m, 2);
   // GEMM FLOPs per decode token = 2 x (active - embeddings - norms), plus the router's softmax/top-k
   // (5 FLOPs per logit: 5 x 8 experts x 32 layers).
   const gemm = sumBy(d, (o) => o.opClass === 'gemm', (o) => o.flops);
