@@ -45,6 +45,21 @@ for (const p of PUBLISHED) {
   });
 }
 
+test('mixtral-8x22b: 140.6B total, 39.2B active (llama.cpp prints 140.63 B for the Instruct variant)', () => {
+  // Base config (vocab 32,000): 56 layers x (attention 88,080,384 + experts 8 x 3 x 6144 x 16384 = 2,415,919,104
+  // + router 49,152 + norms 12,288) + embeddings and lm_head 2 x 32000 x 6144 + final norm 6144.
+  const s = sample('mixtral-8x22b');
+  assert.equal(s.params.total, 56 * (88_080_384 + 2_415_919_104 + 49_152 + 12_288) + 2 * 32000 * 6144 + 6144);
+  assert.equal(s.params.total, 140_620_634_112);
+  // Two of eight experts active per token: 39.2B (Mistral AI's announcement: 39B active of 141B).
+  assert.equal(s.params.active, s.params.total - 56 * 6 * 3 * 6144 * 16384);
+  // Mixtral-8x22B-Instruct-v0.1 has a 32,768-token vocabulary: llama.cpp issue #6740 loads it and prints
+  // 'model params = 140.63 B'.
+  const raw = JSON.parse(readFileSync(join(__dirname, '../../samples/mixtral-8x22b.json'), 'utf8'));
+  const instruct = parseConfig(JSON.stringify({ ...raw, vocab_size: 32768 }), 'instruct.json');
+  assert.equal((instruct.params.total / 1e9).toFixed(2), '140.63');
+});
+
 test('dense models: active == total', () => {
   for (const n of ['llama-2-7b', 'qwen2-7b', 'falcon-7b', 'gpt2']) {
     const s = sample(n);
