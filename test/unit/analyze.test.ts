@@ -218,6 +218,10 @@ test('cli: table, markdown, html (self-contained) and csv', () => {
   const md = run('analyze', CONFIG, '--format', 'markdown');
   assert.match(md.stdout, /^# meta-llama\/Llama-2-7b-hf on NVIDIA H100/);
   assert.match(md.stdout, /\| phase \| FLOPs \|/);
+  assert.doesNotMatch(md.stdout, /routed-expert/);
+  // An MoE model's report names the expert GEMM factor it used.
+  const moe = run('analyze', join(samples, 'mixtral-8x7b.json'), '--format', 'markdown');
+  assert.match(moe.stdout, /routed-expert GEMMs at 0\.65 of the GEMM compute efficiency/);
   const html = run('analyze', CONFIG, '--format', 'html');
   assert.match(html.stdout, /^<!doctype html>/);
   assert.match(html.stdout, /<svg /);
