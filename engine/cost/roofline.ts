@@ -134,6 +134,18 @@ function newEval(): KernelEval {
  */
 const DEQUANT_TILE_M = 64;
 
+/**
+ * Without matrix units (Apple GPUs, a measured WebGPU device, CPUs) the GEMM's multiply-adds and the weight
+ * dequantization share the same ALUs, and the kernels tile differently. llama.cpp's Metal prompt GEMM
+ * (kernel_mul_mm: BLOCK_SIZE_M 64 weight rows x BLOCK_SIZE_N 32 tokens per threadgroup) dequantizes every
+ * weight once per 32 tokens, and each dequantized weight also goes through two conversions besides its scale
+ * arithmetic: the integer code to float, and the float to the 16-bit operand of the multiply (its
+ * dequantize_q4_0: mask, convert, multiply-add, convert; dequantize_q8_0: convert, multiply, convert). Two issue
+ * slots are 4 FLOPs of the fp32 peak, which counts a multiply-add as 2.
+ */
+const SIMD_DEQUANT_TILE_M = 32;
+const SIMD_CONVERT_FLOPS_PER_WEIGHT = 4;
+
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
 
@@ -171,7 +183,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     const tensorFlops = op.flops - dq;
     padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
-    if (dq > 0) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+    if (dq > 0) {
+      if (pad) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+      else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * op.shape.n * op.shape.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
+    }
     if (convert && m > 0) {
       const s = op.shape;
       const per = op.count * op.layers;

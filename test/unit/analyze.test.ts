@@ -145,10 +145,11 @@ test('cli: validate predicts every published row, within its stated tolerance, a
   assert.deepEqual(j.summary.all, validationStats(direct));
   assert.equal(j.summary['metric ttftS']!.rows, direct.filter((x) => x.row.metric === 'ttftS').length);
   // The table names every row and ends with the statistics.
-  const t = run('validate', '--only', 'llamacpp');
+  const t = run('validate', '--only', 'trtllm-ttft-h100-sxm');
   assert.equal(t.status, 0, t.stderr);
-  assert.match(t.stdout, /llamacpp-ttft-m2-ultra-llama-2-7b-q4_0-p512 .* known miss$/m);
-  assert.match(t.stdout, /^all +3 /m);
+  assert.match(t.stdout, /trtllm-ttft-h100-sxm-llama-2-70b-tp4-p128 .* known miss$/m);
+  assert.match(t.stdout, /trtllm-ttft-h100-sxm-llama-2-7b-tp1-p2048 .* ok$/m);
+  assert.match(t.stdout, /^all +4 /m);
 });
 
 test('cli: validate exits 1 when a row leaves its tolerance, 2 on bad input', () => {

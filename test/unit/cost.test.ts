@@ -307,6 +307,30 @@ test('weight-only int4: decode faster, prefill not faster (dequantized per row t
   assert.ok(mlpUp(int4).timeS > mlpUp(bf16).timeS);
 });
 
+test('without matrix units the weight dequantization costs two more conversions per weight, once per 32 rows', () => {
+  // A 512 x 4096 x 4096 GEMM of int4 weights (2 dequantization FLOPs per weight), ideal efficiencies.
+  const n = 4096;
+  const k = 4096;
+  const dq = 2 * n * k;
+  const op: Op = { ...gemmOp(512, n, k, 'fp16', 0.5), dequantFlops: dq };
+  op.flops += dq;
+  // M2 Ultra (no matrix units; fp16 at the fp32 rate, 27.2 TFLOP/s): llama.cpp's Metal prompt GEMM dequantizes
+  // every weight once per 32 tokens (16 times for 512) at 2 + 4 FLOPs: 16 x 6 x 16.8M = 1.61 GFLOP on top of
+  // the 17.2 GFLOP of the GEMM (+9.4%).
+  const m2 = getDevice('apple-m2-ultra');
+  const c = costKernel([op], ctxFor(m2, IDEAL));
+  const gemmS = (2 * 512 * n * k) / 27.2e12;
+  const dequantS = (16 * (dq + 4 * n * k)) / 27.2e12;
+  assert.ok(Math.abs(c.computeS - (gemmS + dequantS)) <= 1e-12 * c.computeS);
+  assert.ok(Math.abs(dequantS / gemmS - 6 / 64) < 1e-12);
+  // H100 (tensor cores): Marlin-style tiles of 64 rows, 2 FLOPs per weight on the fp32 units, no conversions.
+  const h100 = getDevice('h100-sxm');
+  const t = costKernel([op], ctxFor(h100, IDEAL));
+  const fp32 = h100.peakFlopsPerS.fp32!;
+  const fp16 = h100.peakFlopsPerS.fp16!;
+  assert.ok(Math.abs(t.computeS - ((2 * 512 * n * k) / fp16 + (8 * dq) / fp32)) <= 1e-12 * t.computeS);
+});
+
 test('fp8 matmuls on a device without fp8 pay the conversion: compute-bound prefill is not faster than fp16', () => {
   const a100 = getDevice('a100-80gb');
   const run = (weights: string, activations: string) =>
