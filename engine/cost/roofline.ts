@@ -5,6 +5,7 @@ import type { ClassEfficiency, CostParams } from './params';
 /**
  * The roofline of one op on one device, with real-kernel effects:
  *   compute time = flops x (padded m / m) / (peak[dtype] x efficiency.compute x dtype scale)
+ *                  (routed-expert GEMMs: x params.moeGemmComputeScale in the denominator)
  *   memory time  = bytes / (bandwidth x efficiency.memory)
  *   time         = max + overlap x min^2 / max (max, min: of compute and memory) + launches x launch overhead
  * `bound` is `overhead` when the launch term exceeds both others, else the larger of compute and memory.
