@@ -136,16 +136,21 @@ function newEval(): KernelEval {
 const DEQUANT_TILE_M = 64;
 
 /**
- * Without matrix units (Apple GPUs, a measured WebGPU device, CPUs) the GEMM's multiply-adds and the weight
- * dequantization share the same ALUs, and the kernels tile differently. llama.cpp's Metal prompt GEMM
- * (kernel_mul_mm: BLOCK_SIZE_M 64 weight rows x BLOCK_SIZE_N 32 tokens per threadgroup) dequantizes every
- * weight once per 32 tokens, and each dequantized weight also goes through two conversions besides its scale
- * arithmetic: the integer code to float, and the float to the 16-bit operand of the multiply (its
- * dequantize_q4_0: mask, convert, multiply-add, convert; dequantize_q8_0: convert, multiply, convert). Two issue
- * slots are 4 FLOPs of the fp32 peak, which counts a multiply-add as 2.
+ * Without matrix units (Apple GPUs, a measured WebGPU device, CPUs, fp32 GEMMs anywhere) the GEMM's
+ * multiply-adds and the weight dequantization share the same ALUs, and the kernels tile differently.
+ * llama.cpp's Metal prompt GEMM (kernel_mul_mm: BLOCK_SIZE_M 64 weight rows x BLOCK_SIZE_N 32 tokens per
+ * threadgroup) dequantizes every weight once per 32 tokens, and each dequantized weight also goes through two
+ * conversions besides its scale arithmetic: the integer code to float, and the float to the 16-bit operand of
+ * the multiply (its dequantize_q4_0: mask, convert, multiply-add, convert; dequantize_q8_0: convert, multiply,
+ * convert). Two issue slots are 4 FLOPs of the fp32 peak, which counts a multiply-add as 2.
  */
 const SIMD_DEQUANT_TILE_M = 32;
 const SIMD_CONVERT_FLOPS_PER_WEIGHT = 4;
+/**
+ * llama.cpp takes that GEMM only above 8 rows (ne11_mm_min = 8); up to 8 its matrix-vector kernels fold the
+ * scale into the dot product and dequantize each weight once, as the tensor-core path counts it.
+ */
+const SIMD_GEMM_MIN_ROWS = 9;
 
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
@@ -185,7 +190,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
-      if (pad) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+      if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
       else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * op.shape.n * op.shape.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
     if (convert && m > 0) {

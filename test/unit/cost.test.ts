@@ -323,6 +323,11 @@ test('without matrix units the weight dequantization costs two more conversions 
   const dequantS = (16 * (dq + 4 * n * k)) / 27.2e12;
   assert.ok(Math.abs(c.computeS - (gemmS + dequantS)) <= 1e-12 * c.computeS);
   assert.ok(Math.abs(dequantS / gemmS - 6 / 64) < 1e-12);
+  // Up to 8 rows llama.cpp runs matrix-vector kernels that dequantize each weight once, without the conversions.
+  const dec: Op = { ...gemmOp(8, n, k, 'fp16', 0.5), dequantFlops: dq };
+  dec.flops += dq;
+  const cd = costKernel([dec], ctxFor(m2, IDEAL));
+  assert.ok(Math.abs(cd.computeS - ((2 * 8 * n * k) / 27.2e12 + dq / 27.2e12)) <= 1e-12 * cd.computeS);
   // H100 (tensor cores): Marlin-style tiles of 64 rows, 2 FLOPs per weight on the fp32 units, no conversions.
   const h100 = getDevice('h100-sxm');
   const t = costKernel([op], ctxFor(h100, IDEAL));

@@ -126,6 +126,9 @@ test('MoE: decode reads top-k experts, prefill all experts; FLOPs follow active 
   assert.equal(op(d3, 'expert_down').bytes.weights, 32 * 4.625 * 4096 * 14336 * 2);
   assert.equal(op(d3, 'expert_down').count, 4.625);
   assert.equal(op(d3, 'expert_down').shape.m, 2);
+  // Batch 64: 128 routed rows over 8 x (1 - 0.75^64) = 7.99999992 experts is 16 rows each, not 17.
+  const d64 = buildGraph(s, defaultWorkload(s, { batch: 64 }), 'decode', 100);
+  assert.equal(op(d64, 'expert_down').shape.m, 16);
   // GEMM FLOPs per decode token = 2 x (active - embeddings - norms), plus the router's softmax/top-k
   // (5 FLOPs per logit: 5 x 8 experts x 32 layers).
   const gemm = sumBy(d, (o) => o.opClass === 'gemm', (o) => o.flops);
