@@ -184,17 +184,17 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     bytes += b.weights + b.actIn + b.actOut + b.kvWrite + (perHeadKv ? b.kvRead * (op.kvGroup ?? 1) : b.kvRead);
     launches += op.launches;
     message += b.actIn > b.actOut ? b.actIn : b.actOut;
-    const m = op.shape.m;
+    const s = op.shape;
+    const m = s.m;
     const dq = op.dequantFlops ?? 0;
     const tensorFlops = op.flops - dq;
     padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
       if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
-      else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * op.shape.n * op.shape.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
+      else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
     if (convert && m > 0) {
-      const s = op.shape;
       const per = op.count * op.layers;
       dequantTileFlops += per * (s.n * s.k * Math.ceil(m / DEQUANT_TILE_M) + m * s.k * Math.ceil(s.n / DEQUANT_TILE_M));
     }

@@ -25,6 +25,8 @@ export interface ValidationRow {
   measured: number;
   role?: 'calibration' | 'holdout';
   toleranceFraction?: number;
+  /** The model's error on this row, (predicted - measured) / measured rounded to 0.1%, as of the table's last change. */
+  predictionErrorAtCommit?: number;
   /** Cost-model settings of the engine that measured the row (e.g. its decode attention kernel). */
   params?: Partial<CostParams>;
   notes?: string;

@@ -112,6 +112,9 @@ test('validation: predictions against published measurements of real engines, wi
   for (const r of res) {
     const tol = r.row.toleranceFraction ?? 0.15;
     assert.ok(Math.abs(r.error) <= tol, `${r.row.id}: predicted ${r.predicted.toPrecision(4)} vs measured ${r.row.measured} (${(r.error * 100).toFixed(1)}%, tolerance ${tol * 100}%)`);
+    // The error each row records is the model's error now (rounded to 0.1%): the table states no stale figures.
+    const recorded = r.row.predictionErrorAtCommit;
+    assert.ok(recorded !== undefined && Math.abs(recorded - r.error) <= 0.0005 + 1e-12, `${r.row.id}: records ${recorded}, the model gives ${r.error.toFixed(4)}`);
   }
   // The goal: most rows within 15%, median error under 15%.
   assert.ok(median <= 0.15, `median ${median}`);
