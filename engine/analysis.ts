@@ -75,6 +75,14 @@ export interface BatchSweep {
   plateauEndBatch: number;
   /** Largest batch that fits in memory (from the memory planner). */
   maxBatchFits: number;
+  /**
+   * MoE models: routed experts read per MoE layer in one decode step at each batch (expected count under
+   * uniform top-k routing, of `expertsPerLayer`); the step grows with it until every expert is read.
+   * null for dense models.
+   */
+  expertsRead: number[] | null;
+  /** Routed experts per MoE layer; null for dense models. */
+  expertsPerLayer: number | null;
 }
 
 export interface AnalysisResult {

@@ -1,7 +1,7 @@
 import type { AnalysisResult, Bound, OpResult, PhaseResult } from './analysis';
-import type { Dtype, ModelSpec, Op, Workload } from './model/types';
+import type { Dtype, ModelSpec, MoeMlpSpec, Op, Workload } from './model/types';
 import type { Device } from './hardware/types';
-import { buildGraph, tpSplit } from './model/graph';
+import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { costParamsFor, type CostParams } from './cost/params';
 import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
@@ -113,7 +113,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
   const sweep = doSweeps
     ? batchSweep(spec, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
-    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch };
+    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: null, expertsPerLayer: routedExperts(spec)?.numExperts ?? null };
 
   for (const n of notes) warnings.push(n);
 
@@ -324,8 +324,16 @@ function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: numbe
     if (t.gemmComputeS >= t.gemmMemoryS && ridgeBatch === null) ridgeBatch = b;
     if (t.timeS <= 1.1 * stepTimeS[0]!) plateauEndBatch = b;
   }
-  void spec;
-  return { contextTokens: c, batch: list, stepTimeS, tokensPerS, bound, fits, ridgeBatch, plateauEndBatch, maxBatchFits };
+  // MoE: each sequence of a decode step routes its token to topK experts, so the experts read grow with batch.
+  const moe = routedExperts(spec);
+  const expertsRead = moe ? list.map((b) => expectedExpertsTouched(moe.numExperts, moe.topK, b)) : null;
+  return { contextTokens: c, batch: list, stepTimeS, tokensPerS, bound, fits, ridgeBatch, plateauEndBatch, maxBatchFits, expertsRead, expertsPerLayer: moe ? moe.numExperts : null };
+}
+
+/** The routed-expert MLP of the model's MoE layers (the first MoE layer group); null for dense models. */
+function routedExperts(spec: ModelSpec): MoeMlpSpec | null {
+  for (const g of spec.layerGroups) if (g.mlp.kind === 'moe') return g.mlp;
+  return null;
 }
 
 function fmtGiB(b: number): string {

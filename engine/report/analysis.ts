@@ -51,9 +51,41 @@ function opRow(o: OpResult, total: number): string[] {
 
 const OP_HEADER = ['op', 'layers', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'time', 'share'];
 
+function sweepHeader(r: AnalysisResult): string[] {
+  const h = ['batch', 'step time', 'tokens/s', 'bound', 'fits'];
+  if (r.batchSweep.expertsRead) h.push(`experts read (of ${r.batchSweep.expertsPerLayer})`);
+  return h;
+}
+
 function sweepRows(r: AnalysisResult): string[][] {
   const s = r.batchSweep;
-  return s.batch.map((b, i) => [String(b), fmtTime(s.stepTimeS[i]!), fmtNum(s.tokensPerS[i]!, 0), s.bound[i]!, s.fits[i] ? 'yes' : 'no']);
+  const e = s.expertsRead;
+  return s.batch.map((b, i) => {
+    const row = [String(b), fmtTime(s.stepTimeS[i]!), fmtNum(s.tokensPerS[i]!, 0), s.bound[i]!, s.fits[i] ? 'yes' : 'no'];
+    if (e) row.push(fmtExperts(e[i]!));
+    return row;
+  });
+}
+
+/**
+ * MoE: how many routed experts a decode step reads per layer, from batch 1 to the batch where every expert is
+ * read (within 0.05 of all) or the end of the sweep. Empty for dense models.
+ */
+function expertsText(r: AnalysisResult): string {
+  const s = r.batchSweep;
+  const e = s.expertsRead;
+  const all = s.expertsPerLayer;
+  if (!e || all === null || e.length === 0) return '';
+  const first = `${fmtExperts(e[0]!)} of ${all} at batch ${s.batch[0]}`;
+  const k = e.findIndex((x) => all - x < 0.05);
+  if (k === 0) return `experts read per layer: all ${all} at every batch`;
+  if (k > 0) return `experts read per layer: ${first}, all from batch ${s.batch[k]}`;
+  return `experts read per layer: ${first}, ${fmtExperts(e[e.length - 1]!)} at batch ${s.batch[s.batch.length - 1]}`;
+}
+
+/** An expected expert count: whole numbers as such (topK at batch 1), others to one decimal. */
+function fmtExperts(x: number): string {
+  return Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) : fmtNum(x, 1);
 }
 
 function energyText(r: AnalysisResult): string {
@@ -76,7 +108,8 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   out.push('');
   const s = r.batchSweep;
   if (s.batch.length > 0) {
-    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory`);
+    const ex = expertsText(r);
+    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory${ex ? `; ${ex}` : ''}`);
     out.push('');
   }
   for (const phase of ['prefill', 'decode'] as const) {
@@ -116,9 +149,9 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   if (s.batch.length > 0) {
     out.push('## Decode throughput against batch');
     out.push('');
-    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; up to batch ${s.maxBatchFits} fits in memory.`);
+    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; up to batch ${s.maxBatchFits} fits in memory.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
     out.push('');
-    out.push(mdTable(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r)));
+    out.push(mdTable(sweepHeader(r), sweepRows(r)));
     out.push('');
   }
   for (const phase of ['prefill', 'decode'] as const) {
@@ -186,7 +219,7 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p>`);
   sections.push(`<h2>Roofline</h2><p>Ridge at ${escapeHtml(fmtNum(r.hardware.ridgeIntensity, 1))} FLOP/byte (${escapeHtml(r.hardware.peakDtype)} dense peak). Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
-    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.</p>${table(['batch', 'step time', 'tokens/s', 'bound', 'fits'], sweepRows(r))}`);
+    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
   }
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;

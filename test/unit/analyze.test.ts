@@ -98,6 +98,31 @@ test('batch sweep: memory-bound plateau, then the ridge; decode curve grows with
   }
 });
 
+test('batch sweep of an MoE model: experts read per layer grow with batch (uniform top-2 of 8)', () => {
+  const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const w = defaultWorkload(mixtral, { promptTokens: 512, generateTokens: 128, tp: 2 });
+  const r = analyze(mixtral, w, getDevice('h100-sxm'), { sweepBatches: [1, 2, 4, 8, 32] });
+  const s = r.batchSweep;
+  assert.equal(s.expertsPerLayer, 8);
+  // 8 x (1 - (3/4)^batch): 2, 3.5, 5.46875, 7.19910 (0.75^8 = 0.100113), 7.99920 (0.75^32 = 1.0045e-4).
+  const want = [2, 3.5, 5.46875, 7.199097, 7.999196];
+  assert.equal(s.expertsRead!.length, 5);
+  s.expertsRead!.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 5e-6, `batch ${s.batch[i]}: ${x}`));
+  // Reading more experts makes the step longer: batch 2 reads 1.75x the expert weights of batch 1.
+  assert.ok(s.stepTimeS[1]! > 1.2 * s.stepTimeS[0]!, `${s.stepTimeS[1]} vs ${s.stepTimeS[0]}`);
+  const llama = loadConfigFile(join(samples, 'llama-2-7b.json'));
+  const d = analyze(llama, defaultWorkload(llama, {}), getDevice('h100-sxm'), { sweepBatches: [1, 2] }).batchSweep;
+  assert.equal(d.expertsRead, null);
+  assert.equal(d.expertsPerLayer, null);
+  // The reports say it: the table line, and a column in the markdown sweep.
+  const t = run('analyze', join(samples, 'mixtral-8x7b.json'), '--tp', '2');
+  assert.match(t.stdout, /experts read per layer: 2 of 8 at batch 1, all from batch 32/);
+  const md = run('analyze', join(samples, 'mixtral-8x7b.json'), '--tp', '2', '--format', 'markdown');
+  assert.match(md.stdout, /\| batch \| step time \| tokens\/s \| bound \| fits \| experts read \(of 8\) \|/);
+  assert.match(md.stdout, /\| 4 \| [^|]+ \| [^|]+ \| memory \| yes \| 5\.5 \|/);
+  assert.doesNotMatch(run('analyze', CONFIG).stdout, /experts read/);
+});
+
 test('tp that does not divide the heads is rejected', () => {
   const spec = loadConfigFile(join(samples, 'llama-2-7b.json'));
   assert.throws(() => analyze(spec, defaultWorkload(spec, { tp: 3 }), getDevice('h100-sxm')), /--tp: expected a divisor of the 32 attention heads/);
