@@ -163,6 +163,7 @@ function cloneOp(a: Op): Op {
     dequantFlops: a.dequantFlops,
     kvGroup: a.kvGroup,
     routedExperts: a.routedExperts,
+    routing: a.routing,
     bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
     fusedInto: a.fusedInto,
   };

@@ -5,7 +5,8 @@ import type { ClassEfficiency, CostParams } from './params';
 /**
  * The roofline of one op on one device, with real-kernel effects:
  *   compute time = flops x (padded m / m) / (peak[dtype] x efficiency.compute x dtype scale)
- *                  (routed-expert GEMMs: x params.moeGemmComputeScale in the denominator)
+ *                  (routed-expert GEMMs: x params.moeGemmComputeScale in the denominator, and padded m / m
+ *                  is the expected padded rows of every expert's Binomial share over the real rows)
  *   memory time  = bytes / (bandwidth x efficiency.memory)
  *   time         = max + overlap x min^2 / max (max, min: of compute and memory) + launches x launch overhead
  * `bound` is `overhead` when the launch term exceeds both others, else the larger of compute and memory.
@@ -55,6 +56,63 @@ export function paddedM(m: number, tiles: readonly number[]): number {
   for (const t of tiles) if (m <= t) return t;
   const last = tiles[tiles.length - 1] ?? 1;
   return Math.ceil(m / last) * last;
+}
+
+/** ln(k!) exactly below 32, by Stirling's series above (relative error < 1e-12). */
+const LOG_FACT_SMALL: number[] = (() => {
+  const t = [0];
+  for (let k = 1; k < 32; k++) t.push(t[k - 1]! + Math.log(k));
+  return t;
+})();
+function logFactorial(k: number): number {
+  if (k < 32) return LOG_FACT_SMALL[k]!;
+  const inv = 1 / k;
+  const inv2 = inv * inv;
+  return k * Math.log(k) - k + 0.5 * Math.log(2 * Math.PI * k) + inv * (1 / 12 - inv2 * (1 / 360 - inv2 / 1260));
+}
+
+const paddedRowsCache = new Map<string, { tiles: readonly number[]; rows: number }>();
+
+/**
+ * Expected padded rows of a routed-expert GEMM, summed over its experts. Each of `tokens` tokens picks topK of
+ * `experts` uniformly, so one expert receives X ~ Binomial(tokens, topK / experts) rows and computes
+ * paddedM(X) of them (none when X = 0): the rows are never split evenly, and the experts above a tile boundary
+ * pad to the next tile. Mixtral's 128-token prefill (top 2 of 8) has 32 rows per expert on average, yet an
+ * expert gets more than 32 (and pads to 64) with probability 0.46. The pmf is summed from its mode outwards
+ * until its terms fall below 1e-13 of the mode's. Past the largest tile, with a spread of at least half of it,
+ * the rows' remainders are uniform: the expectation is then the mean plus (tile - 1) / 2 rows.
+ */
+export function expectedPaddedRows(experts: number, topK: number, tokens: number, tiles: readonly number[]): number {
+  if (!(tokens > 0)) return 0;
+  if (topK >= experts) return experts * paddedM(tokens, tiles);
+  const p = topK / experts;
+  const mean = tokens * p;
+  const sd = Math.sqrt(mean * (1 - p));
+  const last = tiles[tiles.length - 1] ?? 1;
+  if (sd >= last / 2 && mean - 8 * sd > last) return experts * (mean + (last - 1) / 2);
+  const key = `${experts}|${topK}|${tokens}`;
+  const hit = paddedRowsCache.get(key);
+  if (hit !== undefined && hit.tiles === tiles) return hit.rows;
+  const mode = Math.min(tokens, Math.floor((tokens + 1) * p));
+  const pMode = Math.exp(logFactorial(tokens) - logFactorial(mode) - logFactorial(tokens - mode) + mode * Math.log(p) + (tokens - mode) * Math.log1p(-p));
+  const odds = p / (1 - p);
+  let sum = pMode * paddedM(mode, tiles);
+  let pmf = pMode;
+  for (let x = mode + 1; x <= tokens; x++) {
+    pmf *= ((tokens - x + 1) / x) * odds;
+    if (pmf < 1e-13 * pMode) break;
+    sum += pmf * paddedM(x, tiles);
+  }
+  pmf = pMode;
+  for (let x = mode - 1; x >= 1; x--) {
+    pmf *= (x + 1) / ((tokens - x) * odds);
+    if (pmf < 1e-13 * pMode) break;
+    sum += pmf * paddedM(x, tiles);
+  }
+  const rows = experts * sum;
+  if (paddedRowsCache.size >= 4096) paddedRowsCache.clear();
+  paddedRowsCache.set(key, { tiles, rows });
+  return rows;
 }
 
 export interface OpCost {
@@ -188,7 +246,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     const m = s.m;
     const dq = op.dequantFlops ?? 0;
     const tensorFlops = op.flops - dq;
-    padFlops += pad && op.opClass === 'gemm' && m > 0 ? tensorFlops * (paddedM(m, tiles) / m) : tensorFlops;
+    if (pad && op.opClass === 'gemm' && m > 0) {
+      const r = op.routing;
+      padFlops += r ? tensorFlops * (expectedPaddedRows(r.experts, r.topK, r.tokens, tiles) / (r.tokens * r.topK)) : tensorFlops * (paddedM(m, tiles) / m);
+    } else padFlops += tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
       if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);

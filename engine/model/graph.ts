@@ -22,7 +22,8 @@ import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, W
  *   two per layer, one when attention and MLP run in parallel and are reduced together.
  * - MoE: expert weights are read for the expected number of distinct experts the step's tokens reach
  *   (expectedExpertsTouched: uniform top-k routing); experts are split by tp along their intermediate width
- *   (every device holds a slice of every expert).
+ *   (every device holds a slice of every expert). The expert GEMMs carry their routing, from which the
+ *   roofline prices each expert's padded rows (expectedPaddedRows).
  * - Weight-only quantized formats add their dequantization FLOPs to the GEMMs that read the weights.
  */
 
@@ -447,13 +448,13 @@ class GraphBuilder {
     this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
       weights: upElems * wB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * upElems);
-    this.ops[this.ops.length - 1]!.routedExperts = true;
+    this.markRouted(e, m.topK, M);
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
     this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
       weights: downElems * wB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * downElems);
-    this.ops[this.ops.length - 1]!.routedExperts = true;
+    this.markRouted(e, m.topK, M);
     // Weighted sum of the top-k expert outputs per token.
     this.elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
     if (m.sharedExperts > 0) {
@@ -465,6 +466,13 @@ class GraphBuilder {
         });
       }
     }
+  }
+
+  /** Marks the op just added as a routed-expert GEMM of `tokens` tokens picking `topK` of `experts`. */
+  markRouted(experts: number, topK: number, tokens: number): void {
+    const op = this.ops[this.ops.length - 1]!;
+    op.routedExperts = true;
+    op.routing = { experts, topK, tokens };
   }
 
   denseBlock(names: BlockNames, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string): void {

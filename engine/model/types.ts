@@ -220,6 +220,12 @@ export interface Op {
   kvGroup?: number;
   /** A routed-expert GEMM of an MoE layer (grouped over experts; CostParams.moeGemmComputeScale). */
   routedExperts?: boolean;
+  /**
+   * Routing of a routed-expert GEMM: `tokens` tokens each pick `topK` of `experts`. Tokens per expert are
+   * Binomial(tokens, topK / experts) under uniform routing; the roofline pads each expert's rows to its tile
+   * and takes the expectation over that distribution (shape.m holds the mean rows of a touched expert).
+   */
+  routing?: { experts: number; topK: number; tokens: number };
   bytes: OpBytes;
   /**
    * Set when this op runs inside another op's kernel (softmax and S*V inside a fused attention kernel):

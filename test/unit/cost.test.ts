@@ -6,7 +6,7 @@ import type { Op, Workload } from '../../engine/model/types';
 import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
 import { costParamsFor, defaultCostParams, type CostParams } from '../../engine/cost/params';
-import { costKernel, costOps, kernels, paddedM, peakFor, type CostContext } from '../../engine/cost/roofline';
+import { costKernel, costOps, expectedPaddedRows, kernels, paddedM, peakFor, type CostContext } from '../../engine/cost/roofline';
 import { DecodeGraphs } from '../../engine/cost/decode';
 import { analyze } from '../../engine/analyze';
 
@@ -135,6 +135,46 @@ test('routed-expert GEMMs (MoE) compute at moeGemmComputeScale of the dense GEMM
   for (const bad of [0, 1.5, Number.NaN]) {
     assert.throws(() => costParamsFor(h100, { moeGemmComputeScale: bad }), (err: Error) => err.message.includes('moeGemmComputeScale'));
   }
+});
+
+test('routed experts pad the rows each expert really gets: Binomial(tokens, topK / experts), not the mean', () => {
+  const tiles = [16, 32, 64, 128];
+  // Worked by hand. 2 tokens, top-1 of 2: an expert gets 0, 1 or 2 rows with probability 1/4, 1/2, 1/4; 1 and 2
+  // rows pad to 16, so each expert computes 3/4 x 16 = 12 rows: 24 in all.
+  assert.ok(Math.abs(expectedPaddedRows(2, 1, 2, tiles) - 24) < 1e-12);
+  // 4 tokens, top-2 of 8: every touched expert pads to 16, so 16 x the experts touched, 8 x (1 - 0.75^4) = 5.46875.
+  assert.ok(Math.abs(expectedPaddedRows(8, 2, 4, tiles) - 87.5) < 1e-9);
+  // Against the pmf summed over every count from 0 to tokens (a direct sum, not the mode-outwards walk).
+  const direct = (experts: number, topK: number, tokens: number): number => {
+    const p = topK / experts;
+    let logC = 0;
+    let sum = 0;
+    for (let x = 1; x <= tokens; x++) {
+      logC += Math.log(tokens - x + 1) - Math.log(x);
+      sum += Math.exp(logC + x * Math.log(p) + (tokens - x) * Math.log1p(-p)) * paddedM(x, tiles);
+    }
+    return experts * sum;
+  };
+  for (const [e, k, n] of [[8, 2, 128], [8, 2, 270], [60, 4, 33], [128, 8, 1000], [256, 8, 2048]] as const) {
+    const want = direct(e, k, n);
+    assert.ok(Math.abs(expectedPaddedRows(e, k, n, tiles) - want) <= 1e-9 * want, `${e} ${k} ${n}`);
+  }
+  // Mixtral's 128-token prefill: 32 rows per expert on average, but P(X > 32) = 0.46 for Binomial(128, 1/4), and
+  // those experts pad to 64: 371.84 rows, not 8 x 32 = 256.
+  assert.ok(Math.abs(expectedPaddedRows(8, 2, 128, tiles) - 371.8399) < 1e-3);
+  // Many tiles past the largest: the remainders are uniform, the mean plus 63.5 rows per expert (within 1e-5 of the sum).
+  const big = direct(8, 2, 30000);
+  assert.equal(expectedPaddedRows(8, 2, 30000, tiles), 8 * (7500 + 63.5));
+  assert.ok(Math.abs(big - 8 * 7563.5) < 1e-5 * big, `${big}`);
+  // The graph carries the routing of the expert GEMMs, and the roofline pays for those rows: the expert GEMM of
+  // Mixtral's 128-token prefill computes 371.84 / 256 of its real FLOPs.
+  const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const op = buildGraph(mixtral, defaultWorkload(mixtral, { batch: 1, tp: 2 }), 'prefill', 128).ops.find((o) => o.name === 'expert_gate_up')!;
+  assert.deepEqual(op.routing, { experts: 8, topK: 2, tokens: 128 });
+  const h100 = getDevice('h100-sxm');
+  const routed = costKernel([op], ctxFor(h100, { ...IDEAL, gemmTileM: tiles })).computeS;
+  const plain = costKernel([{ ...op, routing: undefined }], ctxFor(h100, { ...IDEAL, gemmTileM: [1] })).computeS;
+  assert.ok(Math.abs(routed / plain - 371.8399 / 256) < 1e-5, `${routed / plain}`);
 });
 
 test('fused attention keeps the score matrix on chip; unfused writes and reads it', () => {
