@@ -78,7 +78,7 @@ export interface BatchSweep {
   /**
    * MoE models: routed experts read per MoE layer in one decode step at each batch (expected count under
    * uniform top-k routing, of `expertsPerLayer`); the step grows with it until every expert is read.
-   * null for dense models.
+   * null for dense models; empty, as `batch`, when the sweeps are off.
    */
   expertsRead: number[] | null;
   /** Routed experts per MoE layer; null for dense models. */

@@ -113,7 +113,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
   const sweep = doSweeps
     ? batchSweep(spec, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
-    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: null, expertsPerLayer: routedExperts(spec)?.numExperts ?? null };
+    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: routedExperts(spec) ? [] : null, expertsPerLayer: routedExperts(spec)?.numExperts ?? null };
 
   for (const n of notes) warnings.push(n);
 
