@@ -111,9 +111,10 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
 
   const doSweeps = opts.sweeps !== false;
   const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
+  const moe = routedExperts(spec);
   const sweep = doSweeps
-    ? batchSweep(spec, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
-    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: routedExperts(spec) ? [] : null, expertsPerLayer: routedExperts(spec)?.numExperts ?? null };
+    ? batchSweep(moe, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
+    : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: moe ? [] : null, expertsPerLayer: moe?.numExperts ?? null };
 
   for (const n of notes) warnings.push(n);
 
@@ -296,7 +297,7 @@ function decodeCurve(stepAt: (context: number) => number, B: number, P: number, 
 /** Batches of the default sweep (the workload's own batch is added). */
 const DEFAULT_SWEEP_BATCHES: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: number, batches: number[] | undefined, ctx: CostContext, maxBatchFits: number) {
+function batchSweep(moe: MoeMlpSpec | null, w: Workload, graphs: DecodeGraphs, c: number, batches: number[] | undefined, ctx: CostContext, maxBatchFits: number) {
   const given = batches ?? DEFAULT_SWEEP_BATCHES;
   const valid: number[] = [];
   for (const b of given) if (Number.isSafeInteger(b) && b >= 1) valid.push(b);
@@ -325,7 +326,6 @@ function batchSweep(spec: ModelSpec, w: Workload, graphs: DecodeGraphs, c: numbe
     if (t.timeS <= 1.1 * stepTimeS[0]!) plateauEndBatch = b;
   }
   // MoE: each sequence of a decode step routes its token to topK experts, so the experts read grow with batch.
-  const moe = routedExperts(spec);
   const expertsRead = moe ? list.map((b) => expectedExpertsTouched(moe.numExperts, moe.topK, b)) : null;
   return { contextTokens: c, batch: list, stepTimeS, tokensPerS, bound, fits, ridgeBatch, plateauEndBatch, maxBatchFits, expertsRead, expertsPerLayer: moe ? moe.numExperts : null };
 }

@@ -162,7 +162,6 @@ function cloneOp(a: Op): Op {
     flops: a.flops,
     dequantFlops: a.dequantFlops,
     kvGroup: a.kvGroup,
-    routedExperts: a.routedExperts,
     routing: a.routing,
     bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
     fusedInto: a.fusedInto,

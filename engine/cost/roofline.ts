@@ -286,7 +286,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   }
   const peak = cachedPeak(ctx, host.computeDtype);
   const scale = cls === 'gemm' || cls === 'attention' ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
-  const moe = host.routedExperts === true ? params.moeGemmComputeScale : 1;
+  const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
   const peakEff = peak.flopsPerS * eff.compute * scale * moe;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
   // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.

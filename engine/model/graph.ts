@@ -373,7 +373,7 @@ class GraphBuilder {
       flops: flopsPerLayer * layers,
       dequantFlops: dequantPerLayer * layers,
       kvGroup: 1,
-      routedExperts: false,
+      routing: undefined,
       bytes: b,
       fusedInto,
     });
@@ -470,9 +470,7 @@ class GraphBuilder {
 
   /** Marks the op just added as a routed-expert GEMM of `tokens` tokens picking `topK` of `experts`. */
   markRouted(experts: number, topK: number, tokens: number): void {
-    const op = this.ops[this.ops.length - 1]!;
-    op.routedExperts = true;
-    op.routing = { experts, topK, tokens };
+    this.ops[this.ops.length - 1]!.routing = { experts, topK, tokens };
   }
 
   denseBlock(names: BlockNames, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string): void {

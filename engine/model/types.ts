@@ -218,10 +218,9 @@ export interface Op {
    * kvGroup x kvRead (CostParams.groupedDecodeAttention).
    */
   kvGroup?: number;
-  /** A routed-expert GEMM of an MoE layer (grouped over experts; CostParams.moeGemmComputeScale). */
-  routedExperts?: boolean;
   /**
-   * Routing of a routed-expert GEMM: `tokens` tokens each pick `topK` of `experts`. Tokens per expert are
+   * Set on the routed-expert GEMMs of an MoE layer only (grouped over experts; they compute at
+   * CostParams.moeGemmComputeScale): `tokens` tokens each pick `topK` of `experts`. Tokens per expert are
    * Binomial(tokens, topK / experts) under uniform routing; the roofline pads each expert's rows to its tile
    * and takes the expectation over that distribution (shape.m holds the mean rows of a touched expert).
    */

@@ -115,7 +115,8 @@ test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128
 test('routed-expert GEMMs (MoE) compute at moeGemmComputeScale of the dense GEMM efficiency; memory unchanged', () => {
   const h100 = getDevice('h100-sxm');
   const dense = gemmOp(512, 2 * 14336, 4096);
-  const expert: Op = { ...dense, name: 'expert_gate_up', routedExperts: true };
+  // One expert taking every token: the same 512 rows and padding as the dense GEMM.
+  const expert: Op = { ...dense, name: 'expert_gate_up', routing: { experts: 1, topK: 1, tokens: 512 } };
   const d = costKernel([dense], ctxFor(h100));
   const e = costKernel([expert], ctxFor(h100));
   // Default 0.65 (engine/cost/defaults.json): compute 1 / 0.65 = 1.54x the dense time, same bytes and memory time.
@@ -126,7 +127,7 @@ test('routed-expert GEMMs (MoE) compute at moeGemmComputeScale of the dense GEMM
   assert.equal(costKernel([expert], ctxFor(h100, { moeGemmComputeScale: 1 })).computeS, d.computeS);
   // The graph marks the routed-expert GEMMs only: not the router, not Qwen2-MoE's shared expert (dense GEMMs).
   const qwen = loadConfigFile(join(samples, 'qwen1.5-moe-a2.7b.json'));
-  const marked = buildGraph(qwen, defaultWorkload(qwen), 'prefill', 256).ops.filter((o) => o.routedExperts).map((o) => o.name);
+  const marked = buildGraph(qwen, defaultWorkload(qwen), 'prefill', 256).ops.filter((o) => o.routing).map((o) => o.name);
   assert.deepEqual([...new Set(marked)], ['expert_gate_up', 'expert_down']);
   // The analysis says which factor it used.
   const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
@@ -172,8 +173,9 @@ test('routed experts pad the rows each expert really gets: Binomial(tokens, topK
   const op = buildGraph(mixtral, defaultWorkload(mixtral, { batch: 1, tp: 2 }), 'prefill', 128).ops.find((o) => o.name === 'expert_gate_up')!;
   assert.deepEqual(op.routing, { experts: 8, topK: 2, tokens: 128 });
   const h100 = getDevice('h100-sxm');
-  const routed = costKernel([op], ctxFor(h100, { ...IDEAL, gemmTileM: tiles })).computeS;
-  const plain = costKernel([{ ...op, routing: undefined }], ctxFor(h100, { ...IDEAL, gemmTileM: [1] })).computeS;
+  // Expert factor 1 on both sides: the ratio is the padding alone.
+  const routed = costKernel([op], ctxFor(h100, { ...IDEAL, gemmTileM: tiles, moeGemmComputeScale: 1 })).computeS;
+  const plain = costKernel([{ ...op, routing: undefined }], ctxFor(h100, { ...IDEAL, gemmTileM: [1], moeGemmComputeScale: 1 })).computeS;
   assert.ok(Math.abs(routed / plain - 371.8399 / 256) < 1e-5, `${routed / plain}`);
 });
 
