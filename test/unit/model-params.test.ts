@@ -45,6 +45,20 @@ for (const p of PUBLISHED) {
   });
 }
 
+test('Megatron GPT shapes of the FasterTransformer benchmarks: 12lh^2 + 13lh + (V + s)h parameters, plus the final layernorm', () => {
+  // Narayanan et al. 2021, "Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM",
+  // section 5.1: P = 12lh^2 (1 + 13/(12h) + (V + s)/(12lh)) for l layers, hidden h, vocabulary V, sequence length s
+  // (tied embeddings, learned positions, biases and two layernorms per layer). The formula leaves out the final
+  // layernorm (2h). GPT-20B: l 44, h 6144, V 51200, s 2048.
+  const cases: Array<[string, number, number, number]> = [['megatron-gpt-20b', 44, 6144, 20_262_014_976], ['megatron-gpt-6.7b', 32, 4096, 6_662_266_880], ['megatron-gpt-1.3b', 24, 2048, 1_317_654_528]];
+  for (const [name, l, h, total] of cases) {
+    const s = sample(name);
+    assert.equal(12 * l * h * h + 13 * l * h + (51200 + 2048) * h + 2 * h, total, name);
+    assert.equal(s.params.total, total, name);
+    assert.equal(s.params.lmHead, 0, `${name}: the output layer reuses the word embeddings`);
+  }
+});
+
 test('mixtral-8x22b: 140.6B total, 39.2B active (llama.cpp prints 140.63 B for the Instruct variant)', () => {
   // Base config (vocab 32,000): 56 layers x (attention 88,080,384 + experts 8 x 3 x 6144 x 16384 = 2,415,919,104
   // + router 49,152 + norms 12,288) + embeddings and lm_head 2 x 32000 x 6144 + final norm 6144.
