@@ -138,8 +138,11 @@ export interface AnalysisResult {
     efficiency: Record<string, { compute: number; memory: number }>;
     /** Factor on the gemm compute efficiency for routed-expert (MoE) GEMMs. */
     moeGemmComputeScale: number;
-    /** The device's link (the assumed PCIe link at tp > 1 when it lists none) and the fraction of it an all-reduce reaches. */
-    interconnect: { kind: string; bandwidthBytesPerS: number; allreduceEfficiency: number } | null;
+    /**
+     * The device's link (the assumed PCIe link at tp > 1 when it lists none), the fraction of it an all-reduce
+     * reaches and the latency of one all-reduce call at this tp (0 at tp 1).
+     */
+    interconnect: { kind: string; bandwidthBytesPerS: number; allreduceEfficiency: number; allreduceLatencyS: number } | null;
   };
   ops: OpResult[];
   warnings: string[];

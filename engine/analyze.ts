@@ -182,7 +182,12 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       overlap: params.overlap,
       efficiency: { ...params.efficiency },
       moeGemmComputeScale: params.moeGemmComputeScale,
-      interconnect: link ? { kind: link.kind, bandwidthBytesPerS: link.bandwidthBytesPerS, allreduceEfficiency: linkEfficiency(link.kind) } : null,
+      interconnect: link ? {
+        kind: link.kind,
+        bandwidthBytesPerS: link.bandwidthBytesPerS,
+        allreduceEfficiency: linkEfficiency(link.kind),
+        allreduceLatencyS: workload.tp > 1 ? params.allreduceLatencyS + 2 * (workload.tp - 1) * params.allreduceStepLatencyS : 0,
+      } : null,
     },
     ops,
     warnings,

@@ -33,6 +33,11 @@ export interface CostParams {
   /** Seconds per all-reduce call (latency term). */
   allreduceLatencyS: number;
   /**
+   * Seconds added to each all-reduce call per ring step: a ring all-reduce over N devices passes 2(N-1) steps, so
+   * NCCL's latency grows with N (0: one-kernel custom all-reduces, whose latency barely grows with N).
+   */
+  allreduceStepLatencyS: number;
+  /**
    * Fraction of the per-direction link bandwidth a ring all-reduce reaches over PCIe (no NVLink): the host's
    * root complex and memory bound it. NVLink-class links use efficiency.comm.memory.
    */
@@ -62,6 +67,7 @@ type DefaultsFile = {
   overlap: number;
   gemmTileM: number[];
   allreduceLatencyS: number;
+  allreduceStepLatencyS: number;
   pcieCommEfficiency: number;
   forwardOverheadS: number;
   scoreBytesPerElement: number;
@@ -81,6 +87,7 @@ function fromDefaults(): CostParams {
     overlap: d.overlap,
     gemmTileM: [...d.gemmTileM],
     allreduceLatencyS: d.allreduceLatencyS,
+    allreduceStepLatencyS: d.allreduceStepLatencyS,
     pcieCommEfficiency: d.pcieCommEfficiency,
     forwardOverheadS: d.forwardOverheadS,
     fusedAttention: true,
@@ -150,6 +157,8 @@ function checkParams(p: CostParams): void {
     }
   }
   if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
+  if (!(p.allreduceLatencyS >= 0)) throw inputError({ field: 'allreduceLatencyS', expected: 'seconds >= 0', got: p.allreduceLatencyS });
+  if (!(p.allreduceStepLatencyS >= 0)) throw inputError({ field: 'allreduceStepLatencyS', expected: 'seconds >= 0', got: p.allreduceStepLatencyS });
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
   if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
   if (!(p.moeGemmComputeScale > 0 && p.moeGemmComputeScale <= 1)) throw inputError({ field: 'moeGemmComputeScale', expected: 'a fraction in (0, 1]', got: p.moeGemmComputeScale });

@@ -276,7 +276,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     const linkBw = ctx.linkBytesPerS * (ctx.linkEfficiency ?? eff.memory);
     out.computeS = 0;
     out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / linkBw : 0;
-    out.overheadS = n > 1 ? launches * params.allreduceLatencyS : 0;
+    out.overheadS = n > 1 ? launches * (params.allreduceLatencyS + 2 * (n - 1) * params.allreduceStepLatencyS) : 0;
     out.timeS = out.memoryS + out.overheadS;
     out.peakEff = 0;
     out.bwEff = linkBw;

@@ -163,7 +163,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   }
   out.push('## Cost model');
   out.push('');
-  out.push(`Efficiencies and launch overhead from ${escapeMd(r.costModel.origin)}; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel.`);
+  out.push(`Efficiencies and launch overhead from ${escapeMd(r.costModel.origin)}; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
   if (r.warnings.length) {
     out.push('');
     out.push('## Warnings');

@@ -303,6 +303,23 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
 });
 
+test('an NCCL-style ring all-reduce adds a latency per ring step: 2(N-1) steps per call', () => {
+  const h100 = getDevice('h100-sxm');
+  const w = defaultWorkload(llama70b, { tp: 4, batch: 8 });
+  const ar = buildGraph(llama70b, w, 'decode', 1024).ops.filter((o) => o.opClass === 'comm');
+  const flat = costKernel([ar[0]!], ctxFor(h100, {}, 4));
+  const ring = costKernel([ar[0]!], ctxFor(h100, { allreduceLatencyS: 12.8e-6, allreduceStepLatencyS: 1.53e-6 }, 4));
+  // 80 calls (one per layer) of 12.8 us + 2 x 3 x 1.53 us = 21.98 us, against 80 x 8 us by default; the bytes are the same.
+  assert.ok(Math.abs(flat.overheadS - 80 * 8e-6) < 1e-15);
+  assert.ok(Math.abs(ring.overheadS - 80 * 21.98e-6) < 1e-15, String(ring.overheadS));
+  assert.equal(ring.memoryS, flat.memoryS);
+  // At tp 8 the same settings give 12.8 + 14 x 1.53 = 34.22 us per call; the JSON reports the per-call figure.
+  const r8 = analyze(llama70b, defaultWorkload(llama70b, { tp: 8 }), getDevice('a100-80gb'), { sweeps: false, params: { allreduceLatencyS: 12.8e-6, allreduceStepLatencyS: 1.53e-6 } });
+  assert.ok(Math.abs(r8.costModel.interconnect!.allreduceLatencyS - 34.22e-6) < 1e-15);
+  assert.equal(analyze(llama70b, defaultWorkload(llama70b, { tp: 8 }), h100, { sweeps: false }).costModel.interconnect!.allreduceLatencyS, 8e-6);
+  assert.throws(() => costParamsFor(h100, { allreduceStepLatencyS: -1e-6 }), /allreduceStepLatencyS/);
+});
+
 test('decode graphs reconstructed from three builds equal direct builds', () => {
   for (const [spec, tp] of [[llama7b, 1], [llama70b, 8]] as const) {
     const w = defaultWorkload(spec, { batch: 3, tp });
