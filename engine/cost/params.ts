@@ -71,6 +71,7 @@ type DefaultsFile = {
   pcieCommEfficiency: number;
   forwardOverheadS: number;
   scoreBytesPerElement: number;
+  ncclRingAllreduce: { allreduceLatencyS: number; allreduceStepLatencyS: number };
 };
 
 function fromDefaults(): CostParams {
@@ -98,6 +99,15 @@ function fromDefaults(): CostParams {
 }
 
 const DEFAULTS = fromDefaults();
+
+/**
+ * The all-reduce latency of an NCCL ring (engine/cost/defaults.json, ncclRingAllreduce): overrides for
+ * engines that reduce through NCCL instead of a one-kernel custom all-reduce (the default).
+ */
+export function ncclRingAllreduce(): Pick<CostParams, 'allreduceLatencyS' | 'allreduceStepLatencyS'> {
+  const r = (defaults as unknown as DefaultsFile).ncclRingAllreduce;
+  return { allreduceLatencyS: r.allreduceLatencyS, allreduceStepLatencyS: r.allreduceStepLatencyS };
+}
 
 /** The default parameters (a fresh copy). */
 export function defaultCostParams(): CostParams {
