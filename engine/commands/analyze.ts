@@ -7,7 +7,6 @@ import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
 import { kvFormat } from '../memory/kvFormats';
 import { analyze } from '../analyze';
-import { ncclRingAllreduce } from '../cost/params';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
 
 const USAGE = `ridgeline analyze <config.json> [options]
@@ -30,9 +29,6 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --decode-attention grouped|per-head
                          grouped-query decode kernels load each K/V head once per group (XQA, FlashDecoding;
                          default) or once per query head (masked MHA kernels, e.g. TensorRT-LLM before v0.8)
-  --allreduce custom|ring
-                         tensor-parallel all-reduce: one-kernel custom all-reduce (TensorRT-LLM, vLLM; 8 us per
-                         call at any tp; default) or an NCCL ring (12.8 us + 2(tp-1) x 1.53 us per call)
   --format table|json|markdown|html|csv   output (default table)
   --out FILE             write the output to FILE`;
 
@@ -55,7 +51,6 @@ export const analyzeCommand: Command = {
     const tp = args.int('--tp', ANALYZE_DEFAULTS.tp, { min: 1, max: 1024 });
     const attention = args.choice('--attention', ['fused', 'unfused'] as const, 'fused');
     const decodeAttention = args.choice('--decode-attention', ['grouped', 'per-head'] as const, 'grouped');
-    const allreduce = args.choice('--allreduce', ['custom', 'ring'] as const, 'custom');
     const weightsRaw = args.str('--weights');
     const actRaw = args.str('--activations');
     const kvRaw = args.str('--kv');
@@ -76,13 +71,7 @@ export const analyzeCommand: Command = {
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
     };
-    const r = analyze(spec, workload, device, {
-      params: {
-        fusedAttention: attention === 'fused',
-        groupedDecodeAttention: decodeAttention === 'grouped',
-        ...(allreduce === 'ring' ? ncclRingAllreduce() : {}),
-      },
-    });
+    const r = analyze(spec, workload, device, { params: { fusedAttention: attention === 'fused', groupedDecodeAttention: decodeAttention === 'grouped' } });
     switch (format) {
       case 'json':
         return { text: JSON.stringify(r, null, 2) };

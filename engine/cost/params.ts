@@ -30,12 +30,9 @@ export interface CostParams {
   gemmTileM: number[];
   /** Seconds of host work per forward pass (scheduling, sampling, synchronization), not hidden by the GPU. */
   forwardOverheadS: number;
-  /** Seconds per all-reduce call (latency term). */
+  /** Seconds per all-reduce call (latency term), before the per-step term. */
   allreduceLatencyS: number;
-  /**
-   * Seconds added to each all-reduce call per ring step: a ring all-reduce over N devices passes 2(N-1) steps, so
-   * NCCL's latency grows with N (0: one-kernel custom all-reduces, whose latency barely grows with N).
-   */
+  /** Seconds each step of an all-reduce adds to its latency: a ring over N devices passes 2(N-1) steps. */
   allreduceStepLatencyS: number;
   /**
    * Fraction of the per-direction link bandwidth a ring all-reduce reaches over PCIe (no NVLink): the host's
@@ -71,7 +68,6 @@ type DefaultsFile = {
   pcieCommEfficiency: number;
   forwardOverheadS: number;
   scoreBytesPerElement: number;
-  ncclRingAllreduce: { allreduceLatencyS: number; allreduceStepLatencyS: number };
 };
 
 function fromDefaults(): CostParams {
@@ -99,15 +95,6 @@ function fromDefaults(): CostParams {
 }
 
 const DEFAULTS = fromDefaults();
-
-/**
- * The all-reduce latency of an NCCL ring (engine/cost/defaults.json, ncclRingAllreduce): overrides for
- * engines that reduce through NCCL instead of a one-kernel custom all-reduce (the default).
- */
-export function ncclRingAllreduce(): Pick<CostParams, 'allreduceLatencyS' | 'allreduceStepLatencyS'> {
-  const r = (defaults as unknown as DefaultsFile).ncclRingAllreduce;
-  return { allreduceLatencyS: r.allreduceLatencyS, allreduceStepLatencyS: r.allreduceStepLatencyS };
-}
 
 /** The default parameters (a fresh copy). */
 export function defaultCostParams(): CostParams {

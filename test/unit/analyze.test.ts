@@ -8,7 +8,7 @@ import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/
 import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
-import { costParamsFor, ncclRingAllreduce } from '../../engine/cost/params';
+import { costParamsFor } from '../../engine/cost/params';
 import { runValidation, validationRows, validationStats } from '../../engine/cost/validate';
 
 const samples = join(__dirname, '../../samples');
@@ -146,15 +146,12 @@ test('validation: predictions against published measurements of real engines, wi
   assert.ok(within / res.length >= 0.6, `${within}/${res.length} within 15%`);
 });
 
-test('validation: the FasterTransformer rows carry the NCCL ring that --allreduce ring prices', () => {
+test('validation: the FasterTransformer rows set their own kernels, and three of them the all-reduce latency', () => {
   const ft = validationRows().filter((r) => r.engine.startsWith('FasterTransformer'));
   assert.equal(ft.length, 32);
-  const ring = ncclRingAllreduce();
-  for (const r of ft) {
-    assert.equal(r.params?.allreduceLatencyS, ring.allreduceLatencyS, r.id);
-    assert.equal(r.params?.allreduceStepLatencyS, ring.allreduceStepLatencyS, r.id);
-  }
-  // Three rows set the engine's settings; the rest are held out.
+  for (const r of ft) assert.deepEqual(r.params, { fusedAttention: false, launchOverheadS: 6.4e-6 }, r.id);
+  // The batch-1 200+200 rows: one GPU for the per-kernel cost, 2 and 8 GPUs for the default all-reduce latency
+  // (engine/cost/defaults.json); the rest are held out.
   assert.deepEqual(ft.filter((r) => r.role === 'calibration').map((r) => `${r.tp} ${r.batch} ${r.promptTokens}+${r.generateTokens}`), ['1 1 200+200', '2 1 200+200', '8 1 200+200']);
 });
 
@@ -249,23 +246,6 @@ test('cli: --attention and --decode-attention choose the attention kernels', () 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--decode-attention/);
   assert.match(bad.stderr, /grouped/);
-});
-
-test('cli: --allreduce ring prices an NCCL ring all-reduce, whose latency grows with tp', () => {
-  const cfg70 = join(samples, 'llama-2-70b.json');
-  const base = ['analyze', cfg70, '--tp', '4', '--batch', '8', '--prompt', '512', '--generate', '64', '--format', 'json'];
-  const custom = JSON.parse(run(...base).stdout);
-  const ring = JSON.parse(run(...base, '--allreduce', 'ring').stdout);
-  assert.equal(custom.costModel.interconnect.allreduceLatencyS, 8e-6);
-  // 12.8 us + 2 x 3 steps x 1.53 us = 21.98 us per call.
-  assert.ok(Math.abs(ring.costModel.interconnect.allreduceLatencyS - 21.98e-6) < 1e-15);
-  // 80 layers x 2 all-reduces per step, each 13.98 us slower; nothing else changes.
-  assert.ok(Math.abs(ring.decode.timeS - custom.decode.timeS - 160 * 13.98e-6) < 1e-12, `${ring.decode.timeS - custom.decode.timeS}`);
-  assert.ok(Math.abs(ring.prefill.timeS - custom.prefill.timeS - 160 * 13.98e-6) < 1e-12);
-  assert.equal(ring.decode.bytes, custom.decode.bytes);
-  const bad = run('analyze', cfg70, '--allreduce', 'tree');
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--allreduce/);
 });
 
 test('cli: table, markdown, html (self-contained) and csv', () => {

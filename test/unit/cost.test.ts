@@ -276,10 +276,13 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   assert.equal(ar.length, 2); // attention and MLP all-reduce rows, 80 layers each
   const c = costKernel([ar[0]!], ctxFor(h100, {}, 4));
   const p = defaultCostParams();
-  // 80 layers x 8 rows x 8192 hidden x 2 B = 10.5 MB; ring 2 x 3/4; link 450 GB/s x 0.8; 80 x 8 us latency.
+  // 80 layers x 8 rows x 8192 hidden x 2 B = 10.5 MB; ring 2 x 3/4; link 450 GB/s x 0.8; 80 calls of
+  // 12.8 us + 2 x 3 steps x 1.53 us = 21.98 us.
   const bytes = 80 * 8 * 8192 * 2;
   assert.equal(ar[0]!.bytes.actIn, bytes);
-  const expected = (1.5 * bytes) / (450e9 * p.efficiency.comm.memory) + 80 * p.allreduceLatencyS;
+  const latencyS = p.allreduceLatencyS + 6 * p.allreduceStepLatencyS;
+  assert.ok(Math.abs(latencyS - 21.98e-6) < 1e-15);
+  const expected = (1.5 * bytes) / (450e9 * p.efficiency.comm.memory) + 80 * latencyS;
   assert.ok(Math.abs(c.timeS - expected) / expected < 1e-9);
   assert.equal(c.bound, 'comm');
   // 8-bit activations (fp8, W8A8) still all-reduce in 16 bits: the GEMM before it writes fp16/bf16 partial sums.
@@ -289,7 +292,7 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   const l40s = getDevice('l40s');
   const r = analyze(llama70b, defaultWorkload(llama70b, { tp: 4, batch: 8, promptTokens: 1024, generateTokens: 2 }), l40s, { sweeps: false });
   const arPcie = r.ops.find((o) => o.phase === 'decode' && o.opClass === 'comm')!;
-  const expectedPcie = (1.5 * bytes) / (32e9 * p.pcieCommEfficiency) + 80 * p.allreduceLatencyS;
+  const expectedPcie = (1.5 * bytes) / (32e9 * p.pcieCommEfficiency) + 80 * latencyS;
   assert.equal(p.pcieCommEfficiency, 0.55);
   assert.ok(Math.abs(arPcie.timeS - expectedPcie) / expectedPcie < 1e-9, `${arPcie.timeS} vs ${expectedPcie}`);
   // The same graph over NVLink (H100) uses the NVLink-class figure.
@@ -303,20 +306,24 @@ test('tensor-parallel all-reduce: ring 2(N-1)/N x bytes over the link plus a lat
   assert.equal(buildGraph(llama70b, defaultWorkload(llama70b), 'decode', 1024).ops.filter((o) => o.opClass === 'comm').length, 0);
 });
 
-test('an NCCL-style ring all-reduce adds a latency per ring step: 2(N-1) steps per call', () => {
+test('all-reduce latency grows with the GPU count: 2(N-1) steps per call', () => {
   const h100 = getDevice('h100-sxm');
   const w = defaultWorkload(llama70b, { tp: 4, batch: 8 });
   const ar = buildGraph(llama70b, w, 'decode', 1024).ops.filter((o) => o.opClass === 'comm');
-  const flat = costKernel([ar[0]!], ctxFor(h100, {}, 4));
-  const ring = costKernel([ar[0]!], ctxFor(h100, { allreduceLatencyS: 12.8e-6, allreduceStepLatencyS: 1.53e-6 }, 4));
-  // 80 calls (one per layer) of 12.8 us + 2 x 3 x 1.53 us = 21.98 us, against 80 x 8 us by default; the bytes are the same.
+  const flat = costKernel([ar[0]!], ctxFor(h100, { allreduceLatencyS: 8e-6, allreduceStepLatencyS: 0 }, 4));
+  const ring = costKernel([ar[0]!], ctxFor(h100, {}, 4));
+  // 80 calls (one per layer) of 12.8 us + 2 x 3 x 1.53 us = 21.98 us, against 80 x 8 us with a flat latency; the
+  // bytes are the same.
   assert.ok(Math.abs(flat.overheadS - 80 * 8e-6) < 1e-15);
   assert.ok(Math.abs(ring.overheadS - 80 * 21.98e-6) < 1e-15, String(ring.overheadS));
   assert.equal(ring.memoryS, flat.memoryS);
-  // At tp 8 the same settings give 12.8 + 14 x 1.53 = 34.22 us per call; the JSON reports the per-call figure.
-  const r8 = analyze(llama70b, defaultWorkload(llama70b, { tp: 8 }), getDevice('a100-80gb'), { sweeps: false, params: { allreduceLatencyS: 12.8e-6, allreduceStepLatencyS: 1.53e-6 } });
-  assert.ok(Math.abs(r8.costModel.interconnect!.allreduceLatencyS - 34.22e-6) < 1e-15);
-  assert.equal(analyze(llama70b, defaultWorkload(llama70b, { tp: 8 }), h100, { sweeps: false }).costModel.interconnect!.allreduceLatencyS, 8e-6);
+  // The JSON reports the latency per call: 15.86, 21.98 and 34.22 us on 2, 4 and 8 GPUs, none at tp 1.
+  const a100 = getDevice('a100-80gb');
+  for (const [tp, us] of [[2, 15.86], [4, 21.98], [8, 34.22]] as const) {
+    const r = analyze(llama70b, defaultWorkload(llama70b, { tp }), a100, { sweeps: false });
+    assert.ok(Math.abs(r.costModel.interconnect!.allreduceLatencyS - us * 1e-6) < 1e-15, `tp ${tp}`);
+  }
+  assert.equal(analyze(llama7b, defaultWorkload(llama7b), a100, { sweeps: false }).costModel.interconnect!.allreduceLatencyS, 0);
   assert.throws(() => costParamsFor(h100, { allreduceStepLatencyS: -1e-6 }), /allreduceStepLatencyS/);
 });
 
