@@ -112,6 +112,27 @@ test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128
   assert.equal(f32.computeS, costKernel([gemmOp(8, 4096, 4096, 'fp32', 4)], ctxFor(h100, { gemmTileM: [1] })).computeS);
 });
 
+test('a one-row GEMM is a matrix-vector product: no tile padding by default; two rows pad to 16', () => {
+  const h100 = getDevice('h100-sxm');
+  const p = costParamsFor(h100);
+  assert.deepEqual(p.gemmTileM, [1, 16, 32, 64, 128]);
+  assert.equal(paddedM(1, p.gemmTileM), 1);
+  assert.equal(paddedM(2, p.gemmTileM), 16);
+  const unpadded = { ...p, gemmTileM: [1] };
+  const one = costKernel([gemmOp(1, 4096, 4096)], ctxFor(h100));
+  assert.equal(one.computeS, costKernel([gemmOp(1, 4096, 4096)], ctxFor(h100, unpadded)).computeS);
+  const two = costKernel([gemmOp(2, 4096, 4096)], ctxFor(h100));
+  assert.ok(Math.abs(two.computeS / costKernel([gemmOp(2, 4096, 4096)], ctxFor(h100, unpadded)).computeS - 8) < 1e-12);
+  // Batch-1 decode of an int4 model on an RTX 3090: with the one-row GEMMs padded to 16, the padded tensor work
+  // (16 x 2 FLOPs per weight at 71 TFLOPS) nears the 0.625 bytes per weight read at 936 GB/s and the step slows.
+  const spec = loadConfigFile(join(samples, 'llama-2-7b.json'));
+  const w = defaultWorkload(spec, { promptTokens: 1, generateTokens: 128, weights: 'int4-g32', activations: 'fp16', kv: 'fp16' });
+  const rtx = getDevice('rtx-3090');
+  const gemv = analyze(spec, w, rtx, { sweeps: false }).decode.timeS;
+  const padded16 = analyze(spec, w, rtx, { sweeps: false, params: { gemmTileM: [16, 32, 64, 128] } }).decode.timeS;
+  assert.ok(padded16 / gemv > 1.4, `${padded16 / gemv}`);
+});
+
 test('routed-expert GEMMs (MoE) compute at moeGemmComputeScale of the dense GEMM efficiency; memory unchanged', () => {
   const h100 = getDevice('h100-sxm');
   const dense = gemmOp(512, 2 * 14336, 4096);
