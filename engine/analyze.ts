@@ -3,7 +3,7 @@ import type { Dtype, ModelSpec, MoeMlpSpec, Op, Workload } from './model/types';
 import type { Device } from './hardware/types';
 import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
-import { costParamsFor, type CostParams } from './cost/params';
+import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
 import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
@@ -186,7 +186,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
         kind: link.kind,
         bandwidthBytesPerS: link.bandwidthBytesPerS,
         allreduceEfficiency: linkEfficiency(link.kind),
-        allreduceLatencyS: workload.tp > 1 ? params.allreduceLatencyS + 2 * (workload.tp - 1) * params.allreduceStepLatencyS : 0,
+        allreduceLatencyS: allreduceCallLatencyS(params, workload.tp),
       } : null,
     },
     ops,

@@ -54,6 +54,11 @@ export interface CostParams {
   origin: string;
 }
 
+/** Latency of one all-reduce call over tp devices: the per-call term plus one step term for each of 2(tp - 1) steps. */
+export function allreduceCallLatencyS(p: Pick<CostParams, 'allreduceLatencyS' | 'allreduceStepLatencyS'>, tp: number): number {
+  return tp > 1 ? p.allreduceLatencyS + 2 * (tp - 1) * p.allreduceStepLatencyS : 0;
+}
+
 const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm', 'comm'];
 
 type DefaultsFile = {

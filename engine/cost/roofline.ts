@@ -1,6 +1,6 @@
 import type { Dtype, Op, OpClass, Phase } from '../model/types';
 import type { Device } from '../hardware/types';
-import type { ClassEfficiency, CostParams } from './params';
+import { allreduceCallLatencyS, type ClassEfficiency, type CostParams } from './params';
 
 /**
  * The roofline of one op on one device, with real-kernel effects:
@@ -276,7 +276,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     const linkBw = ctx.linkBytesPerS * (ctx.linkEfficiency ?? eff.memory);
     out.computeS = 0;
     out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / linkBw : 0;
-    out.overheadS = n > 1 ? launches * (params.allreduceLatencyS + 2 * (n - 1) * params.allreduceStepLatencyS) : 0;
+    out.overheadS = launches * allreduceCallLatencyS(params, n);
     out.timeS = out.memoryS + out.overheadS;
     out.peakEff = 0;
     out.bwEff = linkBw;
