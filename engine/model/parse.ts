@@ -13,7 +13,7 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
 
 export const SUPPORTED_MODEL_TYPES = [
   'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt2',
-  'gpt_neox', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3',
+  'gpt_neox', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
 ] as const;
 
 type Rope = ModelSpec['rope'];
@@ -107,6 +107,9 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     case 'deepseek_v2':
     case 'deepseek_v3':
       d = deepseek(c, modelType, warnings);
+      break;
+    case 'dbrx':
+      d = dbrx(c);
       break;
     default: {
       generic = true;
@@ -549,6 +552,62 @@ function opt(c: ConfigReader): Draft {
       normsPerLayer: affine ? 2 : 0,
       finalNorm: affine && before && !removeFinal,
     },
+  };
+}
+
+/** A nested settings object (DBRX's attn_config / ffn_config): its own reader, empty when absent. */
+function section(c: ConfigReader, field: string): ConfigReader {
+  const v = c.raw[field];
+  if (v === undefined || v === null) return new ConfigReader({}, c.file, c.name(field) + '.');
+  if (typeof v !== 'object' || Array.isArray(v)) c.fail(field, 'an object', v);
+  return new ConfigReader(v as Record<string, unknown>, c.file, c.name(field) + '.');
+}
+
+/**
+ * DBRX: d_model / n_heads / n_layers at the top, attention and experts in attn_config and ffn_config (defaults
+ * of transformers' DbrxAttentionConfig and DbrxFFNConfig). Fused Wqkv without biases, LayerNorm without bias,
+ * every layer a mixture of gated (GLU) experts with a bias-free router.
+ */
+function dbrx(c: ConfigReader): Draft {
+  const hidden = c.int('d_model', LIMITS.hidden);
+  const layers = c.int('n_layers', LIMITS.layers);
+  const heads = c.int('n_heads', LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const attn = section(c, 'attn_config');
+  const ffn = section(c, 'ffn_config');
+  const kvHeads = attn.optInt('kv_n_heads', LIMITS.heads, 1);
+  if (kvHeads > heads || heads % kvHeads !== 0) attn.fail('kv_n_heads', `a divisor of n_heads (${heads})`, kvHeads);
+  if (hidden % heads !== 0) c.fail('n_heads', `a divisor of d_model (${hidden})`, heads);
+  const experts = ffn.optInt('moe_num_experts', LIMITS.experts, 4);
+  const topK = ffn.optInt('moe_top_k', experts, 1);
+  const actRaw = ffn.raw.ffn_act_fn;
+  const act = actRaw && typeof actRaw === 'object' && typeof (actRaw as Record<string, unknown>).name === 'string' ? ((actRaw as Record<string, unknown>).name as string) : 'silu';
+  const moe: MlpSpec = {
+    kind: 'moe',
+    numExperts: experts,
+    topK,
+    expertIntermediateSize: ffn.optInt('ffn_hidden_size', LIMITS.intermediate, 3584),
+    sharedExperts: 0,
+    sharedIntermediateSize: 0,
+    sharedExpertGate: false,
+    routerBiasParams: 0,
+    gated: true,
+    activation: act,
+  };
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt('max_seq_len', LIMITS.positions, 2048),
+    tie: c.optBool('tie_word_embeddings', false),
+    positionEmbedding: 'rope',
+    rope: { theta: attn.optNum('rope_theta', 10000, 1e-9), partialRotaryFactor: 1, scaling: null },
+    norm: { kind: 'layernorm', bias: false },
+    parallelAttention: false,
+    attention: plainAttention({ heads, kvHeads, headDim: hidden / heads }, false, false),
+    windowOf: () => null,
+    mlpOf: () => moe,
+    structure: { ...baseStructure(hidden), fusedQkv: true },
   };
 }
 

@@ -1,7 +1,7 @@
 // The extension's vscode-free helpers: where config keys sit in the text (lenses, hovers and diagnostics are
 // placed with it) and the "did you mean" check behind diagnostic RLC005.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { likelyTypo, locateKeys, looksLikeModelConfig } from '../../src/jsonKeys';
@@ -37,6 +37,16 @@ test('looksLikeModelConfig: by content, not by name', () => {
   assert.equal(looksLikeModelConfig(readFileSync(join(root, 'package.json'), 'utf8')), false);
   assert.equal(looksLikeModelConfig('{ "model_type": "llama" }'), true);
   assert.equal(looksLikeModelConfig('// "model_type": "llama"'), false);
+});
+
+test('likelyTypo: no field of a bundled config is taken for a typo (DBRX n_heads / n_layers are known, not n_head / n_layer)', () => {
+  const dir = join(root, 'samples');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+    for (const key of Object.keys(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>)) {
+      assert.equal(likelyTypo(key), undefined, `${f}: ${key}`);
+    }
+  }
+  assert.equal(likelyTypo('n_layerz'), 'n_layer');
 });
 
 test('likelyTypo: near misses of known fields, not other fields', () => {

@@ -59,6 +59,33 @@ test('Megatron GPT shapes of the FasterTransformer benchmarks: 12lh^2 + 13lh + (
   }
 });
 
+test('dbrx-instruct: 132B total, 36B active (Databricks model card), counted by hand from the config', () => {
+  const s = sample('dbrx-instruct');
+  // Per layer: fused Wqkv 6144 x (6144 + 2 x 8 x 128), out_proj 6144 x 6144, 16 experts x 3 x 6144 x 10752 (w1, v1,
+  // w2), router 6144 x 16, two bias-free LayerNorms; 40 layers; untied embeddings and lm_head 100352 x 6144; final norm.
+  const attention = 6144 * 8192 + 6144 * 6144;
+  const expert = 3 * 6144 * 10752;
+  const perLayer = attention + 16 * expert + 6144 * 16 + 2 * 6144;
+  assert.equal(s.params.total, 40 * perLayer + 2 * 100352 * 6144 + 6144);
+  assert.equal(s.params.total, 131_596_523_520);
+  assert.equal(Math.round(s.params.total / 1e9), 132);
+  // Active: attention, 4 of 16 experts, router and norms per layer, plus embeddings, lm_head and the final norm.
+  assert.equal(s.params.active, 40 * (attention + 4 * expert + 6144 * 16 + 2 * 6144) + 2 * 100352 * 6144 + 6144);
+  assert.equal(Math.round(s.params.active / 1e9), 36);
+  assert.equal(s.attention.kind, 'gqa');
+  assert.equal(s.attention.kvHeads, 8);
+  assert.deepEqual(s.warnings, []);
+});
+
+test('dbrx: a missing attn_config takes transformers\' defaults; a kv_n_heads that does not divide n_heads is a clear error', () => {
+  const raw = JSON.parse(readFileSync(join(__dirname, '../../samples/dbrx-instruct.json'), 'utf8')) as Record<string, unknown>;
+  const noAttn = parseConfig({ ...raw, attn_config: undefined }, 'dbrx.json');
+  assert.equal(noAttn.attention.kvHeads, 1); // DbrxAttentionConfig: kv_n_heads = 1
+  assert.equal(noAttn.rope?.theta, 10000);
+  assert.throws(() => parseConfig({ ...raw, attn_config: { kv_n_heads: 7 } }, 'dbrx.json'), /attn_config\.kv_n_heads: expected a divisor of n_heads \(48\)/);
+  assert.throws(() => parseConfig({ ...raw, ffn_config: 'big' }, 'dbrx.json'), /ffn_config: expected an object/);
+});
+
 test('mixtral-8x22b: 140.6B total, 39.2B active (llama.cpp prints 140.63 B for the Instruct variant)', () => {
   // Base config (vocab 32,000): 56 layers x (attention 88,080,384 + experts 8 x 3 x 6144 x 16384 = 2,415,919,104
   // + router 49,152 + norms 12,288) + embeddings and lm_head 2 x 32000 x 6144 + final norm 6144.
