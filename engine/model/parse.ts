@@ -284,6 +284,22 @@ function moeFields(c: ConfigReader): boolean {
   return c.pick(['num_experts', 'num_local_experts', 'n_routed_experts']) !== undefined && c.has('num_experts_per_tok');
 }
 
+/** A mixture of gated experts with no shared expert and a bias-free router (Mixtral, DBRX). */
+function routedExperts(numExperts: number, topK: number, expertIntermediateSize: number, activation: string): MlpSpec {
+  return {
+    kind: 'moe',
+    numExperts,
+    topK,
+    expertIntermediateSize,
+    sharedExperts: 0,
+    sharedIntermediateSize: 0,
+    sharedExpertGate: false,
+    routerBiasParams: 0,
+    gated: true,
+    activation,
+  };
+}
+
 function dense(intermediateSize: number, gated: boolean, activation: string, bias: boolean): MlpSpec {
   return { kind: 'dense', intermediateSize, gated, activation, bias };
 }
@@ -356,18 +372,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   if (type === 'mixtral') {
     const experts = c.int('num_local_experts', LIMITS.experts);
     const topK = c.int('num_experts_per_tok', experts);
-    const moe: MlpSpec = {
-      kind: 'moe',
-      numExperts: experts,
-      topK,
-      expertIntermediateSize: c.int('intermediate_size', LIMITS.intermediate),
-      sharedExperts: 0,
-      sharedIntermediateSize: 0,
-      sharedExpertGate: false,
-      routerBiasParams: 0,
-      gated: true,
-      activation: act,
-    };
+    const moe = routedExperts(experts, topK, c.int('intermediate_size', LIMITS.intermediate), act);
     mlpOf = () => moe;
   } else if (type === 'qwen2_moe' || type === 'qwen3_moe' || (type === 'generic' && moeFields(c))) {
     const experts = c.int(['num_experts', 'num_local_experts', 'n_routed_experts'], LIMITS.experts);
@@ -582,18 +587,7 @@ function dbrx(c: ConfigReader): Draft {
   const topK = ffn.optInt('moe_top_k', experts, 1);
   const actRaw = ffn.raw.ffn_act_fn;
   const act = actRaw && typeof actRaw === 'object' && typeof (actRaw as Record<string, unknown>).name === 'string' ? ((actRaw as Record<string, unknown>).name as string) : 'silu';
-  const moe: MlpSpec = {
-    kind: 'moe',
-    numExperts: experts,
-    topK,
-    expertIntermediateSize: ffn.optInt('ffn_hidden_size', LIMITS.intermediate, 3584),
-    sharedExperts: 0,
-    sharedIntermediateSize: 0,
-    sharedExpertGate: false,
-    routerBiasParams: 0,
-    gated: true,
-    activation: act,
-  };
+  const moe = routedExperts(experts, topK, ffn.optInt('ffn_hidden_size', LIMITS.intermediate, 3584), act);
   return {
     hidden,
     layers,
