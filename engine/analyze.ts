@@ -111,7 +111,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
 
   const doSweeps = opts.sweeps !== false;
   const curve = doSweeps ? decodeCurve(stepAt, B, P, G, spec, opts.curvePoints ?? 16) : { contextTokens: [], timeS: [], tokensPerS: [] };
-  const moe = routedExperts(spec);
+  const moe = moeMlpOf(spec);
   const sweep = doSweeps
     ? batchSweep(moe, workload, decodeGraphs(), cMid, opts.sweepBatches, ctx, plan.kv.maxBatch)
     : { contextTokens: cMid, batch: [], stepTimeS: [], tokensPerS: [], bound: [], fits: [], ridgeBatch: null, plateauEndBatch: B, maxBatchFits: plan.kv.maxBatch, expertsRead: moe ? [] : null, expertsPerLayer: moe?.numExperts ?? null };
@@ -336,7 +336,7 @@ function batchSweep(moe: MoeMlpSpec | null, w: Workload, graphs: DecodeGraphs, c
 }
 
 /** The routed-expert MLP of the model's MoE layers (the first MoE layer group); null for dense models. */
-function routedExperts(spec: ModelSpec): MoeMlpSpec | null {
+function moeMlpOf(spec: ModelSpec): MoeMlpSpec | null {
   for (const g of spec.layerGroups) if (g.mlp.kind === 'moe') return g.mlp;
   return null;
 }

@@ -585,8 +585,7 @@ function dbrx(c: ConfigReader): Draft {
   if (hidden % heads !== 0) c.fail('n_heads', `a divisor of d_model (${hidden})`, heads);
   const experts = ffn.optInt('moe_num_experts', LIMITS.experts, 4);
   const topK = ffn.optInt('moe_top_k', experts, 1);
-  const actRaw = ffn.raw.ffn_act_fn;
-  const act = actRaw && typeof actRaw === 'object' && typeof (actRaw as Record<string, unknown>).name === 'string' ? ((actRaw as Record<string, unknown>).name as string) : 'silu';
+  const act = section(ffn, 'ffn_act_fn').optStr('name', 'silu');
   const moe = routedExperts(experts, topK, ffn.optInt('ffn_hidden_size', LIMITS.intermediate, 3584), act);
   return {
     hidden,
