@@ -130,6 +130,10 @@ export interface AnalysisResult {
   /** Cost-model settings used: where efficiencies came from, attention fusion, tensor parallel link. */
   costModel: {
     origin: string;
+    /** The serving engine profile applied (engine/cost/engines.json), null for the defaults. */
+    servingEngine: { id: string; name: string } | null;
+    /** Seconds of host work per forward pass the GPU waits for. */
+    forwardOverheadS: number;
     fusedAttention: boolean;
     /** Decode attention loads each K/V head once per group of query heads (false: once per query head). */
     groupedDecodeAttention: boolean;

@@ -8,6 +8,7 @@ import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, ty
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { inputError } from './errors';
+import { servingEngine } from './cost/engines';
 import { kvBytesPerToken } from './memory/kvCache';
 
 /**
@@ -23,7 +24,9 @@ import { kvBytesPerToken } from './memory/kvCache';
  * - batchSweep: decode throughput against batch at the mid-point context.
  */
 export interface AnalyzeOptions {
-  /** Cost-model overrides (efficiencies, launch overhead, fusedAttention...). */
+  /** Serving engine profile id (engine/cost/engines.json): its cost parameters replace the defaults'. */
+  servingEngine?: string;
+  /** Cost-model overrides (efficiencies, launch overhead, fusedAttention...), over the engine profile's. */
   params?: Partial<CostParams>;
   /** Memory planner options (block size, utilization...). */
   memory?: MemoryOptions;
@@ -41,7 +44,8 @@ const FALLBACK_LINK = { kind: 'PCIe Gen4 x16 (assumed: the device lists no inter
 export function analyze(spec: ModelSpec, workload: Workload, device: Device, opts: AnalyzeOptions = {}): AnalysisResult {
   checkWorkload(workload);
   tpSplit(spec, workload.tp);
-  const params = costParamsFor(device, opts.params);
+  const engine = opts.servingEngine === undefined ? null : servingEngine(opts.servingEngine);
+  const params = costParamsFor(device, engine ? withDefined(engine.params, opts.params) : opts.params);
   const warnings: string[] = [...spec.warnings];
   const notes = new Set<string>();
   let link = device.interconnect ?? null;
@@ -176,6 +180,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     batchSweep: sweep,
     costModel: {
       origin: params.origin,
+      servingEngine: engine ? { id: engine.id, name: engine.name } : null,
+      forwardOverheadS: params.forwardOverheadS,
       fusedAttention: params.fusedAttention,
       groupedDecodeAttention: params.groupedDecodeAttention,
       launchOverheadS: params.launchOverheadS,
@@ -192,6 +198,13 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     ops,
     warnings,
   };
+}
+
+/** `over`'s defined keys on top of `base` (an option left undefined keeps the profile's value). */
+function withDefined(base: Partial<CostParams>, over: Partial<CostParams> | undefined): Partial<CostParams> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over ?? {})) if (v !== undefined) out[k] = v;
+  return out as Partial<CostParams>;
 }
 
 /** True when an interconnect's kind names PCIe (its all-reduce runs at params.pcieCommEfficiency). */

@@ -82,7 +82,7 @@ export function costOverrides(s: Settings, d: Device): Partial<CostParams> | und
 /** The engine's analysis on the settings' hardware and workload (`sweeps` off for lenses and hovers). */
 export function analyzeSpec(spec: ModelSpec, s: Settings, opts: { sweeps?: boolean } = {}): AnalysisResult {
   const d = device(s.hardware);
-  return analyze(spec, workloadFor(spec, s, d), d, { params: costOverrides(s, d), sweeps: opts.sweeps ?? false });
+  return analyze(spec, workloadFor(spec, s, d), d, { servingEngine: s.servingEngine || undefined, params: costOverrides(s, d), sweeps: opts.sweeps ?? false });
 }
 
 /** One line for the user from anything thrown (RidgelineError message, else the first line). */

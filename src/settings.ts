@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Device } from '../engine/hardware/types';
+import { servingEngines } from '../engine/cost/engines';
 
 /** Op classes whose efficiency the user may override (engine/model/types OpClass). */
 export const EFFICIENCY_CLASSES = ['gemm', 'attention', 'elementwise', 'norm', 'comm'] as const;
@@ -17,6 +18,8 @@ export interface Settings {
   activationsFormat: string;
   kvFormat: string;
   tensorParallel: number;
+  /** Serving engine profile id (engine/cost/engines.json); empty string: the cost model's defaults. */
+  servingEngine: string;
   efficiency: Partial<Record<EfficiencyClass, number>>;
   /** Problem sizes for kernel estimates without an annotation (e.g. { M: 4096 }). */
   kernelDims: Record<string, number>;
@@ -86,6 +89,15 @@ function devicesSetting(raw: unknown, problems: string[]): Device[] {
   return out;
 }
 
+function engineSetting(raw: unknown, problems: string[]): string {
+  if (raw === undefined || raw === null || raw === '') return '';
+  const ids = servingEngines().map((e) => e.id);
+  const id = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (ids.includes(id)) return id;
+  problems.push(`ridgeline.servingEngine: expected one of ${ids.join(', ')} or empty (got ${JSON.stringify(raw)}); using the cost model's defaults`);
+  return '';
+}
+
 function efficiencySetting(raw: unknown, problems: string[]): Partial<Record<EfficiencyClass, number>> {
   const out: Partial<Record<EfficiencyClass, number>> = {};
   if (raw === undefined || raw === null) return out;
@@ -133,6 +145,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
     activationsFormat: strSetting(cfg, 'activationsFormat', '', problems),
     kvFormat: strSetting(cfg, 'kvFormat', '', problems),
     tensorParallel: intSetting(cfg, 'tensorParallel', DEFAULTS.tensorParallel, 64, problems),
+    servingEngine: engineSetting(cfg.get('servingEngine'), problems),
     efficiency: efficiencySetting(cfg.get('efficiency'), problems),
     kernelDims: dimsSetting(cfg.get('kernelDims'), problems),
     codeLensEnabled: cfg.get<boolean>('codeLens.enabled', true) !== false,

@@ -7,6 +7,7 @@ import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
 import { kvFormat } from '../memory/kvFormats';
 import { analyze } from '../analyze';
+import { servingEngine, servingEngines } from '../cost/engines';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
 
 const USAGE = `ridgeline analyze <config.json> [options]
@@ -25,10 +26,15 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
                          --weights fp8 / w8a8 where the device computes them natively)
   --kv FMT               KV-cache format (default: the model's dtype)
   --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
-  --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default fused)
+  --engine ID            serving engine profile: ${servingEngines().map((e) => e.id).join(', ')} (default: none,
+                         the cost model's defaults, which match tensorrt-llm); sets the host work per forward pass,
+                         attention kernels and launch overhead the engine runs with (engine/cost/engines.json)
+  --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default: the engine's;
+                         fused)
   --decode-attention grouped|per-head
                          grouped-query decode kernels load each K/V head once per group (XQA, FlashDecoding;
-                         default) or once per query head (masked MHA kernels, e.g. TensorRT-LLM before v0.8)
+                         default: the engine's; grouped) or once per query head (masked MHA kernels, e.g.
+                         TensorRT-LLM before v0.8)
   --format table|json|markdown|html|csv   output (default table)
   --out FILE             write the output to FILE`;
 
@@ -49,14 +55,16 @@ export const analyzeCommand: Command = {
     const promptTokens = args.int('--prompt', ANALYZE_DEFAULTS.promptTokens, { min: 1, max: 1 << 24 });
     const generateTokens = args.int('--generate', ANALYZE_DEFAULTS.generateTokens, { min: 1, max: 1 << 24 });
     const tp = args.int('--tp', ANALYZE_DEFAULTS.tp, { min: 1, max: 1024 });
-    const attention = args.choice('--attention', ['fused', 'unfused'] as const, 'fused');
-    const decodeAttention = args.choice('--decode-attention', ['grouped', 'per-head'] as const, 'grouped');
+    const engineId = args.str('--engine');
+    const attention = args.optionalChoice('--attention', ['fused', 'unfused'] as const);
+    const decodeAttention = args.optionalChoice('--decode-attention', ['grouped', 'per-head'] as const);
     const weightsRaw = args.str('--weights');
     const actRaw = args.str('--activations');
     const kvRaw = args.str('--kv');
     args.str('--out');
     args.rejectUnknown();
 
+    if (engineId !== undefined) servingEngine(engineId);
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const spec = loadConfigFile(file);
     const device = getDevice(hardware);
@@ -71,7 +79,13 @@ export const analyzeCommand: Command = {
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
     };
-    const r = analyze(spec, workload, device, { params: { fusedAttention: attention === 'fused', groupedDecodeAttention: decodeAttention === 'grouped' } });
+    const r = analyze(spec, workload, device, {
+      servingEngine: engineId,
+      params: {
+        fusedAttention: attention === undefined ? undefined : attention === 'fused',
+        groupedDecodeAttention: decodeAttention === undefined ? undefined : decodeAttention === 'grouped',
+      },
+    });
     switch (format) {
       case 'json':
         return { text: JSON.stringify(r, null, 2) };

@@ -60,6 +60,11 @@ export class Args {
     return v as T;
   }
 
+  /** One of `allowed`, or undefined when the option is not given (the caller's default applies later). */
+  optionalChoice<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    return this.options.has(name) ? this.choice(name, allowed, allowed[0]!) : (this.used.add(name), undefined);
+  }
+
   /** A positive integer option within [min, max]. */
   int(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
     const raw = this.str(name);

@@ -122,10 +122,13 @@ export function costParamsFor(device: Device, overrides: Partial<CostParams> = {
     base = deviceParams(device);
     cache.set(device, base);
   }
-  let any = false;
-  for (const k in overrides) if ((overrides as Record<string, unknown>)[k] !== undefined) any = true;
-  if (!any) return base;
-  const out = { ...base, ...overrides };
+  let out: CostParams | null = null;
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    out ??= { ...base };
+    (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (!out) return base;
   checkParams(out);
   return out;
 }

@@ -27,7 +27,9 @@ export interface ValidationRow {
   toleranceFraction?: number;
   /** The model's error on this row, (predicted - measured) / measured rounded to 0.1%, as of the table's last change. */
   predictionErrorAtCommit?: number;
-  /** Cost-model settings of the engine that measured the row (e.g. its decode attention kernel). */
+  /** The engine's profile (engine/cost/engines.json): its cost parameters over the defaults. */
+  servingEngine: string;
+  /** Cost-model settings of the row's own release over the profile's (e.g. its decode attention kernel). */
   params?: Partial<CostParams>;
   notes?: string;
 }
@@ -69,7 +71,11 @@ export function runValidation(samplesDir: string, params?: Partial<CostParams>, 
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
       weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
     };
-    const r = analyze(spec, w, getDevice(row.hardware), { params: row.params ? withRowParams(params, row.params) : params, sweeps: false });
+    const r = analyze(spec, w, getDevice(row.hardware), {
+      servingEngine: row.servingEngine,
+      params: row.params ? withRowParams(params, row.params) : params,
+      sweeps: false,
+    });
     const predicted = metricOf(r, row.metric);
     return { row, predicted, error: (predicted - row.measured) / row.measured };
   });

@@ -23,7 +23,8 @@ function paramsLine(r: AnalysisResult): string {
 
 function workloadLine(r: AnalysisResult): string {
   const w = r.workload;
-  return `batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}; weights ${w.weights}, activations ${w.activations}, KV ${w.kv}; tp ${w.tp}`;
+  const engine = r.costModel.servingEngine ? `; serving engine ${r.costModel.servingEngine.name}` : '';
+  return `batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}; weights ${w.weights}, activations ${w.activations}, KV ${w.kv}; tp ${w.tp}${engine}`;
 }
 
 function memoryLine(r: AnalysisResult): string {
@@ -163,7 +164,8 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   }
   out.push('## Cost model');
   out.push('');
-  out.push(`Efficiencies and launch overhead from ${escapeMd(r.costModel.origin)}; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
+  const engine = r.costModel.servingEngine ? `the ${escapeMd(r.costModel.servingEngine.name)} profile (engine/cost/engines.json) over ` : '';
+  out.push(`Cost parameters: ${engine}${escapeMd(r.costModel.origin)}; host work ${fmtTime(r.costModel.forwardOverheadS)} per forward pass; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
   if (r.warnings.length) {
     out.push('');
     out.push('## Warnings');

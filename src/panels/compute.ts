@@ -91,11 +91,13 @@ export function roofsOf(d: Device): Roofs {
 export interface EngineOptions {
   /** Cost-model overrides for a device (the settings' efficiencies), or undefined for the defaults. */
   params?: (d: Device) => Partial<CostParams> | undefined;
+  /** Serving engine profile id (the setting ridgeline.servingEngine), or undefined for the defaults. */
+  servingEngine?: string;
 }
 
 export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts: EngineOptions = {}): RooflineData {
   const device = getDevice(c.hardware, 'hardware');
-  const result = analyze(spec, workloadOf(c), device, { params: opts.params?.(device), sweeps: false });
+  const result = analyze(spec, workloadOf(c), device, { servingEngine: opts.servingEngine, params: opts.params?.(device), sweeps: false });
   const measured = device.measured ? null : measuredDevice();
   return { source, result, roofs: roofsOf(device), measuredRoofs: measured ? roofsOf(measured) : null };
 }

@@ -89,7 +89,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
     },
     engineOptions() {
       const s = readSettings();
-      return { params: (d) => costOverrides(s, d) };
+      return { params: (d) => costOverrides(s, d), servingEngine: s.servingEngine || undefined };
     },
     analyzed(kind, source, msg) {
       if (kind !== 'roofline' || msg.type !== 'roofline') return;

@@ -19,6 +19,7 @@ const SETTINGS: Settings = {
   activationsFormat: '',
   kvFormat: '',
   tensorParallel: 1,
+  servingEngine: '',
   efficiency: {},
   kernelDims: {},
   codeLensEnabled: true,

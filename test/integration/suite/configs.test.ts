@@ -24,6 +24,7 @@ describe('model config: code lenses', () => {
     await setSetting('hardware', undefined);
     await setSetting('batch', undefined);
     await setSetting('codeLens.enabled', undefined);
+    await setSetting('servingEngine', undefined);
   });
 
   it('shows parameters, weights, KV bytes/token and decode speed above config.json', async () => {
@@ -59,6 +60,24 @@ describe('model config: code lenses', () => {
     assert.ok(b16.decode.tokensPerS > a100.decode.tokensPerS * 4, 'batch 16 decode throughput is far above batch 1 while memory-bound');
     const expectB16 = `decode ${fmt.tokensPerS(b16.decode.tokensPerS)} on ${b16.hardware.name}`;
     await waitFor(`lens "${expectB16}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expectB16)) ? true : undefined));
+  });
+
+  it('follows ridgeline.servingEngine: the vLLM profile waits longer per step; an unknown id says so (RLC004)', async () => {
+    const doc = await open(CONFIG);
+    await waitFor('lenses', async () => ((await lenses(doc.uri)).length >= 4 ? true : undefined));
+    await setSetting('servingEngine', 'vllm');
+    const spec = parseConfig(doc.getText(), 'config.json');
+    const w = { batch: 1, promptTokens: 1024, generateTokens: 256, weights: spec.dtype, activations: spec.dtype, kv: spec.dtype, tp: 1 };
+    const vllm = analyze(spec, w, getDevice('h100-sxm'), { servingEngine: 'vllm', sweeps: false });
+    const defaults = engineDecode(doc.getText(), 'h100-sxm', 1);
+    // 1 ms of host work per step against 0.7 ms: 0.3 ms longer on a ~7.5 ms step.
+    assert.ok(Math.abs(vllm.decode.timeS - defaults.decode.timeS - 3e-4) < 1e-12);
+    const expected = `decode ${fmt.tokensPerS(vllm.decode.tokensPerS)} on ${vllm.hardware.name}`;
+    assert.notEqual(fmt.tokensPerS(vllm.decode.tokensPerS), fmt.tokensPerS(defaults.decode.tokensPerS));
+    await waitFor(`lens "${expected}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expected)) ? true : undefined));
+    await setSetting('servingEngine', 'vlm');
+    const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
+    assert.equal(d.message, `ridgeline.servingEngine: expected one of tensorrt-llm, vllm, fastertransformer, llama.cpp or empty (got "vlm"); using the cost model's defaults`);
   });
 
   it('a device from ridgeline.customDevices can be selected, and the lenses use it', async () => {

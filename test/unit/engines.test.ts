@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../engine/model/parse';
+import { getDevice } from '../../engine/hardware/index';
+import { analyze } from '../../engine/analyze';
+import { defaultCostParams } from '../../engine/cost/params';
+import { servingEngine, servingEngines } from '../../engine/cost/engines';
+import { validationRows } from '../../engine/cost/validate';
+import { RidgelineError } from '../../engine/errors';
+
+const samples = join(__dirname, '../../samples');
+const cli = join(__dirname, '../../dist/cli.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const llama8b = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+const h100 = getDevice('h100-sxm');
+const W = { batch: 4, promptTokens: 256, generateTokens: 32, weights: 'bf16', activations: 'bf16', kv: 'bf16', tp: 1 };
+
+test('serving engines: the four profiles, each with a source; ids are case-insensitive', () => {
+  assert.deepEqual(servingEngines().map((e) => e.id), ['tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']);
+  for (const e of servingEngines()) assert.ok(e.source.length > 80, `${e.id} states its source`);
+  assert.equal(servingEngine(' vLLM ').id, 'vllm');
+  // TensorRT-LLM and llama.cpp run as the defaults do.
+  assert.deepEqual(servingEngine('tensorrt-llm').params, {});
+  assert.deepEqual(servingEngine('llama.cpp').params, {});
+});
+
+test('serving engines: an unknown id names the close matches, exit code 2', () => {
+  assert.throws(() => servingEngine('vlm'), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /--engine: unknown serving engine "vlm"; close matches: vllm/.test(e.message));
+  assert.throws(() => servingEngine('sglang'), /known ids: tensorrt-llm, vllm, fastertransformer, llama\.cpp/);
+  assert.throws(() => analyze(llama8b, W, h100, { servingEngine: 'trt' }), /unknown serving engine "trt"/);
+});
+
+test('vLLM profile: 1 ms of host work per forward pass instead of 0.7 ms, and nothing else', () => {
+  const base = analyze(llama8b, W, h100, { sweeps: false });
+  const vllm = analyze(llama8b, W, h100, { servingEngine: 'vllm', sweeps: false });
+  assert.equal(defaultCostParams().forwardOverheadS, 7e-4);
+  assert.equal(vllm.costModel.forwardOverheadS, 1e-3);
+  assert.deepEqual(vllm.costModel.servingEngine, { id: 'vllm', name: 'vLLM' });
+  assert.equal(base.costModel.servingEngine, null);
+  // Worked by hand: every forward pass waits 0.3 ms longer. The prompt is one pass, the 31 decode steps after the
+  // first token one each: the static batch takes 32 x 0.3 ms = 9.6 ms longer; the GPU work is the same.
+  assert.ok(Math.abs(vllm.prefill.timeS - base.prefill.timeS - 3e-4) < 1e-12);
+  assert.ok(Math.abs(vllm.decode.timeS - base.decode.timeS - 3e-4) < 1e-12);
+  assert.equal(vllm.e2e.decodeSteps, 31);
+  assert.ok(Math.abs(vllm.e2e.timeS - base.e2e.timeS - 32 * 3e-4) < 1e-9, `${vllm.e2e.timeS - base.e2e.timeS}`);
+  assert.equal(vllm.prefill.flops, base.prefill.flops);
+  assert.equal(vllm.decode.bytes, base.decode.bytes);
+});
+
+test('FasterTransformer profile: unfused context attention and its kernel cost; an explicit option wins over the profile', () => {
+  const ft = analyze(llama8b, W, h100, { servingEngine: 'fastertransformer', sweeps: false });
+  assert.equal(ft.costModel.fusedAttention, false);
+  assert.equal(ft.costModel.groupedDecodeAttention, false);
+  assert.equal(ft.costModel.launchOverheadS, 6.4e-6);
+  const fused = analyze(llama8b, W, h100, { servingEngine: 'fastertransformer', params: { fusedAttention: true, groupedDecodeAttention: undefined }, sweeps: false });
+  assert.equal(fused.costModel.fusedAttention, true);
+  // An option left undefined keeps the profile's value.
+  assert.equal(fused.costModel.groupedDecodeAttention, false);
+  // Unfused attention writes and reads the scores: per layer 4 passes over batch x heads x 256 x 256 fp16 scores
+  // (QK^T writes S, softmax reads S and writes P, PV reads P) = 4 x 4 x 32 x 65,536 x 2 B = 64 MiB, x 32 layers.
+  const scoreBytes = 4 * 4 * 32 * 256 * 256 * 2 * 32;
+  assert.ok(Math.abs(ft.prefill.bytes - fused.prefill.bytes - scoreBytes) <= 1e-9 * scoreBytes, `${ft.prefill.bytes - fused.prefill.bytes} vs ${scoreBytes}`);
+});
+
+test('validation rows: each names a profile, matching its engine', () => {
+  const want: Array<[RegExp, string]> = [[/^(TensorRT-LLM|NVIDIA NIM)/, 'tensorrt-llm'], [/^vLLM/, 'vllm'], [/^FasterTransformer/, 'fastertransformer'], [/^llama\.cpp/, 'llama.cpp']];
+  for (const r of validationRows()) {
+    const hit = want.find(([re]) => re.test(r.engine));
+    assert.ok(hit, `${r.id}: engine ${r.engine}`);
+    assert.equal(r.servingEngine, hit[1], r.id);
+    assert.equal(servingEngine(r.servingEngine).id, r.servingEngine);
+  }
+});
+
+test('cli: analyze --engine vllm reports the profile; a wrong id exits 2 with one line', () => {
+  const r = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vllm', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { costModel: { servingEngine: { id: string } | null; forwardOverheadS: number } };
+  assert.equal(j.costModel.servingEngine?.id, 'vllm');
+  assert.equal(j.costModel.forwardOverheadS, 1e-3);
+  const md = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vllm', '--format', 'markdown');
+  assert.match(md.stdout, /Cost parameters: the vLLM profile \(engine\/cost\/engines\.json\) over defaults/);
+  assert.match(md.stdout, /host work 1\.000 ms per forward pass/);
+  const bad = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vlm');
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim(), 'ridgeline: --engine: unknown serving engine "vlm"; close matches: vllm');
+});
