@@ -211,8 +211,8 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
       command: 'ridgeline.showKvPlanner',
     },
     {
-      title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}, ${r.decode.bound}-bound`,
-      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound). Click for the roofline.`,
+      title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}${r.costModel.servingEngine ? ` with ${r.costModel.servingEngine.name}` : ''}, ${r.decode.bound}-bound`,
+      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). Click for the roofline.`,
       command: 'ridgeline.showRoofline',
     },
   ];

@@ -72,7 +72,7 @@ describe('model config: code lenses', () => {
     const defaults = engineDecode(doc.getText(), 'h100-sxm', 1);
     // 1 ms of host work per step against 0.7 ms: 0.3 ms longer on a ~7.5 ms step.
     assert.ok(Math.abs(vllm.decode.timeS - defaults.decode.timeS - 3e-4) < 1e-12);
-    const expected = `decode ${fmt.tokensPerS(vllm.decode.tokensPerS)} on ${vllm.hardware.name}`;
+    const expected = `decode ${fmt.tokensPerS(vllm.decode.tokensPerS)} on ${vllm.hardware.name} with vLLM, memory-bound`;
     assert.notEqual(fmt.tokensPerS(vllm.decode.tokensPerS), fmt.tokensPerS(defaults.decode.tokensPerS));
     await waitFor(`lens "${expected}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expected)) ? true : undefined));
     await setSetting('servingEngine', 'vlm');
