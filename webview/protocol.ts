@@ -15,9 +15,14 @@ import type { Workload } from '../engine/model/types';
 export type ViewKind = 'roofline' | 'kv' | 'quant' | 'sidebar';
 export const VIEW_KINDS: readonly ViewKind[] = ['roofline', 'kv', 'quant', 'sidebar'];
 
+/** The engine control's value for "no serving engine profile" (the cost model's defaults). */
+export const NO_ENGINE = 'none';
+
 /** What the user controls; the host turns it into an engine workload. */
 export interface Controls extends Workload {
   hardware: string;
+  /** Serving engine profile id (engine/cost/engines.json), or NO_ENGINE for the cost model's defaults. */
+  engine: string;
   /** KV panel: context length (tokens per sequence) the stack is drawn at. */
   contextTokens: number;
   /** KV panel: sliding window cap in tokens (0 = none). */
@@ -36,6 +41,7 @@ export interface Choice {
 /** Options the controls offer; ids are engine ids (hardware ids, format ids). */
 export interface ControlOptions {
   hardware: Choice[];
+  engine: Choice[];
   weights: Choice[];
   activations: Choice[];
   kv: Choice[];
@@ -212,13 +218,15 @@ const CONTROL_INTS: Array<[keyof Controls, number]> = [
   ['evictionTokens', 0],
   ['blockTokens', 0],
 ];
-const CONTROL_STRS: Array<keyof Controls> = ['hardware', 'weights', 'activations', 'kv'];
+const CONTROL_STRS: Array<keyof Controls> = ['hardware', 'engine', 'weights', 'activations', 'kv'];
 
 /** Upper bound for every integer control: beyond this the numbers stop meaning anything. */
 export const MAX_CONTROL_VALUE = 16_777_216;
 
-export function checkControls(v: unknown, at = 'controls'): Controls {
-  need(isObj(v), `${at}: expected an object`);
+export function checkControls(raw: unknown, at = 'controls'): Controls {
+  need(isObj(raw), `${at}: expected an object`);
+  // State saved before the engine control existed restores with the defaults.
+  const v: Obj = raw.engine === undefined ? { ...raw, engine: NO_ENGINE } : raw;
   for (const k of CONTROL_STRS) need(isStr(v[k]) && (v[k] as string).length > 0, `${at}.${k}: expected a non-empty string`);
   for (const [k, min] of CONTROL_INTS) {
     need(isInt(v[k], min) && (v[k] as number) <= MAX_CONTROL_VALUE, `${at}.${k}: expected an integer from ${min} to ${MAX_CONTROL_VALUE}`);
@@ -258,6 +266,8 @@ function checkAnalysis(v: unknown, at: string): void {
   need(isObj(v.decode) && isNum(v.decode.tokensPerS), `${at}.decode.tokensPerS: expected a number`);
   need(isObj(v.e2e) && isNum(v.e2e.timeS) && isNum(v.e2e.outputTokensPerS), `${at}.e2e: expected timeS and outputTokensPerS`);
   need(isObj(v.memory) && isNum(v.memory.totalBytes) && isBool(v.memory.fits), `${at}.memory: expected totalBytes and fits`);
+  const cm = v.costModel;
+  need(isObj(cm) && (cm.servingEngine === null || (isObj(cm.servingEngine) && isStr(cm.servingEngine.id) && isStr(cm.servingEngine.name))), `${at}.costModel.servingEngine: expected null or {id, name}`);
   need(Array.isArray(v.ops), `${at}.ops: expected an array`);
   v.ops.forEach((o, i) => {
     const p = `${at}.ops[${i}]`;
@@ -348,7 +358,7 @@ export function checkHostMessage(v: unknown): Checked<HostMessage> {
         need(VIEW_KINDS.includes(v.view as ViewKind), 'init.view: expected a view kind');
         checkControls(v.controls, 'init.controls');
         need(isObj(v.options), 'init.options: expected an object');
-        for (const k of ['hardware', 'weights', 'activations', 'kv']) checkChoices(v.options[k], `init.options.${k}`);
+        for (const k of ['hardware', 'engine', 'weights', 'activations', 'kv']) checkChoices(v.options[k], `init.options.${k}`);
         break;
       case 'roofline':
         need(isInt(v.requestId), 'roofline.requestId: expected an integer');

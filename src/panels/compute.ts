@@ -5,12 +5,13 @@
  */
 import { analyze } from '../../engine/analyze';
 import type { CostParams } from '../../engine/cost/params';
+import { servingEngines } from '../../engine/cost/engines';
 import { getDevice, listDevices, type Device } from '../../engine/hardware/index';
 import { kvBytesPerToken, listKvFormats, planMemory, type MemoryOptions, type MemoryPlan } from '../../engine/memory/index';
 import { ACTIVATION_FORMAT_IDS, defaultWorkload } from '../../engine/model/graph';
 import type { ModelSpec, Workload } from '../../engine/model/types';
 import { listWeightFormats } from '../../engine/quant/formats';
-import type { ControlOptions, Controls, KvData, MemoryStack, RooflineData, Roofs } from '../../webview/protocol';
+import { NO_ENGINE, type ControlOptions, type Controls, type KvData, type MemoryStack, type RooflineData, type Roofs } from '../../webview/protocol';
 
 /** Context lengths the KV panel sweeps (1k..128k tokens), plus the chosen one. */
 export const KV_CONTEXTS = [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072];
@@ -22,6 +23,8 @@ export const EVICTION_SINK_TOKENS = 4;
 /** The panels' starting point: a workload and the device it runs on. */
 export interface Defaults extends Workload {
   hardware: string;
+  /** Serving engine profile id; empty: the cost model's defaults. */
+  engine: string;
 }
 
 /** Controls for a model: the settings' workload with the model's own dtypes where a format is empty. */
@@ -29,6 +32,7 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
   const w = defaultWorkload(spec);
   return {
     hardware: d.hardware || 'h100-sxm',
+    engine: d.engine || NO_ENGINE,
     batch: d.batch ?? w.batch,
     promptTokens: d.promptTokens ?? w.promptTokens,
     generateTokens: d.generateTokens ?? w.generateTokens,
@@ -70,6 +74,7 @@ export function controlOptions(): ControlOptions {
   if (m) devices.unshift({ id: 'this', label: `This machine (${m.name})` });
   return {
     hardware: devices,
+    engine: [{ id: NO_ENGINE, label: 'Defaults (no engine profile)' }, ...servingEngines().map((e) => ({ id: e.id, label: e.name }))],
     weights: listWeightFormats().map((f) => ({ id: f.id, label: f.label })),
     activations: ACTIVATION_FORMAT_IDS.map((id) => ({ id, label: id.toUpperCase() })),
     kv: listKvFormats().map((f) => ({ id: f.id, label: f.label })),
@@ -91,13 +96,16 @@ export function roofsOf(d: Device): Roofs {
 export interface EngineOptions {
   /** Cost-model overrides for a device (the settings' efficiencies), or undefined for the defaults. */
   params?: (d: Device) => Partial<CostParams> | undefined;
-  /** Serving engine profile id (the setting ridgeline.servingEngine), or undefined for the defaults. */
-  servingEngine?: string;
+}
+
+/** The analysis option for the engine control: undefined for the cost model's defaults. */
+export function servingEngineOf(c: Controls): string | undefined {
+  return c.engine === NO_ENGINE ? undefined : c.engine;
 }
 
 export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts: EngineOptions = {}): RooflineData {
   const device = getDevice(c.hardware, 'hardware');
-  const result = analyze(spec, workloadOf(c), device, { servingEngine: opts.servingEngine, params: opts.params?.(device), sweeps: false });
+  const result = analyze(spec, workloadOf(c), device, { servingEngine: servingEngineOf(c), params: opts.params?.(device), sweeps: false });
   const measured = device.measured ? null : measuredDevice();
   return { source, result, roofs: roofsOf(device), measuredRoofs: measured ? roofsOf(measured) : null };
 }

@@ -78,6 +78,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
       const s = readSettings();
       return {
         hardware: s.hardware,
+        engine: s.servingEngine,
         batch: s.batch,
         promptTokens: s.promptTokens,
         generateTokens: s.generateTokens,
@@ -89,7 +90,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
     },
     engineOptions() {
       const s = readSettings();
-      return { params: (d) => costOverrides(s, d), servingEngine: s.servingEngine || undefined };
+      return { params: (d) => costOverrides(s, d) };
     },
     analyzed(kind, source, msg) {
       if (kind !== 'roofline' || msg.type !== 'roofline') return;

@@ -16,7 +16,7 @@ const spec = parseConfig(readFileSync(req.config, 'utf8'), req.config);
 const c = req.controls;
 const workload = { batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens, weights: c.weights, activations: c.activations, kv: c.kv, tp: c.tp };
 const device = getDevice(c.hardware);
-const r = analyze(spec, workload, device, { sweeps: false });
+const r = analyze(spec, workload, device, { servingEngine: c.engine && c.engine !== 'none' ? c.engine : undefined, sweeps: false });
 // The KV panel's defaults: paged blocks of the chosen size, no window, no eviction.
 const plan = planMemory(spec, workload, device, { contextTokens: c.contextTokens, blockTokens: c.blockTokens || 1 });
 const measured = req.safetensors ? measureModelCpu(req.safetensors, { threads: 1 }) : null;

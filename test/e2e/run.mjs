@@ -338,6 +338,7 @@ async function main() {
 
   const ctl = {
     hardware: 'h100-sxm',
+    engine: 'none',
     batch: 1,
     promptTokens: 1024,
     generateTokens: 256,
@@ -371,7 +372,7 @@ async function main() {
     return `decode ${(e.decodeTimeS * 1e3).toFixed(2)} ms, ${points} op points, ${roofs} roofs`;
   });
 
-  await test('roofline recomputes live when batch, hardware and formats change', async () => {
+  await test('roofline recomputes live when batch, hardware, formats and the serving engine change', async () => {
     let last = await waitRender(roof, -1);
     await setNumber(roof, 'batch', 8);
     last = await waitRender(roof, last.id);
@@ -393,10 +394,22 @@ async function main() {
     e = expected({ ...ctl, batch: 8, hardware: hw, weights: w });
     ds = await roof.locator('#cards').evaluate((el) => ({ ...el.dataset }));
     close(Number(ds.decodeTimeS), e.decodeTimeS, 1e-12, `decode step with ${w} weights`);
+    const before = e.decodeTimeS;
+    await roof.locator('[data-control="engine"]').click();
+    await roof.locator('[data-control="engine"]').locator('li, .option', { hasText: 'vLLM' }).first().click();
+    last = await waitRender(roof, last.id);
+    const engine = await roof.locator('[data-control="engine"]').evaluate((el) => el.value);
+    assert(engine === 'vllm', `engine control ${engine}`);
+    e = expected({ ...ctl, batch: 8, hardware: hw, weights: w, engine });
+    ds = await roof.locator('#cards').evaluate((el) => ({ ...el.dataset }));
+    close(Number(ds.decodeTimeS), e.decodeTimeS, 1e-12, 'decode step with the vLLM profile');
+    // The profile's 1 ms of host work per step against the defaults' 0.7 ms.
+    close(e.decodeTimeS - before, 3e-4, 1e-9, 'vLLM host work per step beyond the defaults');
     ctl.batch = 8;
     ctl.hardware = hw;
     ctl.weights = w;
-    return `${hw}, batch 8, weights ${w}: decode ${(e.decodeTimeS * 1e3).toFixed(2)} ms`;
+    ctl.engine = engine;
+    return `${hw}, batch 8, weights ${w}: decode ${(before * 1e3).toFixed(2)} ms, ${(e.decodeTimeS * 1e3).toFixed(2)} ms with vLLM`;
   });
 
   await test('roofline re-render for a 70B model stays under 16 ms of script time', async () => {

@@ -4,8 +4,9 @@ import { describe, it } from 'node:test';
 import { getDevice } from '../../engine/hardware/index';
 import { kvBytesPerToken, planMemory } from '../../engine/memory/index';
 import { parseConfig } from '../../engine/model/parse';
-import { controlOptions, initialControls, kvData, KV_CONTEXTS, memoryOptions, roofsOf } from '../../src/panels/compute';
-import { checkHostMessage } from '../../webview/protocol';
+import { analyze } from '../../engine/analyze';
+import { controlOptions, initialControls, kvData, KV_CONTEXTS, memoryOptions, rooflineData, roofsOf } from '../../src/panels/compute';
+import { checkHostMessage, NO_ENGINE } from '../../webview/protocol';
 
 const spec = parseConfig(readFileSync('samples/llama-3.1-8b.json', 'utf8'), 'llama-3.1-8b.json');
 
@@ -54,6 +55,22 @@ describe('panel data from the engine (host side)', () => {
     assert.equal(o.sinkTokens, 4);
     assert.equal(o.recentTokens, 2044);
     assert.equal(memoryOptions({ ...c, blockTokens: 0 }).blockTokens, 1);
+  });
+
+  it('the engine control: no profile by default, the settings\' profile when set, and the roofline follows it', () => {
+    assert.equal(c.engine, NO_ENGINE);
+    assert.equal(initialControls(spec, { engine: 'vllm' }).engine, 'vllm');
+    assert.deepEqual(controlOptions().engine.map((e) => e.id), [NO_ENGINE, 'tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']);
+    const base = rooflineData(spec, 'x', c);
+    const vllm = rooflineData(spec, 'x', { ...c, engine: 'vllm' });
+    assert.equal(base.result.costModel.servingEngine, null);
+    assert.deepEqual(vllm.result.costModel.servingEngine, { id: 'vllm', name: 'vLLM' });
+    const w = { batch: 4, promptTokens: 1024, generateTokens: 1024, weights: 'bf16', activations: 'bf16', kv: c.kv, tp: 1 };
+    assert.equal(vllm.result.decode.timeS, analyze(spec, w, getDevice('h100-sxm'), { servingEngine: 'vllm', sweeps: false }).decode.timeS);
+    // 1 ms of host work per step against the defaults' 0.7 ms.
+    assert.ok(Math.abs(vllm.result.decode.timeS - base.result.decode.timeS - 3e-4) < 1e-12);
+    assert.ok(checkHostMessage({ type: 'roofline', requestId: 2, data: vllm }).ok);
+    assert.throws(() => rooflineData(spec, 'x', { ...c, engine: 'sglang' }), /unknown serving engine "sglang"/);
   });
 
   it('fp8 KV halves bytes per token against bf16', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkControls, checkHostMessage, checkWebviewMessage, MAX_CONTROL_VALUE, type Controls } from '../../webview/protocol';
+import { checkControls, checkHostMessage, checkWebviewMessage, MAX_CONTROL_VALUE, NO_ENGINE, type Controls } from '../../webview/protocol';
 
 const controls: Controls = {
   hardware: 'h100-sxm',
+  engine: 'vllm',
   batch: 8,
   promptTokens: 1024,
   generateTokens: 256,
@@ -58,6 +59,14 @@ describe('webview protocol: messages from a webview (checked in the host)', () =
     }
   });
 
+  it('controls saved before the engine control existed restore with the defaults; an empty engine is refused', () => {
+    const { engine: _e, ...old } = controls;
+    void _e;
+    assert.deepEqual(checkControls(old), { ...controls, engine: NO_ENGINE });
+    assert.throws(() => checkControls({ ...controls, engine: '' }), /controls\.engine: expected a non-empty string/);
+    assert.throws(() => checkControls({ ...controls, engine: 7 }), /controls\.engine/);
+  });
+
   it('checkControls throws for a missing field', () => {
     const { tp: _tp, ...rest } = controls;
     void _tp;
@@ -75,6 +84,7 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
     decode: { ...phase, tokensPerS: 1 },
     e2e: { timeS: 2, outputTokensPerS: 1 },
     memory: { totalBytes: 1, fits: true },
+    costModel: { servingEngine: null as null | { id: string; name: string } },
     ops: [{ name: 'q_proj', phase: 'decode', flops: 2, bytes: 4, intensity: 0.5, bound: 'memory', timeS: 1e-6 }],
   };
 
@@ -90,6 +100,11 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
     const bw = structuredClone(msg);
     bw.data.roofs.bandwidthBytesPerS = -1;
     assert.match((checkHostMessage(bw) as { reason: string }).reason, /roofs\.bandwidthBytesPerS/);
+    const engine = structuredClone(msg);
+    engine.data.result.costModel.servingEngine = { id: 'vllm', name: 'vLLM' };
+    assert.ok(checkHostMessage(engine).ok);
+    (engine.data.result.costModel as { servingEngine: unknown }).servingEngine = { id: 'vllm' };
+    assert.match((checkHostMessage(engine) as { reason: string }).reason, /costModel\.servingEngine: expected null or \{id, name\}/);
   });
 
   it('rejects an unknown host message type and a quant option with an unknown risk', () => {

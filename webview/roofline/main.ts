@@ -65,7 +65,7 @@ let lastModel: ChartModel | null = null;
 const saved = getState<SavedState>();
 let source = saved?.source ?? '';
 
-const bar = new ControlBar($('#controls'), ['hardware', 'batch', 'promptTokens', 'generateTokens', 'weights', 'activations', 'kv', 'tp'], (c) => {
+const bar = new ControlBar($('#controls'), ['hardware', 'engine', 'batch', 'promptTokens', 'generateTokens', 'weights', 'activations', 'kv', 'tp'], (c) => {
   requestId += 1;
   setState<SavedState>({ view: 'roofline', source, controls: c });
   post({ type: 'setControls', requestId, controls: c });
@@ -298,7 +298,7 @@ function render(d: RooflineData, id: number): void {
   lastModel = m;
   const r = d.result;
   $('#title').textContent = `Roofline: ${r.model.name}`;
-  $('#subtitle').textContent = `${r.hardware.name} · batch ${r.workload.batch} · prompt ${r.workload.promptTokens} · generate ${r.workload.generateTokens} · W ${r.workload.weights} / A ${r.workload.activations} / KV ${r.workload.kv} · tp ${r.workload.tp}${r.warnings.length ? ' · ' + r.warnings.join(' · ') : ''}`;
+  $('#subtitle').textContent = `${r.hardware.name} · batch ${r.workload.batch} · prompt ${r.workload.promptTokens} · generate ${r.workload.generateTokens} · W ${r.workload.weights} / A ${r.workload.activations} / KV ${r.workload.kv} · tp ${r.workload.tp}${r.costModel.servingEngine ? ` · ${r.costModel.servingEngine.name}` : ''}${r.warnings.length ? ' · ' + r.warnings.join(' · ') : ''}`;
   renderCards(d);
   renderChart(m, d);
   const colors = themeColors();

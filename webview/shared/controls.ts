@@ -8,11 +8,14 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import type { Choice, ControlOptions, Controls } from '../protocol';
 
-type SelectKey = 'hardware' | 'weights' | 'activations' | 'kv';
+type SelectKey = 'hardware' | 'engine' | 'weights' | 'activations' | 'kv';
+const SELECT_KEYS: readonly SelectKey[] = ['hardware', 'engine', 'weights', 'activations', 'kv'];
+const isSelect = (k: keyof Controls): k is SelectKey => (SELECT_KEYS as readonly string[]).includes(k);
 type NumberKey = Exclude<keyof Controls, SelectKey>;
 
 const LABELS: Record<keyof Controls, string> = {
   hardware: 'Hardware',
+  engine: 'Serving engine',
   batch: 'Batch',
   promptTokens: 'Prompt tokens',
   generateTokens: 'Generate tokens',
@@ -64,7 +67,7 @@ export class ControlBar {
       label.setAttribute('for', id);
       label.textContent = LABELS[key];
       let el: ValueElement;
-      if (key === 'hardware' || key === 'weights' || key === 'activations' || key === 'kv') {
+      if (isSelect(key)) {
         el = this.select(options[key], values[key]);
         el.addEventListener('change', () => this.commit(key, el.value));
       } else {
@@ -102,7 +105,7 @@ export class ControlBar {
   private commit(key: keyof Controls, raw: string): void {
     if (!this.values) return;
     const el = this.elements.get(key);
-    if (key === 'hardware' || key === 'weights' || key === 'activations' || key === 'kv') {
+    if (isSelect(key)) {
       if (!raw || raw === this.values[key]) return;
       this.values = { ...this.values, [key]: raw };
     } else {
