@@ -138,6 +138,11 @@ const cache = new WeakMap<Device, CostParams>();
 
 function deviceParams(device: Device): CostParams {
   const p = cloneParams(DEFAULTS);
+  const scale = device.memoryEfficiencyScale;
+  if (scale !== undefined) {
+    for (const c of CLASSES) if (c !== 'comm') p.efficiency[c].memory *= scale;
+    p.origin = `defaults (engine/cost/defaults.json), memory efficiencies x ${scale} on ${device.id} (engine/hardware/devices.json)`;
+  }
   const m = device.measured;
   if (m) {
     p.launchOverheadS = m.dispatchOverheadS;

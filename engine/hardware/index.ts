@@ -108,6 +108,11 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
   for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'tdpWatts']) {
     if (d[f] !== undefined) pos(d[f], f);
   }
+  if (d.memoryEfficiencyScale !== undefined) {
+    const s = d.memoryEfficiencyScale;
+    if (typeof s !== 'number' || !(s > 0 && s <= 1)) throw inputError({ file, field: where('memoryEfficiencyScale'), expected: 'a fraction in (0, 1]', got: s });
+  }
+  if (d.memoryEfficiencySource !== undefined) str('memoryEfficiencySource');
   if (d.interconnect !== undefined) {
     if (!isObj(d.interconnect)) throw inputError({ file, field: where('interconnect'), expected: '{ kind, bandwidthBytesPerS }' });
     pos(d.interconnect.bandwidthBytesPerS, 'interconnect.bandwidthBytesPerS');

@@ -24,6 +24,13 @@ export interface Device {
   simdWidth?: number;
   interconnect?: { kind: string; bandwidthBytesPerS: number };
   tdpWatts?: number;
+  /**
+   * Factor on the memory efficiency of every op class for this device: the share of the datasheet bandwidth its
+   * streaming kernels reach, relative to what the defaults assume (engine/cost/defaults.json). Absent = 1.
+   */
+  memoryEfficiencyScale?: number;
+  /** Where memoryEfficiencyScale comes from. */
+  memoryEfficiencySource?: string;
   /** Datasheet or measurement the figures come from. */
   source: string;
   /** Set for devices measured on this machine by the WebGPU microbenchmarks. */

@@ -15,7 +15,7 @@ export function renderDevicesTable(devices: readonly Device[]): string {
       (p16 / d.memoryBandwidthBytesPerS).toFixed(0),
       d.interconnect ? fmtSi(d.interconnect.bandwidthBytesPerS, 'B/s') : '-',
       d.tdpWatts ? `${d.tdpWatts} W` : '-',
-      d.measured ? 'measured' : '',
+      d.measured ? 'measured' : d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
     ];
   });
   return [

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearRegisteredDevices, closeMatches, getDevice, listDevices, loadDeviceFile, registerDevices, setMeasuredDeviceLoader } from '../../engine/hardware/index';
 import { RidgelineError } from '../../engine/errors';
+import { costParamsFor, defaultCostParams } from '../../engine/cost/params';
 
 const IDS = [
   'h100-sxm', 'h100-pcie', 'h200', 'b200', 'a100-80gb', 'a100-40gb', 'l40s', 'l4', 'a10g', 't4', 'v100', 'rtx-4090',
@@ -82,6 +83,27 @@ test('user device files: good file registers; bad fields name file and field', (
   const notJson = tmpFile('bad.json', '{ devices: ');
   assert.throws(() => loadDeviceFile(notJson), (e: unknown) => e instanceof RidgelineError && /valid JSON/.test(e.message));
   assert.throws(() => loadDeviceFile(join(tmpdir(), 'no-such-ridgeline-file.json')), (e: unknown) => e instanceof RidgelineError && /readable/.test(e.message));
+});
+
+test('a device may scale the memory efficiencies (its kernels reach less of the datasheet bandwidth); the scale is checked', () => {
+  // The M2 Ultra carries 0.81, calibrated on one llama.cpp generation row: GEMM reads at 0.86 x 0.81 = 0.6966 of 800 GB/s.
+  const m2 = getDevice('apple-m2-ultra');
+  assert.equal(m2.memoryEfficiencyScale, 0.81);
+  assert.ok((m2.memoryEfficiencySource ?? '').includes('#10238'));
+  const p = costParamsFor(m2);
+  const d = defaultCostParams();
+  for (const c of ['gemm', 'attention', 'elementwise', 'norm'] as const) assert.ok(Math.abs(p.efficiency[c].memory - d.efficiency[c].memory * 0.81) < 1e-12, c);
+  assert.equal(p.efficiency.comm.memory, d.efficiency.comm.memory);
+  assert.equal(p.efficiency.gemm.compute, d.efficiency.gemm.compute);
+  assert.match(p.origin, /memory efficiencies x 0\.81 on apple-m2-ultra/);
+  const mine = tmpFile('scaled.json', JSON.stringify([{ ...GOOD, id: 'scaled', memoryEfficiencyScale: 0.5 }]));
+  registerDevices(loadDeviceFile(mine), mine);
+  assert.equal(costParamsFor(getDevice('scaled')).efficiency.gemm.memory, d.efficiency.gemm.memory * 0.5);
+  clearRegisteredDevices();
+  for (const bad of [0, 1.5, '0.8']) {
+    const f = tmpFile('badscale.json', JSON.stringify([{ ...GOOD, memoryEfficiencyScale: bad }]));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /memoryEfficiencyScale: expected a fraction in \(0, 1\]/.test(e.message), String(bad));
+  }
 });
 
 test('`this` needs a measured device', () => {

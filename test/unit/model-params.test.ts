@@ -29,6 +29,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'pythia-6.9b', total: 6_857_302_016, source: 'Pythia paper (Biderman et al. 2023), Table 1: 6,857,302,016 total parameters' },
   { sample: 'opt-6.7b', total: 6_658_473_984, source: 'facebook/opt-6.7b total_size 13,316,947,968 / 2' },
   { sample: 'llama-3.2-1b', total: 1_235_814_400, source: 'meta-llama/Llama-3.2-1B total_size 2,471,628,800 / 2 (tied lm_head, head_dim 64)' },
+  { sample: 'llama-3.2-3b', total: 3_212_749_824, source: 'meta-llama/Llama-3.2-3B total_size 6,425,499,648 / 2 (tied lm_head; by hand: 128,256 x 3072 embeddings + 28 x (25,165,824 attention + 75,497,472 MLP + 6,144 norms) + 3,072 final norm)' },
   { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
   { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
   { sample: 'qwen3-8b', total: 8_190_735_360, source: 'Qwen/Qwen3-8B total_size 16,381,470,720 / 2 (q_norm/k_norm, no qkv bias)' },
