@@ -101,6 +101,8 @@ export async function bench(): Promise<Record<string, unknown>> {
   const opsPerResult = core.ops.length;
 
   const analyzeCore = time(() => analyze(spec, w, device, { sweeps: false }));
+  // The same with a serving engine profile (its parameters merged over the device's on every call).
+  const analyzeCoreEngine = time(() => analyze(spec, w, device, { servingEngine: 'vllm', sweeps: false }));
   const analyzeFull = time(() => analyze(spec, w, device));
   const buildGraphT = time(() => buildGraph(spec, w, 'decode', 1152));
   const jsonRoundTrip = time(() => JSON.parse(JSON.stringify(core)));
@@ -141,6 +143,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     batchSweepPoints: full.batchSweep.batch.length,
     curvePoints: full.decode.curve.contextTokens.length,
     analyzeCore: t(analyzeCore),
+    analyzeCoreWithEngineProfile: t(analyzeCoreEngine),
     analyzeFull: t(analyzeFull),
     planMemory: t(planMemoryT),
     buildGraphBaseline: t(buildGraphT),
@@ -149,6 +152,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     analyzeCoreOverBuildGraph: r2(analyzeCore.cpuUs / buildGraphT.cpuUs),
     analyzeCoreOverJsonRoundTrip: r2(analyzeCore.cpuUs / jsonRoundTrip.cpuUs),
     analyzeFullOverCore: r2(analyzeFull.cpuUs / analyzeCore.cpuUs),
+    analyzeEngineProfileOverCore: r2(analyzeCoreEngine.cpuUs / analyzeCore.cpuUs),
     analyzeCoreTargetUs: 20,
     grid64x64Ms: { wallMs: r2(gridT.wallMs), cpuMs: r2(gridT.cpuMs) },
     grid64x64PointByPointMs: { wallMs: r2(pointT.wallMs), cpuMs: r2(pointT.cpuMs) },
