@@ -68,8 +68,10 @@ export const validateCommand: Command = {
     const notes = outside > 0 ? [`${outside} of ${results.length} rows are outside their stated tolerance`] : [];
     if (format === 'json') {
       const rows = results.map((r) => ({
-        id: r.row.id, engine: r.row.engine, source: r.row.source, model: r.row.model, hardware: r.row.hardware,
+        id: r.row.id, engine: r.row.engine, servingEngine: r.row.servingEngine, params: r.row.params ?? null, source: r.row.source,
+        model: r.row.model, hardware: r.row.hardware,
         batch: r.row.batch, promptTokens: r.row.promptTokens, generateTokens: r.row.generateTokens, tp: r.row.tp,
+        weights: r.row.weights, activations: r.row.activations, kv: r.row.kv,
         metric: r.row.metric, measured: r.row.measured, predicted: r.predicted, error: r.error,
         toleranceFraction: r.row.toleranceFraction ?? GOAL_FRACTION, withinTolerance: withinTolerance(r), role: r.row.role ?? null,
       }));

@@ -174,11 +174,13 @@ test('validation statistics: median of an even count is the mean of the two midd
 test('cli: validate predicts every published row, within its stated tolerance, and summarizes', () => {
   const r = run('validate', '--format', 'json');
   assert.equal(r.status, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { rows: { id: string; predicted: number; withinTolerance: boolean; toleranceFraction: number }[]; summary: Record<string, { rows: number; within15: number; medianAbsError: number }> };
+  const j = JSON.parse(r.stdout) as { rows: { id: string; servingEngine: string; weights: string; predicted: number; withinTolerance: boolean; toleranceFraction: number }[]; summary: Record<string, { rows: number; within15: number; medianAbsError: number }> };
   const direct = runValidation(samples);
   assert.equal(j.rows.length, direct.length);
   for (let i = 0; i < direct.length; i++) {
     assert.equal(j.rows[i]!.id, direct[i]!.row.id);
+    assert.equal(j.rows[i]!.servingEngine, direct[i]!.row.servingEngine);
+    assert.equal(j.rows[i]!.weights, direct[i]!.row.weights);
     assert.ok(Math.abs(j.rows[i]!.predicted - direct[i]!.predicted) <= 1e-9 * Math.abs(direct[i]!.predicted), j.rows[i]!.id);
     assert.equal(j.rows[i]!.withinTolerance, true, j.rows[i]!.id);
   }
