@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandRow[] = [
   { id: 'ridgeline.showKvPlanner', title: 'Show KV Cache Planner', owner: 'panels' },
   { id: 'ridgeline.showQuantAdvisor', title: 'Show Quantization Advisor', owner: 'panels' },
   { id: 'ridgeline.selectHardware', title: 'Select Hardware', owner: 'extension', run: (r, id) => r.selectHardwareCommand(typeof id === 'string' ? id : undefined) },
+  { id: 'ridgeline.selectServingEngine', title: 'Select Serving Engine', owner: 'extension', run: (r, id) => r.selectServingEngineCommand(typeof id === 'string' ? id : undefined) },
   { id: 'ridgeline.analyzeKernels', title: 'Analyze Kernels in File', owner: 'extension', run: (r, uri) => r.analyzeKernelsCommand(asUri(uri)) },
   {
     id: 'ridgeline.profileKernel',

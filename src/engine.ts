@@ -12,6 +12,7 @@ import { parseConfig } from '../engine/model/parse';
 import { defaultActivations, weightFormat } from '../engine/quant/formats';
 import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
 import { costParamsFor, type CostParams } from '../engine/cost/params';
+import { servingEngine, servingEngines, type ServingEngine } from '../engine/cost/engines';
 import type { Settings } from './settings';
 
 export type { AnalysisResult, Device, ModelSpec, Workload };
@@ -33,6 +34,16 @@ export function applyDeviceSettings(s: Settings, measured: () => Device | null):
 
 export function devices(): Device[] {
   return listDevices();
+}
+
+/** The serving engine profiles (engine/cost/engines.json). */
+export function engineProfiles(): ServingEngine[] {
+  return servingEngines();
+}
+
+/** One profile by id; an unknown id throws a line naming the close matches. */
+export function engineProfile(id: string): ServingEngine {
+  return servingEngine(id, 'ridgeline.servingEngine');
 }
 
 export function device(id: string): Device {

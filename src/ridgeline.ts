@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { ConfigService } from './configs';
-import { analyzeConfigText, applyDeviceSettings, device, devices, errorLine, type AnalysisResult, type Device } from './engine';
+import { analyzeConfigText, applyDeviceSettings, device, devices, engineProfile, engineProfiles, errorLine, type AnalysisResult, type Device } from './engine';
 import * as fmt from './format';
 import { KernelService } from './kernels';
 import { GpuService } from './gpu';
@@ -129,7 +129,7 @@ export class Ridgeline implements vscode.Disposable {
     this.configs.refreshDiagnostics(doc);
     const w = r.workload;
     const lines = [
-      `${r.model.name} on ${r.hardware.name}: batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}, weights ${w.weights}, KV ${w.kv}${w.tp > 1 ? `, tp ${w.tp}` : ''}`,
+      `${r.model.name} on ${r.hardware.name}: batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}, weights ${w.weights}, KV ${w.kv}${w.tp > 1 ? `, tp ${w.tp}` : ''}${r.costModel.servingEngine ? `, ${r.costModel.servingEngine.name}` : ''}`,
       `  params ${r.model.params.total.toLocaleString('en-US')} (${r.model.params.active.toLocaleString('en-US')} active); attention ${r.model.attention.kind} ${r.model.attention.heads}/${r.model.attention.kvHeads} heads`,
       `  memory: weights ${fmt.bytes(r.memory.weightsBytes)}, KV ${fmt.bytes(r.memory.kvCacheBytes)}, activations ${fmt.bytes(r.memory.activationsBytes)}, total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
       `  prefill ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); decode ${fmt.seconds(r.decode.timeS)}/step, ${fmt.tokensPerS(r.decode.tokensPerS)} (${r.decode.bound}-bound); e2e ${fmt.seconds(r.e2e.timeS)}, ${fmt.tokensPerS(r.e2e.outputTokensPerS)}`,
@@ -169,6 +169,35 @@ export class Ridgeline implements vscode.Disposable {
     await this.setSetting('hardware', d.id === chosen.toLowerCase() ? d.id : chosen);
     this.log.info(`hardware: ${d.name} (${d.id})`);
     return chosen;
+  }
+
+  /**
+   * Sets ridgeline.servingEngine: the id given (an empty string clears it: the cost model's defaults), or one
+   * picked from the profiles. An unknown id throws (the command reports it) and changes nothing.
+   */
+  async selectServingEngineCommand(id?: string): Promise<string | undefined> {
+    let chosen = id;
+    if (chosen === undefined) {
+      const describe = (p: Record<string, unknown>) => {
+        const parts: string[] = [];
+        if (typeof p.forwardOverheadS === 'number') parts.push(`host work ${fmt.seconds(p.forwardOverheadS)} per step`);
+        if (p.fusedAttention === false) parts.push('unfused attention');
+        if (p.groupedDecodeAttention === false) parts.push('per-head decode attention');
+        if (typeof p.launchOverheadS === 'number') parts.push(`${fmt.seconds(p.launchOverheadS)} per kernel`);
+        return parts.length ? parts.join(', ') : 'the cost model defaults';
+      };
+      const items: Array<vscode.QuickPickItem & { id: string }> = [
+        { id: '', label: 'No engine profile', description: 'defaults', detail: 'the cost model defaults, fitted mostly on TensorRT-LLM measurements', picked: this.current.servingEngine === '' },
+        ...engineProfiles().map((e) => ({ id: e.id, label: e.name, description: e.id, detail: describe(e.params as Record<string, unknown>), picked: e.id === this.current.servingEngine })),
+      ];
+      const pick = await vscode.window.showQuickPick(items, { placeHolder: `Serving engine for estimates (now ${this.current.servingEngine || 'none'})`, matchOnDescription: true });
+      if (!pick) return undefined;
+      chosen = pick.id;
+    }
+    const profile = chosen.trim() === '' ? null : engineProfile(chosen);
+    await this.setSetting('servingEngine', profile ? profile.id : undefined);
+    this.log.info(`serving engine: ${profile ? profile.name : 'none (cost model defaults)'}`);
+    return profile ? profile.id : '';
   }
 
   async analyzeKernelsCommand(uri?: vscode.Uri) {

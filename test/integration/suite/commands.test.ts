@@ -16,6 +16,7 @@ describe('commands', () => {
   });
   afterEach(async () => {
     await setSetting('hardware', undefined);
+    await setSetting('servingEngine', undefined);
   });
 
   it('Analyze Model Config returns the engine analysis (published parameter count)', async () => {
@@ -36,6 +37,26 @@ describe('commands', () => {
     const bad = await vscode.commands.executeCommand<string>('ridgeline.selectHardware', 'h100-sxmm');
     assert.equal(bad, undefined);
     assert.equal(vscode.workspace.getConfiguration('ridgeline').get('hardware'), 'a100-80gb');
+  });
+
+  it('Select Serving Engine sets the profile the analyses use; an empty id clears it; an unknown id changes nothing', async () => {
+    const id = await vscode.commands.executeCommand<string>('ridgeline.selectServingEngine', 'vLLM');
+    assert.equal(id, 'vllm');
+    assert.equal(vscode.workspace.getConfiguration('ridgeline').get('servingEngine'), 'vllm');
+    const analyzed = () => vscode.commands.executeCommand<AnalysisResult>('ridgeline.analyzeConfig', wsUri(CONFIG));
+    const r = await waitFor('analysis with the vLLM profile', async () => {
+      const x = await analyzed();
+      return x?.costModel.servingEngine?.id === 'vllm' ? x : undefined;
+    });
+    assert.deepEqual(r?.costModel.servingEngine, { id: 'vllm', name: 'vLLM' });
+    assert.equal(r?.costModel.forwardOverheadS, 1e-3);
+    const bad = await vscode.commands.executeCommand<string>('ridgeline.selectServingEngine', 'vlm');
+    assert.equal(bad, undefined);
+    assert.equal(vscode.workspace.getConfiguration('ridgeline').get('servingEngine'), 'vllm');
+    const cleared = await vscode.commands.executeCommand<string>('ridgeline.selectServingEngine', '');
+    assert.equal(cleared, '');
+    assert.equal(vscode.workspace.getConfiguration('ridgeline').get('servingEngine'), '');
+    await waitFor('analysis without a profile', async () => ((await analyzed())?.costModel.servingEngine === null ? true : undefined));
   });
 
   it('Analyze Kernels in File finds the WGSL entry points, workgroup sizes and estimates', async () => {
