@@ -45,7 +45,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   checkWorkload(workload);
   tpSplit(spec, workload.tp);
   const engine = opts.servingEngine === undefined ? null : servingEngine(opts.servingEngine);
-  const params = costParamsFor(device, engine ? withDefined(engine.params, opts.params) : opts.params);
+  const params = costParamsFor(device, engine?.params, opts.params);
   const warnings: string[] = [...spec.warnings];
   const notes = new Set<string>();
   let link = device.interconnect ?? null;
@@ -198,13 +198,6 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     ops,
     warnings,
   };
-}
-
-/** `over`'s defined keys on top of `base` (an option left undefined keeps the profile's value). */
-function withDefined(base: Partial<CostParams>, over: Partial<CostParams> | undefined): Partial<CostParams> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over ?? {})) if (v !== undefined) out[k] = v;
-  return out as Partial<CostParams>;
 }
 
 /** True when an interconnect's kind names PCIe (its all-reduce runs at params.pcieCommEfficiency). */

@@ -37,12 +37,12 @@ export function devices(): Device[] {
 }
 
 /** The serving engine profiles (engine/cost/engines.json). */
-export function engineProfiles(): ServingEngine[] {
+export function engineProfiles(): readonly Readonly<ServingEngine>[] {
   return servingEngines();
 }
 
 /** One profile by id; an unknown id throws a line naming the close matches. */
-export function engineProfile(id: string): ServingEngine {
+export function engineProfile(id: string): Readonly<ServingEngine> {
   return servingEngine(id, 'ridgeline.servingEngine');
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Device } from '../engine/hardware/types';
-import { servingEngines } from '../engine/cost/engines';
+import { engineProfiles } from './engine';
 
 /** Op classes whose efficiency the user may override (engine/model/types OpClass). */
 export const EFFICIENCY_CLASSES = ['gemm', 'attention', 'elementwise', 'norm', 'comm'] as const;
@@ -91,7 +91,7 @@ function devicesSetting(raw: unknown, problems: string[]): Device[] {
 
 function engineSetting(raw: unknown, problems: string[]): string {
   if (raw === undefined || raw === null || raw === '') return '';
-  const ids = servingEngines().map((e) => e.id);
+  const ids = engineProfiles().map((e) => e.id);
   const id = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
   if (ids.includes(id)) return id;
   problems.push(`ridgeline.servingEngine: expected one of ${ids.join(', ')} or empty (got ${JSON.stringify(raw)}); using the cost model's defaults`);

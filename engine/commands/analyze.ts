@@ -7,7 +7,7 @@ import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
 import { kvFormat } from '../memory/kvFormats';
 import { analyze } from '../analyze';
-import { servingEngine, servingEngines } from '../cost/engines';
+import { servingEngines } from '../cost/engines';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
 
 const USAGE = `ridgeline analyze <config.json> [options]
@@ -64,7 +64,6 @@ export const analyzeCommand: Command = {
     args.str('--out');
     args.rejectUnknown();
 
-    if (engineId !== undefined) servingEngine(engineId);
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const spec = loadConfigFile(file);
     const device = getDevice(hardware);

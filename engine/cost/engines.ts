@@ -14,31 +14,32 @@ export interface ServingEngine {
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['forwardOverheadS', 'launchOverheadS', 'fusedAttention', 'groupedDecodeAttention']);
 
-function load(): ServingEngine[] {
-  const out: ServingEngine[] = [];
+function load(): readonly Readonly<ServingEngine>[] {
+  const out: Readonly<ServingEngine>[] = [];
   for (const e of (data as unknown as { engines: ServingEngine[] }).engines) {
     for (const k of Object.keys(e.params)) {
       // The file ships with the engine: a key the cost model does not read is a bug, not user input.
       if (!KNOWN_KEYS.has(k)) throw new Error(`engine/cost/engines.json: ${e.id}: unknown parameter ${k}`);
     }
-    out.push({ id: e.id, name: e.name, params: { ...e.params }, source: e.source });
+    out.push(Object.freeze({ id: e.id, name: e.name, params: Object.freeze({ ...e.params }), source: e.source }));
   }
-  return out;
+  return Object.freeze(out);
 }
 
+/** Read-only: analyze() looks a profile up on every call, so lookups hand out the shared objects. */
 const ENGINES = load();
 
 /** Every serving engine profile, in the file's order. */
-export function servingEngines(): ServingEngine[] {
-  return ENGINES.map((e) => ({ ...e, params: { ...e.params } }));
+export function servingEngines(): readonly Readonly<ServingEngine>[] {
+  return ENGINES;
 }
 
 /** One profile by id (case-insensitive); an unknown id names the close matches. Exit code 2. */
-export function servingEngine(id: string, field = '--engine'): ServingEngine {
+export function servingEngine(id: string, field = '--engine'): Readonly<ServingEngine> {
   if (typeof id !== 'string' || !id.trim()) throw inputError({ field, expected: `a serving engine id: ${ENGINES.map((e) => e.id).join(', ')}`, got: id });
   const key = id.trim().toLowerCase();
   const hit = ENGINES.find((e) => e.id === key);
-  if (hit) return { ...hit, params: { ...hit.params } };
+  if (hit) return hit;
   const close = closeMatches(key, ENGINES.map((e) => e.id));
   const hint = close.length ? `; close matches: ${close.join(', ')}` : `; known ids: ${ENGINES.map((e) => e.id).join(', ')}`;
   throw new RidgelineError(`${field}: unknown serving engine "${id}"${hint}`, { exitCode: 2, field });

@@ -114,19 +114,23 @@ function cloneParams(p: CostParams): CostParams {
 
 /**
  * Parameters for one device: defaults, then the device's measured efficiencies and dispatch overhead
- * (keys `gemm`, `attention`... set both sides; `gemm.compute` / `gemm.memory` set one), then overrides.
+ * (keys `gemm`, `attention`... set both sides; `gemm.compute` / `gemm.memory` set one), then each layer of
+ * overrides in order (e.g. a serving engine profile, then explicit options). A key left undefined in a layer
+ * keeps the value below it.
  */
-export function costParamsFor(device: Device, overrides: Partial<CostParams> = {}): CostParams {
+export function costParamsFor(device: Device, ...layers: Array<Partial<CostParams> | undefined>): CostParams {
   let base = cache.get(device);
   if (!base) {
     base = deviceParams(device);
     cache.set(device, base);
   }
   let out: CostParams | null = null;
-  for (const [k, v] of Object.entries(overrides)) {
-    if (v === undefined) continue;
-    out ??= { ...base };
-    (out as unknown as Record<string, unknown>)[k] = v;
+  for (const overrides of layers) {
+    for (const [k, v] of Object.entries(overrides ?? {})) {
+      if (v === undefined) continue;
+      out ??= { ...base };
+      (out as unknown as Record<string, unknown>)[k] = v;
+    }
   }
   if (!out) return base;
   checkParams(out);
