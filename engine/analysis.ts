@@ -27,6 +27,8 @@ export interface OpResult {
   computeS: number;
   memoryS: number;
   overheadS: number;
+  /** A separate pass that dequantizes the weights into a 16-bit buffer before the GEMM (cost parameter dequantizeToBuffer). */
+  dequantPassS?: number;
   launches: number;
   /** Ops that run inside this kernel (fused attention). */
   fused?: string[];
@@ -142,6 +144,12 @@ export interface AnalysisResult {
     efficiency: Record<string, { compute: number; memory: number }>;
     /** Factor on the gemm compute efficiency for routed-expert (MoE) GEMMs. */
     moeGemmComputeScale: number;
+    /** Prompt tokens per prefill pass (chunked prefill); 0: the whole prompt in one pass. */
+    prefillChunkTokens: number;
+    /** 16-bit GEMMs accumulate in fp16 (at the device's fp16-accumulate peak where it lists one). */
+    fp16AccumulateGemm: boolean;
+    /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores). */
+    matrixUnitComputeScale: number;
     /**
      * The device's link (the assumed PCIe link at tp > 1 when it lists none), the fraction of it an all-reduce
      * reaches and the latency of one all-reduce call at this tp (0 at tp 1).

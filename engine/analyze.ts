@@ -7,6 +7,7 @@ import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/pa
 import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
+import { prefillCosts as costPrefill } from './cost/prefill';
 import { inputError } from './errors';
 import { servingEngine } from './cost/engines';
 import { kvBytesPerToken } from './memory/kvCache';
@@ -62,8 +63,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const B = workload.batch;
 
   // Prefill.
-  const prefillOps = buildGraph(spec, workload, 'prefill', P).ops;
-  const prefillCosts = costOps(prefillOps, ctx);
+  const prefillCosts = costPrefill(spec, workload, ctx);
   const prefillTotals = totals(prefillCosts);
 
   // Decode: the reported step, the e2e integral, the curve and the batch sweep.
@@ -188,6 +188,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       overlap: params.overlap,
       efficiency: { ...params.efficiency },
       moeGemmComputeScale: params.moeGemmComputeScale,
+      prefillChunkTokens: params.prefillChunkTokens,
+      fp16AccumulateGemm: params.fp16AccumulateGemm,
+      matrixUnitComputeScale: params.matrixUnitComputeScale,
       interconnect: link ? {
         kind: link.kind,
         bandwidthBytesPerS: link.bandwidthBytesPerS,

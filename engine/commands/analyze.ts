@@ -28,13 +28,17 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
   --engine ID            serving engine profile: ${servingEngines().map((e) => e.id).join(', ')} (default: none,
                          the cost model's defaults, which match tensorrt-llm); sets the host work per forward pass,
-                         attention kernels and launch overhead the engine runs with (engine/cost/engines.json)
+                         attention kernels, launch overhead, prefill chunks and GEMM efficiency the engine runs
+                         with (engine/cost/engines.json)
   --attention fused|unfused   FlashAttention-style fused kernel or scores through memory (default: the engine's;
                          fused)
   --decode-attention grouped|per-head
                          grouped-query decode kernels load each K/V head once per group (XQA, FlashDecoding;
                          default: the engine's; grouped) or once per query head (masked MHA kernels, e.g.
                          TensorRT-LLM before v0.8)
+  --prefill-chunk N      prompt tokens per prefill pass: a longer prompt runs in chunks of N, each attending to the
+                         ones before it through the KV cache (chunked prefill; llama.cpp's micro-batch); 0 = the
+                         whole prompt in one pass (default: the engine's; 0, llama.cpp 512)
   --format table|json|markdown|html|csv   output (default table)
   --out FILE             write the output to FILE`;
 
@@ -58,6 +62,7 @@ export const analyzeCommand: Command = {
     const engineId = args.str('--engine');
     const attention = args.optionalChoice('--attention', ['fused', 'unfused'] as const);
     const decodeAttention = args.optionalChoice('--decode-attention', ['grouped', 'per-head'] as const);
+    const prefillChunk = args.optionalInt('--prefill-chunk', { min: 0, max: 1 << 24 });
     const weightsRaw = args.str('--weights');
     const actRaw = args.str('--activations');
     const kvRaw = args.str('--kv');
@@ -83,6 +88,7 @@ export const analyzeCommand: Command = {
       params: {
         fusedAttention: attention === undefined ? undefined : attention === 'fused',
         groupedDecodeAttention: decodeAttention === undefined ? undefined : decodeAttention === 'grouped',
+        prefillChunkTokens: prefillChunk,
       },
     });
     switch (format) {

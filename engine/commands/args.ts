@@ -78,6 +78,11 @@ export class Args {
     return n;
   }
 
+  /** An integer option within [min, max], or undefined when it is not given (the caller's default applies later). */
+  optionalInt(name: string, opts: { min?: number; max?: number } = {}): number | undefined {
+    return this.options.has(name) ? this.int(name, 0, opts) : (this.used.add(name), undefined);
+  }
+
   /** A finite number option within [min, max]. */
   num(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
     const raw = this.str(name);

@@ -12,7 +12,16 @@ export interface ServingEngine {
   source: string;
 }
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set(['forwardOverheadS', 'launchOverheadS', 'fusedAttention', 'groupedDecodeAttention']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'forwardOverheadS',
+  'launchOverheadS',
+  'fusedAttention',
+  'groupedDecodeAttention',
+  'scoreBytesPerElement',
+  'prefillChunkTokens',
+  'fp16AccumulateGemm',
+  'matrixUnitComputeScale',
+]);
 
 function load(): readonly Readonly<ServingEngine>[] {
   const out: Readonly<ServingEngine>[] = [];

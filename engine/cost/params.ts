@@ -50,6 +50,26 @@ export interface CostParams {
   groupedDecodeAttention: boolean;
   /** Bytes per element of the materialized score/probability matrices (unfused attention). */
   scoreBytesPerElement: number;
+  /**
+   * Tokens per sequence of one prefill forward pass: a longer prompt runs as chunks of this many tokens, each
+   * attending to the chunks before it through the KV cache, with its own host overhead; only the last computes
+   * the output head (llama.cpp's micro-batch, n_ubatch; vLLM's and TensorRT-LLM's chunked prefill). 0: the
+   * whole prompt in one pass.
+   */
+  prefillChunkTokens: number;
+  /**
+   * True: 16-bit GEMM and attention kernels accumulate in fp16 and run at the device's fp16-accumulate peak
+   * where it lists a higher one (fp16AccumulateFlopsPerS: GeForce cards). False: fp32 accumulation.
+   */
+  fp16AccumulateGemm: boolean;
+  /** Extra factor on the compute efficiency of GEMM and attention kernels that run on matrix units (tensor cores). */
+  matrixUnitComputeScale: number;
+  /**
+   * True: a quantized GEMM of more than 8 rows on matrix units first dequantizes its weights into a 16-bit
+   * buffer, in a kernel of its own, and the GEMM reads that buffer (llama.cpp's cuBLAS path for quantized
+   * prompts, before its int8 MMQ kernels became the default in mid-2024). False: dequantization inside the GEMM.
+   */
+  dequantizeToBuffer: boolean;
   /** Where the efficiencies and overhead came from (`defaults` or the measured adapter). */
   origin: string;
 }
@@ -95,6 +115,10 @@ function fromDefaults(): CostParams {
     fusedAttention: true,
     groupedDecodeAttention: true,
     scoreBytesPerElement: d.scoreBytesPerElement,
+    prefillChunkTokens: 0,
+    fp16AccumulateGemm: false,
+    matrixUnitComputeScale: 1,
+    dequantizeToBuffer: false,
     origin: 'defaults (engine/cost/defaults.json)',
   };
 }
@@ -176,5 +200,8 @@ function checkParams(p: CostParams): void {
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
   if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
   if (!(p.moeGemmComputeScale > 0 && p.moeGemmComputeScale <= 1)) throw inputError({ field: 'moeGemmComputeScale', expected: 'a fraction in (0, 1]', got: p.moeGemmComputeScale });
+  if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1 << 30)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer >= 0 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });
+  if (!(p.matrixUnitComputeScale > 0 && p.matrixUnitComputeScale <= 1)) throw inputError({ field: 'matrixUnitComputeScale', expected: 'a fraction in (0, 1]', got: p.matrixUnitComputeScale });
+  if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

@@ -135,6 +135,8 @@ export interface OpCost {
   computeS: number;
   memoryS: number;
   overheadS: number;
+  /** Time of a dequantization pass before the kernel (weights into a 16-bit buffer), when there is one. */
+  dequantPassS?: number;
   timeS: number;
   bound: Bound;
   launches: number;
@@ -173,6 +175,8 @@ interface KernelEval {
   computeS: number;
   memoryS: number;
   overheadS: number;
+  /** A serial pre-pass of the kernel (weights dequantized into a buffer first), outside the overlap. */
+  dequantPassS: number;
   timeS: number;
   launches: number;
   peakEff: number;
@@ -182,7 +186,7 @@ interface KernelEval {
 }
 
 function newEval(): KernelEval {
-  return { flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, timeS: 0, launches: 0, peakEff: 0, bwEff: 0, peakDtype: 'fp16', bound: 'memory' };
+  return { flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, dequantPassS: 0, timeS: 0, launches: 0, peakEff: 0, bwEff: 0, peakDtype: 'fp16', bound: 'memory' };
 }
 
 /**
@@ -226,6 +230,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let dequantTileFlops = 0;
   let launches = 0;
   let message = 0;
+  // Weights dequantized into a 16-bit buffer by a kernel of their own before the GEMM (params.dequantizeToBuffer).
+  let passBytes = 0;
+  let passFlops = 0;
+  let passLaunches = 0;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const pad = ctx.padGemm ?? matrixUnits(ctx.device, host.computeDtype);
@@ -252,7 +260,14 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     } else padFlops += tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
-      if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+      if (params.dequantizeToBuffer && pad && m >= SIMD_GEMM_MIN_ROWS) {
+        // The pass reads the packed weights and writes 16-bit ones; the GEMM reads those instead.
+        const w16 = s.n * s.k * op.count * op.layers * 2;
+        passBytes += b.weights + w16;
+        passFlops += dq;
+        passLaunches += op.launches;
+        bytes += w16 - b.weights;
+      } else if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
       else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
     if (convert && m > 0) {
@@ -277,6 +292,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     out.computeS = 0;
     out.memoryS = n > 1 ? ((2 * (n - 1)) / n) * message / linkBw : 0;
     out.overheadS = launches * allreduceCallLatencyS(params, n);
+    out.dequantPassS = 0;
     out.timeS = out.memoryS + out.overheadS;
     out.peakEff = 0;
     out.bwEff = linkBw;
@@ -285,19 +301,36 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     return out;
   }
   const peak = cachedPeak(ctx, host.computeDtype);
-  const scale = cls === 'gemm' || cls === 'attention' ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
+  const matmul = cls === 'gemm' || cls === 'attention';
+  let peakFlops = peak.flopsPerS;
+  // An engine that accumulates 16-bit GEMMs in fp16 gets the fp16-accumulate rate where the device has a higher one.
+  if (matmul && params.fp16AccumulateGemm && peak.dtype === 'fp16') {
+    const acc = ctx.device.fp16AccumulateFlopsPerS;
+    if (acc !== undefined && acc > peakFlops) peakFlops = acc;
+  }
+  const scale = matmul ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
-  const peakEff = peak.flopsPerS * eff.compute * scale * moe;
+  const unit = matmul && params.matrixUnitComputeScale !== 1 && matrixUnits(ctx.device, host.computeDtype) ? params.matrixUnitComputeScale : 1;
+  const peakEff = peakFlops * eff.compute * scale * moe * unit;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
   // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.
   const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / ((ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS) * eff.compute) : 0);
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
   const hi = computeS > memoryS ? computeS : memoryS;
+  let passS = 0;
+  if (passBytes > 0) {
+    const ew = classEfficiency(params, 'elementwise');
+    const passMemS = passBytes / (ctx.device.memoryBandwidthBytesPerS * ew.memory);
+    const passComputeS = passFlops / ((ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS) * ew.compute);
+    passS = overlapTimeS(passComputeS, passMemS, params.overlap) + passLaunches * params.launchOverheadS;
+    out.bytes = bytes + passBytes;
+  }
   out.computeS = computeS;
   out.memoryS = memoryS;
   out.overheadS = overheadS;
-  out.timeS = overlapTimeS(computeS, memoryS, params.overlap) + overheadS;
+  out.dequantPassS = passS;
+  out.timeS = overlapTimeS(computeS, memoryS, params.overlap) + passS + overheadS;
   out.peakEff = peakEff;
   out.bwEff = bwEff;
   out.peakDtype = peak.dtype;
@@ -359,13 +392,17 @@ export function costKernel(ops: readonly Op[], ctx: CostContext): OpCost {
  * The roofline terms of the kernel ops[i0..i1) (see kernelEnd), in a scratch object that the next call
  * overwrites: read it before costing another kernel.
  */
-export function kernelTimes(ops: readonly Op[], i0: number, i1: number, ctx: CostContext): Readonly<Pick<KernelEval, 'computeS' | 'memoryS' | 'overheadS' | 'timeS'>> {
+export function kernelTimes(ops: readonly Op[], i0: number, i1: number, ctx: CostContext): Readonly<Pick<KernelEval, 'computeS' | 'memoryS' | 'overheadS' | 'dequantPassS' | 'timeS'>> {
   return evalKernel(ops, i0, i1, ctx, scratch);
 }
 
 /** costKernel of the kernel ops[i0..i1) without copying the ops out. */
 function costRange(ops: readonly Op[], i0: number, i1: number, ctx: CostContext): OpCost {
-  const e = evalKernel(ops, i0, i1, ctx, scratch);
+  return opCost(ops, i0, i1, ctx, evalKernel(ops, i0, i1, ctx, scratch));
+}
+
+/** The result row of kernel ops[i0..i1) from its evaluation. */
+function opCost(ops: readonly Op[], i0: number, i1: number, ctx: CostContext, e: KernelEval): OpCost {
   const host = ops[i0]!;
   const fusedAttention = i1 - i0 > 1 && host.opClass === 'attention';
   const intensity = e.bytes > 0 ? e.flops / e.bytes : 0;
@@ -388,6 +425,7 @@ function costRange(ops: readonly Op[], i0: number, i1: number, ctx: CostContext)
     launches: e.launches,
   };
   if (host.layer !== undefined) out.layer = host.layer;
+  if (e.dequantPassS > 0) out.dequantPassS = e.dequantPassS;
   if (i1 - i0 > 1) {
     const fused: string[] = [];
     for (let i = i0; i < i1; i++) fused.push(ops[i]!.name);
@@ -461,6 +499,101 @@ export function kernels(ops: readonly Op[]): Op[][] {
     out.push(ops.slice(i, j));
     i = j;
   }
+  return out;
+}
+
+/** One forward pass of a multi-pass phase and how many times it counts. */
+export interface WeightedPass {
+  ops: readonly Op[];
+  weight: number;
+}
+
+/**
+ * Forward passes of one graph structure (the chunks of a chunked prefill), costed and summed kernel by kernel,
+ * each pass counted `weight` times; then the host overhead of every pass in one row. The pass with the most
+ * kernels (the last chunk: it also reads a cached prefix and computes the output head) gives the rows and their
+ * order; every other pass's kernels must be among them (matched by position, else by name and occurrence).
+ */
+export function costPasses(passes: readonly WeightedPass[], ctx: CostContext): OpCost[] {
+  let t = -1;
+  passes.forEach((p, j) => {
+    if (t < 0 || p.ops.length > passes[t]!.ops.length) t = j;
+  });
+  if (t < 0) return [];
+  const tOps = passes[t]!.ops;
+  const tStarts: number[] = [];
+  const tNames: string[] = [];
+  const sums: KernelEval[] = [];
+  for (let i = 0; i < tOps.length; ) {
+    const end = kernelEnd(tOps, i);
+    tStarts.push(i);
+    tNames.push(tOps[i]!.name);
+    sums.push({ ...evalKernel(tOps, i, end, ctx, scratch), flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, dequantPassS: 0, timeS: 0, launches: 0 });
+    i = end;
+  }
+  let keyed: Map<string, number> | null = null;
+  let passCount = 0;
+  for (const p of passes) {
+    passCount += p.weight;
+    const w = p.weight;
+    const ops = p.ops;
+    // Usually a pass lines up with the widest one kernel for kernel (it only lacks the output head at the end);
+    // where it does not (a kernel missing in between), kernels are matched by name and occurrence.
+    let seen: Map<string, number> | null = null;
+    for (let i = 0, k = 0; i < ops.length; k++) {
+      const end = kernelEnd(ops, i);
+      const name = ops[i]!.name;
+      let at = k;
+      if (seen || tNames[k] !== name) {
+        if (!seen) {
+          seen = new Map();
+          for (let q = 0; q < k; q++) seen.set(tNames[q]!, (seen.get(tNames[q]!) ?? 0) + 1);
+        }
+        keyed ??= occurrenceIndex(tNames);
+        const n = seen.get(name) ?? 0;
+        seen.set(name, n + 1);
+        const hit = keyed.get(`${name}#${n}`);
+        if (hit === undefined) throw new Error(`costPasses: kernel ${name} #${n} is missing from the widest pass`);
+        at = hit;
+      }
+      const e = evalKernel(ops, i, end, ctx, scratch);
+      const sum = sums[at]!;
+      sum.flops += w * e.flops;
+      sum.bytes += w * e.bytes;
+      sum.computeS += w * e.computeS;
+      sum.memoryS += w * e.memoryS;
+      sum.overheadS += w * e.overheadS;
+      sum.dequantPassS += w * e.dequantPassS;
+      sum.timeS += w * e.timeS;
+      sum.launches += w * e.launches;
+      i = end;
+    }
+  }
+  const out: OpCost[] = [];
+  sums.forEach((sum, k) => {
+    const hi = sum.computeS > sum.memoryS ? sum.computeS : sum.memoryS;
+    if (sum.bound !== 'comm') sum.bound = sum.overheadS > hi ? 'overhead' : sum.computeS >= sum.memoryS ? 'compute' : 'memory';
+    const i0 = tStarts[k]!;
+    out.push(opCost(tOps, i0, kernelEnd(tOps, i0), ctx, sum));
+  });
+  if (ctx.params.forwardOverheadS > 0 && tOps.length > 0) {
+    const h = hostRow(ctx, tOps[0]!.phase);
+    h.overheadS *= passCount;
+    h.timeS *= passCount;
+    out.push(h);
+  }
+  return out;
+}
+
+/** Kernel names keyed by name and occurrence (`name#n`), to their index. */
+function occurrenceIndex(names: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const seen = new Map<string, number>();
+  names.forEach((name, k) => {
+    const n = seen.get(name) ?? 0;
+    seen.set(name, n + 1);
+    out.set(`${name}#${n}`, k);
+  });
   return out;
 }
 

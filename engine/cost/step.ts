@@ -14,7 +14,7 @@ import { kernelEnd, kernelTimes, overlapTimeS } from './roofline';
  * context costs a few multiply-adds per kernel and builds nothing.
  */
 export class StepLine {
-  /** Per kernel: compute0, computeSlope, memory0, memorySlope, overheadS (a plain array: small typed arrays cost an ArrayBuffer each). */
+  /** Per kernel: compute0, computeSlope, memory0, memorySlope, overheadS plus any dequantization pass (both outside the overlap; a plain array: small typed arrays cost an ArrayBuffer each). */
   private readonly k: number[];
   private readonly kernels: number;
 
@@ -41,7 +41,7 @@ export class StepLine {
       const end = kernelEnd(opsA, i);
       const e = kernelTimes(opsA, i, end, ctx);
       names.push(opsA[i]!.name);
-      k.push(e.computeS, 0, e.memoryS, 0, e.overheadS);
+      k.push(e.computeS, 0, e.memoryS, 0, e.overheadS + e.dequantPassS);
       i = end;
     }
     return StepLine.second(k, names, cA, nextOps(), cB, ctx, roundContext);
@@ -56,7 +56,7 @@ export class StepLine {
     for (let j = 0; j < n; j++) {
       const r = costsA[j]!;
       names.push(r.fused ? r.fused[0]! : r.name);
-      k.push(r.computeS, 0, r.memoryS, 0, r.overheadS);
+      k.push(r.computeS, 0, r.memoryS, 0, r.overheadS + (r.dequantPassS ?? 0));
     }
     return StepLine.second(k, names, cA, nextOps(), cB, ctx, roundContext);
   }
@@ -71,7 +71,7 @@ export class StepLine {
       const end = kernelEnd(opsB, i);
       const e = kernelTimes(opsB, i, end, ctx);
       const o = j * STRIDE;
-      if (e.overheadS !== k[o + 4]) return null;
+      if (e.overheadS + e.dequantPassS !== k[o + 4]) return null;
       const c0 = k[o]!;
       const m0 = k[o + 2]!;
       k[o + 1] = (e.computeS - c0) / dc;

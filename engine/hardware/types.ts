@@ -31,6 +31,12 @@ export interface Device {
   memoryEfficiencyScale?: number;
   /** Where memoryEfficiencyScale comes from. */
   memoryEfficiencySource?: string;
+  /**
+   * Dense FP16 tensor peak with FP16 accumulation, where the datasheet lists it above the FP32-accumulate figure
+   * in peakFlopsPerS.fp16 (GeForce cards run FP32 accumulation at half rate). Used only by cost parameters that
+   * say the engine accumulates in FP16 (fp16AccumulateGemm). Absent = the fp16 peak either way.
+   */
+  fp16AccumulateFlopsPerS?: number;
   /** Datasheet or measurement the figures come from. */
   source: string;
   /** Set for devices measured on this machine by the WebGPU microbenchmarks. */

@@ -125,6 +125,11 @@ export interface GraphOptions {
    * earlier chunks of a chunked prefill). The new tokens attend to them too, read from the cache. Default 0.
    */
   cachedTokens?: number;
+  /**
+   * Prefill only: false for a chunk of a chunked prefill that is not the prompt's last; it computes no output
+   * head (final norm and LM head). Default true.
+   */
+  output?: boolean;
 }
 
 export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, contextTokens: number, opts?: GraphOptions): OpGraph {
@@ -298,6 +303,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   }
 
   // Output: final norm and LM head on the last token of each sequence only (prefill) or the new token.
+  if (prefill && opts?.output === false) return { phase, contextTokens, ops: b.ops };
   const outRows = B;
   if (s.finalNorm) b.norm('final_norm', 1, undefined, outRows, h);
   if (ed !== h) b.gemm('project_out', 1, undefined, outRows, ed, h, false);

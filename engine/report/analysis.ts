@@ -165,7 +165,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   out.push('## Cost model');
   out.push('');
   const engine = r.costModel.servingEngine ? `the ${escapeMd(r.costModel.servingEngine.name)} profile (engine/cost/engines.json) over ` : '';
-  out.push(`Cost parameters: ${engine}${escapeMd(r.costModel.origin)}; host work ${fmtTime(r.costModel.forwardOverheadS)} per forward pass; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
+  out.push(`Cost parameters: ${engine}${escapeMd(r.costModel.origin)}; host work ${fmtTime(r.costModel.forwardOverheadS)} per forward pass; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : 'unfused (scores through memory)'}${r.costModel.groupedDecodeAttention ? '' : '; decode attention reloads K/V per query head'}${r.costModel.prefillChunkTokens > 0 ? `; prefill in chunks of ${r.costModel.prefillChunkTokens} tokens` : ''}${r.costModel.fp16AccumulateGemm ? '; 16-bit GEMMs accumulate in fp16' : ''}${r.costModel.matrixUnitComputeScale !== 1 ? `; tensor-core GEMMs at ${r.costModel.matrixUnitComputeScale} of the GEMM compute efficiency` : ''}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
   if (r.warnings.length) {
     out.push('');
     out.push('## Warnings');
@@ -245,7 +245,7 @@ ${sections.join('\n')}
 `;
 }
 
-export const CSV_COLUMNS = ['phase', 'name', 'layers', 'layer', 'opClass', 'computeDtype', 'flops', 'bytes', 'intensity', 'bound', 'computeS', 'memoryS', 'overheadS', 'timeS'] as const;
+export const CSV_COLUMNS = ['phase', 'name', 'layers', 'layer', 'opClass', 'computeDtype', 'flops', 'bytes', 'intensity', 'bound', 'computeS', 'memoryS', 'dequantPassS', 'overheadS', 'timeS'] as const;
 
 export function renderAnalysisCsv(r: AnalysisResult): string {
   const lines = [CSV_COLUMNS.join(',')];

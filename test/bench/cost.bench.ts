@@ -103,6 +103,10 @@ export async function bench(): Promise<Record<string, unknown>> {
   const analyzeCore = time(() => analyze(spec, w, device, { sweeps: false }));
   // The same with a serving engine profile (its parameters merged over the device's on every call).
   const analyzeCoreEngine = time(() => analyze(spec, w, device, { servingEngine: 'vllm', sweeps: false }));
+  // Chunked prefill (llama.cpp profile, 512-token micro-batches): an 8192-token prompt is 16 forward passes.
+  const wLong = { ...w, promptTokens: 8192 };
+  const analyzeLong = time(() => analyze(spec, wLong, device, { sweeps: false }));
+  const analyzeChunked = time(() => analyze(spec, wLong, device, { servingEngine: 'llama.cpp', sweeps: false }));
   const analyzeFull = time(() => analyze(spec, w, device));
   const buildGraphT = time(() => buildGraph(spec, w, 'decode', 1152));
   const jsonRoundTrip = time(() => JSON.parse(JSON.stringify(core)));
@@ -145,6 +149,8 @@ export async function bench(): Promise<Record<string, unknown>> {
     analyzeCore: t(analyzeCore),
     analyzeCoreWithEngineProfile: t(analyzeCoreEngine),
     analyzeFull: t(analyzeFull),
+    analyzeCore8kPrompt: t(analyzeLong),
+    analyzeCore8kPromptIn16Chunks: t(analyzeChunked),
     planMemory: t(planMemoryT),
     buildGraphBaseline: t(buildGraphT),
     jsonRoundTripBaseline: t(jsonRoundTrip),
@@ -153,6 +159,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     analyzeCoreOverJsonRoundTrip: r2(analyzeCore.cpuUs / jsonRoundTrip.cpuUs),
     analyzeFullOverCore: r2(analyzeFull.cpuUs / analyzeCore.cpuUs),
     analyzeEngineProfileOverCore: r2(analyzeCoreEngine.cpuUs / analyzeCore.cpuUs),
+    analyzeChunkedPrefillOverOnePass: r2(analyzeChunked.cpuUs / analyzeLong.cpuUs),
     analyzeCoreTargetUs: 20,
     grid64x64Ms: { wallMs: r2(gridT.wallMs), cpuMs: r2(gridT.cpuMs) },
     grid64x64PointByPointMs: { wallMs: r2(pointT.wallMs), cpuMs: r2(pointT.cpuMs) },

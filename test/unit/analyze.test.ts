@@ -272,7 +272,7 @@ test('cli: table, markdown, html (self-contained) and csv', () => {
   assert.doesNotMatch(html.stdout, /<script|<link /);
   const csv = run('analyze', CONFIG, '--format', 'csv');
   const lines = csv.stdout.trim().split('\n');
-  assert.equal(lines[0], 'phase,name,layers,layer,opClass,computeDtype,flops,bytes,intensity,bound,computeS,memoryS,overheadS,timeS');
+  assert.equal(lines[0], 'phase,name,layers,layer,opClass,computeDtype,flops,bytes,intensity,bound,computeS,memoryS,dequantPassS,overheadS,timeS');
   assert.ok(lines.length > 20);
   assert.doesNotMatch(t.stdout + md.stdout + html.stdout + csv.stdout, /NaN|Infinity/);
 });

@@ -21,9 +21,8 @@ test('serving engines: the four profiles, each with a source; ids are case-insen
   assert.deepEqual(servingEngines().map((e) => e.id), ['tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']);
   for (const e of servingEngines()) assert.ok(e.source.length > 80, `${e.id} states its source`);
   assert.equal(servingEngine(' vLLM ').id, 'vllm');
-  // TensorRT-LLM and llama.cpp run as the defaults do.
+  // TensorRT-LLM runs as the defaults do (llama.cpp's profile: test/unit/prefill-engine.test.ts).
   assert.deepEqual(servingEngine('tensorrt-llm').params, {});
-  assert.deepEqual(servingEngine('llama.cpp').params, {});
 });
 
 test('serving engines: an unknown id names the close matches, exit code 2', () => {

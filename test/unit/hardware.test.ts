@@ -106,6 +106,16 @@ test('a device may scale the memory efficiencies (its kernels reach less of the 
   }
 });
 
+test('a device may list its fp16-accumulate tensor peak (GeForce); the figure is checked', () => {
+  // GA102 and Ada whitepapers: FP16 tensor with FP16 accumulate 142 and 330.3 TFLOPS dense, twice the FP32-accumulate figure.
+  assert.equal(getDevice('rtx-3090').fp16AccumulateFlopsPerS, 2 * getDevice('rtx-3090').peakFlopsPerS.fp16!);
+  assert.equal(getDevice('rtx-4090').fp16AccumulateFlopsPerS, 330.3e12);
+  for (const bad of [-1, 0, '142e12']) {
+    const f = tmpFile('badacc.json', JSON.stringify([{ ...GOOD, fp16AccumulateFlopsPerS: bad }]));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /fp16AccumulateFlopsPerS: expected a positive number/.test(e.message), String(bad));
+  }
+});
+
 test('`this` needs a measured device', () => {
   setMeasuredDeviceLoader(() => null);
   assert.throws(() => getDevice('this'), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /run `ridgeline bench` first/.test(e.message));
