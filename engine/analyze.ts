@@ -4,7 +4,7 @@ import type { Device } from './hardware/types';
 import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
-import { addTime, costOps, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { addTime, costOps, matmulPeakFlopsPerS, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { prefillCosts as costPrefill } from './cost/prefill';
@@ -108,7 +108,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
 
   // Phase results.
   const mainDtype = mainComputeDtype(decodeCosts);
-  const peak = peakFor(device, mainDtype);
+  const dtypePeak = peakFor(device, mainDtype);
+  // MFU and the ridge use the rate the engine's GEMMs run at (fp16 accumulation on GeForce: twice the listed fp16).
+  const peak = { dtype: dtypePeak.dtype, flopsPerS: matmulPeakFlopsPerS(device, dtypePeak, params) };
   const devices = workload.tp;
   const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * P, devices);
   const decodePhase = phaseResult(decodeTotals, device, peak.flopsPerS, B, devices);

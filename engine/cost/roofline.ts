@@ -50,6 +50,18 @@ export function peakFor(device: Device, dtype: Dtype): PeakChoice {
   return { dtype: best, flopsPerS: v, note: `${device.id} has no native ${dtype}: ${dtype} ops run at the ${best} peak` };
 }
 
+/**
+ * The peak a GEMM or attention kernel computing at `peak` runs against: an engine that accumulates 16-bit GEMMs
+ * in fp16 gets the device's fp16-accumulate rate where it lists a higher one (GeForce cards).
+ */
+export function matmulPeakFlopsPerS(device: Device, peak: PeakChoice, params: Pick<CostParams, 'fp16AccumulateGemm'>): number {
+  if (params.fp16AccumulateGemm && peak.dtype === 'fp16') {
+    const acc = device.fp16AccumulateFlopsPerS;
+    if (acc !== undefined && acc > peak.flopsPerS) return acc;
+  }
+  return peak.flopsPerS;
+}
+
 /** m padded up to the smallest GEMM tile that covers it (multiples of the largest tile above it). */
 export function paddedM(m: number, tiles: readonly number[]): number {
   if (!(m > 0)) return m;
@@ -302,12 +314,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   }
   const peak = cachedPeak(ctx, host.computeDtype);
   const matmul = cls === 'gemm' || cls === 'attention';
-  let peakFlops = peak.flopsPerS;
-  // An engine that accumulates 16-bit GEMMs in fp16 gets the fp16-accumulate rate where the device has a higher one.
-  if (matmul && params.fp16AccumulateGemm && peak.dtype === 'fp16') {
-    const acc = ctx.device.fp16AccumulateFlopsPerS;
-    if (acc !== undefined && acc > peakFlops) peakFlops = acc;
-  }
+  const peakFlops = matmul ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;
   const scale = matmul ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
   const unit = matmul && params.matrixUnitComputeScale !== 1 && matrixUnits(ctx.device, host.computeDtype) ? params.matrixUnitComputeScale : 1;

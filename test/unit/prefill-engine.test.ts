@@ -169,6 +169,10 @@ test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation
   assert.equal(r.costModel.prefillChunkTokens, 512);
   assert.equal(r.costModel.fp16AccumulateGemm, true);
   assert.equal(r.costModel.matrixUnitComputeScale, 0.72);
+  // MFU and the ridge are taken against the rate the GEMMs run at: 142 TFLOPS, so MFU stays a fraction.
+  assert.equal(r.hardware.peakFlopsPerS, 142e12);
+  assert.equal(analyze(llama3, W(4096), r3090, { sweeps: false }).hardware.peakFlopsPerS, 71e12);
+  assert.ok(r.prefill.mfu > 0.3 && r.prefill.mfu < 0.72 * 0.72, `${r.prefill.mfu}`);
   // Eight chunks, each a forward pass: eight times the host work.
   assert.ok(Math.abs(r.ops.find((o) => o.phase === 'prefill' && o.name === 'host_overhead')!.timeS - 8 * 7e-4) < 1e-15);
   // A compute-bound prompt GEMM on the 3090: fp16 accumulation doubles the peak, the scale takes 0.72 of the
