@@ -102,7 +102,10 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const e2eTimeS = prefillTotals.timeS + decodeSumS;
 
   // Memory (the memory planner; per device).
-  const plan = planMemory(spec, workload, device, opts.memory);
+  // A chunked prefill (cost parameters) also sizes the activations of the largest forward pass, unless the
+  // memory options say otherwise.
+  const memoryOpts = params.prefillChunkTokens > 0 && opts.memory?.prefillChunkTokens === undefined ? { ...opts.memory, prefillChunkTokens: params.prefillChunkTokens } : opts.memory;
+  const plan = planMemory(spec, workload, device, memoryOpts);
   warnings.push(...plan.warnings);
   if (!plan.fits) warnings.push(`does not fit: ${fmtGiB(plan.totalBytes)} needed per device, ${fmtGiB(plan.deviceBytes)} on ${device.id}`);
 

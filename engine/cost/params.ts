@@ -51,10 +51,10 @@ export interface CostParams {
   /** Bytes per element of the materialized score/probability matrices (unfused attention). */
   scoreBytesPerElement: number;
   /**
-   * Tokens per sequence of one prefill forward pass: a longer prompt runs as chunks of this many tokens, each
-   * attending to the chunks before it through the KV cache, with its own host overhead; only the last computes
-   * the output head (llama.cpp's micro-batch, n_ubatch; vLLM's and TensorRT-LLM's chunked prefill). 0: the
-   * whole prompt in one pass.
+   * Most prompt tokens of one prefill forward pass, over the whole batch: a longer prefill runs as chunks, every
+   * sequence advancing by its share (at least one token), each chunk attending to the ones before it through the
+   * KV cache, with its own host overhead; only the last computes the output head (llama.cpp's micro-batch,
+   * n_ubatch; vLLM's max_num_batched_tokens; TensorRT-LLM's chunked context). 0: the whole prompt in one pass.
    */
   prefillChunkTokens: number;
   /**

@@ -61,11 +61,20 @@ export function prefillChunks(promptTokens: number, chunkTokens: number): Prefil
 }
 
 /**
+ * Prompt tokens per sequence in one pass of a prefill chunked at `chunkTokens` over the whole batch (llama.cpp's
+ * n_ubatch and vLLM's max_num_batched_tokens count every sequence's tokens): at least one; 0 = no chunking.
+ */
+export function chunkTokensPerSequence(chunkTokens: number, batch: number): number {
+  return chunkTokens > 0 ? Math.max(1, Math.floor(chunkTokens / batch)) : 0;
+}
+
+/**
  * The prefill's op costs: one graph of the whole prompt, or with ctx.params.prefillChunkTokens each chunk's
- * graph, summed kernel by kernel (each chunk a forward pass with its own host overhead).
+ * graph (every sequence of the batch advancing by its share of the chunk), summed kernel by kernel (each chunk
+ * a forward pass with its own host overhead).
  */
 export function prefillCosts(spec: ModelSpec, workload: Workload, ctx: CostContext): OpCost[] {
-  const chunks = prefillChunks(workload.promptTokens, ctx.params.prefillChunkTokens);
+  const chunks = prefillChunks(workload.promptTokens, chunkTokensPerSequence(ctx.params.prefillChunkTokens, workload.batch));
   if (chunks.length === 1) return costOps(buildGraph(spec, workload, 'prefill', workload.promptTokens).ops, ctx);
   const passes: WeightedPass[] = chunks.map((c) => ({
     ops: buildGraph(spec, workload, 'prefill', c.tokens, { cachedTokens: c.cachedTokens, output: c.output }).ops,

@@ -8,7 +8,8 @@ import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
 import { costParamsFor, defaultCostParams, type CostParams } from '../../engine/cost/params';
 import { costKernel, stepTimeS, type CostContext } from '../../engine/cost/roofline';
-import { prefillChunks } from '../../engine/cost/prefill';
+import { chunkTokensPerSequence, prefillChunks } from '../../engine/cost/prefill';
+import { planMemory } from '../../engine/memory/plan';
 import { analyze } from '../../engine/analyze';
 import { servingEngine } from '../../engine/cost/engines';
 import defaults from '../../engine/cost/defaults.json';
@@ -221,4 +222,25 @@ test('chunked prefill of a latent-attention model: later chunks read and decompr
   assert.ok(Math.abs(kvb(four) / kvb(one) - 5120 / 2048) < 1e-9, `${kvb(four) / kvb(one)}`);
   const sum = four.ops.filter((o) => o.phase === 'prefill').reduce((s, o) => s + o.timeS, 0);
   assert.ok(Math.abs(sum - four.prefill.timeS) < 1e-12 * sum);
+});
+
+test('chunked prefill over a batch: the chunk counts every sequence\'s tokens; the memory plan sizes activations by it', () => {
+  // llama.cpp's n_ubatch and vLLM's max_num_batched_tokens count the tokens of the whole batch: 4 sequences of 1024
+  // tokens in chunks of 512 advance 128 tokens each per pass, 8 passes.
+  assert.equal(chunkTokensPerSequence(512, 4), 128);
+  assert.equal(chunkTokensPerSequence(512, 1000), 1);
+  assert.equal(chunkTokensPerSequence(0, 4), 0);
+  const w: Workload = { ...W(1024), batch: 4 };
+  const r = analyze(llama7b, w, a100, { sweeps: false, params: { prefillChunkTokens: 512 } });
+  assert.ok(Math.abs(r.ops.find((o) => o.phase === 'prefill' && o.name === 'host_overhead')!.timeS - 8 * 7e-4) < 1e-15);
+  const one = analyze(llama7b, w, a100, { sweeps: false });
+  assert.equal(r.prefill.flops, one.prefill.flops);
+  // The largest forward pass is then 512 tokens, not the memory plan's default 8192-token chunk (here the whole
+  // 4096-token prefill): its activations shrink to what 512 tokens need.
+  assert.equal(r.memory.activationsBytes, planMemory(llama7b, w, a100, { prefillChunkTokens: 512 }).activationsBytes);
+  assert.equal(one.memory.activationsBytes, planMemory(llama7b, w, a100).activationsBytes);
+  assert.ok(r.memory.activationsBytes < one.memory.activationsBytes);
+  // Memory options still win.
+  const own = analyze(llama7b, w, a100, { sweeps: false, params: { prefillChunkTokens: 512 }, memory: { prefillChunkTokens: 2048 } });
+  assert.equal(own.memory.activationsBytes, planMemory(llama7b, w, a100, { prefillChunkTokens: 2048 }).activationsBytes);
 });
