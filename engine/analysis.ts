@@ -150,6 +150,10 @@ export interface AnalysisResult {
     fp16AccumulateGemm: boolean;
     /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores). */
     matrixUnitComputeScale: number;
+    /** Bytes per score and probability of unfused attention. */
+    scoreBytesPerElement: number;
+    /** Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own. */
+    dequantizeToBuffer: boolean;
     /**
      * The device's link (the assumed PCIe link at tp > 1 when it lists none), the fraction of it an all-reduce
      * reaches and the latency of one all-reduce call at this tp (0 at tp 1).

@@ -196,6 +196,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       prefillChunkTokens: params.prefillChunkTokens,
       fp16AccumulateGemm: params.fp16AccumulateGemm,
       matrixUnitComputeScale: params.matrixUnitComputeScale,
+      scoreBytesPerElement: params.scoreBytesPerElement,
+      dequantizeToBuffer: params.dequantizeToBuffer,
       interconnect: link ? {
         kind: link.kind,
         bandwidthBytesPerS: link.bandwidthBytesPerS,

@@ -186,7 +186,7 @@ export class Ridgeline implements vscode.Disposable {
         if (typeof p.launchOverheadS === 'number') parts.push(`${fmt.seconds(p.launchOverheadS)} per kernel`);
         if (typeof p.prefillChunkTokens === 'number' && p.prefillChunkTokens > 0) parts.push(`prompt in chunks of ${p.prefillChunkTokens} tokens`);
         if (p.fp16AccumulateGemm === true) parts.push('fp16-accumulate GEMMs');
-        if (typeof p.matrixUnitComputeScale === 'number' && p.matrixUnitComputeScale !== 1) parts.push(`tensor-core GEMMs at ${p.matrixUnitComputeScale} of the default efficiency`);
+        if (typeof p.matrixUnitComputeScale === 'number' && p.matrixUnitComputeScale !== 1) parts.push(`tensor-core GEMM and attention kernels at ${p.matrixUnitComputeScale} of the default efficiency`);
         return parts.length ? parts.join(', ') : 'the cost model defaults';
       };
       const items: Array<vscode.QuickPickItem & { id: string }> = [

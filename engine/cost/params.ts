@@ -200,7 +200,10 @@ function checkParams(p: CostParams): void {
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
   if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
   if (!(p.moeGemmComputeScale > 0 && p.moeGemmComputeScale <= 1)) throw inputError({ field: 'moeGemmComputeScale', expected: 'a fraction in (0, 1]', got: p.moeGemmComputeScale });
-  if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1 << 30)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer >= 0 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });
+  if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1e9)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer from 0 to 1000000000 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });
+  for (const k of ['fusedAttention', 'groupedDecodeAttention', 'fp16AccumulateGemm', 'dequantizeToBuffer'] as const) {
+    if (typeof p[k] !== 'boolean') throw inputError({ field: k, expected: 'true or false', got: p[k] });
+  }
   if (!(p.matrixUnitComputeScale > 0 && p.matrixUnitComputeScale <= 1)) throw inputError({ field: 'matrixUnitComputeScale', expected: 'a fraction in (0, 1]', got: p.matrixUnitComputeScale });
   if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
