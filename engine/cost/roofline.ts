@@ -248,7 +248,8 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let passLaunches = 0;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
-  const pad = ctx.padGemm ?? matrixUnits(ctx.device, host.computeDtype);
+  const onMatrixUnits = matrixUnits(ctx.device, host.computeDtype);
+  const pad = ctx.padGemm ?? onMatrixUnits;
   // An 8-bit (or 4-bit) GEMM on a device without that dtype runs at a wider peak: both operands are converted
   // in the main loop, each weight tile once per row tile and each activation tile once per column tile.
   const dt = host.computeDtype;
@@ -272,7 +273,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     } else padFlops += tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
-      if (params.dequantizeToBuffer && pad && m >= SIMD_GEMM_MIN_ROWS) {
+      if (params.dequantizeToBuffer && onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
         // The pass reads the packed weights and writes 16-bit ones; the GEMM reads those instead.
         const w16 = s.n * s.k * op.count * op.layers * 2;
         passBytes += b.weights + w16;
@@ -317,11 +318,12 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const peakFlops = matmul ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;
   const scale = matmul ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
-  const unit = matmul && params.matrixUnitComputeScale !== 1 && matrixUnits(ctx.device, host.computeDtype) ? params.matrixUnitComputeScale : 1;
+  const unit = matmul && onMatrixUnits ? params.matrixUnitComputeScale : 1;
   const peakEff = peakFlops * eff.compute * scale * moe * unit;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
   // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.
-  const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / ((ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS) * eff.compute) : 0);
+  const vectorFlopsPerS = ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS;
+  const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / (vectorFlopsPerS * eff.compute) : 0);
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
   const hi = computeS > memoryS ? computeS : memoryS;
@@ -329,7 +331,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   if (passBytes > 0) {
     const ew = classEfficiency(params, 'elementwise');
     const passMemS = passBytes / (ctx.device.memoryBandwidthBytesPerS * ew.memory);
-    const passComputeS = passFlops / ((ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS) * ew.compute);
+    const passComputeS = passFlops / (vectorFlopsPerS * ew.compute);
     passS = overlapTimeS(passComputeS, passMemS, params.overlap) + passLaunches * params.launchOverheadS;
     out.bytes = bytes + passBytes;
   }
@@ -535,12 +537,13 @@ export function costPasses(passes: readonly WeightedPass[], ctx: CostContext): O
     const end = kernelEnd(tOps, i);
     tStarts.push(i);
     tNames.push(tOps[i]!.name);
-    sums.push({ ...evalKernel(tOps, i, end, ctx, scratch), flops: 0, bytes: 0, computeS: 0, memoryS: 0, overheadS: 0, dequantPassS: 0, timeS: 0, launches: 0 });
+    sums.push(newEval());
     i = end;
   }
   let keyed: Map<string, number> | null = null;
   let passCount = 0;
   for (const p of passes) {
+    const widest = p === passes[t];
     passCount += p.weight;
     const w = p.weight;
     const ops = p.ops;
@@ -573,6 +576,13 @@ export function costPasses(passes: readonly WeightedPass[], ctx: CostContext): O
       sum.dequantPassS += w * e.dequantPassS;
       sum.timeS += w * e.timeS;
       sum.launches += w * e.launches;
+      if (widest) {
+        // The rows' roofs, dtype and comm bound come from the pass that names them.
+        sum.peakEff = e.peakEff;
+        sum.bwEff = e.bwEff;
+        sum.peakDtype = e.peakDtype;
+        sum.bound = e.bound;
+      }
       i = end;
     }
   }

@@ -70,6 +70,10 @@ test('chunked prefill: the same FLOPs as one pass, weights read once per chunk, 
   // Every chunk's GEMMs are compute bound on an A100 at 512 rows: the chunked prefill is slower by its extra
   // host work and weight reads, never faster.
   assert.ok(four.prefill.timeS > one.prefill.timeS);
+  // The README's figures: 137 ms in one pass, 154 ms in four chunks; 40 and 80 GB moved.
+  assert.ok(Math.abs(one.prefill.timeS - 0.137) < 0.0005 && Math.abs(four.prefill.timeS - 0.154) < 0.0005, `${one.prefill.timeS} ${four.prefill.timeS}`);
+  assert.equal(Math.round(one.prefill.bytes / 1e9), 40);
+  assert.equal(Math.round(four.prefill.bytes / 1e9), 80);
   // The per-op rows sum to the phase time, and a chunk smaller than the prompt changes nothing below it.
   const sum = four.ops.filter((o) => o.phase === 'prefill').reduce((s, o) => s + o.timeS, 0);
   assert.ok(Math.abs(sum - four.prefill.timeS) < 1e-12 * sum);
