@@ -1,5 +1,6 @@
 import type { AttentionKind, Phase, Workload, ParamBreakdown } from './model/types';
 import type { MemoryPlan } from './memory/plan';
+import type { Evidence } from './cost/evidence';
 
 /**
  * The one result of `ridgeline analyze`: the CLI's JSON output and what panels render.
@@ -160,6 +161,11 @@ export interface AnalysisResult {
      */
     interconnect: { kind: string; bandwidthBytesPerS: number; allreduceEfficiency: number; allreduceLatencyS: number } | null;
   };
+  /**
+   * The published measurements of real engines behind this prediction: validation-table rows on this device,
+   * and those run with this serving engine profile (engine/cost/validation.json; `ridgeline validate`).
+   */
+  evidence: Evidence;
   ops: OpResult[];
   warnings: string[];
 }

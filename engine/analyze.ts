@@ -11,6 +11,7 @@ import { prefillCosts as costPrefill } from './cost/prefill';
 import { inputError } from './errors';
 import { servingEngine } from './cost/engines';
 import { kvBytesPerToken } from './memory/kvCache';
+import { evidenceFor } from './cost/evidence';
 
 /**
  * ModelSpec + Workload + Device -> AnalysisResult (the CLI's JSON, what panels render).
@@ -205,6 +206,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
         allreduceLatencyS: allreduceCallLatencyS(params, workload.tp),
       } : null,
     },
+    evidence: evidenceFor(device, engine?.id ?? null),
     ops,
     warnings,
   };

@@ -212,10 +212,20 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
     },
     {
       title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}${r.costModel.servingEngine ? ` with ${r.costModel.servingEngine.name}` : ''}, ${r.decode.bound}-bound`,
-      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). Click for the roofline.`,
+      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). ${evidenceTooltip(r)} Click for the roofline.`,
       command: 'ridgeline.showRoofline',
     },
   ];
+}
+
+/** One sentence on the published measurements behind the prediction (AnalysisResult.evidence). */
+export function evidenceTooltip(r: AnalysisResult): string {
+  const h = r.evidence.hardware;
+  if (!h) return 'No published measurement covers this device: the prediction is untested on it.';
+  if (h.rows === 0) return `No published measurement on ${r.hardware.name} in the validation table: the prediction is untested on it.`;
+  const e = r.evidence.servingEngine;
+  const engine = r.costModel.servingEngine?.name ?? 'the defaults (TensorRT-LLM)';
+  return `Published measurements on ${r.hardware.name}: ${h.within15} of ${h.rows} predicted within 15%${e ? (e.rows === 0 ? `, none with ${engine}` : `, ${e.within15} of ${e.rows} with ${engine}`) : ''} (\`ridgeline validate --hardware ${r.hardware.id}\`).`;
 }
 
 /** Hovers on cost-relevant fields: what the field costs and the effect of changing it, recomputed by the engine. */

@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
-import { GOAL_FRACTION, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
+import { GOAL_FRACTION, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationRow, type ValidationStats } from '../cost/validate';
+import { getDevice } from '../hardware/index';
+import { servingEngine } from '../cost/engines';
 import { renderValidationTable } from '../report/validation';
 
 const USAGE = `ridgeline validate [options]
@@ -14,6 +16,11 @@ Exits 0 when every row is within its stated tolerance, 1 when one is not.
 
   --samples DIR          folder with the model configs the rows name (default: the repository's samples/)
   --only TEXT            only rows whose id, engine, model or hardware contains TEXT
+  --hardware ID          only rows measured on this device id (\`ridgeline hardware\` lists them)
+  --engine ID            only rows run with this serving engine profile: tensorrt-llm, vllm, fastertransformer, llama.cpp
+  --record               write each row's current error to the table (predictionErrorAtCommit in
+                         engine/cost/validation.json), after a change to the cost model; tolerances stay as they are
+  --table FILE           the table file --record writes (default: the repository's engine/cost/validation.json)
   --format table|json    output (default table)
   --out FILE             write the output to FILE`;
 
@@ -24,6 +31,36 @@ function defaultSamples(): string {
     if (existsSync(join(c, 'llama-2-7b.json'))) return c;
   }
   return join(here, '..', 'samples');
+}
+
+/** The validation table in the repository (engine/cost/validation.json), found like the samples folder. */
+function tablePath(): string {
+  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
+  for (const c of [join(here, '..', 'engine', 'cost', 'validation.json'), join(here, '..', '..', 'engine', 'cost', 'validation.json'), join(process.cwd(), 'engine', 'cost', 'validation.json')]) {
+    if (existsSync(c)) return c;
+  }
+  throw inputError({ field: '--record', expected: 'a repository checkout with engine/cost/validation.json', got: here });
+}
+
+/**
+ * Writes each row's error (rounded to 0.1%, as the table records it) into the table file, in place; other
+ * fields and the file's layout stay as they are.
+ */
+function recordErrors(results: readonly ValidationResult[], path: string): void {
+  let table: { rows: ValidationRow[] };
+  try {
+    table = JSON.parse(readFileSync(path, 'utf8')) as { rows: ValidationRow[] };
+  } catch (e) {
+    throw inputError({ field: '--table', expected: 'a readable validation table (JSON with rows)', got: `${path}: ${(e as Error).message}` });
+  }
+  if (!Array.isArray(table?.rows)) throw inputError({ field: '--table', expected: 'a validation table: { "rows": [...] }', got: path });
+  const byId = new Map(table.rows.map((r) => [r.id, r]));
+  for (const r of results) {
+    const row = byId.get(r.row.id);
+    if (!row) throw inputError({ field: '--table', expected: `the table the CLI was built with (${path} lacks row ${r.row.id}; run \`npm run build\`)`, got: path });
+    row.predictionErrorAtCommit = Math.round(r.error * 1000) / 1000 || 0;
+  }
+  writeFileSync(path, JSON.stringify(table, null, 1) + '\n');
 }
 
 /** Statistics overall, per metric and per engine, in table order. */
@@ -48,24 +85,42 @@ export const validateCommand: Command = {
   name: 'validate',
   summary: 'the cost model against published measurements of real engines (TensorRT-LLM, NIM, vLLM, llama.cpp)',
   usage: USAGE,
+  booleanFlags: ['--record'],
   async run(args: Args) {
     args.positionalAtMost(0, 'no positional arguments');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const samples = resolve(args.str('--samples') ?? defaultSamples());
     const only = args.str('--only');
+    const hardwareArg = args.str('--hardware');
+    const engineArg = args.str('--engine');
+    const record = args.flag('--record');
+    const tableArg = args.str('--table');
     args.rejectUnknown();
+    if (tableArg !== undefined && !record) throw inputError({ field: '--table', expected: 'with --record (the file it writes)', got: tableArg });
+    const hardware = hardwareArg === undefined ? undefined : getDevice(hardwareArg).id;
+    const engine = engineArg === undefined ? undefined : servingEngine(engineArg).id;
     const needed = [...new Set(validationRows().map((r) => r.model))];
     const missing = needed.filter((m) => !existsSync(join(samples, `${m}.json`)));
     if (missing.length > 0) {
       throw inputError({ field: '--samples', expected: `a folder with the model configs the rows name (${needed.map((m) => `${m}.json`).join(', ')})`, got: `${samples} (missing ${missing.join(', ')})` });
     }
     const needle = only?.toLowerCase();
-    const filter = needle === undefined ? undefined : (r: { id: string; engine: string; model: string; hardware: string }) => [r.id, r.engine, r.model, r.hardware].some((f) => f.toLowerCase().includes(needle));
+    const filter = (r: ValidationRow) =>
+      (needle === undefined || [r.id, r.engine, r.model, r.hardware].some((f) => f.toLowerCase().includes(needle))) &&
+      (hardware === undefined || r.hardware === hardware) &&
+      (engine === undefined || r.servingEngine === engine);
     const results = runValidation(samples, undefined, filter);
-    if (results.length === 0) throw inputError({ field: '--only', expected: 'text that matches a row id, engine, model or hardware', got: only });
+    if (results.length === 0) {
+      const field = only !== undefined ? '--only' : hardware !== undefined ? '--hardware' : '--engine';
+      const onlyText = hardware === undefined && engine === undefined;
+      throw inputError({ field, expected: onlyText ? 'text that matches a row id, engine, model or hardware' : 'filters that some row of the table matches (`ridgeline validate` lists them all)', got: [only, hardwareArg, engineArg].filter((x) => x !== undefined).join(' ') });
+    }
+    const table = record ? (tableArg === undefined ? tablePath() : resolve(tableArg)) : undefined;
+    if (table !== undefined) recordErrors(results, table);
     const outside = results.filter((r) => !withinTolerance(r)).length;
     const exitCode = outside > 0 ? 1 : 0;
     const notes = outside > 0 ? [`${outside} of ${results.length} rows are outside their stated tolerance`] : [];
+    if (record) notes.push(`recorded the errors of ${results.length} rows in ${table}; run \`npm run build\` for the bundled CLI to read them`);
     if (format === 'json') {
       const rows = results.map((r) => ({
         id: r.row.id, engine: r.row.engine, servingEngine: r.row.servingEngine, params: r.row.params ?? null, source: r.row.source,

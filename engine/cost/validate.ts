@@ -90,8 +90,8 @@ export interface ValidationStats {
   withinTolerance: number;
 }
 
-/** The goal of the cost model: every prediction within 15% of the published measurement. */
-export const GOAL_FRACTION = 0.15;
+import { GOAL_FRACTION } from './evidence';
+export { GOAL_FRACTION };
 
 export function validationStats(results: readonly ValidationResult[]): ValidationStats {
   const errs = results.map((r) => Math.abs(r.error)).sort((a, b) => a - b);

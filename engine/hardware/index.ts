@@ -41,6 +41,16 @@ export function setMeasuredDeviceLoader(loader: (() => Device | null) | null): v
   measuredLoader = loader ?? loadMeasuredDevice;
 }
 
+/**
+ * True for a device of the built-in database as it ships: the object getDevice returns, or one equal to it
+ * (a copy). A measured device, a user file's device that replaces a built-in id, or an edited copy is not.
+ */
+export function isBuiltInDevice(device: Device): boolean {
+  if (device.measured !== undefined || registered.has(device.id)) return false;
+  const b = builtIn.find((d) => d.id === device.id);
+  return b !== undefined && (b === device || JSON.stringify(b) === JSON.stringify(device));
+}
+
 /** Looks a device up by id (case-insensitive). `this` is the device measured on this machine. */
 export function getDevice(id: string, field = '--hardware'): Device {
   const key = id.trim().toLowerCase();

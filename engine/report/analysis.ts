@@ -96,6 +96,25 @@ function energyText(r: AnalysisResult): string {
   return `energy (estimate: TDP x time x devices): ${fmtNum(p * 1e3, 2)} mJ per prompt token, ${fmtNum(d, 3)} J per output token`;
 }
 
+const ENGINE_NAMES: Record<string, string> = { 'tensorrt-llm': 'TensorRT-LLM', vllm: 'vLLM', fastertransformer: 'FasterTransformer', 'llama.cpp': 'llama.cpp' };
+
+/**
+ * What backs the prediction: the validation table's published measurements on this device, and those run with
+ * this serving engine profile (each "within 15%" of the measurement, or not).
+ */
+export function evidenceText(r: AnalysisResult): string {
+  const ev = r.evidence;
+  if (!ev.hardware) return `evidence: no published measurement covers this device (${r.hardware.measured ? 'measured on this machine' : 'user-defined or edited'}): the prediction is untested on it`;
+  if (ev.hardware.rows === 0) return `evidence: the validation table holds no published measurement on ${r.hardware.name}: the prediction is untested on this device`;
+  const h = ev.hardware;
+  const pct = (f: number) => `${fmtNum(f * 100, 1)}%`;
+  const parts = (['ttft', 'tpot', 'e2e'] as const).filter((k) => h.byMetric[k].rows > 0).map((k) => `${k === 'e2e' ? 'throughput or batch latency' : k.toUpperCase()} ${h.byMetric[k].within15} of ${h.byMetric[k].rows}`);
+  const e = ev.servingEngine!;
+  const name = r.costModel.servingEngine?.name ?? `${ENGINE_NAMES[e.id] ?? e.id} (the defaults)`;
+  const engine = e.rows === 0 ? `none with ${name}` : `with ${name}: ${e.within15} of ${e.rows} within 15% (median error ${pct(e.medianAbsError)})`;
+  return `evidence: ${h.within15} of ${h.rows} published measurements on ${r.hardware.name} predicted within 15% (median error ${pct(h.medianAbsError)}; ${parts.join(', ')}); ${engine}; \`ridgeline validate --hardware ${r.hardware.id}\` lists them`;
+}
+
 export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   const out: string[] = [];
   out.push(`${r.model.name} (${r.model.modelType}) on ${r.hardware.name}${r.hardware.measured ? ' [measured]' : ''}`);
@@ -120,6 +139,7 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
     out.push('');
   }
   out.push(energyText(r));
+  out.push(evidenceText(r));
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
 }
@@ -145,6 +165,8 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   out.push(`The decode step is reported at the mid-point of generation (${r.decode.contextTokens} tokens in the cache). End to end = prefill + ${r.e2e.decodeSteps} decode steps (${fmtTime(r.e2e.decodeTimeS)}).`);
   out.push('');
   out.push(`${energyText(r)}.`);
+  out.push('');
+  out.push(`${escapeMd(evidenceText(r).replace(/^evidence: /, 'Evidence: '))}.`);
   out.push('');
   const s = r.batchSweep;
   if (s.batch.length > 0) {
@@ -218,7 +240,7 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   const sections: string[] = [];
   sections.push(`<h1>${escapeHtml(r.model.name)} on ${escapeHtml(r.hardware.name)}</h1>`);
   sections.push(`<ul><li>${escapeHtml(paramsLine(r))}</li><li>${escapeHtml(workloadLine(r))}</li><li>KV cache ${escapeHtml(fmtBytes(r.kvCache.bytesPerToken))} per token (${escapeHtml(r.kvCache.format)})</li><li>${escapeHtml(memoryLine(r))}</li></ul>`);
-  sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p>`);
+  sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p><p>${escapeHtml(evidenceText(r).replace(/^evidence: /, 'Evidence: '))}.</p>`);
   sections.push(`<h2>Roofline</h2><p>Ridge at ${escapeHtml(fmtNum(r.hardware.ridgeIntensity, 1))} FLOP/byte (${escapeHtml(r.hardware.peakDtype)} dense peak). Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
     sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);

@@ -4,7 +4,7 @@ import { analyze } from '../../../engine/analyze';
 import { getDevice } from '../../../engine/hardware/index';
 import { parseConfig } from '../../../engine/model/parse';
 import * as fmt from '../../../src/format';
-import { api, hoverText, keyPosition, lenses, open, setSetting, waitFor } from '../helpers';
+import { api, hoverText, keyPosition, lenses, lensObjects, open, setSetting, waitFor } from '../helpers';
 
 const CONFIG = 'llama-3.1-8b/config.json';
 /** Published parameter count of Llama-3.1-8B (the checkpoint's safetensors index total / 2 bytes). */
@@ -75,6 +75,13 @@ describe('model config: code lenses', () => {
     const expected = `decode ${fmt.tokensPerS(vllm.decode.tokensPerS)} on ${vllm.hardware.name} with vLLM, memory-bound`;
     assert.notEqual(fmt.tokensPerS(vllm.decode.tokensPerS), fmt.tokensPerS(defaults.decode.tokensPerS));
     await waitFor(`lens "${expected}"`, async () => ((await lenses(doc.uri)).some((t) => t.includes(expected)) ? true : undefined));
+    // Its tooltip says what backs the figure: the validation table's rows on the device, and those run with vLLM.
+    const h = vllm.evidence.hardware!;
+    const e = vllm.evidence.servingEngine!;
+    assert.ok(h.rows > 0 && e.rows > 0 && e.rows < h.rows, JSON.stringify(vllm.evidence));
+    const tip = (await lensObjects(doc.uri)).find((l) => l.command?.title.includes(expected))?.command?.tooltip ?? '';
+    const evidence = `Published measurements on ${vllm.hardware.name}: ${h.within15} of ${h.rows} predicted within 15%, ${e.within15} of ${e.rows} with vLLM`;
+    assert.ok(String(tip).includes(evidence), `tooltip "${String(tip)}" lacks "${evidence}"`);
     await setSetting('servingEngine', 'vlm');
     const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
     assert.equal(d.message, `ridgeline.servingEngine: expected one of tensorrt-llm, vllm, fastertransformer, llama.cpp or empty (got "vlm"); using the cost model's defaults`);
