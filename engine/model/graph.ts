@@ -307,7 +307,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const outRows = B;
   if (s.finalNorm) b.norm('final_norm', 1, undefined, outRows, h);
   if (ed !== h) b.gemm('project_out', 1, undefined, outRows, ed, h, false);
-  b.gemm('lm_head', 1, undefined, outRows, Math.ceil(spec.vocabSize / tp), ed, false, lmB);
+  b.gemm('lm_head', 1, undefined, outRows, Math.ceil(spec.vocabSize / tp), ed, s.lmHeadBias === true, lmB);
 
   return { phase, contextTokens, ops: b.ops };
 }

@@ -81,7 +81,7 @@ export function countParams(spec: ModelSpec): ParamBreakdown {
     }
   }
   const norms = spec.numLayers * s.normsPerLayer * perNorm + (s.finalNorm ? perNorm : 0);
-  const lmHead = spec.tieWordEmbeddings ? 0 : spec.vocabSize * s.embedDim;
+  const lmHead = (spec.tieWordEmbeddings ? 0 : spec.vocabSize * s.embedDim) + (s.lmHeadBias ? spec.vocabSize : 0);
   const total = embeddings + positionEmbeddings + attention + mlp + experts + sharedExperts + router + norms + lmHead;
   return {
     embeddings,

@@ -13,7 +13,7 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
 
 export const SUPPORTED_MODEL_TYPES = [
   'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt2',
-  'gpt_neox', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
+  'gpt_neox', 'gptj', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
 ] as const;
 
 type Rope = ModelSpec['rope'];
@@ -97,6 +97,9 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
       break;
     case 'gpt_neox':
       d = gptNeox(c);
+      break;
+    case 'gptj':
+      d = gptj(c);
       break;
     case 'falcon':
       d = falcon(c, warnings);
@@ -481,6 +484,36 @@ function gptNeox(c: ConfigReader): Draft {
     windowOf: () => null,
     mlpOf: () => m,
     structure: { ...baseStructure(hidden), fusedQkv: true },
+  };
+}
+
+/**
+ * GPT-J (transformers GPTJConfig): one LayerNorm feeds attention and MLP side by side (parallel block);
+ * q/k/v/out projections without bias, fc_in/fc_out with bias, rotary on the first `rotary_dim` of each head,
+ * an untied LM head with a bias.
+ */
+function gptj(c: ConfigReader): Draft {
+  const hidden = c.int(['n_embd', 'hidden_size'], LIMITS.hidden);
+  const layers = c.int(['n_layer', 'num_hidden_layers'], LIMITS.layers);
+  const heads = c.int(['n_head', 'num_attention_heads'], LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const a = attentionShape(c, hidden, heads, heads, null);
+  const rotaryDim = c.optInt('rotary_dim', a.headDim, null);
+  const m = dense(c.optInt('n_inner', LIMITS.intermediate, 4 * hidden), false, activationOf(c, 'gelu_new'), true);
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt(['n_positions', 'max_position_embeddings'], LIMITS.positions, null),
+    tie: c.optBool('tie_word_embeddings', false),
+    positionEmbedding: 'rope',
+    rope: ropeOf(c, rotaryDim === null ? 1 : rotaryDim / a.headDim),
+    norm: { kind: 'layernorm', bias: true },
+    parallelAttention: true,
+    attention: plainAttention(a, false, false),
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: { ...baseStructure(hidden), normsPerLayer: 1, lmHeadBias: true },
   };
 }
 

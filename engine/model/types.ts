@@ -154,6 +154,8 @@ export interface ModelStructure {
   mtpParams: number;
   /** Per-head RMSNorm of queries and keys (Qwen3 q_norm/k_norm, head_dim weights each). */
   qkNorm?: boolean;
+  /** The LM head carries a bias, one per vocabulary entry (GPT-J). */
+  lmHeadBias?: boolean;
 }
 
 /** What the user asks the model to do. Format ids are those of engine/quant/formats. */

@@ -196,6 +196,37 @@ test('Falcon-7B: multi-query (1 KV head), parallel attention, one norm per layer
   assert.equal(s.params.attention, 32 * (4544 * (4544 + 128) + 4544 * 4544));
 });
 
+test('GPT-J 6B: parallel block with one LayerNorm, bias-free attention, rotary on 64 of 256 head dims, LM head with a bias', () => {
+  const s = sample('gpt-j-6b');
+  assert.equal(s.modelType, 'gptj');
+  assert.equal(s.attention.kind, 'mha');
+  assert.equal(s.attention.headDim, 256);
+  assert.equal(s.parallelAttention, true);
+  assert.equal(s.structure.normsPerLayer, 1);
+  assert.equal(s.rope?.partialRotaryFactor, 0.25);
+  assert.equal(s.tieWordEmbeddings, false);
+  // By hand: 50,400 x 4,096 embeddings; per layer q/k/v/out 4 x 4,096^2 (no bias), fc_in/fc_out 2 x 4,096 x 16,384
+  // + 16,384 + 4,096 biases, one LayerNorm 2 x 4,096; final LayerNorm; LM head 50,400 x 4,096 + 50,400 bias.
+  const layer = 4 * 4096 ** 2 + 2 * 4096 * 16384 + 16384 + 4096 + 2 * 4096;
+  assert.equal(s.params.lmHead, 50400 * 4096 + 50400);
+  assert.equal(s.params.total, 50400 * 4096 + 28 * layer + 2 * 4096 + 50400 * 4096 + 50400);
+  assert.equal(s.params.total, 6_050_882_784);
+});
+
+test('Falcon-180B: 232 query heads of 64 over 8 K/V heads, two LayerNorms per parallel block, no biases', () => {
+  const s = sample('falcon-180b');
+  assert.equal(s.attention.kind, 'gqa');
+  assert.equal(s.attention.heads, 232);
+  assert.equal(s.attention.kvHeads, 8);
+  assert.equal(s.attention.headDim, 64);
+  assert.equal(s.parallelAttention, true);
+  assert.equal(s.structure.normsPerLayer, 2);
+  // Fused query_key_value 14,848 x (232 + 2 x 8) x 64, dense 14,848^2; MLP 2 x 14,848 x 59,392; no biases.
+  assert.equal(s.params.attention, 80 * (14848 * 248 * 64 + 14848 * 14848));
+  assert.equal(s.params.mlp, 80 * 2 * 14848 * 59392);
+  assert.equal(s.params.norms, (80 * 2 + 1) * 2 * 14848);
+});
+
 test('Llama 3.1 rope scaling and Mistral sliding window are read', () => {
   const l = sample('llama-3.1-8b');
   assert.deepEqual(l.rope?.scaling, { type: 'llama3', factor: 8, originalMaxPositionEmbeddings: 8192 });
