@@ -187,7 +187,7 @@ test('cli: validate predicts every published row, within its stated tolerance, a
   assert.deepEqual(j.summary.all, validationStats(direct));
   assert.equal(j.summary['metric ttftS']!.rows, direct.filter((x) => x.row.metric === 'ttftS').length);
   // The table names every row and ends with the statistics.
-  const t = run('validate', '--only', 'trtllm-ttft-h100-sxm');
+  const t = run('validate', '--only', 'trtllm-ttft-h100-sxm-llama-2');
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, /trtllm-ttft-h100-sxm-llama-2-70b-tp4-p128 .* known miss$/m);
   assert.match(t.stdout, /trtllm-ttft-h100-sxm-llama-2-7b-tp1-p2048 .* ok$/m);
