@@ -140,6 +140,8 @@ export interface AnalysisResult {
     fusedAttention: boolean;
     /** Decode attention loads each K/V head once per group of query heads (false: once per query head). */
     groupedDecodeAttention: boolean;
+    /** Share of the per-query-head K/V reloads that reach DRAM when decode attention does not share K/V heads. */
+    kvReloadDramFraction: number;
     launchOverheadS: number;
     overlap: number;
     efficiency: Record<string, { compute: number; memory: number }>;

@@ -190,6 +190,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       forwardOverheadS: params.forwardOverheadS,
       fusedAttention: params.fusedAttention,
       groupedDecodeAttention: params.groupedDecodeAttention,
+      kvReloadDramFraction: params.kvReloadDramFraction,
       launchOverheadS: params.launchOverheadS,
       overlap: params.overlap,
       efficiency: { ...params.efficiency },

@@ -48,6 +48,12 @@ export interface CostParams {
    * FasterTransformer and TensorRT-LLM before XQA, v0.8).
    */
   groupedDecodeAttention: boolean;
+  /**
+   * Without K/V sharing (groupedDecodeAttention false), the share of the repeated K/V reads (each query head after
+   * the first of its group) that reach DRAM; the rest hit L2, as the blocks of a group run side by side. A step
+   * then reads the cache 1 + (heads/kvHeads - 1) x this times. 1: every repeat from DRAM.
+   */
+  kvReloadDramFraction: number;
   /** Bytes per element of the materialized score/probability matrices (unfused attention). */
   scoreBytesPerElement: number;
   /**
@@ -93,6 +99,7 @@ type DefaultsFile = {
   pcieCommEfficiency: number;
   forwardOverheadS: number;
   scoreBytesPerElement: number;
+  kvReloadDramFraction: number;
 };
 
 function fromDefaults(): CostParams {
@@ -114,6 +121,7 @@ function fromDefaults(): CostParams {
     forwardOverheadS: d.forwardOverheadS,
     fusedAttention: true,
     groupedDecodeAttention: true,
+    kvReloadDramFraction: d.kvReloadDramFraction,
     scoreBytesPerElement: d.scoreBytesPerElement,
     prefillChunkTokens: 0,
     fp16AccumulateGemm: false,
@@ -204,6 +212,7 @@ function checkParams(p: CostParams): void {
   for (const k of ['fusedAttention', 'groupedDecodeAttention', 'fp16AccumulateGemm', 'dequantizeToBuffer'] as const) {
     if (typeof p[k] !== 'boolean') throw inputError({ field: k, expected: 'true or false', got: p[k] });
   }
+  if (!(p.kvReloadDramFraction >= 0 && p.kvReloadDramFraction <= 1)) throw inputError({ field: 'kvReloadDramFraction', expected: 'a fraction in [0, 1]', got: p.kvReloadDramFraction });
   if (!(p.matrixUnitComputeScale > 0 && p.matrixUnitComputeScale <= 1)) throw inputError({ field: 'matrixUnitComputeScale', expected: 'a fraction in (0, 1]', got: p.matrixUnitComputeScale });
   if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });

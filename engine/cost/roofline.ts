@@ -254,13 +254,15 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   // in the main loop, each weight tile once per row tile and each activation tile once per column tile.
   const dt = host.computeDtype;
   const convert = host.opClass === 'gemm' && (dt === 'fp8' || dt === 'int8' || dt === 'int4') && cachedPeak(ctx, dt).dtype !== dt;
-  // A decode attention kernel without K/V sharing reloads each cached K/V head once per query head of its group.
+  // A decode attention kernel without K/V sharing reloads each cached K/V head once per query head of its group;
+  // params.kvReloadDramFraction of those repeats reach DRAM (the rest hit L2).
   const perHeadKv = !params.groupedDecodeAttention && host.phase === 'decode' && host.opClass === 'attention';
+  const reload = params.kvReloadDramFraction;
   for (let i = i0; i < i1; i++) {
     const op = ops[i]!;
     const b = op.bytes;
     flops += op.flops;
-    bytes += b.weights + b.actIn + b.actOut + b.kvWrite + (perHeadKv ? b.kvRead * (op.kvGroup ?? 1) : b.kvRead);
+    bytes += b.weights + b.actIn + b.actOut + b.kvWrite + (perHeadKv ? b.kvRead * (1 + ((op.kvGroup ?? 1) - 1) * reload) : b.kvRead);
     launches += op.launches;
     message += b.actIn > b.actOut ? b.actIn : b.actOut;
     const s = op.shape;

@@ -216,7 +216,7 @@ test('fused attention keeps the score matrix on chip; unfused writes and reads i
   assert.equal(fused.name, 'flash_attention');
 });
 
-test('decode attention without K/V sharing reads each K/V head once per query head of its group', () => {
+test('decode attention without K/V sharing reads each K/V head once per query head of its group, 60% of the repeats from DRAM', () => {
   const h100 = getDevice('h100-sxm');
   // Llama-2-70B: 64 query heads, 8 K/V heads of 128, fp16 cache, 80 layers; batch 4 at 4096 cached tokens (+1 new).
   const w = defaultWorkload(llama70b, { batch: 4 });
@@ -224,8 +224,16 @@ test('decode attention without K/V sharing reads each K/V head once per query he
   const grouped = costKernel(attn70, ctxFor(h100));
   const perHead = costKernel(attn70, ctxFor(h100, { groupedDecodeAttention: false }));
   const kvBytes = 4 * 4097 * 2 * 8 * 128 * 2 * 80; // batch x keys x (K and V) x kvHeads x headDim x 2 B x layers
-  assert.equal(perHead.bytes - grouped.bytes, 7 * kvBytes);
-  assert.ok(perHead.timeS > 5 * grouped.timeS);
+  // Seven repeats per K/V head, 0.6 of them from DRAM (engine/cost/defaults.json kvReloadDramFraction): 4.2 more reads.
+  assert.equal(defaultCostParams().kvReloadDramFraction, 0.6);
+  assert.ok(Math.abs(perHead.bytes - grouped.bytes - 7 * 0.6 * kvBytes) <= 1e-6 * kvBytes);
+  assert.ok(perHead.timeS > 4 * grouped.timeS);
+  // Every repeat from DRAM: seven more reads; none: the grouped kernel's bytes.
+  assert.equal(costKernel(attn70, ctxFor(h100, { groupedDecodeAttention: false, kvReloadDramFraction: 1 })).bytes - grouped.bytes, 7 * kvBytes);
+  assert.equal(costKernel(attn70, ctxFor(h100, { groupedDecodeAttention: false, kvReloadDramFraction: 0 })).bytes, grouped.bytes);
+  for (const bad of [-0.1, 1.5, Number.NaN]) {
+    assert.throws(() => costParamsFor(h100, { kvReloadDramFraction: bad }), /kvReloadDramFraction: expected a fraction in \[0, 1\]/);
+  }
   // Llama-2-7B has one K/V head per query head: nothing changes; nor does prefill, whose tiles share K/V.
   const w7 = defaultWorkload(llama7b, { batch: 4 });
   const attn7 = kernels(buildGraph(llama7b, w7, 'decode', 4096).ops).find((k) => k[0]!.name === 'attn_qk')!;
