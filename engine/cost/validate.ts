@@ -6,6 +6,9 @@ import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
 import { defaultCostParams, type CostParams } from './params';
 import data from './validation.json';
+import { GOAL_FRACTION } from './evidence';
+
+export { GOAL_FRACTION };
 
 /** One published measurement of a real engine (engine/cost/validation.json). */
 export interface ValidationRow {
@@ -89,9 +92,6 @@ export interface ValidationStats {
   within15: number;
   withinTolerance: number;
 }
-
-import { GOAL_FRACTION } from './evidence';
-export { GOAL_FRACTION };
 
 export function validationStats(results: readonly ValidationResult[]): ValidationStats {
   const errs = results.map((r) => Math.abs(r.error)).sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 import type { AnalysisResult, OpResult } from '../analysis';
 import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtSi, fmtTime, textTable } from './format';
+import { servingEngines } from '../cost/engines';
 
 /**
  * Renderers of an AnalysisResult: a terminal table, a Markdown report, a self-contained HTML report
@@ -96,8 +97,6 @@ function energyText(r: AnalysisResult): string {
   return `energy (estimate: TDP x time x devices): ${fmtNum(p * 1e3, 2)} mJ per prompt token, ${fmtNum(d, 3)} J per output token`;
 }
 
-const ENGINE_NAMES: Record<string, string> = { 'tensorrt-llm': 'TensorRT-LLM', vllm: 'vLLM', fastertransformer: 'FasterTransformer', 'llama.cpp': 'llama.cpp' };
-
 /**
  * What backs the prediction: the validation table's published measurements on this device, and those run with
  * this serving engine profile (each "within 15%" of the measurement, or not).
@@ -110,7 +109,7 @@ export function evidenceText(r: AnalysisResult): string {
   const pct = (f: number) => `${fmtNum(f * 100, 1)}%`;
   const parts = (['ttft', 'tpot', 'e2e'] as const).filter((k) => h.byMetric[k].rows > 0).map((k) => `${k === 'e2e' ? 'throughput or batch latency' : k.toUpperCase()} ${h.byMetric[k].within15} of ${h.byMetric[k].rows}`);
   const e = ev.servingEngine!;
-  const name = r.costModel.servingEngine?.name ?? `${ENGINE_NAMES[e.id] ?? e.id} (the defaults)`;
+  const name = r.costModel.servingEngine?.name ?? `${servingEngines().find((x) => x.id === e.id)?.name ?? e.id} (the defaults)`;
   const engine = e.rows === 0 ? `none with ${name}` : `with ${name}: ${e.within15} of ${e.rows} within 15% (median error ${pct(e.medianAbsError)})`;
   return `evidence: ${h.within15} of ${h.rows} published measurements on ${r.hardware.name} predicted within 15% (median error ${pct(h.medianAbsError)}; ${parts.join(', ')}); ${engine}; \`ridgeline validate --hardware ${r.hardware.id}\` lists them`;
 }
