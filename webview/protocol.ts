@@ -257,6 +257,22 @@ function checkPhase(v: unknown, at: string): void {
   need(isStr(v.bound), `${at}.bound: expected a string`);
 }
 
+function checkEvidenceStats(v: unknown, at: string): void {
+  need(isObj(v), `${at}: expected null or an object`);
+  need(isNum(v.rows) && v.rows >= 0 && isNum(v.within15) && v.within15 >= 0 && v.within15 <= v.rows, `${at}: expected rows >= within15 >= 0`);
+  need(isNum(v.medianAbsError) && v.medianAbsError >= 0, `${at}.medianAbsError: expected a number >= 0`);
+}
+
+/** The published measurements behind an analysis: null (a device of no table row) or counts per device and engine. */
+function checkEvidence(v: unknown, at: string): void {
+  need(isObj(v), `${at}: expected an object`);
+  if (v.hardware !== null) checkEvidenceStats(v.hardware, `${at}.hardware`);
+  if (v.servingEngine !== null) {
+    checkEvidenceStats(v.servingEngine, `${at}.servingEngine`);
+    need(isStr((v.servingEngine as Record<string, unknown>).id), `${at}.servingEngine.id: expected a string`);
+  }
+}
+
 function checkAnalysis(v: unknown, at: string): void {
   need(isObj(v), `${at}: expected an object`);
   need(isObj(v.model) && isStr(v.model.name), `${at}.model.name: expected a string`);
@@ -268,6 +284,7 @@ function checkAnalysis(v: unknown, at: string): void {
   need(isObj(v.memory) && isNum(v.memory.totalBytes) && isBool(v.memory.fits), `${at}.memory: expected totalBytes and fits`);
   const cm = v.costModel;
   need(isObj(cm) && (cm.servingEngine === null || (isObj(cm.servingEngine) && isStr(cm.servingEngine.id) && isStr(cm.servingEngine.name))), `${at}.costModel.servingEngine: expected null or {id, name}`);
+  checkEvidence(v.evidence, `${at}.evidence`);
   need(Array.isArray(v.ops), `${at}.ops: expected an array`);
   v.ops.forEach((o, i) => {
     const p = `${at}.ops[${i}]`;

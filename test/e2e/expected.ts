@@ -27,6 +27,7 @@ process.stdout.write(
     decodeTimeS: r.decode.timeS,
     prefillTimeS: r.prefill.timeS,
     decodeTokensPerS: r.decode.tokensPerS,
+    evidence: r.evidence,
     ops: r.ops.length,
     kv: {
       fits: plan.fits,

@@ -369,7 +369,12 @@ async function main() {
     assert(points > 0 && points <= e.ops, `points ${points} for ${e.ops} ops`);
     const roofs = await roof.locator('#chart [data-roof]').count();
     assert(roofs >= 3, `expected a roof per dtype, got ${roofs}`);
-    return `decode ${(e.decodeTimeS * 1e3).toFixed(2)} ms, ${points} op points, ${roofs} roofs`;
+    // The published measurements behind the figures, as the engine counts them for this device and engine.
+    const ev = await roof.locator('#evidence').evaluate((el) => ({ ...el.dataset, text: el.textContent }));
+    const h = e.evidence.hardware;
+    assert(h && h.rows > 0 && Number(ev.rows) === h.rows && Number(ev.within15) === h.within15, `evidence ${JSON.stringify(ev)} against ${JSON.stringify(h)}`);
+    assert(ev.text.includes(`${h.within15} of ${h.rows} published measurements`), `evidence text "${ev.text}"`);
+    return `decode ${(e.decodeTimeS * 1e3).toFixed(2)} ms, ${points} op points, ${roofs} roofs; evidence ${h.within15} of ${h.rows}`;
   });
 
   await test('roofline recomputes live when batch, hardware, formats and the serving engine change', async () => {

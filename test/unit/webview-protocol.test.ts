@@ -85,6 +85,7 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
     e2e: { timeS: 2, outputTokensPerS: 1 },
     memory: { totalBytes: 1, fits: true },
     costModel: { servingEngine: null as null | { id: string; name: string } },
+    evidence: { hardware: { rows: 4, within15: 1, medianAbsError: 0.2 }, servingEngine: { id: 'tensorrt-llm', rows: 2, within15: 1, medianAbsError: 0.1 } } as Record<string, unknown>,
     ops: [{ name: 'q_proj', phase: 'decode', flops: 2, bytes: 4, intensity: 0.5, bound: 'memory', timeS: 1e-6 }],
   };
 
@@ -105,6 +106,19 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
     assert.ok(checkHostMessage(engine).ok);
     (engine.data.result.costModel as { servingEngine: unknown }).servingEngine = { id: 'vllm' };
     assert.match((checkHostMessage(engine) as { reason: string }).reason, /costModel\.servingEngine: expected null or \{id, name\}/);
+    // Evidence: null for a device of no table row; counts must hold together.
+    const none = structuredClone(msg);
+    none.data.result.evidence = { hardware: null, servingEngine: null };
+    assert.ok(checkHostMessage(none).ok);
+    const more = structuredClone(msg);
+    (more.data.result.evidence.hardware as { within15: number }).within15 = 5;
+    assert.match((checkHostMessage(more) as { reason: string }).reason, /evidence\.hardware: expected rows >= within15 >= 0/);
+    const noId = structuredClone(msg);
+    delete (noId.data.result.evidence.servingEngine as { id?: string }).id;
+    assert.match((checkHostMessage(noId) as { reason: string }).reason, /evidence\.servingEngine\.id/);
+    const missing = structuredClone(msg);
+    delete (missing.data.result as { evidence?: unknown }).evidence;
+    assert.match((checkHostMessage(missing) as { reason: string }).reason, /evidence: expected an object/);
   });
 
   it('rejects an unknown host message type and a quant option with an unknown risk', () => {

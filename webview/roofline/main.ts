@@ -35,6 +35,7 @@ injectStyle(`
 document.body.innerHTML = `
   <h1 id="title">Roofline</h1>
   <div class="muted" id="subtitle">Waiting for the analysis…</div>
+  <div class="muted" id="evidence" aria-live="polite"></div>
   <div class="controls" id="controls" role="group" aria-label="Workload"></div>
   <div class="error" id="error" role="alert"></div>
   <div class="cards" id="cards" aria-live="polite"></div>
@@ -73,6 +74,28 @@ const bar = new ControlBar($('#controls'), ['hardware', 'engine', 'batch', 'prom
 
 function card(key: string, label: string, value: string, title = ''): string {
   return `<div class="card" data-card="${key}" title="${escapeHtml(title)}"><div class="k">${escapeHtml(label)}</div><div class="v" data-value="${key}">${escapeHtml(value)}</div></div>`;
+}
+
+/** What backs the figures: the validation table's published measurements on this device and with this engine. */
+function renderEvidence(r: RooflineData['result']): void {
+  const el = $('#evidence');
+  const h = r.evidence.hardware;
+  const e = r.evidence.servingEngine;
+  el.dataset.rows = String(h?.rows ?? 0);
+  el.dataset.within15 = String(h?.within15 ?? 0);
+  el.dataset.engineRows = String(e?.rows ?? 0);
+  el.dataset.engineWithin15 = String(e?.within15 ?? 0);
+  if (!h) {
+    el.textContent = 'Evidence: no published measurement covers this device (measured or user-defined); the figures are untested on it.';
+    return;
+  }
+  if (h.rows === 0) {
+    el.textContent = `Evidence: no published measurement on ${r.hardware.name} yet; the figures are untested on it.`;
+    return;
+  }
+  const engine = r.costModel.servingEngine?.name ?? 'the defaults (TensorRT-LLM)';
+  const withEngine = !e || e.rows === 0 ? `none with ${engine}` : `${e.within15} of ${e.rows} with ${engine}`;
+  el.textContent = `Evidence: ${h.within15} of ${h.rows} published measurements on ${r.hardware.name} predicted within 15% (median error ${(h.medianAbsError * 100).toFixed(1)}%); ${withEngine}.`;
 }
 
 function renderCards(d: RooflineData): void {
@@ -299,6 +322,7 @@ function render(d: RooflineData, id: number): void {
   const r = d.result;
   $('#title').textContent = `Roofline: ${r.model.name}`;
   $('#subtitle').textContent = `${r.hardware.name} · batch ${r.workload.batch} · prompt ${r.workload.promptTokens} · generate ${r.workload.generateTokens} · W ${r.workload.weights} / A ${r.workload.activations} / KV ${r.workload.kv} · tp ${r.workload.tp}${r.costModel.servingEngine ? ` · ${r.costModel.servingEngine.name}` : ''}${r.warnings.length ? ' · ' + r.warnings.join(' · ') : ''}`;
+  renderEvidence(r);
   renderCards(d);
   renderChart(m, d);
   const colors = themeColors();
