@@ -1,7 +1,14 @@
 import type { Device } from '../hardware/types';
 import { fmtBytes, fmtSi, textTable } from './format';
+import { evidenceFor } from '../cost/evidence';
 
 const DTYPES = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const;
+
+/** Rows of the validation table on a device of the database, and how many are within 15%: "79/96"; "-" for none. */
+function validated(d: Device): string {
+  const h = evidenceFor(d, null).hardware;
+  return h && h.rows > 0 ? `${h.within15}/${h.rows}` : '-';
+}
 
 /** One row per device: memory, bandwidth, dense peaks per dtype (TFLOP/s), ridge at fp16, interconnect, TDP. */
 export function renderDevicesTable(devices: readonly Device[]): string {
@@ -15,12 +22,14 @@ export function renderDevicesTable(devices: readonly Device[]): string {
       (p16 / d.memoryBandwidthBytesPerS).toFixed(0),
       d.interconnect ? fmtSi(d.interconnect.bandwidthBytesPerS, 'B/s') : '-',
       d.tdpWatts ? `${d.tdpWatts} W` : '-',
+      validated(d),
       d.measured ? 'measured' : d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
     ];
   });
   return [
-    'Dense peak TFLOP/s per dtype (never 2:4 sparse); ridge = fp16 peak / bandwidth (FLOP/byte); link = per direction.',
+    'Dense peak TFLOP/s per dtype (never 2:4 sparse); ridge = fp16 peak / bandwidth (FLOP/byte); link = per direction;',
+    'validated = published measurements on the device predicted within 15% / rows (`ridgeline validate --hardware ID`).',
     '',
-    textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', ''], rows),
+    textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', 'validated', ''], rows),
   ].join('\n');
 }

@@ -303,6 +303,11 @@ test('cli: hardware lists the database; --devices adds a user device usable by a
   assert.ok(j.devices.every((d: { source: string }) => d.source.length > 0));
   const t = run('hardware');
   assert.match(t.stdout, /^h100-sxm\s/m);
+  // The validated column: rows of the validation table on the device within 15% / rows; none on the T4.
+  const h100 = validationRows().filter((r) => r.hardware === 'h100-sxm');
+  const within = h100.filter((r) => Math.abs(r.predictionErrorAtCommit!) <= 0.15).length;
+  assert.match(t.stdout, new RegExp(`^h100-sxm .* ${within}/${h100.length}\\s`, 'm'));
+  assert.match(t.stdout, /^t4 .* W +- *$/m);
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
   const good = join(dir, 'devices.json');
   writeFileSync(good, JSON.stringify([{ id: 'lab-gpu', name: 'Lab GPU', memoryBytes: 48e9, memoryBandwidthBytesPerS: 1e12, peakFlopsPerS: { fp16: 200e12 }, source: 'lab datasheet' }]));
