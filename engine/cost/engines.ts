@@ -1,6 +1,6 @@
 import { RidgelineError, inputError } from '../errors';
 import { closeMatches } from '../hardware/index';
-import type { CostParams } from './params';
+import { defaultCostParams, type CostParams } from './params';
 import data from './engines.json';
 
 /** An inference engine's departures from the cost model's defaults (engine/cost/engines.json). */
@@ -12,16 +12,8 @@ export interface ServingEngine {
   source: string;
 }
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  'forwardOverheadS',
-  'launchOverheadS',
-  'fusedAttention',
-  'groupedDecodeAttention',
-  'scoreBytesPerElement',
-  'prefillChunkTokens',
-  'fp16AccumulateGemm',
-  'matrixUnitComputeScale',
-]);
+/** Keys a profile may set: the cost parameters themselves (engine/cost/params.ts), not their provenance. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.keys(defaultCostParams()).filter((k) => k !== 'origin'));
 
 function load(): readonly Readonly<ServingEngine>[] {
   const out: Readonly<ServingEngine>[] = [];

@@ -195,25 +195,30 @@ function deviceParams(device: Device): CostParams {
   return p;
 }
 
+/** A fraction in (0, 1], or [0, 1] when zero is allowed; anything else (NaN too) is a clear error. */
+function fraction(field: string, v: number, zeroAllowed: boolean): void {
+  if (!((zeroAllowed ? v >= 0 : v > 0) && v <= 1)) throw inputError({ field, expected: `a fraction in ${zeroAllowed ? '[' : '('}0, 1]`, got: v });
+}
+
 function checkParams(p: CostParams): void {
   for (const c of CLASSES) {
     const e = p.efficiency[c];
     for (const side of ['compute', 'memory'] as const) {
-      if (!(e[side] > 0 && e[side] <= 1)) throw inputError({ field: `efficiency.${c}.${side}`, expected: 'a fraction in (0, 1]', got: e[side] });
+      fraction(`efficiency.${c}.${side}`, e[side], false);
     }
   }
   if (!(p.launchOverheadS >= 0)) throw inputError({ field: 'launchOverheadS', expected: 'seconds >= 0', got: p.launchOverheadS });
   if (!(p.allreduceLatencyS >= 0)) throw inputError({ field: 'allreduceLatencyS', expected: 'seconds >= 0', got: p.allreduceLatencyS });
   if (!(p.allreduceStepLatencyS >= 0)) throw inputError({ field: 'allreduceStepLatencyS', expected: 'seconds >= 0', got: p.allreduceStepLatencyS });
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
-  if (!(p.pcieCommEfficiency > 0 && p.pcieCommEfficiency <= 1)) throw inputError({ field: 'pcieCommEfficiency', expected: 'a fraction in (0, 1]', got: p.pcieCommEfficiency });
-  if (!(p.moeGemmComputeScale > 0 && p.moeGemmComputeScale <= 1)) throw inputError({ field: 'moeGemmComputeScale', expected: 'a fraction in (0, 1]', got: p.moeGemmComputeScale });
+  fraction('pcieCommEfficiency', p.pcieCommEfficiency, false);
+  fraction('moeGemmComputeScale', p.moeGemmComputeScale, false);
   if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1e9)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer from 0 to 1000000000 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });
   for (const k of ['fusedAttention', 'groupedDecodeAttention', 'fp16AccumulateGemm', 'dequantizeToBuffer'] as const) {
     if (typeof p[k] !== 'boolean') throw inputError({ field: k, expected: 'true or false', got: p[k] });
   }
-  if (!(p.kvReloadDramFraction >= 0 && p.kvReloadDramFraction <= 1)) throw inputError({ field: 'kvReloadDramFraction', expected: 'a fraction in [0, 1]', got: p.kvReloadDramFraction });
-  if (!(p.matrixUnitComputeScale > 0 && p.matrixUnitComputeScale <= 1)) throw inputError({ field: 'matrixUnitComputeScale', expected: 'a fraction in (0, 1]', got: p.matrixUnitComputeScale });
+  fraction('kvReloadDramFraction', p.kvReloadDramFraction, true);
+  fraction('matrixUnitComputeScale', p.matrixUnitComputeScale, false);
   if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

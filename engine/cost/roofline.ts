@@ -328,7 +328,6 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / (vectorFlopsPerS * eff.compute) : 0);
   const memoryS = bytes / bwEff;
   const overheadS = launches * params.launchOverheadS;
-  const hi = computeS > memoryS ? computeS : memoryS;
   let passS = 0;
   if (passBytes > 0) {
     const ew = classEfficiency(params, 'elementwise');
@@ -345,8 +344,13 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   out.peakEff = peakEff;
   out.bwEff = bwEff;
   out.peakDtype = peak.dtype;
-  out.bound = overheadS > hi ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
+  out.bound = boundOf(computeS, memoryS, overheadS);
   return out;
+}
+
+/** What limits a kernel: launch overhead above both roofs, else the larger of its compute and memory times. */
+function boundOf(computeS: number, memoryS: number, overheadS: number): Bound {
+  return overheadS > (computeS > memoryS ? computeS : memoryS) ? 'overhead' : computeS >= memoryS ? 'compute' : 'memory';
 }
 
 /**
@@ -590,8 +594,7 @@ export function costPasses(passes: readonly WeightedPass[], ctx: CostContext): O
   }
   const out: OpCost[] = [];
   sums.forEach((sum, k) => {
-    const hi = sum.computeS > sum.memoryS ? sum.computeS : sum.memoryS;
-    if (sum.bound !== 'comm') sum.bound = sum.overheadS > hi ? 'overhead' : sum.computeS >= sum.memoryS ? 'compute' : 'memory';
+    if (sum.bound !== 'comm') sum.bound = boundOf(sum.computeS, sum.memoryS, sum.overheadS);
     const i0 = tStarts[k]!;
     out.push(opCost(tOps, i0, kernelEnd(tOps, i0), ctx, sum));
   });

@@ -331,3 +331,23 @@ test('CLI: an 8-bit weight format brings its own activations where the device co
   assert.deepEqual(mlpUp('--weights', 'int4'), { act: 'bf16', dtype: 'bf16' }); // weight-only
   assert.deepEqual(mlpUp('--weights', 'w8a8', '--activations', 'bf16'), { act: 'bf16', dtype: 'bf16' }); // explicit wins
 });
+
+test('validation: the K/V reload fraction, as engine/cost/defaults.json states it (one calibration row, 114 per-head rows held out)', () => {
+  const id = 'trtllm061-tput-h100-sxm-llama-2-70b-b64-tp2-2048-2048';
+  const perHead = (r: { servingEngine: string; params?: { groupedDecodeAttention?: boolean } }) =>
+    r.params?.groupedDecodeAttention === false || r.servingEngine === 'fastertransformer' || r.servingEngine === 'llama.cpp';
+  const rows = validationRows().filter(perHead);
+  assert.equal(rows.length, 115);
+  assert.equal(rows.find((r) => r.id === id)?.role, 'calibration');
+  const ids = new Set(rows.map((r) => r.id));
+  const at = (f: number) => runValidation(samples, { kvReloadDramFraction: f }, (r) => ids.has(r.id));
+  const within = (res: ReturnType<typeof at>) => res.filter((r) => r.row.id !== id && Math.abs(r.error) <= 0.15).length;
+  const dflt = at(0.6);
+  const all = at(1);
+  // The calibration row: +1.3% at 0.6, -21.5% when every repeated read reaches DRAM.
+  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error - 0.013) < 0.0005);
+  assert.ok(Math.abs(all.find((r) => r.row.id === id)!.error + 0.215) < 0.0005);
+  // Held out: 89 of the other 114 within 15% with every repeat from DRAM, 97 at 0.6.
+  assert.equal(within(all), 89);
+  assert.equal(within(dflt), 97);
+});
