@@ -6,9 +6,9 @@ import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
 import { defaultCostParams, type CostParams } from './params';
 import data from './validation.json';
-import { GOAL_FRACTION } from './evidence';
+import { GOAL_FRACTION, withinGoal } from './evidence';
 
-export { GOAL_FRACTION };
+export { GOAL_FRACTION, withinGoal };
 
 /** One published measurement of a real engine (engine/cost/validation.json). */
 export interface ValidationRow {
@@ -101,7 +101,7 @@ export function validationStats(results: readonly ValidationResult[]): Validatio
     rows: n,
     medianAbsError: median,
     maxAbsError: n === 0 ? 0 : errs[n - 1]!,
-    within15: errs.filter((e) => e <= GOAL_FRACTION).length,
+    within15: errs.filter(withinGoal).length,
     withinTolerance: results.filter(withinTolerance).length,
   };
 }

@@ -1,4 +1,4 @@
-import { GOAL_FRACTION, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
+import { GOAL_FRACTION, withinGoal, withinTolerance, type ValidationResult, type ValidationStats } from '../cost/validate';
 import { fmtInt, fmtTime, textTable } from './format';
 
 /** A measured or predicted value in the metric's unit. */
@@ -30,7 +30,7 @@ export function renderValidationTable(results: readonly ValidationResult[], grou
       fmtMetric(r.row.metric, r.predicted),
       pct(r.error),
       `${(tol * 100).toFixed(0)}%`,
-      withinTolerance(r) ? (Math.abs(r.error) <= GOAL_FRACTION ? 'ok' : 'known miss') : 'OUT',
+      withinTolerance(r) ? (withinGoal(r.error) ? 'ok' : 'known miss') : 'OUT',
     ];
   });
   return [
