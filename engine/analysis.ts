@@ -137,6 +137,8 @@ export interface AnalysisResult {
     servingEngine: { id: string; name: string } | null;
     /** Seconds of host work per forward pass the GPU waits for. */
     forwardOverheadS: number;
+    /** Seconds of host work per sequence of the batch in each forward pass, on top of forwardOverheadS. */
+    sequenceOverheadS: number;
     fusedAttention: boolean;
     /** Decode attention loads each K/V head once per group of query heads (false: once per query head). */
     groupedDecodeAttention: boolean;

@@ -4,7 +4,7 @@ import type { Device } from './hardware/types';
 import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
-import { addTime, costOps, matmulPeakFlopsPerS, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { addTime, costOps, forSequences, matmulPeakFlopsPerS, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { prefillCosts as costPrefill } from './cost/prefill';
@@ -62,9 +62,11 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const P = workload.promptTokens;
   const G = workload.generateTokens;
   const B = workload.batch;
+  // Every forward pass of the workload (each prefill chunk advances every sequence) holds the whole batch.
+  const ctxB = forSequences(ctx, B);
 
   // Prefill.
-  const prefillCosts = costPrefill(spec, workload, ctx);
+  const prefillCosts = costPrefill(spec, workload, ctxB);
   const prefillTotals = totals(prefillCosts);
 
   // Decode: the reported step, the e2e integral, the curve and the batch sweep.
@@ -73,15 +75,15 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   // The reported step, built directly. Without windowed layers a second graph further along the context
   // fixes every kernel's line (StepLine): the e2e integral and the curve then build no graph per point.
   const decodeOpsMid = buildGraph(spec, workload, 'decode', cMid).ops;
-  const decodeCosts = costOps(decodeOpsMid, ctx);
+  const decodeCosts = costOps(decodeOpsMid, ctxB);
   const decodeTotals = totals(decodeCosts);
   let decodeOpsNext: Op[] | null = null;
   const nextOps = () => (decodeOpsNext = buildGraph(spec, workload, 'decode', cNext).ops);
-  const line = contextAffine(spec) ? StepLine.fitCosts(decodeCosts, cMid, nextOps, cNext, ctx, !interpolable(spec)) : null;
+  const line = contextAffine(spec) ? StepLine.fitCosts(decodeCosts, cMid, nextOps, cNext, ctxB, !interpolable(spec)) : null;
   // Graphs at other batches (the sweep) or at every context (windowed models), made on first use.
   let graphs: DecodeGraphs | null = null;
   const decodeGraphs = (): DecodeGraphs => (graphs ??= new DecodeGraphs(spec, workload, cMid, decodeOpsNext ? [decodeOpsMid, decodeOpsNext] : undefined));
-  const stepAt = line ? (c: number) => line.timeS(c) : (c: number) => stepTime(decodeGraphs().at(B, c, true), ctx);
+  const stepAt = line ? (c: number) => line.timeS(c) : (c: number) => stepTime(decodeGraphs().at(B, c, true), ctxB);
 
   const steps = Math.max(0, G - 1);
   let decodeSumS = 0;
@@ -188,6 +190,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       origin: params.origin,
       servingEngine: engine ? { id: engine.id, name: engine.name } : null,
       forwardOverheadS: params.forwardOverheadS,
+      sequenceOverheadS: params.sequenceOverheadS,
       fusedAttention: params.fusedAttention,
       groupedDecodeAttention: params.groupedDecodeAttention,
       kvReloadDramFraction: params.kvReloadDramFraction,
@@ -340,7 +343,7 @@ function batchSweep(moe: MoeMlpSpec | null, w: Workload, graphs: DecodeGraphs, c
     // The step's bound by time share; the ridge crossing is where the GEMMs (weight-reading ops) turn
     // compute bound: batch turns GEMV into GEMM. Attention reads the KV cache per sequence and can keep the
     // whole step memory bound past it ('Mind the Memory Gap: Unveiling GPU Bottlenecks in Large-Batch LLM Inference').
-    const t = stepSummary(graphs.at(b, c, true), ctx);
+    const t = stepSummary(graphs.at(b, c, true), forSequences(ctx, b));
     const bd: Bound = dominant(t.byBound);
     stepTimeS.push(t.timeS);
     tokensPerS.push(b / t.timeS);

@@ -181,6 +181,7 @@ export class Ridgeline implements vscode.Disposable {
       const describe = (p: Record<string, unknown>) => {
         const parts: string[] = [];
         if (typeof p.forwardOverheadS === 'number') parts.push(`host work ${fmt.seconds(p.forwardOverheadS)} per step`);
+        if (typeof p.sequenceOverheadS === 'number' && p.sequenceOverheadS > 0) parts.push(`${fmt.seconds(p.sequenceOverheadS)} more per sequence of the batch`);
         if (p.fusedAttention === false) parts.push('unfused attention');
         if (p.groupedDecodeAttention === false) parts.push('per-head decode attention');
         if (typeof p.launchOverheadS === 'number') parts.push(`${fmt.seconds(p.launchOverheadS)} per kernel`);

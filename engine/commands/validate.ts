@@ -4,7 +4,7 @@ import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { GOAL_FRACTION, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationRow, type ValidationStats } from '../cost/validate';
 import { getDevice } from '../hardware/index';
-import { servingEngine } from '../cost/engines';
+import { servingEngine, servingEngines } from '../cost/engines';
 import { renderValidationTable } from '../report/validation';
 
 const USAGE = `ridgeline validate [options]
@@ -17,7 +17,7 @@ Exits 0 when every row is within its stated tolerance, 1 when one is not.
   --samples DIR          folder with the model configs the rows name (default: the repository's samples/)
   --only TEXT            only rows whose id, engine, model or hardware contains TEXT
   --hardware ID          only rows measured on this device id (\`ridgeline hardware\` lists them)
-  --engine ID            only rows run with this serving engine profile: tensorrt-llm, vllm, fastertransformer, llama.cpp
+  --engine ID            only rows run with this serving engine profile: ${servingEngines().map((e) => e.id).join(', ')}
   --record               write each row's current error to the table (predictionErrorAtCommit in
                          engine/cost/validation.json), after a change to the cost model; tolerances stay as they are
   --table FILE           the table file --record writes (default: the repository's engine/cost/validation.json)

@@ -1,6 +1,6 @@
 import type { ModelSpec } from '../model/types';
 import type { CostContext } from './roofline';
-import { stepTimeS } from './roofline';
+import { forSequences, stepTimeS } from './roofline';
 import { CONTEXT_STEP, contextAffine, type DecodeGraphs } from './decode';
 import { StepLine } from './step';
 
@@ -18,8 +18,9 @@ export function decodeStepGrid(spec: ModelSpec, graphs: DecodeGraphs, batches: r
   const affine = contextAffine(spec);
   for (let i = 0; i < batches.length; i++) {
     const b = batches[i]!;
-    const line = affine ? StepLine.fit(graphs.at(b, c0, true), c0, () => graphs.at(b, c1, true), c1, ctx, false) : null;
-    for (let j = 0; j < nc; j++) out[i * nc + j] = line ? line.timeS(contexts[j]!) : stepTimeS(graphs.at(b, contexts[j]!, true), ctx);
+    const ctxB = forSequences(ctx, b);
+    const line = affine ? StepLine.fit(graphs.at(b, c0, true), c0, () => graphs.at(b, c1, true), c1, ctxB, false) : null;
+    for (let j = 0; j < nc; j++) out[i * nc + j] = line ? line.timeS(contexts[j]!) : stepTimeS(graphs.at(b, contexts[j]!, true), ctxB);
   }
   return out;
 }

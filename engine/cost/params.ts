@@ -30,6 +30,13 @@ export interface CostParams {
   gemmTileM: number[];
   /** Seconds of host work per forward pass (scheduling, sampling, synchronization), not hidden by the GPU. */
   forwardOverheadS: number;
+  /**
+   * Seconds of host work per sequence in a forward pass, on top of forwardOverheadS: an engine that rebuilds
+   * every sequence's inputs (block table, positions, sampling state) in Python each step waits this long per
+   * sequence of the batch (vLLM's V0 engine). 0: input preparation independent of the batch (C++ runtimes,
+   * vLLM V1's persistent batch).
+   */
+  sequenceOverheadS: number;
   /** Seconds per all-reduce call (latency term), before the per-step term. */
   allreduceLatencyS: number;
   /** Seconds each step of an all-reduce adds to its latency: a ring over N devices passes 2(N-1) steps. */
@@ -98,6 +105,7 @@ type DefaultsFile = {
   allreduceStepLatencyS: number;
   pcieCommEfficiency: number;
   forwardOverheadS: number;
+  sequenceOverheadS: number;
   scoreBytesPerElement: number;
   kvReloadDramFraction: number;
 };
@@ -119,6 +127,7 @@ function fromDefaults(): CostParams {
     allreduceStepLatencyS: d.allreduceStepLatencyS,
     pcieCommEfficiency: d.pcieCommEfficiency,
     forwardOverheadS: d.forwardOverheadS,
+    sequenceOverheadS: d.sequenceOverheadS,
     fusedAttention: true,
     groupedDecodeAttention: true,
     kvReloadDramFraction: d.kvReloadDramFraction,
@@ -211,6 +220,7 @@ function checkParams(p: CostParams): void {
   if (!(p.allreduceLatencyS >= 0)) throw inputError({ field: 'allreduceLatencyS', expected: 'seconds >= 0', got: p.allreduceLatencyS });
   if (!(p.allreduceStepLatencyS >= 0)) throw inputError({ field: 'allreduceStepLatencyS', expected: 'seconds >= 0', got: p.allreduceStepLatencyS });
   if (!(p.forwardOverheadS >= 0)) throw inputError({ field: 'forwardOverheadS', expected: 'seconds >= 0', got: p.forwardOverheadS });
+  if (!(p.sequenceOverheadS >= 0 && p.sequenceOverheadS <= 1)) throw inputError({ field: 'sequenceOverheadS', expected: 'seconds from 0 to 1', got: p.sequenceOverheadS });
   fraction('pcieCommEfficiency', p.pcieCommEfficiency, false);
   fraction('moeGemmComputeScale', p.moeGemmComputeScale, false);
   if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1e9)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer from 0 to 1000000000 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });

@@ -449,6 +449,16 @@ function opCost(ops: readonly Op[], i0: number, i1: number, ctx: CostContext, e:
   return out;
 }
 
+/**
+ * The context for forward passes over `sequences` sequences: the host work per pass (forwardOverheadS) then
+ * includes params.sequenceOverheadS for each of them. The same context when that is zero.
+ */
+export function forSequences(ctx: CostContext, sequences: number): CostContext {
+  const perSequenceS = ctx.params.sequenceOverheadS;
+  if (!(perSequenceS > 0)) return ctx;
+  return { ...ctx, params: { ...ctx.params, forwardOverheadS: ctx.params.forwardOverheadS + perSequenceS * sequences } };
+}
+
 /** The per-forward-pass host overhead as a row of its own (scheduling, sampling, synchronization). */
 function hostRow(ctx: CostContext, phase: Phase): OpCost {
   const t = ctx.params.forwardOverheadS;

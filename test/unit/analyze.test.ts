@@ -352,6 +352,24 @@ test('validation: the K/V reload fraction, as engine/cost/defaults.json states i
   assert.equal(within(dflt), 97);
 });
 
+test('validation: the V0 per-sequence host work, as engine/cost/engines.json states it (one calibration row, 29 held out)', () => {
+  const id = 'vllm-e2e-h100-sxm-dbrx-instruct-tp8-b64-32-128';
+  const rows = validationRows().filter((r) => r.servingEngine === 'vllm-v0');
+  assert.equal(rows.length, 30);
+  assert.equal(rows.find((r) => r.id === id)?.role, 'calibration');
+  const ids = new Set(rows.map((r) => r.id));
+  const at = (perSequenceS: number) => runValidation(samples, { sequenceOverheadS: perSequenceS }, (r) => ids.has(r.id));
+  const within = (res: ReturnType<typeof at>) => res.filter((r) => r.row.id !== id && withinGoal(r.error)).length;
+  const dflt = at(1.2e-4);
+  const none = at(0);
+  // The calibration row: -0.6% at 0.12 ms per sequence, -30.0% without the term.
+  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.006) < 0.0005);
+  assert.ok(Math.abs(none.find((r) => r.row.id === id)!.error + 0.3) < 0.0005);
+  // Held out: 23 of the other 29 within 15% without it, 28 with it.
+  assert.equal(within(none), 23);
+  assert.equal(within(dflt), 28);
+});
+
 test('validation: the GPT-J 6B and Falcon 180B rows (held out) as the README states them', () => {
   const count = (model: string) => {
     const rows = validationRows().filter((r) => r.model === model);

@@ -8,6 +8,9 @@ import { analyze } from '../../engine/analyze';
 import { defaultCostParams } from '../../engine/cost/params';
 import { servingEngine, servingEngines } from '../../engine/cost/engines';
 import { validationRows } from '../../engine/cost/validate';
+import { costParamsFor } from '../../engine/cost/params';
+import { DecodeGraphs } from '../../engine/cost/decode';
+import { decodeStepGrid } from '../../engine/cost/grid';
 import { RidgelineError } from '../../engine/errors';
 
 const samples = join(__dirname, '../../samples');
@@ -17,8 +20,8 @@ const llama8b = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
 const h100 = getDevice('h100-sxm');
 const W = { batch: 4, promptTokens: 256, generateTokens: 32, weights: 'bf16', activations: 'bf16', kv: 'bf16', tp: 1 };
 
-test('serving engines: the four profiles, each with a source; ids are case-insensitive', () => {
-  assert.deepEqual(servingEngines().map((e) => e.id), ['tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']);
+test('serving engines: the five profiles, each with a source; ids are case-insensitive', () => {
+  assert.deepEqual(servingEngines().map((e) => e.id), ['tensorrt-llm', 'vllm', 'vllm-v0', 'fastertransformer', 'llama.cpp']);
   for (const e of servingEngines()) assert.ok(e.source.length > 80, `${e.id} states its source`);
   assert.equal(servingEngine(' vLLM ').id, 'vllm');
   // TensorRT-LLM runs as the defaults do (llama.cpp's profile: test/unit/prefill-engine.test.ts).
@@ -27,7 +30,7 @@ test('serving engines: the four profiles, each with a source; ids are case-insen
 
 test('serving engines: an unknown id names the close matches, exit code 2', () => {
   assert.throws(() => servingEngine('vlm'), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /--engine: unknown serving engine "vlm"; close matches: vllm/.test(e.message));
-  assert.throws(() => servingEngine('sglang'), /known ids: tensorrt-llm, vllm, fastertransformer, llama\.cpp/);
+  assert.throws(() => servingEngine('sglang'), /known ids: tensorrt-llm, vllm, vllm-v0, fastertransformer, llama\.cpp/);
   assert.throws(() => analyze(llama8b, W, h100, { servingEngine: 'trt' }), /unknown serving engine "trt"/);
 });
 
@@ -63,8 +66,34 @@ test('FasterTransformer profile: unfused context attention and its kernel cost; 
   assert.ok(Math.abs(ft.prefill.bytes - fused.prefill.bytes - scoreBytes) <= 1e-9 * scoreBytes, `${ft.prefill.bytes - fused.prefill.bytes} vs ${scoreBytes}`);
 });
 
+test('vLLM V0 profile: 0.12 ms more host work per sequence of the batch in every forward pass, and nothing else', () => {
+  const w64 = { ...W, batch: 64 };
+  const v1 = analyze(llama8b, w64, h100, { servingEngine: 'vllm', sweepBatches: [1, 8, 64] });
+  const v0 = analyze(llama8b, w64, h100, { servingEngine: 'vllm-v0', sweepBatches: [1, 8, 64] });
+  assert.equal(v0.costModel.forwardOverheadS, 1e-3);
+  assert.equal(v0.costModel.sequenceOverheadS, 1.2e-4);
+  assert.equal(v1.costModel.sequenceOverheadS, 0);
+  assert.equal(defaultCostParams().sequenceOverheadS, 0);
+  // Worked by hand: each pass of 64 sequences waits 64 x 0.12 ms = 7.68 ms longer: the prompt pass and each of the
+  // 31 decode steps, so the batch takes 32 x 7.68 ms = 245.76 ms longer.
+  assert.ok(Math.abs(v0.prefill.timeS - v1.prefill.timeS - 7.68e-3) < 1e-12);
+  assert.ok(Math.abs(v0.decode.timeS - v1.decode.timeS - 7.68e-3) < 1e-12);
+  assert.ok(Math.abs(v0.e2e.timeS - v1.e2e.timeS - 32 * 7.68e-3) < 1e-9, `${v0.e2e.timeS - v1.e2e.timeS}`);
+  assert.equal(v0.decode.bytes, v1.decode.bytes);
+  assert.equal(v0.ops.find((o) => o.phase === 'decode' && o.name === 'host_overhead')?.timeS, 1e-3 + 64 * 1.2e-4);
+  // The batch sweep prices each batch with its own sequences: 0.12 ms, 0.96 ms and 7.68 ms more.
+  assert.deepEqual(v0.batchSweep.batch, [1, 8, 64]);
+  v0.batchSweep.batch.forEach((b, i) => assert.ok(Math.abs(v0.batchSweep.stepTimeS[i]! - v1.batchSweep.stepTimeS[i]! - b * 1.2e-4) < 1e-12, `batch ${b}`));
+  // The batch x context grid (live sliders) agrees with the sweep.
+  const ctx = { device: h100, params: costParamsFor(h100, servingEngine('vllm-v0').params), tp: 1, linkBytesPerS: h100.interconnect!.bandwidthBytesPerS, notes: new Set<string>() };
+  const c = v0.batchSweep.contextTokens;
+  const grid = decodeStepGrid(llama8b, new DecodeGraphs(llama8b, w64, c), [1, 8, 64], [c], ctx);
+  [...grid].forEach((t, i) => assert.ok(Math.abs(t - v0.batchSweep.stepTimeS[i]!) < 1e-9 * t, `grid batch ${[1, 8, 64][i]}: ${t} vs ${v0.batchSweep.stepTimeS[i]}`));
+});
+
 test('validation rows: each names a profile, matching its engine', () => {
-  const want: Array<[RegExp, string]> = [[/^(TensorRT-LLM|NVIDIA NIM)/, 'tensorrt-llm'], [/^vLLM/, 'vllm'], [/^FasterTransformer/, 'fastertransformer'], [/^llama\.cpp/, 'llama.cpp']];
+  // vLLM before release 0.8 (all of 2024) ran the V0 engine.
+  const want: Array<[RegExp, string]> = [[/^(TensorRT-LLM|NVIDIA NIM)/, 'tensorrt-llm'], [/^vLLM.*(\b0\.[0-7]\b|2024)/, 'vllm-v0'], [/^vLLM/, 'vllm'], [/^FasterTransformer/, 'fastertransformer'], [/^llama\.cpp/, 'llama.cpp']];
   for (const r of validationRows()) {
     const hit = want.find(([re]) => re.test(r.engine));
     assert.ok(hit, `${r.id}: engine ${r.engine}`);

@@ -28,7 +28,7 @@ test('evidence: every built-in device counts its validation rows and those withi
     const m = ev.hardware.byMetric;
     assert.equal(m.ttft.rows + m.tpot.rows + m.e2e.rows, on.length, d.id);
     assert.equal(m.tpot.rows, on.filter((r) => r.metric === 'tpotS').length, d.id);
-    for (const engine of ['tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']) {
+    for (const engine of ['tensorrt-llm', 'vllm', 'vllm-v0', 'fastertransformer', 'llama.cpp']) {
       const e = evidenceFor(d, engine).servingEngine!;
       assert.equal(e.id, engine);
       assert.equal(e.rows, on.filter((r) => r.servingEngine === engine).length, `${d.id} ${engine}`);

@@ -60,7 +60,7 @@ describe('panel data from the engine (host side)', () => {
   it('the engine control: no profile by default, the settings\' profile when set, and the roofline follows it', () => {
     assert.equal(c.engine, NO_ENGINE);
     assert.equal(initialControls(spec, { engine: 'vllm' }).engine, 'vllm');
-    assert.deepEqual(controlOptions().engine.map((e) => e.id), [NO_ENGINE, 'tensorrt-llm', 'vllm', 'fastertransformer', 'llama.cpp']);
+    assert.deepEqual(controlOptions().engine.map((e) => e.id), [NO_ENGINE, 'tensorrt-llm', 'vllm', 'vllm-v0', 'fastertransformer', 'llama.cpp']);
     const base = rooflineData(spec, 'x', c);
     const vllm = rooflineData(spec, 'x', { ...c, engine: 'vllm' });
     assert.equal(base.result.costModel.servingEngine, null);

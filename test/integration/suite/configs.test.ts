@@ -84,7 +84,7 @@ describe('model config: code lenses', () => {
     assert.ok(String(tip).includes(evidence), `tooltip "${String(tip)}" lacks "${evidence}"`);
     await setSetting('servingEngine', 'vlm');
     const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
-    assert.equal(d.message, `ridgeline.servingEngine: expected one of tensorrt-llm, vllm, fastertransformer, llama.cpp or empty (got "vlm"); using the cost model's defaults`);
+    assert.equal(d.message, `ridgeline.servingEngine: expected one of tensorrt-llm, vllm, vllm-v0, fastertransformer, llama.cpp or empty (got "vlm"); using the cost model's defaults`);
   });
 
   it('a device from ridgeline.customDevices can be selected, and the lenses use it', async () => {
