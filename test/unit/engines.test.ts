@@ -111,6 +111,9 @@ test('cli: analyze --engine vllm reports the profile; a wrong id exits 2 with on
   const md = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vllm', '--format', 'markdown');
   assert.match(md.stdout, /Cost parameters: the vLLM profile \(engine\/cost\/engines\.json\) over defaults/);
   assert.match(md.stdout, /host work 1\.000 ms per forward pass/);
+  assert.doesNotMatch(md.stdout, /per sequence/);
+  const v0 = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vllm-v0', '--format', 'markdown');
+  assert.match(v0.stdout, /the vLLM \(V0 engine\) profile .*host work 1\.000 ms per forward pass plus 120\.00 us per sequence of the batch;/);
   const bad = run('analyze', join(samples, 'llama-3.1-8b.json'), '--engine', 'vlm');
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim(), 'ridgeline: --engine: unknown serving engine "vlm"; close matches: vllm');
