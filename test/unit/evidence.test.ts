@@ -50,9 +50,9 @@ test('evidence: worked by hand for llama.cpp on the H100 PCIe (four llama-bench 
   assert.ok(Math.abs(ev.hardware!.medianAbsError - 0.2845) < 1e-12);
   assert.equal(ev.servingEngine!.rows, 4);
   assert.equal(evidenceFor(getDevice('h100-pcie'), 'vllm').servingEngine!.rows, 0);
-  const t4 = evidenceFor(getDevice('t4'), null);
-  assert.equal(t4.hardware!.rows, 0);
-  assert.equal(t4.servingEngine!.rows, 0);
+  const l4 = evidenceFor(getDevice('l4'), null);
+  assert.equal(l4.hardware!.rows, 0);
+  assert.equal(l4.servingEngine!.rows, 0);
 });
 
 test('evidence: only the database\'s own devices carry it (a copy does; an edited, replaced or measured device does not)', () => {
@@ -76,8 +76,8 @@ test('evidence: analyze reports it, and the table, Markdown and JSON say it', ()
   const text = evidenceText(r);
   assert.match(text, /^evidence: 0 of 4 published measurements on NVIDIA H100 PCIe 80GB predicted within 15% \(median error 28\.5%; TTFT 0 of 2, TPOT 0 of 2\); with llama\.cpp: 0 of 4 within 15% \(median error 28\.5%\); `ridgeline validate --hardware h100-pcie` lists them$/);
   assert.ok(renderAnalysisMarkdown(r).includes('Evidence: 0 of 4 published measurements'));
-  const none = analyze(spec, defaultWorkload(spec), getDevice('t4'), { sweeps: false });
-  assert.match(evidenceText(none), /holds no published measurement on NVIDIA T4 16GB: the prediction is untested on this device/);
+  const none = analyze(spec, defaultWorkload(spec), getDevice('l4'), { sweeps: false });
+  assert.match(evidenceText(none), /holds no published measurement on NVIDIA L4 24GB: the prediction is untested on this device/);
   const j = run('analyze', join(samples, 'llama-2-7b.json'), '--hardware', 'a100-80gb', '--engine', 'vllm', '--format', 'json');
   assert.equal(j.status, 0, j.stderr);
   const ev = JSON.parse(j.stdout).evidence;
@@ -93,7 +93,7 @@ test('cli: validate filters by --hardware and --engine, and --record writes the 
   const j = JSON.parse(r.stdout) as { rows: { id: string; hardware: string; servingEngine: string }[] };
   assert.deepEqual(j.rows.map((x) => x.id), validationRows().filter((x) => x.hardware === 'h100-pcie' && x.servingEngine === 'llama.cpp').map((x) => x.id));
   assert.equal(j.rows.length, 4);
-  const none = run('validate', '--hardware', 't4');
+  const none = run('validate', '--hardware', 'l4');
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--hardware: expected filters that some row of the table matches/);
   assert.match(run('validate', '--hardware', 'h100-sxn').stderr, /unknown hardware id "h100-sxn"; close matches: h100-sxm/);
