@@ -218,7 +218,8 @@ const CONTROL_INTS: Array<[keyof Controls, number]> = [
   ['evictionTokens', 0],
   ['blockTokens', 0],
 ];
-const CONTROL_STRS: Array<keyof Controls> = ['hardware', 'engine', 'weights', 'activations', 'kv'];
+/** The controls chosen from a list (ControlOptions holds the choices of each); the others are integers. */
+export const SELECT_CONTROLS = ['hardware', 'engine', 'weights', 'activations', 'kv'] as const satisfies ReadonlyArray<keyof Controls & keyof ControlOptions>;
 
 /** Upper bound for every integer control: beyond this the numbers stop meaning anything. */
 export const MAX_CONTROL_VALUE = 16_777_216;
@@ -227,12 +228,12 @@ export function checkControls(raw: unknown, at = 'controls'): Controls {
   need(isObj(raw), `${at}: expected an object`);
   // State saved before the engine control existed restores with the defaults.
   const v: Obj = raw.engine === undefined ? { ...raw, engine: NO_ENGINE } : raw;
-  for (const k of CONTROL_STRS) need(isStr(v[k]) && (v[k] as string).length > 0, `${at}.${k}: expected a non-empty string`);
+  for (const k of SELECT_CONTROLS) need(isStr(v[k]) && (v[k] as string).length > 0, `${at}.${k}: expected a non-empty string`);
   for (const [k, min] of CONTROL_INTS) {
     need(isInt(v[k], min) && (v[k] as number) <= MAX_CONTROL_VALUE, `${at}.${k}: expected an integer from ${min} to ${MAX_CONTROL_VALUE}`);
   }
   const out = {} as Record<string, unknown>;
-  for (const k of CONTROL_STRS) out[k] = v[k];
+  for (const k of SELECT_CONTROLS) out[k] = v[k];
   for (const [k] of CONTROL_INTS) out[k] = v[k];
   return out as unknown as Controls;
 }
@@ -375,7 +376,7 @@ export function checkHostMessage(v: unknown): Checked<HostMessage> {
         need(VIEW_KINDS.includes(v.view as ViewKind), 'init.view: expected a view kind');
         checkControls(v.controls, 'init.controls');
         need(isObj(v.options), 'init.options: expected an object');
-        for (const k of ['hardware', 'engine', 'weights', 'activations', 'kv']) checkChoices(v.options[k], `init.options.${k}`);
+        for (const k of SELECT_CONTROLS) checkChoices(v.options[k], `init.options.${k}`);
         break;
       case 'roofline':
         need(isInt(v.requestId), 'roofline.requestId: expected an integer');

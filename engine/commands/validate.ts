@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
-import { GOAL_FRACTION, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationRow, type ValidationStats } from '../cost/validate';
+import { GOAL_FRACTION, recordedError, runValidation, validationRows, validationStats, withinTolerance, type ValidationResult, type ValidationRow, type ValidationStats } from '../cost/validate';
 import { getDevice } from '../hardware/index';
 import { servingEngine, servingEngines } from '../cost/engines';
 import { renderValidationTable } from '../report/validation';
@@ -58,7 +58,7 @@ function recordErrors(results: readonly ValidationResult[], path: string): void 
   for (const r of results) {
     const row = byId.get(r.row.id);
     if (!row) throw inputError({ field: '--table', expected: `the table the CLI was built with (${path} lacks row ${r.row.id}; run \`npm run build\`)`, got: path });
-    row.predictionErrorAtCommit = Math.round(r.error * 1000) / 1000 || 0;
+    row.predictionErrorAtCommit = recordedError(r.error);
   }
   writeFileSync(path, JSON.stringify(table, null, 1) + '\n');
 }

@@ -6,9 +6,9 @@ import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
 import { defaultCostParams, type CostParams } from './params';
 import data from './validation.json';
-import { GOAL_FRACTION, withinGoal } from './evidence';
+import { GOAL_FRACTION, medianOfSorted, recordedError, withinGoal } from './evidence';
 
-export { GOAL_FRACTION, withinGoal };
+export { GOAL_FRACTION, recordedError, withinGoal };
 
 /** One published measurement of a real engine (engine/cost/validation.json). */
 export interface ValidationRow {
@@ -96,10 +96,9 @@ export interface ValidationStats {
 export function validationStats(results: readonly ValidationResult[]): ValidationStats {
   const errs = results.map((r) => Math.abs(r.error)).sort((a, b) => a - b);
   const n = errs.length;
-  const median = n === 0 ? 0 : n % 2 === 1 ? errs[(n - 1) / 2]! : (errs[n / 2 - 1]! + errs[n / 2]!) / 2;
   return {
     rows: n,
-    medianAbsError: median,
+    medianAbsError: medianOfSorted(errs),
     maxAbsError: n === 0 ? 0 : errs[n - 1]!,
     within15: errs.filter(withinGoal).length,
     withinTolerance: results.filter(withinTolerance).length,

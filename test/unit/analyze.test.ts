@@ -371,6 +371,17 @@ test('validation: the V0 per-sequence host work, as engine/cost/engines.json sta
   assert.equal(within(dflt), 30);
 });
 
+test("validation: the README's summary rows (all rows, vLLM's V0 engine, the MI300X and T4), from the recorded errors", () => {
+  const count = (keep: (r: ReturnType<typeof validationRows>[number]) => boolean) => {
+    const rows = validationRows().filter(keep);
+    return [rows.filter((r) => withinGoal(r.predictionErrorAtCommit!)).length, rows.length];
+  };
+  assert.deepEqual(count(() => true), [283, 331]);
+  assert.deepEqual(count((r) => r.servingEngine === 'vllm-v0'), [31, 33]);
+  assert.deepEqual(count((r) => r.hardware === 'mi300x'), [8, 9]);
+  assert.deepEqual(count((r) => r.hardware === 't4'), [0, 1]);
+});
+
 test('validation: the GPT-J 6B and Falcon 180B rows (held out) as the README states them', () => {
   const count = (model: string) => {
     const rows = validationRows().filter((r) => r.model === model);

@@ -91,6 +91,13 @@ test('vLLM V0 profile: 0.12 ms more host work per sequence of the batch in every
   [...grid].forEach((t, i) => assert.ok(Math.abs(t - v0.batchSweep.stepTimeS[i]!) < 1e-9 * t, `grid batch ${[1, 8, 64][i]}: ${t} vs ${v0.batchSweep.stepTimeS[i]}`));
 });
 
+test('sequenceOverheadS: seconds from 0 to 1; anything else is a clear input error', () => {
+  for (const bad of [-1e-6, 2, Number.NaN]) {
+    assert.throws(() => costParamsFor(h100, { sequenceOverheadS: bad }), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /sequenceOverheadS: expected seconds from 0 to 1/.test(e.message), String(bad));
+  }
+  assert.equal(costParamsFor(h100, { sequenceOverheadS: 0 }).sequenceOverheadS, 0);
+});
+
 test('validation rows: each names a profile, matching its engine', () => {
   // vLLM before release 0.8 (all of 2024) ran the V0 engine.
   const want: Array<[RegExp, string]> = [[/^(TensorRT-LLM|NVIDIA NIM)/, 'tensorrt-llm'], [/^vLLM.*(\b0\.[0-7]\b|2024)/, 'vllm-v0'], [/^vLLM/, 'vllm'], [/^FasterTransformer/, 'fastertransformer'], [/^llama\.cpp/, 'llama.cpp']];

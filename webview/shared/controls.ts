@@ -6,11 +6,10 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
-import type { Choice, ControlOptions, Controls } from '../protocol';
+import { SELECT_CONTROLS, type Choice, type ControlOptions, type Controls } from '../protocol';
 
-type SelectKey = 'hardware' | 'engine' | 'weights' | 'activations' | 'kv';
-const SELECT_KEYS: readonly SelectKey[] = ['hardware', 'engine', 'weights', 'activations', 'kv'];
-const isSelect = (k: keyof Controls): k is SelectKey => (SELECT_KEYS as readonly string[]).includes(k);
+type SelectKey = (typeof SELECT_CONTROLS)[number];
+const isSelect = (k: keyof Controls): k is SelectKey => (SELECT_CONTROLS as readonly string[]).includes(k);
 type NumberKey = Exclude<keyof Controls, SelectKey>;
 
 const LABELS: Record<keyof Controls, string> = {
