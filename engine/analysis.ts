@@ -159,6 +159,10 @@ export interface AnalysisResult {
     scoreBytesPerElement: number;
     /** Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own. */
     dequantizeToBuffer: boolean;
+    /** Quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block's sums (llama.cpp's MMQ). */
+    blockRescaleGemm: boolean;
+    /** Factor on the compute efficiency of quantized prompt GEMMs that dequantize inside the kernel on matrix units. */
+    quantizedGemmComputeScale: number;
     /**
      * The device's link (the assumed PCIe link at tp > 1 when it lists none), the fraction of it an all-reduce
      * reaches and the latency of one all-reduce call at this tp (0 at tp 1).

@@ -203,6 +203,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       matrixUnitComputeScale: params.matrixUnitComputeScale,
       scoreBytesPerElement: params.scoreBytesPerElement,
       dequantizeToBuffer: params.dequantizeToBuffer,
+      blockRescaleGemm: params.blockRescaleGemm,
+      quantizedGemmComputeScale: params.quantizedGemmComputeScale,
       interconnect: link ? {
         kind: link.kind,
         bandwidthBytesPerS: link.bandwidthBytesPerS,

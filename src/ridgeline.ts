@@ -188,6 +188,8 @@ export class Ridgeline implements vscode.Disposable {
         if (typeof p.prefillChunkTokens === 'number' && p.prefillChunkTokens > 0) parts.push(`prompt in chunks of ${p.prefillChunkTokens} tokens`);
         if (p.fp16AccumulateGemm === true) parts.push('fp16-accumulate GEMMs');
         if (typeof p.matrixUnitComputeScale === 'number' && p.matrixUnitComputeScale !== 1) parts.push(`tensor-core GEMM and attention kernels at ${p.matrixUnitComputeScale} of the default efficiency`);
+        if (p.blockRescaleGemm === true) parts.push('quantized prompt GEMMs rescaled per 32-wide block (MMQ)');
+        if (typeof p.quantizedGemmComputeScale === 'number' && p.quantizedGemmComputeScale !== 1) parts.push(`quantized prompt GEMMs at ${p.quantizedGemmComputeScale} of the default efficiency`);
         return parts.length ? parts.join(', ') : 'the cost model defaults';
       };
       const items: Array<vscode.QuickPickItem & { id: string }> = [

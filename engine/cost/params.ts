@@ -83,6 +83,18 @@ export interface CostParams {
    * prompts, before its int8 MMQ kernels became the default in mid-2024). False: dequantization inside the GEMM.
    */
   dequantizeToBuffer: boolean;
+  /**
+   * True: a quantized GEMM of more than 8 rows on matrix units (dequantizeToBuffer false) multiplies 32-wide blocks
+   * of k as 8-bit integers and rescales every block's partial sums on the vector units, 4 flops per output element
+   * and block: llama.cpp's MMQ kernels, its default for quantized prompts on NVIDIA Turing and later since mid-2024.
+   * False: the weights are dequantized to 16 bits inside the GEMM's main loop (Marlin, AWQ, TensorRT-LLM).
+   */
+  blockRescaleGemm: boolean;
+  /**
+   * Extra factor on the compute efficiency of a quantized GEMM of more than 8 rows that dequantizes inside the
+   * kernel on matrix units: 1 for the defaults' dequantizing GEMMs; below 1 where an engine's kernels reach less.
+   */
+  quantizedGemmComputeScale: number;
   /** Where the efficiencies and overhead came from (`defaults` or the measured adapter). */
   origin: string;
 }
@@ -136,6 +148,8 @@ function fromDefaults(): CostParams {
     fp16AccumulateGemm: false,
     matrixUnitComputeScale: 1,
     dequantizeToBuffer: false,
+    blockRescaleGemm: false,
+    quantizedGemmComputeScale: 1,
     origin: 'defaults (engine/cost/defaults.json)',
   };
 }
@@ -224,11 +238,12 @@ function checkParams(p: CostParams): void {
   fraction('pcieCommEfficiency', p.pcieCommEfficiency, false);
   fraction('moeGemmComputeScale', p.moeGemmComputeScale, false);
   if (!(Number.isInteger(p.prefillChunkTokens) && p.prefillChunkTokens >= 0 && p.prefillChunkTokens <= 1e9)) throw inputError({ field: 'prefillChunkTokens', expected: 'an integer from 0 to 1000000000 (0: the whole prompt in one pass)', got: p.prefillChunkTokens });
-  for (const k of ['fusedAttention', 'groupedDecodeAttention', 'fp16AccumulateGemm', 'dequantizeToBuffer'] as const) {
+  for (const k of ['fusedAttention', 'groupedDecodeAttention', 'fp16AccumulateGemm', 'dequantizeToBuffer', 'blockRescaleGemm'] as const) {
     if (typeof p[k] !== 'boolean') throw inputError({ field: k, expected: 'true or false', got: p[k] });
   }
   fraction('kvReloadDramFraction', p.kvReloadDramFraction, true);
   fraction('matrixUnitComputeScale', p.matrixUnitComputeScale, false);
+  fraction('quantizedGemmComputeScale', p.quantizedGemmComputeScale, false);
   if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

@@ -225,6 +225,13 @@ const SIMD_CONVERT_FLOPS_PER_WEIGHT = 4;
  * scale into the dot product and dequantize each weight once, as the tensor-core path counts it.
  */
 const SIMD_GEMM_MIN_ROWS = 9;
+/**
+ * A block-rescaling quantized GEMM (params.blockRescaleGemm) multiplies 32-wide blocks of k as integers and, per
+ * output element and block, converts the integer sum to float, multiplies it by one block scale and adds it times
+ * the other: 4 flops on the vector units (llama.cpp mmq.cuh, vec_dot_q8_0_q8_1_mma: sum += C * dA * dB).
+ */
+const RESCALE_BLOCK_K = 32;
+const BLOCK_RESCALE_FLOPS = 4;
 
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
@@ -246,6 +253,8 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let passBytes = 0;
   let passFlops = 0;
   let passLaunches = 0;
+  // A quantized GEMM that dequantizes inside the kernel on matrix units (params.quantizedGemmComputeScale).
+  let quantizedOnUnits = false;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const onMatrixUnits = matrixUnits(ctx.device, host.computeDtype);
@@ -282,7 +291,13 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
         passFlops += dq;
         passLaunches += op.launches;
         bytes += w16 - b.weights;
-      } else if (pad || m < SIMD_GEMM_MIN_ROWS) dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+      } else if (pad || m < SIMD_GEMM_MIN_ROWS) {
+        dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
+        if (onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
+          quantizedOnUnits = true;
+          if (params.blockRescaleGemm) dequantTileFlops += BLOCK_RESCALE_FLOPS * m * s.n * Math.ceil(s.k / RESCALE_BLOCK_K) * op.count * op.layers;
+        }
+      }
       else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
     if (convert && m > 0) {
@@ -321,7 +336,8 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const scale = matmul ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
   const unit = matmul && onMatrixUnits ? params.matrixUnitComputeScale : 1;
-  const peakEff = peakFlops * eff.compute * scale * moe * unit;
+  const quant = quantizedOnUnits ? params.quantizedGemmComputeScale : 1;
+  const peakEff = peakFlops * eff.compute * scale * moe * unit * quant;
   const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
   // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.
   const vectorFlopsPerS = ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS;

@@ -186,6 +186,33 @@ test('dequantization to a buffer: a pass of its own before quantized prompt GEMM
   assert.ok(r.ops.some((o) => o.phase === 'decode' && (o.dequantPassS ?? 0) > 0));
 });
 
+test('block-rescaling quantized GEMMs (MMQ): 4 vector flops per output element and 32-wide block, prompts on matrix units only', () => {
+  const t4 = getDevice('t4');
+  const w4 = W(512, { weights: 'int4-g32' });
+  const down = buildGraph(llama7b, w4, 'prefill', 512).ops.find((o) => o.name === 'mlp_down')!;
+  const base = costKernel([down], ctxFor(t4));
+  const mmq = costKernel([down], ctxFor(t4, { blockRescaleGemm: true }));
+  // Worked by hand: 512 rows x 4096 outputs x ceil(11008 / 32) = 344 blocks x 32 layers, 4 flops each, at the
+  // T4's fp32 rate (8.1 TFLOPS) times the GEMM compute efficiency.
+  const rescaleFlops = 4 * 512 * 4096 * 344 * 32;
+  const extraS = rescaleFlops / (8.1e12 * defaults.efficiency.gemm.compute);
+  assert.ok(Math.abs(mmq.computeS - base.computeS - extraS) < 1e-9 * extraS, `${mmq.computeS - base.computeS} vs ${extraS}`);
+  // The scale divides the matrix-unit part only: the 16-bit GEMM time at 0.78 of its efficiency.
+  // The matrix-unit part, 2 x 512 x 4096 x 11008 x 32 flops at the T4's 65 fp16 TFLOPS, takes 1 / 0.78 as long.
+  const scaled = costKernel([down], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.78 }));
+  const matrixS = (2 * 512 * 4096 * 11008 * 32) / (65e12 * defaults.efficiency.gemm.compute * ((defaults.dtypeComputeScale as Record<string, unknown>).fp16 as number ?? 1));
+  assert.ok(Math.abs(scaled.computeS - mmq.computeS - matrixS * (1 / 0.78 - 1)) < 1e-9 * matrixS, `${scaled.computeS - mmq.computeS} vs ${matrixS * (1 / 0.78 - 1)}`);
+  // Decode at batch 1 (a mat-vec kernel), a 16-bit GEMM, and the buffered path are untouched.
+  const dec = buildGraph(llama7b, w4, 'decode', 512).ops.find((o) => o.name === 'mlp_down')!;
+  assert.equal(costKernel([dec], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.5 })).timeS, costKernel([dec], ctxFor(t4)).timeS);
+  const f16 = buildGraph(llama7b, W(512), 'prefill', 512).ops.find((o) => o.name === 'mlp_down')!;
+  assert.equal(costKernel([f16], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.5 })).timeS, costKernel([f16], ctxFor(t4)).timeS);
+  const buffered = { dequantizeToBuffer: true };
+  assert.equal(costKernel([down], ctxFor(t4, { ...buffered, blockRescaleGemm: true, quantizedGemmComputeScale: 0.5 })).timeS, costKernel([down], ctxFor(t4, buffered)).timeS);
+  assert.throws(() => costParamsFor(t4, { quantizedGemmComputeScale: 0 }), /quantizedGemmComputeScale: expected a fraction in \(0, 1\]/);
+  assert.throws(() => costParamsFor(t4, { blockRescaleGemm: 'yes' as unknown as boolean }), /blockRescaleGemm: expected true or false/);
+});
+
 test('cost parameters: chunk size, matrix-unit scale and score bytes are checked', () => {
   assert.throws(() => costParamsFor(a100, { prefillChunkTokens: -1 }), /prefillChunkTokens: expected an integer from 0 to 1000000000/);
   assert.throws(() => costParamsFor(a100, { prefillChunkTokens: 1.5 }), /prefillChunkTokens/);
