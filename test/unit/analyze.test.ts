@@ -308,7 +308,7 @@ test('cli: hardware lists the database; --devices adds a user device usable by a
   const within = h100.filter((r) => Math.abs(r.predictionErrorAtCommit!) <= 0.15).length;
   assert.match(t.stdout, new RegExp(`^h100-sxm .* ${within}/${h100.length}\\s`, 'm'));
   assert.match(t.stdout, /^l4 .* W +- *$/m);
-  assert.match(t.stdout, /^t4 .* W +0\/1\s*$/m);
+  assert.match(t.stdout, /^t4 .* W +3\/5\s*$/m);
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
   const good = join(dir, 'devices.json');
   writeFileSync(good, JSON.stringify([{ id: 'lab-gpu', name: 'Lab GPU', memoryBytes: 48e9, memoryBandwidthBytesPerS: 1e12, peakFlopsPerS: { fp16: 200e12 }, source: 'lab datasheet' }]));
@@ -333,12 +333,12 @@ test('CLI: an 8-bit weight format brings its own activations where the device co
   assert.deepEqual(mlpUp('--weights', 'w8a8', '--activations', 'bf16'), { act: 'bf16', dtype: 'bf16' }); // explicit wins
 });
 
-test('validation: the K/V reload fraction, as engine/cost/defaults.json states it (one calibration row, 114 per-head rows held out)', () => {
+test('validation: the K/V reload fraction, as engine/cost/defaults.json states it (one calibration row, 130 per-head rows held out)', () => {
   const id = 'trtllm061-tput-h100-sxm-llama-2-70b-b64-tp2-2048-2048';
   const perHead = (r: { servingEngine: string; params?: { groupedDecodeAttention?: boolean } }) =>
     r.params?.groupedDecodeAttention === false || r.servingEngine === 'fastertransformer' || r.servingEngine === 'llama.cpp';
   const rows = validationRows().filter(perHead);
-  assert.equal(rows.length, 115);
+  assert.equal(rows.length, 131);
   assert.equal(rows.find((r) => r.id === id)?.role, 'calibration');
   const ids = new Set(rows.map((r) => r.id));
   const at = (f: number) => runValidation(samples, { kvReloadDramFraction: f }, (r) => ids.has(r.id));
@@ -348,15 +348,15 @@ test('validation: the K/V reload fraction, as engine/cost/defaults.json states i
   // The calibration row: +1.3% at 0.6, -21.5% when every repeated read reaches DRAM.
   assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error - 0.013) < 0.0005);
   assert.ok(Math.abs(all.find((r) => r.row.id === id)!.error + 0.215) < 0.0005);
-  // Held out: 89 of the other 114 within 15% with every repeat from DRAM, 97 at 0.6.
-  assert.equal(within(all), 89);
-  assert.equal(within(dflt), 97);
+  // Held out: 103 of the other 130 within 15% with every repeat from DRAM, 111 at 0.6.
+  assert.equal(within(all), 103);
+  assert.equal(within(dflt), 111);
 });
 
-test('validation: the V0 per-sequence host work, as engine/cost/engines.json states it (one calibration row, 32 held out)', () => {
+test('validation: the V0 per-sequence host work, as engine/cost/engines.json states it (one calibration row, 83 held out)', () => {
   const id = 'vllm-e2e-h100-sxm-dbrx-instruct-tp8-b64-32-128';
   const rows = validationRows().filter((r) => r.servingEngine === 'vllm-v0');
-  assert.equal(rows.length, 33);
+  assert.equal(rows.length, 84);
   assert.equal(rows.find((r) => r.id === id)?.role, 'calibration');
   const ids = new Set(rows.map((r) => r.id));
   const at = (perSequenceS: number) => runValidation(samples, { sequenceOverheadS: perSequenceS }, (r) => ids.has(r.id));
@@ -366,20 +366,22 @@ test('validation: the V0 per-sequence host work, as engine/cost/engines.json sta
   // The calibration row: -0.6% at 0.12 ms per sequence, -30.0% without the term.
   assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.006) < 0.0005);
   assert.ok(Math.abs(none.find((r) => r.row.id === id)!.error + 0.3) < 0.0005);
-  // Held out: 24 of the other 32 within 15% without it, 30 with it.
-  assert.equal(within(none), 24);
-  assert.equal(within(dflt), 30);
+  // Held out: 58 of the other 83 within 15% without it, 76 with it.
+  assert.equal(within(none), 58);
+  assert.equal(within(dflt), 76);
 });
 
-test("validation: the README's summary rows (all rows, vLLM's V0 engine, the MI300X and T4), from the recorded errors", () => {
+test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.cpp, the MI300X, T4 and A100 40GB), from the recorded errors", () => {
   const count = (keep: (r: ReturnType<typeof validationRows>[number]) => boolean) => {
     const rows = validationRows().filter(keep);
     return [rows.filter((r) => withinGoal(r.predictionErrorAtCommit!)).length, rows.length];
   };
-  assert.deepEqual(count(() => true), [283, 331]);
-  assert.deepEqual(count((r) => r.servingEngine === 'vllm-v0'), [31, 33]);
+  assert.deepEqual(count(() => true), [343, 398]);
+  assert.deepEqual(count((r) => r.servingEngine === 'vllm-v0'), [77, 84]);
   assert.deepEqual(count((r) => r.hardware === 'mi300x'), [8, 9]);
-  assert.deepEqual(count((r) => r.hardware === 't4'), [0, 1]);
+  assert.deepEqual(count((r) => r.hardware === 't4'), [3, 5]);
+  assert.deepEqual(count((r) => r.hardware === 'a100-40gb'), [46, 51]);
+  assert.deepEqual(count((r) => r.servingEngine === 'llama.cpp'), [48, 57]);
 });
 
 test('validation: the GPT-J 6B and Falcon 180B rows (held out) as the README states them', () => {

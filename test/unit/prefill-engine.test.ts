@@ -229,7 +229,7 @@ test('cost parameters: chunk size, matrix-unit scale and score bytes are checked
 });
 
 test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation, 0.72 tensor-core GEMM efficiency', () => {
-  assert.deepEqual(servingEngine('llama.cpp').params, { prefillChunkTokens: 512, scoreBytesPerElement: 4, fp16AccumulateGemm: true, matrixUnitComputeScale: 0.72 });
+  assert.deepEqual(servingEngine('llama.cpp').params, { prefillChunkTokens: 512, scoreBytesPerElement: 4, fp16AccumulateGemm: true, matrixUnitComputeScale: 0.72, blockRescaleGemm: true, quantizedGemmComputeScale: 0.78 });
   const r3090 = getDevice('rtx-3090');
   const r = analyze(llama3, W(4096), r3090, { servingEngine: 'llama.cpp', sweeps: false });
   assert.equal(r.costModel.prefillChunkTokens, 512);
