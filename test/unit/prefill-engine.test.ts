@@ -11,6 +11,7 @@ import { costKernel, stepTimeS, type CostContext } from '../../engine/cost/roofl
 import { chunkTokensPerSequence, prefillChunks } from '../../engine/cost/prefill';
 import { planMemory } from '../../engine/memory/plan';
 import { analyze } from '../../engine/analyze';
+import { renderAnalysisMarkdown } from '../../engine/report/analysis';
 import { servingEngine } from '../../engine/cost/engines';
 import defaults from '../../engine/cost/defaults.json';
 
@@ -235,6 +236,13 @@ test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation
   assert.equal(r.costModel.prefillChunkTokens, 512);
   assert.equal(r.costModel.fp16AccumulateGemm, true);
   assert.equal(r.costModel.matrixUnitComputeScale, 0.72);
+  assert.equal(r.costModel.blockRescaleGemm, true);
+  assert.equal(r.costModel.quantizedGemmComputeScale, 0.78);
+  // The Markdown cost line names the MMQ pricing where the prompt GEMMs are quantized and not buffered.
+  const q = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('t4'), { servingEngine: 'llama.cpp', sweeps: false });
+  assert.match(renderAnalysisMarkdown(q), /quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block \(MMQ\); quantized prompt GEMMs at 0\.78 of their compute efficiency/);
+  const buffered = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('v100'), { servingEngine: 'llama.cpp', params: { dequantizeToBuffer: true }, sweeps: false });
+  assert.doesNotMatch(renderAnalysisMarkdown(buffered), /MMQ/);
   // MFU and the ridge are taken against the rate the GEMMs run at: 142 TFLOPS, so MFU stays a fraction.
   assert.equal(r.hardware.peakFlopsPerS, 142e12);
   assert.equal(analyze(llama3, W(4096), r3090, { sweeps: false }).hardware.peakFlopsPerS, 71e12);
