@@ -226,9 +226,10 @@ const SIMD_CONVERT_FLOPS_PER_WEIGHT = 4;
  */
 const SIMD_GEMM_MIN_ROWS = 9;
 /**
- * A block-rescaling quantized GEMM (params.blockRescaleGemm) multiplies 32-wide blocks of k as integers and, per
- * output element and block, converts the integer sum to float, multiplies it by one block scale and adds it times
- * the other: 4 flops on the vector units (llama.cpp mmq.cuh, vec_dot_q8_0_q8_1_mma: sum += C * dA * dB).
+ * A block-rescaling quantized GEMM (params.blockRescaleGemm) multiplies 32-wide blocks of k as integers; per output
+ * element and block it converts the integer sum to float (1 flop), multiplies it by one block's scale (1) and adds
+ * it, times the other block's scale, into the sum (a fused multiply-add, 2): 4 flops on the vector units (llama.cpp
+ * mmq.cuh, vec_dot_q8_0_q8_1_mma: sum += C * dA * dB).
  */
 const RESCALE_BLOCK_K = 32;
 const BLOCK_RESCALE_FLOPS = 4;
@@ -297,8 +298,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
           quantizedOnUnits = true;
           if (params.blockRescaleGemm) dequantTileFlops += BLOCK_RESCALE_FLOPS * m * s.n * Math.ceil(s.k / RESCALE_BLOCK_K) * op.count * op.layers;
         }
-      }
-      else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
+      } else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
     if (convert && m > 0) {
       const per = op.count * op.layers;
