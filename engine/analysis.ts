@@ -159,7 +159,7 @@ export interface AnalysisResult {
     scoreBytesPerElement: number;
     /** Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own. */
     dequantizeToBuffer: boolean;
-    /** Quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block's sums (llama.cpp's MMQ). */
+    /** Quantized prompt GEMMs multiply 32-wide blocks as int8 and rescale each block's sums (llama.cpp's MMQ). */
     blockRescaleGemm: boolean;
     /** Factor on the compute efficiency of quantized prompt GEMMs that dequantize inside the kernel on matrix units. */
     quantizedGemmComputeScale: number;

@@ -330,9 +330,11 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     out.bound = 'comm';
     return out;
   }
-  const peak = cachedPeak(ctx, host.computeDtype);
+  // A block-rescaling GEMM runs its main loop on the int8 matrix units where the device lists them.
+  const int8Blocks = quantizedOnUnits && params.blockRescaleGemm && ctx.device.peakFlopsPerS.int8 !== undefined;
+  const peak = cachedPeak(ctx, int8Blocks ? 'int8' : host.computeDtype);
   const matmul = cls === 'gemm' || cls === 'attention';
-  const peakFlops = matmul ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;
+  const peakFlops = matmul && !int8Blocks ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;
   const scale = matmul ? params.dtypeComputeScale[peak.dtype] ?? 1 : 1;
   const moe = host.routing !== undefined ? params.moeGemmComputeScale : 1;
   const unit = matmul && onMatrixUnits ? params.matrixUnitComputeScale : 1;

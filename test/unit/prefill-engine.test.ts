@@ -187,22 +187,32 @@ test('dequantization to a buffer: a pass of its own before quantized prompt GEMM
   assert.ok(r.ops.some((o) => o.phase === 'decode' && (o.dequantPassS ?? 0) > 0));
 });
 
-test('block-rescaling quantized GEMMs (MMQ): 4 vector flops per output element and 32-wide block, prompts on matrix units only', () => {
+test('block-rescaling quantized GEMMs (MMQ): the main loop on int8 matrix units, 4 vector flops per output element and 32-wide block', () => {
   const t4 = getDevice('t4');
   const w4 = W(512, { weights: 'int4-g32' });
   const down = buildGraph(llama7b, w4, 'prefill', 512).ops.find((o) => o.name === 'mlp_down')!;
   const base = costKernel([down], ctxFor(t4));
   const mmq = costKernel([down], ctxFor(t4, { blockRescaleGemm: true }));
-  // Worked by hand: 512 rows x 4096 outputs x ceil(11008 / 32) = 344 blocks x 32 layers, 4 flops each, at the
-  // T4's fp32 rate (8.1 TFLOPS) times the GEMM compute efficiency.
-  const rescaleFlops = 4 * 512 * 4096 * 344 * 32;
-  const extraS = rescaleFlops / (8.1e12 * defaults.efficiency.gemm.compute);
-  assert.ok(Math.abs(mmq.computeS - base.computeS - extraS) < 1e-9 * extraS, `${mmq.computeS - base.computeS} vs ${extraS}`);
-  // The scale divides the matrix-unit part only: the 16-bit GEMM time at 0.78 of its efficiency.
-  // The matrix-unit part, 2 x 512 x 4096 x 11008 x 32 flops at the T4's 65 fp16 TFLOPS, takes 1 / 0.78 as long.
-  const scaled = costKernel([down], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.78 }));
-  const matrixS = (2 * 512 * 4096 * 11008 * 32) / (65e12 * defaults.efficiency.gemm.compute * ((defaults.dtypeComputeScale as Record<string, unknown>).fp16 as number ?? 1));
-  assert.ok(Math.abs(scaled.computeS - mmq.computeS - matrixS * (1 / 0.78 - 1)) < 1e-9 * matrixS, `${scaled.computeS - mmq.computeS} vs ${matrixS * (1 / 0.78 - 1)}`);
+  assert.equal(base.peakDtype, 'fp16');
+  assert.equal(mmq.peakDtype, 'int8');
+  // Worked by hand. The GEMM's 2 x 512 x 4096 x 11008 x 32 flops move from the T4's 65 fp16 TFLOPS to its 130 int8
+  // TOPS (times the int8 scale of the defaults), and 512 rows x 4096 outputs x ceil(11008 / 32) = 344 blocks x 32
+  // layers of rescaling, 4 flops each, run at its 8.1 fp32 TFLOPS; both at the GEMM compute efficiency.
+  const eff = defaults.efficiency.gemm.compute;
+  const gemmFlops = 2 * 512 * 4096 * 11008 * 32;
+  const fp16S = gemmFlops / (65e12 * eff);
+  const int8S = gemmFlops / (130e12 * eff * defaults.dtypeComputeScale.int8);
+  const rescaleS = (4 * 512 * 4096 * 344 * 32) / (8.1e12 * eff);
+  const expected = int8S - fp16S + rescaleS;
+  assert.ok(Math.abs(mmq.computeS - base.computeS - expected) < 1e-9 * rescaleS, `${mmq.computeS - base.computeS} vs ${expected}`);
+  // The scale divides the matrix-unit part only: the int8 main loop at 0.49 of its efficiency.
+  const scaled = costKernel([down], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.49 }));
+  assert.ok(Math.abs(scaled.computeS - mmq.computeS - int8S * (1 / 0.49 - 1)) < 1e-9 * int8S, `${scaled.computeS - mmq.computeS} vs ${int8S * (1 / 0.49 - 1)}`);
+  // A device without int8 matrix units (the V100) keeps the 16-bit main loop and adds the rescale.
+  const v100 = getDevice('v100');
+  const v = costKernel([down], ctxFor(v100, { blockRescaleGemm: true }));
+  assert.equal(v.peakDtype, 'fp16');
+  assert.ok(Math.abs(v.computeS - costKernel([down], ctxFor(v100)).computeS - (4 * 512 * 4096 * 344 * 32) / (15.7e12 * eff)) < 1e-12);
   // Decode at batch 1 (a mat-vec kernel), a 16-bit GEMM, and the buffered path are untouched.
   const dec = buildGraph(llama7b, w4, 'decode', 512).ops.find((o) => o.name === 'mlp_down')!;
   assert.equal(costKernel([dec], ctxFor(t4, { blockRescaleGemm: true, quantizedGemmComputeScale: 0.5 })).timeS, costKernel([dec], ctxFor(t4)).timeS);
@@ -230,17 +240,17 @@ test('cost parameters: chunk size, matrix-unit scale and score bytes are checked
 });
 
 test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation, 0.72 tensor-core GEMM efficiency', () => {
-  assert.deepEqual(servingEngine('llama.cpp').params, { prefillChunkTokens: 512, scoreBytesPerElement: 4, fp16AccumulateGemm: true, matrixUnitComputeScale: 0.72, blockRescaleGemm: true, quantizedGemmComputeScale: 0.78 });
+  assert.deepEqual(servingEngine('llama.cpp').params, { prefillChunkTokens: 512, scoreBytesPerElement: 4, fp16AccumulateGemm: true, matrixUnitComputeScale: 0.72, blockRescaleGemm: true, quantizedGemmComputeScale: 0.49 });
   const r3090 = getDevice('rtx-3090');
   const r = analyze(llama3, W(4096), r3090, { servingEngine: 'llama.cpp', sweeps: false });
   assert.equal(r.costModel.prefillChunkTokens, 512);
   assert.equal(r.costModel.fp16AccumulateGemm, true);
   assert.equal(r.costModel.matrixUnitComputeScale, 0.72);
   assert.equal(r.costModel.blockRescaleGemm, true);
-  assert.equal(r.costModel.quantizedGemmComputeScale, 0.78);
+  assert.equal(r.costModel.quantizedGemmComputeScale, 0.49);
   // The Markdown cost line names the MMQ pricing where the prompt GEMMs are quantized and not buffered.
   const q = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('t4'), { servingEngine: 'llama.cpp', sweeps: false });
-  assert.match(renderAnalysisMarkdown(q), /quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block \(MMQ\); quantized prompt GEMMs at 0\.78 of their compute efficiency/);
+  assert.match(renderAnalysisMarkdown(q), /quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block \(MMQ\); quantized prompt GEMMs at 0\.49 of their compute efficiency/);
   const buffered = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('v100'), { servingEngine: 'llama.cpp', params: { dequantizeToBuffer: true }, sweeps: false });
   assert.doesNotMatch(renderAnalysisMarkdown(buffered), /MMQ/);
   // MFU and the ridge are taken against the rate the GEMMs run at: 142 TFLOPS, so MFU stays a fraction.
