@@ -85,10 +85,11 @@ export interface CostParams {
   dequantizeToBuffer: boolean;
   /**
    * True: a quantized GEMM of more than 8 rows on matrix units (dequantizeToBuffer false) multiplies 32-wide blocks
-   * of k as 8-bit integers, on the int8 matrix units where the device lists an int8 peak, and rescales every block's
-   * partial sums on the vector units, 4 flops per output element and block: llama.cpp's MMQ kernels, its default for
-   * quantized prompts on NVIDIA Turing and later since mid-2024. False: the weights are dequantized to 16 bits inside
-   * the GEMM's main loop (Marlin, AWQ, TensorRT-LLM).
+   * of k as 8-bit integers on the int8 matrix units and rescales every block's partial sums on the vector units, 4
+   * flops per output element and block: llama.cpp's MMQ kernels, its default for quantized prompts on NVIDIA Turing
+   * and later since mid-2024. On a device without int8 matrix units (Volta) the GEMM reads its weights through a
+   * 16-bit buffer, as with dequantizeToBuffer (llama.cpp's cuBLAS path there). False: the weights are dequantized to
+   * 16 bits inside the GEMM's main loop (Marlin, AWQ, TensorRT-LLM).
    */
   blockRescaleGemm: boolean;
   /**

@@ -256,6 +256,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let passLaunches = 0;
   // A quantized GEMM that dequantizes inside the kernel on matrix units (params.quantizedGemmComputeScale).
   let quantizedOnUnits = false;
+  // Block-rescaling GEMMs need int8 matrix units; without them the weights go through a 16-bit buffer (llama.cpp
+  // sends such prompts to cuBLAS).
+  const hasInt8 = ctx.device.peakFlopsPerS.int8 !== undefined;
+  const toBuffer = params.dequantizeToBuffer || (params.blockRescaleGemm && !hasInt8);
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const onMatrixUnits = matrixUnits(ctx.device, host.computeDtype);
@@ -285,7 +289,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     } else padFlops += tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
-      if (params.dequantizeToBuffer && onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
+      if (toBuffer && onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
         // The pass reads the packed weights and writes 16-bit ones; the GEMM reads those instead.
         const w16 = s.n * s.k * op.count * op.layers * 2;
         passBytes += b.weights + w16;
@@ -331,7 +335,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     return out;
   }
   // A block-rescaling GEMM runs its main loop on the int8 matrix units where the device lists them.
-  const int8Blocks = quantizedOnUnits && params.blockRescaleGemm && ctx.device.peakFlopsPerS.int8 !== undefined;
+  const int8Blocks = quantizedOnUnits && params.blockRescaleGemm;
   const peak = cachedPeak(ctx, int8Blocks ? 'int8' : host.computeDtype);
   const matmul = cls === 'gemm' || cls === 'attention';
   const peakFlops = matmul && !int8Blocks ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;
