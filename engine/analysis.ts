@@ -157,9 +157,12 @@ export interface AnalysisResult {
     matrixUnitComputeScale: number;
     /** Bytes per score and probability of unfused attention. */
     scoreBytesPerElement: number;
-    /** Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own. */
+    /**
+     * Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own (also where
+     * blockRescaleGemm is set and the device has no int8 matrix units).
+     */
     dequantizeToBuffer: boolean;
-    /** Quantized prompt GEMMs multiply 32-wide blocks as int8 and rescale each block's sums (llama.cpp's MMQ). */
+    /** Quantized prompt GEMMs multiply 32-wide blocks as int8 and rescale each block's sums (llama.cpp's MMQ), on this device. */
     blockRescaleGemm: boolean;
     /** Factor on the compute efficiency of quantized prompt GEMMs that dequantize inside the kernel on matrix units. */
     quantizedGemmComputeScale: number;

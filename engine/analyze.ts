@@ -202,8 +202,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       fp16AccumulateGemm: params.fp16AccumulateGemm,
       matrixUnitComputeScale: params.matrixUnitComputeScale,
       scoreBytesPerElement: params.scoreBytesPerElement,
-      dequantizeToBuffer: params.dequantizeToBuffer,
-      blockRescaleGemm: params.blockRescaleGemm,
+      // What the prompt GEMMs do on this device: block-rescaling needs int8 matrix units, else the buffered path.
+      dequantizeToBuffer: params.dequantizeToBuffer || (params.blockRescaleGemm && device.peakFlopsPerS.int8 === undefined),
+      blockRescaleGemm: params.blockRescaleGemm && device.peakFlopsPerS.int8 !== undefined,
       quantizedGemmComputeScale: params.quantizedGemmComputeScale,
       interconnect: link ? {
         kind: link.kind,

@@ -253,8 +253,13 @@ test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation
   // The Markdown cost line names the MMQ pricing where the prompt GEMMs are quantized and not buffered.
   const q = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('t4'), { servingEngine: 'llama.cpp', sweeps: false });
   assert.match(renderAnalysisMarkdown(q), /quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block \(MMQ\); quantized prompt GEMMs at 0\.49 of their compute efficiency/);
-  const buffered = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('v100'), { servingEngine: 'llama.cpp', params: { dequantizeToBuffer: true }, sweeps: false });
-  assert.doesNotMatch(renderAnalysisMarkdown(buffered), /MMQ/);
+  // On the V100 (no int8 tensor cores) the profile takes llama.cpp's cuBLAS path, and the analysis says so.
+  const buffered = analyze(llama7b, W(512, { weights: 'int4-g32' }), getDevice('v100'), { servingEngine: 'llama.cpp', sweeps: false });
+  assert.equal(buffered.costModel.dequantizeToBuffer, true);
+  assert.equal(buffered.costModel.blockRescaleGemm, false);
+  assert.match(renderAnalysisMarkdown(buffered), /quantized prompt GEMMs dequantize to a 16-bit buffer first/);
+  assert.doesNotMatch(renderAnalysisMarkdown(buffered), /MMQ|quantized prompt GEMMs at/);
+  assert.ok(buffered.ops.some((o) => o.phase === 'prefill' && (o.dequantPassS ?? 0) > 0));
   // MFU and the ridge are taken against the rate the GEMMs run at: 142 TFLOPS, so MFU stays a fraction.
   assert.equal(r.hardware.peakFlopsPerS, 142e12);
   assert.equal(analyze(llama3, W(4096), r3090, { sweeps: false }).hardware.peakFlopsPerS, 71e12);
