@@ -4,7 +4,8 @@ import type { Workload } from '../model/types';
 import { loadConfigFile } from '../model/parse';
 import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
-import { defaultCostParams, type CostParams } from './params';
+import { defaultCostParams, type ClassEfficiency, type CostParams } from './params';
+import type { OpClass } from '../model/types';
 import data from './validation.json';
 import { GOAL_FRACTION, medianOfSorted, recordedError, withinGoal } from './evidence';
 
@@ -32,8 +33,11 @@ export interface ValidationRow {
   predictionErrorAtCommit?: number;
   /** The engine's profile (engine/cost/engines.json): its cost parameters over the defaults. */
   servingEngine: string;
-  /** Cost-model settings of the row's own release over the profile's (e.g. its decode attention kernel). */
-  params?: Partial<CostParams>;
+  /**
+   * Cost-model settings of the row's own release over the profile's (e.g. its decode attention kernel); `efficiency`
+   * names only the classes and sides it changes.
+   */
+  params?: RowParams;
   notes?: string;
 }
 
@@ -59,10 +63,23 @@ export function metricOf(r: AnalysisResult, metric: ValidationRow['metric']): nu
   }
 }
 
-/** The row's engine settings over the caller's parameters (dtype scales merged per dtype). */
-function withRowParams(params: Partial<CostParams> | undefined, row: Partial<CostParams>): Partial<CostParams> {
-  const out: Partial<CostParams> = { ...params, ...row };
+/** A row's release settings: cost parameters, with `efficiency` given per class and side. */
+export type RowParams = Partial<Omit<CostParams, 'efficiency'>> & { efficiency?: Partial<Record<OpClass, Partial<ClassEfficiency>>> };
+
+/** The row's engine settings over the caller's parameters (dtype scales merged per dtype, efficiencies per class and side). */
+function withRowParams(params: Partial<CostParams> | undefined, row: RowParams): Partial<CostParams> {
+  const { efficiency, ...rest } = row;
+  const out: Partial<CostParams> = { ...params, ...rest };
   if (row.dtypeComputeScale) out.dtypeComputeScale = { ...(params?.dtypeComputeScale ?? defaultCostParams().dtypeComputeScale), ...row.dtypeComputeScale };
+  if (efficiency) {
+    const base = params?.efficiency ?? defaultCostParams().efficiency;
+    const merged = { ...base };
+    for (const [cls, e] of Object.entries(efficiency) as Array<[OpClass, Partial<ClassEfficiency>]>) {
+      if (!(cls in base)) throw new Error(`validation row params: no op class '${cls}' in efficiency`);
+      merged[cls] = { ...base[cls], ...e };
+    }
+    out.efficiency = merged;
+  }
   return out;
 }
 

@@ -40,14 +40,14 @@ test('evidence: every built-in device counts its validation rows and those withi
   assert.ok(covered >= 10, `${covered} devices with published measurements`);
 });
 
-test('evidence: worked by hand for llama.cpp on the H100 PCIe (four llama-bench rows, all misses) and for a device with none', () => {
-  // The rows' recorded errors: generation -23.3% and -22.5%, prompts -33.6% and -37.3%.
+test('evidence: worked by hand for llama.cpp on the H100 PCIe (four llama-bench rows, the prompts missed) and for a device with none', () => {
+  // The rows' recorded errors: generation -3.8% and -4.2%, prompts -33.6% and -37.3%.
   const ev = evidenceFor(getDevice('h100-pcie'), 'llama.cpp');
   assert.equal(ev.hardware!.rows, 4);
-  assert.equal(ev.hardware!.within15, 0);
-  assert.deepEqual(ev.hardware!.byMetric, { ttft: { rows: 2, within15: 0 }, tpot: { rows: 2, within15: 0 }, e2e: { rows: 0, within15: 0 } });
-  // Median of |errors| 0.225, 0.233, 0.336, 0.373: (0.233 + 0.336) / 2.
-  assert.ok(Math.abs(ev.hardware!.medianAbsError - 0.2845) < 1e-12);
+  assert.equal(ev.hardware!.within15, 2);
+  assert.deepEqual(ev.hardware!.byMetric, { ttft: { rows: 2, within15: 0 }, tpot: { rows: 2, within15: 2 }, e2e: { rows: 0, within15: 0 } });
+  // Median of |errors| 0.038, 0.042, 0.336, 0.373: (0.042 + 0.336) / 2.
+  assert.ok(Math.abs(ev.hardware!.medianAbsError - 0.189) < 1e-12);
   assert.equal(ev.servingEngine!.rows, 4);
   assert.equal(evidenceFor(getDevice('h100-pcie'), 'vllm').servingEngine!.rows, 0);
   const l4 = evidenceFor(getDevice('l4'), null);
@@ -74,8 +74,8 @@ test('evidence: analyze reports it, and the table, Markdown and JSON say it', ()
   const r = analyze(spec, defaultWorkload(spec, { promptTokens: 512, generateTokens: 128 }), getDevice('h100-pcie'), { servingEngine: 'llama.cpp', sweeps: false });
   assert.deepEqual(r.evidence, evidenceFor(getDevice('h100-pcie'), 'llama.cpp'));
   const text = evidenceText(r);
-  assert.match(text, /^evidence: 0 of 4 published measurements on NVIDIA H100 PCIe 80GB predicted within 15% \(median error 28\.5%; TTFT 0 of 2, TPOT 0 of 2\); with llama\.cpp: 0 of 4 within 15% \(median error 28\.5%\); `ridgeline validate --hardware h100-pcie` lists them$/);
-  assert.ok(renderAnalysisMarkdown(r).includes('Evidence: 0 of 4 published measurements'));
+  assert.match(text, /^evidence: 2 of 4 published measurements on NVIDIA H100 PCIe 80GB predicted within 15% \(median error 18\.9%; TTFT 0 of 2, TPOT 2 of 2\); with llama\.cpp: 2 of 4 within 15% \(median error 18\.9%\); `ridgeline validate --hardware h100-pcie` lists them$/);
+  assert.ok(renderAnalysisMarkdown(r).includes('Evidence: 2 of 4 published measurements'));
   const none = analyze(spec, defaultWorkload(spec), getDevice('l4'), { sweeps: false });
   assert.match(evidenceText(none), /holds no published measurement on NVIDIA L4 24GB: the prediction is untested on this device/);
   const j = run('analyze', join(samples, 'llama-2-7b.json'), '--hardware', 'a100-80gb', '--engine', 'vllm', '--format', 'json');
