@@ -67,7 +67,7 @@ export function metricOf(r: AnalysisResult, metric: ValidationRow['metric']): nu
 export type RowParams = Partial<Omit<CostParams, 'efficiency'>> & { efficiency?: Partial<Record<OpClass, Partial<ClassEfficiency>>> };
 
 /** The row's engine settings over the caller's parameters (dtype scales merged per dtype, efficiencies per class and side). */
-function withRowParams(params: Partial<CostParams> | undefined, row: RowParams): Partial<CostParams> {
+export function withRowParams(params: Partial<CostParams> | undefined, row: RowParams): Partial<CostParams> {
   const { efficiency, ...rest } = row;
   const out: Partial<CostParams> = { ...params, ...rest };
   if (row.dtypeComputeScale) out.dtypeComputeScale = { ...(params?.dtypeComputeScale ?? defaultCostParams().dtypeComputeScale), ...row.dtypeComputeScale };

@@ -9,7 +9,8 @@ import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
 import { costParamsFor } from '../../engine/cost/params';
-import { runValidation, validationRows, validationStats, withinGoal } from '../../engine/cost/validate';
+import { runValidation, validationRows, validationStats, withinGoal, withRowParams } from '../../engine/cost/validate';
+import { defaultCostParams } from '../../engine/cost/params';
 
 const samples = join(__dirname, '../../samples');
 const cli = join(__dirname, '../../dist/cli.js');
@@ -369,6 +370,25 @@ test('validation: the V0 per-sequence host work, as engine/cost/engines.json sta
   // Held out: 59 of the other 83 within 15% without it, 77 with it.
   assert.equal(within(none), 59);
   assert.equal(within(dflt), 77);
+});
+
+test('validation row params: an efficiency names one class and side, the rest keep the caller\'s or the defaults\'', () => {
+  const d = defaultCostParams();
+  const merged = withRowParams(undefined, { efficiency: { gemm: { memory: 0.647 } }, fusedAttention: false });
+  assert.deepEqual(merged.efficiency!.gemm, { compute: d.efficiency.gemm.compute, memory: 0.647 });
+  assert.deepEqual(merged.efficiency!.attention, d.efficiency.attention);
+  assert.equal(merged.fusedAttention, false);
+  // Over a caller's own efficiencies: only gemm.memory changes.
+  const caller = { efficiency: { ...d.efficiency, gemm: { compute: 0.5, memory: 0.5 }, norm: { compute: 0.4, memory: 0.4 } } };
+  const over = withRowParams(caller, { efficiency: { gemm: { memory: 0.647 } } });
+  assert.deepEqual(over.efficiency!.gemm, { compute: 0.5, memory: 0.647 });
+  assert.deepEqual(over.efficiency!.norm, { compute: 0.4, memory: 0.4 });
+  // The rows that carry it: llama.cpp's May 2024 F16 generation on HBM GPUs.
+  assert.deepEqual(validationRows().filter((r) => r.params?.efficiency).map((r) => r.id).sort(), [
+    'llamacpp-xd-tpot-a100-80gb-llama-3-8b-f16-tg512', 'llamacpp-xd-tpot-a100-80gb-llama-3-8b-f16-tg8192',
+    'llamacpp-xd-tpot-h100-pcie-llama-3-8b-f16-tg512', 'llamacpp-xd-tpot-h100-pcie-llama-3-8b-f16-tg8192',
+  ]);
+  assert.throws(() => withRowParams(undefined, { efficiency: { gemv: { memory: 0.5 } } as never }), /no op class 'gemv'/);
 });
 
 test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.cpp, the MI300X, T4 and A100 40GB), from the recorded errors", () => {
