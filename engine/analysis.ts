@@ -159,7 +159,7 @@ export interface AnalysisResult {
     scoreBytesPerElement: number;
     /**
      * Quantized prompt GEMMs dequantize their weights into a 16-bit buffer in a pass of their own (also where
-     * blockRescaleGemm is set and the device has no int8 matrix units).
+     * blockRescaleGemm is set and the device has no int8 matrix units): the cost model's quantizedGemmPath.
      */
     dequantizeToBuffer: boolean;
     /** Quantized prompt GEMMs multiply 32-wide blocks as int8 and rescale each block's sums (llama.cpp's MMQ), on this device. */

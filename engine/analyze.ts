@@ -4,7 +4,7 @@ import type { Device } from './hardware/types';
 import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
-import { addTime, costOps, forSequences, matmulPeakFlopsPerS, peakFor, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { addTime, costOps, forSequences, matmulPeakFlopsPerS, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { prefillCosts as costPrefill } from './cost/prefill';
@@ -133,6 +133,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const ops: OpResult[] = prefillCosts.concat(decodeCosts);
 
   const a = spec.attention;
+  const quantizedPath = quantizedGemmPath(params, device);
   return {
     model: {
       name: spec.name,
@@ -202,9 +203,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       fp16AccumulateGemm: params.fp16AccumulateGemm,
       matrixUnitComputeScale: params.matrixUnitComputeScale,
       scoreBytesPerElement: params.scoreBytesPerElement,
-      // What the prompt GEMMs do on this device: block-rescaling needs int8 matrix units, else the buffered path.
-      dequantizeToBuffer: params.dequantizeToBuffer || (params.blockRescaleGemm && device.peakFlopsPerS.int8 === undefined),
-      blockRescaleGemm: params.blockRescaleGemm && device.peakFlopsPerS.int8 !== undefined,
+      // What the quantized prompt GEMMs do on this device.
+      dequantizeToBuffer: quantizedPath === 'buffer',
+      blockRescaleGemm: quantizedPath === 'int8-blocks',
       quantizedGemmComputeScale: params.quantizedGemmComputeScale,
       interconnect: link ? {
         kind: link.kind,

@@ -234,6 +234,20 @@ const SIMD_GEMM_MIN_ROWS = 9;
 const RESCALE_BLOCK_K = 32;
 const BLOCK_RESCALE_FLOPS = 4;
 
+/**
+ * How a quantized GEMM of more than 8 rows on matrix units takes its weights: through a 16-bit buffer written by
+ * a pass of its own (params.dequantizeToBuffer; also blockRescaleGemm on a device without int8 matrix units, where
+ * llama.cpp sends such prompts to cuBLAS), as int8 blocks each rescaled (params.blockRescaleGemm), or dequantized
+ * inside the kernel's main loop (the defaults).
+ */
+export type QuantizedGemmPath = 'buffer' | 'int8-blocks' | 'in-kernel';
+
+export function quantizedGemmPath(params: Pick<CostParams, 'dequantizeToBuffer' | 'blockRescaleGemm'>, device: Device): QuantizedGemmPath {
+  if (params.dequantizeToBuffer) return 'buffer';
+  if (params.blockRescaleGemm) return device.peakFlopsPerS.int8 !== undefined ? 'int8-blocks' : 'buffer';
+  return 'in-kernel';
+}
+
 /** The one evaluation every caller fills and reads before the next kernel (single-threaded, no re-entry). */
 const scratch = newEval();
 
@@ -254,12 +268,10 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   let passBytes = 0;
   let passFlops = 0;
   let passLaunches = 0;
-  // A quantized GEMM that dequantizes inside the kernel on matrix units (params.quantizedGemmComputeScale).
+  // A quantized GEMM that dequantizes inside the kernel on matrix units (params.quantizedGemmComputeScale), and
+  // whether it runs as int8 blocks (quantizedGemmPath).
   let quantizedOnUnits = false;
-  // Block-rescaling GEMMs need int8 matrix units; without them the weights go through a 16-bit buffer (llama.cpp
-  // sends such prompts to cuBLAS).
-  const hasInt8 = ctx.device.peakFlopsPerS.int8 !== undefined;
-  const toBuffer = params.dequantizeToBuffer || (params.blockRescaleGemm && !hasInt8);
+  let int8Blocks = false;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const onMatrixUnits = matrixUnits(ctx.device, host.computeDtype);
@@ -289,7 +301,8 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     } else padFlops += tensorFlops;
     // Each row tile of the GEMM dequantizes its own copy of the weight tile.
     if (dq > 0) {
-      if (toBuffer && onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
+      const path = onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS ? quantizedGemmPath(params, ctx.device) : null;
+      if (path === 'buffer') {
         // The pass reads the packed weights and writes 16-bit ones; the GEMM reads those instead.
         const w16 = s.n * s.k * op.count * op.layers * 2;
         passBytes += b.weights + w16;
@@ -298,9 +311,12 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
         bytes += w16 - b.weights;
       } else if (pad || m < SIMD_GEMM_MIN_ROWS) {
         dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
-        if (onMatrixUnits && m >= SIMD_GEMM_MIN_ROWS) {
+        if (path !== null) {
           quantizedOnUnits = true;
-          if (params.blockRescaleGemm) dequantTileFlops += BLOCK_RESCALE_FLOPS * m * s.n * Math.ceil(s.k / RESCALE_BLOCK_K) * op.count * op.layers;
+          if (path === 'int8-blocks') {
+            int8Blocks = true;
+            dequantTileFlops += BLOCK_RESCALE_FLOPS * m * s.n * Math.ceil(s.k / RESCALE_BLOCK_K) * op.count * op.layers;
+          }
         }
       } else dequantTileFlops += (dq + SIMD_CONVERT_FLOPS_PER_WEIGHT * s.n * s.k * op.count * op.layers) * Math.ceil(m / SIMD_DEQUANT_TILE_M);
     }
@@ -334,8 +350,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     out.bound = 'comm';
     return out;
   }
-  // A block-rescaling GEMM runs its main loop on the int8 matrix units where the device lists them.
-  const int8Blocks = quantizedOnUnits && params.blockRescaleGemm;
+  // A block-rescaling GEMM runs its main loop on the int8 matrix units.
   const peak = cachedPeak(ctx, int8Blocks ? 'int8' : host.computeDtype);
   const matmul = cls === 'gemm' || cls === 'attention';
   const peakFlops = matmul && !int8Blocks ? matmulPeakFlopsPerS(ctx.device, peak, params) : peak.flopsPerS;

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { AnalysisResult } from '../analysis';
-import type { Workload } from '../model/types';
+import type { OpClass, Workload } from '../model/types';
 import { loadConfigFile } from '../model/parse';
 import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
 import { defaultCostParams, type ClassEfficiency, type CostParams } from './params';
-import type { OpClass } from '../model/types';
 import data from './validation.json';
 import { GOAL_FRACTION, medianOfSorted, recordedError, withinGoal } from './evidence';
 

@@ -391,6 +391,34 @@ test('validation row params: an efficiency names one class and side, the rest ke
   assert.throws(() => withRowParams(undefined, { efficiency: { gemv: { memory: 0.5 } } as never }), /no op class 'gemv'/);
 });
 
+test('validation: the llama.cpp MMQ factor, as engine/cost/engines.json states it (one calibration row, the other prompts held out)', () => {
+  const id = 'llamacpp-sb-ttft-quadro-rtx-8000-llama-2-7b-q4_0-pp512-fa0';
+  const prompts = validationRows().filter((r) => r.id.startsWith('llamacpp-sb-ttft-') && r.hardware !== 'v100');
+  assert.equal(prompts.find((r) => r.id === id)?.role, 'calibration');
+  const ids = new Set(prompts.map((r) => r.id));
+  const at = (scale: number) => runValidation(samples, { quantizedGemmComputeScale: scale }, (r) => ids.has(r.id));
+  const dflt = at(0.49);
+  // The calibration row: -0.1% at 0.49, -33.6% with the int8 main loop at its full efficiency.
+  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.001) < 0.0005);
+  assert.ok(Math.abs(at(1).find((r) => r.row.id === id)!.error + 0.336) < 0.0005);
+  // Held out: Turing and the A100 from -8% to +8%; the RTX A6000 (GA102) above +15%.
+  const held = dflt.filter((r) => r.row.id !== id);
+  const turingAmpere = held.filter((r) => r.row.hardware !== 'rtx-a6000');
+  assert.equal(turingAmpere.length, 5);
+  assert.ok(turingAmpere.every((r) => Math.abs(r.error) < 0.085), turingAmpere.map((r) => r.error).join());
+  assert.ok(held.filter((r) => r.row.hardware === 'rtx-a6000').every((r) => r.error > 0.15));
+});
+
+test('validation: the figures carried over from sources, worked by hand (T4 memory scale, llama.cpp F16 mat-vec before #9816)', () => {
+  // Citadel 2019, Table 3.1: a copy reaches 220 of the T4's 320 GB/s and 750 of the V100's 900.
+  assert.equal(getDevice('t4').memoryEfficiencyScale, Math.round((220 / 320 / (750 / 900)) * 100) / 100);
+  // llama.cpp #9816 / #9817: the F16 mat-vec kernel 1.33x faster after vectorized loads, on the defaults' 0.86.
+  const d = defaultCostParams();
+  for (const r of validationRows().filter((x) => x.params?.efficiency)) {
+    assert.equal(r.params!.efficiency!.gemm!.memory, Math.round((d.efficiency.gemm.memory / 1.33) * 1000) / 1000, r.id);
+  }
+});
+
 test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.cpp, the MI300X, T4 and A100 40GB), from the recorded errors", () => {
   const count = (keep: (r: ReturnType<typeof validationRows>[number]) => boolean) => {
     const rows = validationRows().filter(keep);
