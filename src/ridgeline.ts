@@ -185,6 +185,7 @@ export class Ridgeline implements vscode.Disposable {
         if (p.fusedAttention === false) parts.push('unfused attention');
         if (p.groupedDecodeAttention === false) parts.push('per-head decode attention');
         if (typeof p.launchOverheadS === 'number') parts.push(`${fmt.seconds(p.launchOverheadS)} per kernel`);
+        if (typeof p.allreduceLatencyS === 'number') parts.push(`all-reduce ${fmt.seconds(p.allreduceLatencyS)} per call${typeof p.allreduceStepLatencyS === 'number' ? ` + ${fmt.seconds(p.allreduceStepLatencyS)} per ring step` : ''}`);
         if (typeof p.prefillChunkTokens === 'number' && p.prefillChunkTokens > 0) parts.push(`prompt in chunks of ${p.prefillChunkTokens} tokens`);
         if (p.fp16AccumulateGemm === true) parts.push('fp16-accumulate GEMMs');
         if (typeof p.matrixUnitComputeScale === 'number' && p.matrixUnitComputeScale !== 1) parts.push(`tensor-core GEMM and attention kernels at ${p.matrixUnitComputeScale} of the default efficiency`);

@@ -107,6 +107,8 @@ export function allreduceCallLatencyS(p: Pick<CostParams, 'allreduceLatencyS' | 
 }
 
 const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm', 'comm'];
+/** The classes that run on the matrix units, whose dense kernels pull the clock down (computeEfficiencyScale). */
+const MATRIX_CLASSES: readonly OpClass[] = ['gemm', 'attention'];
 
 type DefaultsFile = {
   efficiency: Record<OpClass, ClassEfficiency & { source: string }>;
@@ -199,11 +201,18 @@ const cache = new WeakMap<Device, CostParams>();
 
 function deviceParams(device: Device): CostParams {
   const p = cloneParams(DEFAULTS);
+  const scaled: string[] = [];
   const scale = device.memoryEfficiencyScale;
   if (scale !== undefined) {
     for (const c of CLASSES) if (c !== 'comm') p.efficiency[c].memory *= scale;
-    p.origin = `defaults (engine/cost/defaults.json), memory efficiencies x ${scale} on ${device.id} (engine/hardware/devices.json)`;
+    scaled.push(`memory efficiencies x ${scale}`);
   }
+  const computeScale = device.computeEfficiencyScale;
+  if (computeScale !== undefined) {
+    for (const c of MATRIX_CLASSES) p.efficiency[c].compute *= computeScale;
+    scaled.push(`GEMM and attention compute efficiencies x ${computeScale}`);
+  }
+  if (scaled.length) p.origin = `defaults (engine/cost/defaults.json), ${scaled.join(', ')} on ${device.id} (engine/hardware/devices.json)`;
   const m = device.measured;
   if (m) {
     p.launchOverheadS = m.dispatchOverheadS;

@@ -123,6 +123,11 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
     if (typeof s !== 'number' || !(s > 0 && s <= 1)) throw inputError({ file, field: where('memoryEfficiencyScale'), expected: 'a fraction in (0, 1]', got: s });
   }
   if (d.memoryEfficiencySource !== undefined) str('memoryEfficiencySource');
+  if (d.computeEfficiencyScale !== undefined) {
+    const s = d.computeEfficiencyScale;
+    if (typeof s !== 'number' || !(s > 0 && s <= 1)) throw inputError({ file, field: where('computeEfficiencyScale'), expected: 'a fraction in (0, 1]', got: s });
+  }
+  if (d.computeEfficiencySource !== undefined) str('computeEfficiencySource');
   if (d.fp16AccumulateFlopsPerS !== undefined) pos(d.fp16AccumulateFlopsPerS, 'fp16AccumulateFlopsPerS');
   if (d.interconnect !== undefined) {
     if (!isObj(d.interconnect)) throw inputError({ file, field: where('interconnect'), expected: '{ kind, bandwidthBytesPerS }' });

@@ -32,6 +32,14 @@ export interface Device {
   /** Where memoryEfficiencyScale comes from. */
   memoryEfficiencySource?: string;
   /**
+   * Factor on the compute efficiency of the matrix-unit op classes (GEMM and attention) for this device: the clock
+   * its dense matrix kernels run at, as a share of the boost clock its datasheet peaks assume, where that share is
+   * far below the one of the GPUs the defaults were fitted on (engine/cost/defaults.json). Absent = 1.
+   */
+  computeEfficiencyScale?: number;
+  /** Where computeEfficiencyScale comes from. */
+  computeEfficiencySource?: string;
+  /**
    * Dense FP16 tensor peak with FP16 accumulation, where the datasheet lists it above the FP32-accumulate figure
    * in peakFlopsPerS.fp16 (GeForce cards run FP32 accumulation at half rate). Used only by cost parameters that
    * say the engine accumulates in FP16 (fp16AccumulateGemm). Absent = the fp16 peak either way.

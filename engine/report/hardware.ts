@@ -23,7 +23,12 @@ export function renderDevicesTable(devices: readonly Device[]): string {
       d.interconnect ? fmtSi(d.interconnect.bandwidthBytesPerS, 'B/s') : '-',
       d.tdpWatts ? `${d.tdpWatts} W` : '-',
       validated(d),
-      d.measured ? 'measured' : d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
+      d.measured
+        ? 'measured'
+        : [
+          d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
+          d.computeEfficiencyScale !== undefined ? `matrix eff. x${d.computeEfficiencyScale}` : '',
+        ].filter(Boolean).join(', '),
     ];
   });
   return [

@@ -106,6 +106,31 @@ test('a device may scale the memory efficiencies (its kernels reach less of the 
   }
 });
 
+test('a device may scale the compute efficiencies of its matrix kernels (clock under dense GEMMs); the scale is checked', () => {
+  // The MI300X: its datasheet peaks assume 2,100 MHz; AMD's max-achievable-FLOPs runs hold a median 1,207 MHz in BF16.
+  const mi = getDevice('mi300x');
+  assert.equal(mi.computeEfficiencyScale, Math.round((1207 / 2100) * 100) / 100);
+  assert.ok((mi.computeEfficiencySource ?? '').includes('Max-Achievable'));
+  const p = costParamsFor(mi);
+  const d = defaultCostParams();
+  for (const c of ['gemm', 'attention'] as const) assert.ok(Math.abs(p.efficiency[c].compute - d.efficiency[c].compute * 0.57) < 1e-12, c);
+  for (const c of ['elementwise', 'norm', 'comm'] as const) assert.equal(p.efficiency[c].compute, d.efficiency[c].compute, c);
+  assert.equal(p.efficiency.gemm.memory, d.efficiency.gemm.memory);
+  assert.match(p.origin, /GEMM and attention compute efficiencies x 0\.57 on mi300x/);
+  // Both scales at once name both.
+  const mine = tmpFile('cscaled.json', JSON.stringify([{ ...GOOD, id: 'cscaled', computeEfficiencyScale: 0.5, memoryEfficiencyScale: 0.9 }]));
+  registerDevices(loadDeviceFile(mine), mine);
+  const q = costParamsFor(getDevice('cscaled'));
+  assert.equal(q.efficiency.gemm.compute, d.efficiency.gemm.compute * 0.5);
+  assert.equal(q.efficiency.gemm.memory, d.efficiency.gemm.memory * 0.9);
+  assert.match(q.origin, /memory efficiencies x 0\.9, GEMM and attention compute efficiencies x 0\.5 on cscaled/);
+  clearRegisteredDevices();
+  for (const bad of [0, -0.2, 1.01, '0.5', null]) {
+    const f = tmpFile('badcscale.json', JSON.stringify([{ ...GOOD, computeEfficiencyScale: bad }]));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /computeEfficiencyScale: expected a fraction in \(0, 1\]/.test(e.message), String(bad));
+  }
+});
+
 test('a device may list its fp16-accumulate tensor peak (GeForce); the figure is checked', () => {
   // GA102 and Ada whitepapers: FP16 tensor with FP16 accumulate 142 and 330.3 TFLOPS dense, twice the FP32-accumulate figure.
   assert.equal(getDevice('rtx-3090').fp16AccumulateFlopsPerS, 2 * getDevice('rtx-3090').peakFlopsPerS.fp16!);
