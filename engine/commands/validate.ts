@@ -24,22 +24,31 @@ Exits 0 when every row is within its stated tolerance, 1 when one is not.
   --format table|json    output (default table)
   --out FILE             write the output to FILE`;
 
-/** The repository's samples/ folder, next to the bundle's folder (dist/) or two levels up from this file. */
-function defaultSamples(): string {
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (const c of [join(here, '..', 'samples'), join(here, '..', '..', 'samples'), join(process.cwd(), 'samples')]) {
-    if (existsSync(join(c, 'llama-2-7b.json'))) return c;
+/** This file's folder (the bundle's dist/ once built). */
+const HERE = typeof __dirname === 'string' ? __dirname : process.cwd();
+
+/**
+ * A path of the repository checkout, next to the bundle's folder (dist/), two levels up from this file or under
+ * the working directory: the first where `probe` (a file under it) exists; null when none has it.
+ */
+function inRepository(rel: string[], probe: string[] = []): string | null {
+  for (const root of [join(HERE, '..'), join(HERE, '..', '..'), process.cwd()]) {
+    const c = join(root, ...rel);
+    if (existsSync(join(c, ...probe))) return c;
   }
-  return join(here, '..', 'samples');
+  return null;
+}
+
+/** The repository's samples/ folder. */
+function defaultSamples(): string {
+  return inRepository(['samples'], ['llama-2-7b.json']) ?? join(HERE, '..', 'samples');
 }
 
 /** The validation table in the repository (engine/cost/validation.json), found like the samples folder. */
 function tablePath(): string {
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (const c of [join(here, '..', 'engine', 'cost', 'validation.json'), join(here, '..', '..', 'engine', 'cost', 'validation.json'), join(process.cwd(), 'engine', 'cost', 'validation.json')]) {
-    if (existsSync(c)) return c;
-  }
-  throw inputError({ field: '--record', expected: 'a repository checkout with engine/cost/validation.json', got: here });
+  const path = inRepository(['engine', 'cost', 'validation.json']);
+  if (path === null) throw inputError({ field: '--record', expected: 'a repository checkout with engine/cost/validation.json', got: HERE });
+  return path;
 }
 
 /**

@@ -118,16 +118,12 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
   for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'tdpWatts']) {
     if (d[f] !== undefined) pos(d[f], f);
   }
-  if (d.memoryEfficiencyScale !== undefined) {
-    const s = d.memoryEfficiencyScale;
-    if (typeof s !== 'number' || !(s > 0 && s <= 1)) throw inputError({ file, field: where('memoryEfficiencyScale'), expected: 'a fraction in (0, 1]', got: s });
+  // Factors on the cost model's efficiencies, each with its source.
+  for (const side of ['memory', 'compute'] as const) {
+    const s = d[`${side}EfficiencyScale`];
+    if (s !== undefined && (typeof s !== 'number' || !(s > 0 && s <= 1))) throw inputError({ file, field: where(`${side}EfficiencyScale`), expected: 'a fraction in (0, 1]', got: s });
+    if (d[`${side}EfficiencySource`] !== undefined) str(`${side}EfficiencySource`);
   }
-  if (d.memoryEfficiencySource !== undefined) str('memoryEfficiencySource');
-  if (d.computeEfficiencyScale !== undefined) {
-    const s = d.computeEfficiencyScale;
-    if (typeof s !== 'number' || !(s > 0 && s <= 1)) throw inputError({ file, field: where('computeEfficiencyScale'), expected: 'a fraction in (0, 1]', got: s });
-  }
-  if (d.computeEfficiencySource !== undefined) str('computeEfficiencySource');
   if (d.fp16AccumulateFlopsPerS !== undefined) pos(d.fp16AccumulateFlopsPerS, 'fp16AccumulateFlopsPerS');
   if (d.interconnect !== undefined) {
     if (!isObj(d.interconnect)) throw inputError({ file, field: where('interconnect'), expected: '{ kind, bandwidthBytesPerS }' });
