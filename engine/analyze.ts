@@ -118,7 +118,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   // MFU and the ridge use the rate the engine's GEMMs run at (fp16 accumulation on GeForce: twice the listed fp16).
   const peak = { dtype: dtypePeak.dtype, flopsPerS: matmulPeakFlopsPerS(device, dtypePeak, params) };
   const devices = workload.tp;
-  const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * P, devices);
+  // The prefill's energy per token is over the prompt tokens it computes (a cached prefix costs it nothing).
+  const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * (P - (workload.cachedPromptTokens ?? 0)), devices);
   const decodePhase = phaseResult(decodeTotals, device, peak.flopsPerS, B, devices);
 
   const doSweeps = opts.sweeps !== false;
@@ -233,6 +234,12 @@ function checkWorkload(w: Workload): void {
   int(w.promptTokens, '--prompt', 1, 1 << 24);
   int(w.generateTokens, '--generate', 1, 1 << 24);
   int(w.tp, '--tp', 1, 1024);
+  if (w.cachedPromptTokens !== undefined && w.cachedPromptTokens !== 0) {
+    const c = w.cachedPromptTokens;
+    if (!Number.isSafeInteger(c) || c < 0 || c >= w.promptTokens) {
+      throw inputError({ field: '--cached-prompt', expected: `an integer from 0 to ${w.promptTokens - 1}: fewer than the ${w.promptTokens} prompt tokens (the last one is always computed)`, got: c });
+    }
+  }
 }
 
 function stepTime(ops: Op[], ctx: CostContext): number {

@@ -18,8 +18,8 @@ export const VIEW_KINDS: readonly ViewKind[] = ['roofline', 'kv', 'quant', 'side
 /** The engine control's value for "no serving engine profile" (the cost model's defaults). */
 export const NO_ENGINE = 'none';
 
-/** What the user controls; the host turns it into an engine workload. */
-export interface Controls extends Workload {
+/** What the user controls; the host turns it into an engine workload (without a prefix-cache hit). */
+export interface Controls extends Omit<Workload, 'cachedPromptTokens'> {
   hardware: string;
   /** Serving engine profile id (engine/cost/engines.json), or NO_ENGINE for the cost model's defaults. */
   engine: string;

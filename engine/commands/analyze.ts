@@ -36,6 +36,9 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
                          grouped-query decode kernels load each K/V head once per group (XQA, FlashDecoding;
                          default: the engine's; grouped) or once per query head (masked MHA kernels, e.g.
                          TensorRT-LLM before v0.8; 60% of the repeats reach DRAM, the rest hit L2)
+  --cached-prompt N      prompt tokens per sequence already in the KV cache (a prefix-cache hit: a shared system
+                         prompt, a repeated request): the prefill computes only the rest, attending to them;
+                         memory and decode still hold the whole prompt (default 0; less than --prompt)
   --prefill-chunk N      most prompt tokens of one prefill pass, over the batch: a longer prefill runs in chunks,
                          each attending to the ones before it through the KV cache (chunked prefill; llama.cpp's
                          micro-batch); 0 = the whole prompt in one pass (default: the engine's; 0, llama.cpp 512)
@@ -59,6 +62,7 @@ export const analyzeCommand: Command = {
     const promptTokens = args.int('--prompt', ANALYZE_DEFAULTS.promptTokens, { min: 1, max: 1 << 24 });
     const generateTokens = args.int('--generate', ANALYZE_DEFAULTS.generateTokens, { min: 1, max: 1 << 24 });
     const tp = args.int('--tp', ANALYZE_DEFAULTS.tp, { min: 1, max: 1024 });
+    const cachedPromptTokens = args.optionalInt('--cached-prompt', { min: 0, max: 1 << 24 });
     const engineId = args.str('--engine');
     const attention = args.optionalChoice('--attention', ['fused', 'unfused'] as const);
     const decodeAttention = args.optionalChoice('--decode-attention', ['grouped', 'per-head'] as const);
@@ -82,6 +86,7 @@ export const analyzeCommand: Command = {
       activations: actRaw ? normAct(actRaw) : defaultActivations(wf, device, own),
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
+      ...(cachedPromptTokens ? { cachedPromptTokens } : {}),
     };
     const r = analyze(spec, workload, device, {
       servingEngine: engineId,

@@ -134,7 +134,7 @@ export const validateCommand: Command = {
       const rows = results.map((r) => ({
         id: r.row.id, engine: r.row.engine, servingEngine: r.row.servingEngine, params: r.row.params ?? null, source: r.row.source,
         model: r.row.model, hardware: r.row.hardware,
-        batch: r.row.batch, promptTokens: r.row.promptTokens, generateTokens: r.row.generateTokens, tp: r.row.tp,
+        batch: r.row.batch, promptTokens: r.row.promptTokens, cachedPromptTokens: r.row.cachedPromptTokens ?? 0, generateTokens: r.row.generateTokens, tp: r.row.tp,
         weights: r.row.weights, activations: r.row.activations, kv: r.row.kv,
         metric: r.row.metric, measured: r.row.measured, predicted: r.predicted, error: r.error,
         toleranceFraction: r.row.toleranceFraction ?? GOAL_FRACTION, withinTolerance: withinTolerance(r), role: r.row.role ?? null,

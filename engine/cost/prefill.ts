@@ -69,15 +69,18 @@ export function chunkTokensPerSequence(chunkTokens: number, batch: number): numb
 }
 
 /**
- * The prefill's op costs: one graph of the whole prompt, or with ctx.params.prefillChunkTokens each chunk's
- * graph (every sequence of the batch advancing by its share of the chunk), summed kernel by kernel (each chunk
- * a forward pass with its own host overhead).
+ * The prefill's op costs: one graph of the prompt, or with ctx.params.prefillChunkTokens each chunk's graph
+ * (every sequence of the batch advancing by its share of the chunk), summed kernel by kernel (each chunk a
+ * forward pass with its own host overhead). With workload.cachedPromptTokens only the rest of the prompt is
+ * computed, after that cached prefix.
  */
 export function prefillCosts(spec: ModelSpec, workload: Workload, ctx: CostContext): OpCost[] {
-  const chunks = prefillChunks(workload.promptTokens, chunkTokensPerSequence(ctx.params.prefillChunkTokens, workload.batch));
-  if (chunks.length === 1) return costOps(buildGraph(spec, workload, 'prefill', workload.promptTokens).ops, ctx);
+  const cached = workload.cachedPromptTokens ?? 0;
+  const computed = workload.promptTokens - cached;
+  const chunks = prefillChunks(computed, chunkTokensPerSequence(ctx.params.prefillChunkTokens, workload.batch));
+  if (chunks.length === 1) return costOps(buildGraph(spec, workload, 'prefill', computed, { cachedTokens: cached }).ops, ctx);
   const passes: WeightedPass[] = chunks.map((c) => ({
-    ops: buildGraph(spec, workload, 'prefill', c.tokens, { cachedTokens: c.cachedTokens, output: c.output }).ops,
+    ops: buildGraph(spec, workload, 'prefill', c.tokens, { cachedTokens: cached + c.cachedTokens, output: c.output }).ops,
     weight: c.weight,
   }));
   return costPasses(passes, ctx);

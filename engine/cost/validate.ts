@@ -19,6 +19,8 @@ export interface ValidationRow {
   hardware: string;
   batch: number;
   promptTokens: number;
+  /** Prompt tokens per sequence the run served from the engine's prefix cache (Workload.cachedPromptTokens). */
+  cachedPromptTokens?: number;
   generateTokens: number;
   tp: number;
   weights: string;
@@ -89,6 +91,7 @@ export function runValidation(samplesDir: string, params?: Partial<CostParams>, 
     const w: Workload = {
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
       weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
+      ...(row.cachedPromptTokens ? { cachedPromptTokens: row.cachedPromptTokens } : {}),
     };
     const r = analyze(spec, w, getDevice(row.hardware), {
       servingEngine: row.servingEngine,

@@ -333,7 +333,8 @@ interface Activations {
  * largest forward pass (the prefill chunk, or the decode batch if larger). Sharded tensors divide by tp.
  */
 export function peakActivations(spec: ModelSpec, w: Workload, tp: number, prefillChunkTokens = DEFAULT_PREFILL_CHUNK_TOKENS): Activations {
-  const wholePrefill = w.batch * w.promptTokens;
+  // A prefix-cache hit leaves only the rest of the prompt to compute.
+  const wholePrefill = w.batch * (w.promptTokens - (w.cachedPromptTokens ?? 0));
   if (prefillChunkTokens !== Infinity) checkInt('--prefill-chunk', prefillChunkTokens, 1, 1e9);
   const chunk = Math.max(w.batch, Math.min(prefillChunkTokens, wholePrefill));
   // Activations stay 16-bit between ops even when GEMM inputs are quantized to fp8/int8 on the fly.

@@ -171,6 +171,13 @@ export interface Workload {
   kv: string;
   /** Tensor-parallel degree. */
   tp: number;
+  /**
+   * Prompt tokens per sequence whose K/V are already in the cache when the request arrives (a prefix-cache
+   * hit: a shared system prompt, a repeated request). The prefill computes only the rest of the prompt,
+   * attending to them; the KV cache and every decode step still hold the whole prompt. Default 0; at most
+   * promptTokens - 1 (an engine recomputes at least the last prompt token to get its logits).
+   */
+  cachedPromptTokens?: number;
 }
 
 /** Efficiency class of an op: the cost model applies a per-class efficiency and launch overhead. */

@@ -25,7 +25,8 @@ function paramsLine(r: AnalysisResult): string {
 function workloadLine(r: AnalysisResult): string {
   const w = r.workload;
   const engine = r.costModel.servingEngine ? `; serving engine ${r.costModel.servingEngine.name}` : '';
-  return `batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}; weights ${w.weights}, activations ${w.activations}, KV ${w.kv}; tp ${w.tp}${engine}`;
+  const cached = w.cachedPromptTokens ? ` (${w.cachedPromptTokens} from the prefix cache)` : '';
+  return `batch ${w.batch}, prompt ${w.promptTokens}${cached}, generate ${w.generateTokens}; weights ${w.weights}, activations ${w.activations}, KV ${w.kv}; tp ${w.tp}${engine}`;
 }
 
 function memoryLine(r: AnalysisResult): string {
@@ -35,7 +36,7 @@ function memoryLine(r: AnalysisResult): string {
 
 function phaseRows(r: AnalysisResult): string[][] {
   return [
-    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * r.workload.promptTokens) / r.prefill.timeS, 0)} prompt tok/s`],
+    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * (r.workload.promptTokens - (r.workload.cachedPromptTokens ?? 0))) / r.prefill.timeS, 0)} prompt tok/s`],
     [`decode step @${r.decode.contextTokens}`, fmtSi(r.decode.flops, 'FLOP'), fmtBytes(r.decode.bytes), fmtTime(r.decode.timeS), r.decode.bound, fmtPct(r.decode.mfu), fmtPct(r.decode.mbu), `${fmtNum(r.decode.tokensPerS, 1)} tok/s`],
     ['end to end', '', '', fmtTime(r.e2e.timeS), '', '', '', `${fmtNum(r.e2e.outputTokensPerS, 1)} output tok/s`],
   ];

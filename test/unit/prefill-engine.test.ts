@@ -334,3 +334,59 @@ test('chunked prefill over a batch: the chunk counts every sequence\'s tokens; t
   const own = analyze(llama7b, w, a100, { sweeps: false, params: { prefillChunkTokens: 512 }, memory: { prefillChunkTokens: 2048 } });
   assert.equal(own.memory.activationsBytes, planMemory(llama7b, w, a100, { prefillChunkTokens: 2048 }).activationsBytes);
 });
+
+test('prefix cache: only the uncached rest of the prompt is computed, after the cached prefix; decode and the KV cache hold the whole prompt', () => {
+  const w = W(2048, { generateTokens: 64 });
+  const full = analyze(llama7b, w, a100, { sweeps: false });
+  const hit = analyze(llama7b, { ...w, cachedPromptTokens: 1536 }, a100, { sweeps: false });
+  assert.equal(hit.workload.cachedPromptTokens, 1536);
+  const prefillOp = (r: typeof full, name: string) => r.ops.find((o) => o.phase === 'prefill' && o.name === name)!;
+  // GEMM rows: 512 of 2048 tokens. Attention: 512 new queries after 1536 cached keys see 512 x 1536 + 512 x 513 / 2
+  // = 917,760 (query, key) pairs, against 2048 x 2049 / 2 = 2,098,176 for the whole prompt.
+  for (const name of ['q_proj', 'o_proj', 'mlp_up', 'mlp_down']) {
+    assert.ok(Math.abs(prefillOp(hit, name).flops / prefillOp(full, name).flops - 512 / 2048) < 1e-12, name);
+  }
+  const attn = (r: typeof full) => r.ops.filter((o) => o.phase === 'prefill' && o.opClass === 'attention').reduce((s, o) => s + o.flops, 0);
+  assert.ok(Math.abs(attn(hit) / attn(full) - 917760 / 2098176) < 1e-9, `${attn(hit) / attn(full)}`);
+  assert.ok(hit.prefill.timeS < full.prefill.timeS / 3, `${hit.prefill.timeS} ${full.prefill.timeS}`);
+  // Decode, the KV cache and the decode part of end to end are unchanged.
+  assert.equal(hit.decode.timeS, full.decode.timeS);
+  assert.equal(hit.memory.kvCacheBytes, full.memory.kvCacheBytes);
+  assert.ok(Math.abs(hit.e2e.timeS - hit.prefill.timeS - (full.e2e.timeS - full.prefill.timeS)) < 1e-12);
+  // Energy per prompt token is over the 512 tokens computed.
+  assert.ok(Math.abs(hit.prefill.energyJPerTokenEstimate! - (a100.tdpWatts! * hit.prefill.timeS) / 512) < 1e-12);
+  // With chunking, the chunks cover the uncached rest only: 512 tokens in chunks of 256, after 1536 and 1792.
+  const chunked = analyze(llama7b, { ...w, cachedPromptTokens: 1536 }, a100, { sweeps: false, params: { prefillChunkTokens: 256 } });
+  assert.equal(chunked.prefill.flops, hit.prefill.flops);
+  assert.ok(Math.abs(chunked.ops.find((o) => o.phase === 'prefill' && o.name === 'host_overhead')!.timeS - 2 * 7e-4) < 1e-15);
+  // A zero-token hit is the plain workload.
+  assert.equal(analyze(llama7b, { ...w, cachedPromptTokens: 0 }, a100, { sweeps: false }).prefill.timeS, full.prefill.timeS);
+});
+
+test('prefix cache: a hit of the whole prompt, a negative or a fractional one is refused with the range', () => {
+  for (const bad of [2048, 4096, -1, 1.5]) {
+    assert.throws(
+      () => analyze(llama7b, W(2048, { cachedPromptTokens: bad }), a100, { sweeps: false }),
+      (e: Error & { exitCode?: number }) => e.exitCode === 2 && /^--cached-prompt: expected an integer from 0 to 2047: fewer than the 2048 prompt tokens \(the last one is always computed\)/.test(e.message),
+      String(bad),
+    );
+  }
+});
+
+test('cli: analyze --cached-prompt; the report names the hit; bad values exit 2', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const cfg = join(samples, 'llama-2-7b.json');
+  const j = run('analyze', cfg, '--prompt', '2048', '--cached-prompt', '1536', '--format', 'json');
+  assert.equal(j.status, 0, j.stderr);
+  const r = JSON.parse(j.stdout);
+  assert.equal(r.workload.cachedPromptTokens, 1536);
+  const plain = JSON.parse(run('analyze', cfg, '--prompt', '2048', '--format', 'json').stdout);
+  assert.equal(plain.workload.cachedPromptTokens, undefined);
+  assert.ok(r.prefill.timeS < plain.prefill.timeS);
+  const table = run('analyze', cfg, '--prompt', '2048', '--cached-prompt', '1536');
+  assert.match(table.stdout, /batch 1, prompt 2048 \(1536 from the prefix cache\), generate 256/);
+  const bad = run('analyze', cfg, '--prompt', '128', '--cached-prompt', '128');
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim(), 'ridgeline: --cached-prompt: expected an integer from 0 to 127: fewer than the 128 prompt tokens (the last one is always computed) (got 128)');
+  assert.equal(run('analyze', cfg, '--cached-prompt', 'x').status, 2);
+});
