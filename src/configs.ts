@@ -212,7 +212,7 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
     },
     {
       title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}${r.costModel.servingEngine ? ` with ${r.costModel.servingEngine.name}` : ''}, ${r.decode.bound}-bound`,
-      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass${r.costModel.sequenceOverheadS > 0 ? ` plus ${fmt.seconds(r.costModel.sequenceOverheadS)} per sequence` : ''} (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). ${evidenceTooltip(r)} Click for the roofline.`,
+      tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound${w.cachedPromptTokens ? `, ${w.cachedPromptTokens} of ${w.promptTokens} prompt tokens from the prefix cache` : ''}); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass${r.costModel.sequenceOverheadS > 0 ? ` plus ${fmt.seconds(r.costModel.sequenceOverheadS)} per sequence` : ''} (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). ${evidenceTooltip(r)} Click for the roofline.`,
       command: 'ridgeline.showRoofline',
     },
   ];

@@ -64,6 +64,7 @@ export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
     activations: s.activationsFormat || defaultActivations(weightFormat(weights, 'ridgeline.weightsFormat'), d, spec.dtype),
     kv: s.kvFormat || defaultKvFormatId(spec.dtype),
     tp: s.tensorParallel,
+    ...(s.cachedPromptTokens > 0 ? { cachedPromptTokens: s.cachedPromptTokens } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ export interface Settings {
   customDevices: Device[];
   batch: number;
   promptTokens: number;
+  /** Prompt tokens per sequence served from the prefix cache: 0 to promptTokens - 1. */
+  cachedPromptTokens: number;
   generateTokens: number;
   /** Empty string: the model's own dtype. */
   weightsFormat: string;
@@ -131,15 +133,27 @@ function dimsSetting(raw: unknown, problems: string[]): Record<string, number> {
   return out;
 }
 
+/** Prompt tokens served from the prefix cache: 0 to promptTokens - 1 (the last prompt token is always computed). */
+function cachedSetting(v: unknown, promptTokens: number, problems: string[]): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < promptTokens) return v;
+  problems.push(`ridgeline.cachedPromptTokens: expected an integer from 0 to ${promptTokens - 1}, fewer than ridgeline.promptTokens (got ${JSON.stringify(v)}); using 0`);
+  return 0;
+}
+
 /** Reads every ridgeline.* setting for a resource (or the window). */
 export function readSettings(scope?: vscode.ConfigurationScope): Settings {
   const cfg = vscode.workspace.getConfiguration(SECTION, scope);
   const problems: string[] = [];
+  const hardware = strSetting(cfg, 'hardware', DEFAULTS.hardware, problems) || DEFAULTS.hardware;
+  const customDevices = devicesSetting(cfg.get('customDevices'), problems);
+  const batch = intSetting(cfg, 'batch', DEFAULTS.batch, 4096, problems);
+  const promptTokens = intSetting(cfg, 'promptTokens', DEFAULTS.promptTokens, 10_000_000, problems);
   return {
-    hardware: strSetting(cfg, 'hardware', DEFAULTS.hardware, problems) || DEFAULTS.hardware,
-    customDevices: devicesSetting(cfg.get('customDevices'), problems),
-    batch: intSetting(cfg, 'batch', DEFAULTS.batch, 4096, problems),
-    promptTokens: intSetting(cfg, 'promptTokens', DEFAULTS.promptTokens, 10_000_000, problems),
+    hardware,
+    customDevices,
+    batch,
+    promptTokens,
+    cachedPromptTokens: cachedSetting(cfg.get('cachedPromptTokens', 0), promptTokens, problems),
     generateTokens: intSetting(cfg, 'generateTokens', DEFAULTS.generateTokens, 10_000_000, problems),
     weightsFormat: strSetting(cfg, 'weightsFormat', '', problems),
     activationsFormat: strSetting(cfg, 'activationsFormat', '', problems),

@@ -18,8 +18,10 @@ export const VIEW_KINDS: readonly ViewKind[] = ['roofline', 'kv', 'quant', 'side
 /** The engine control's value for "no serving engine profile" (the cost model's defaults). */
 export const NO_ENGINE = 'none';
 
-/** What the user controls; the host turns it into an engine workload (without a prefix-cache hit). */
+/** What the user controls; the host turns it into an engine workload. */
 export interface Controls extends Omit<Workload, 'cachedPromptTokens'> {
+  /** Prompt tokens per sequence served from the prefix cache (0: none); must stay below promptTokens. */
+  cachedPromptTokens: number;
   hardware: string;
   /** Serving engine profile id (engine/cost/engines.json), or NO_ENGINE for the cost model's defaults. */
   engine: string;
@@ -211,6 +213,7 @@ function need(cond: boolean, what: string): asserts cond {
 const CONTROL_INTS: Array<[keyof Controls, number]> = [
   ['batch', 1],
   ['promptTokens', 1],
+  ['cachedPromptTokens', 0],
   ['generateTokens', 1],
   ['tp', 1],
   ['contextTokens', 1],
@@ -226,8 +229,8 @@ export const MAX_CONTROL_VALUE = 16_777_216;
 
 export function checkControls(raw: unknown, at = 'controls'): Controls {
   need(isObj(raw), `${at}: expected an object`);
-  // State saved before the engine control existed restores with the defaults.
-  const v: Obj = raw.engine === undefined ? { ...raw, engine: NO_ENGINE } : raw;
+  // State saved before the engine and prefix-cache controls existed restores with their defaults.
+  const v: Obj = { ...raw, engine: raw.engine === undefined ? NO_ENGINE : raw.engine, cachedPromptTokens: raw.cachedPromptTokens === undefined ? 0 : raw.cachedPromptTokens };
   for (const k of SELECT_CONTROLS) need(isStr(v[k]) && (v[k] as string).length > 0, `${at}.${k}: expected a non-empty string`);
   for (const [k, min] of CONTROL_INTS) {
     need(isInt(v[k], min) && (v[k] as number) <= MAX_CONTROL_VALUE, `${at}.${k}: expected an integer from ${min} to ${MAX_CONTROL_VALUE}`);

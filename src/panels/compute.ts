@@ -35,6 +35,7 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
     engine: d.engine || NO_ENGINE,
     batch: d.batch ?? w.batch,
     promptTokens: d.promptTokens ?? w.promptTokens,
+    cachedPromptTokens: d.cachedPromptTokens ?? 0,
     generateTokens: d.generateTokens ?? w.generateTokens,
     weights: d.weights || w.weights,
     activations: d.activations || w.activations,
@@ -56,6 +57,7 @@ export function workloadOf(c: Controls): Workload {
     activations: c.activations,
     kv: c.kv,
     tp: c.tp,
+    ...(c.cachedPromptTokens > 0 ? { cachedPromptTokens: c.cachedPromptTokens } : {}),
   };
 }
 

@@ -81,6 +81,7 @@ export function registerPanels(context: vscode.ExtensionContext): void {
         engine: s.servingEngine,
         batch: s.batch,
         promptTokens: s.promptTokens,
+        cachedPromptTokens: s.cachedPromptTokens,
         generateTokens: s.generateTokens,
         weights: s.weightsFormat,
         activations: s.activationsFormat,

@@ -14,6 +14,7 @@ const SETTINGS: Settings = {
   customDevices: [],
   batch: 1,
   promptTokens: 1024,
+  cachedPromptTokens: 0,
   generateTokens: 256,
   weightsFormat: '',
   activationsFormat: '',

@@ -341,6 +341,7 @@ async function main() {
     engine: 'none',
     batch: 1,
     promptTokens: 1024,
+    cachedPromptTokens: 0,
     generateTokens: 256,
     weights: 'fp16',
     activations: 'fp16',
@@ -377,7 +378,7 @@ async function main() {
     return `decode ${(e.decodeTimeS * 1e3).toFixed(2)} ms, ${points} op points, ${roofs} roofs; evidence ${h.within15} of ${h.rows}`;
   });
 
-  await test('roofline recomputes live when batch, hardware, formats and the serving engine change', async () => {
+  await test('roofline recomputes live when batch, hardware, formats, the serving engine and a prefix-cache hit change', async () => {
     let last = await waitRender(roof, -1);
     await setNumber(roof, 'batch', 8);
     last = await waitRender(roof, last.id);
@@ -410,6 +411,18 @@ async function main() {
     close(Number(ds.decodeTimeS), e.decodeTimeS, 1e-12, 'decode step with the vLLM profile');
     // The profile's 1 ms of host work per step against the defaults' 0.7 ms.
     close(e.decodeTimeS - before, 3e-4, 1e-9, 'vLLM host work per step beyond the defaults');
+    // A prefix-cache hit of 768 of the 1024 prompt tokens: a shorter prefill, the same decode step.
+    await setNumber(roof, 'cachedPromptTokens', 768);
+    last = await waitRender(roof, last.id);
+    const hit = expected({ ...ctl, batch: 8, hardware: hw, weights: w, engine, cachedPromptTokens: 768 });
+    ds = await roof.locator('#cards').evaluate((el) => ({ ...el.dataset }));
+    close(Number(ds.prefillTimeS), hit.prefillTimeS, 1e-12, 'prefill after 768 cached prompt tokens');
+    close(Number(ds.decodeTimeS), e.decodeTimeS, 1e-12, 'decode step with a prefix-cache hit');
+    const sub = await roof.locator('#subtitle').textContent();
+    assert(sub.includes('prompt 1024 (768 from the prefix cache)'), `subtitle "${sub}"`);
+    assert(hit.prefillTimeS < e.prefillTimeS / 2, `prefill ${hit.prefillTimeS} against ${e.prefillTimeS}`);
+    await setNumber(roof, 'cachedPromptTokens', 0);
+    last = await waitRender(roof, last.id);
     ctl.batch = 8;
     ctl.hardware = hw;
     ctl.weights = w;

@@ -7,6 +7,7 @@ const controls: Controls = {
   engine: 'vllm',
   batch: 8,
   promptTokens: 1024,
+  cachedPromptTokens: 0,
   generateTokens: 256,
   weights: 'int4-g128',
   activations: 'fp16',
@@ -59,10 +60,14 @@ describe('webview protocol: messages from a webview (checked in the host)', () =
     }
   });
 
-  it('controls saved before the engine control existed restore with the defaults; an empty engine is refused', () => {
-    const { engine: _e, ...old } = controls;
+  it('controls saved before the engine and prefix-cache controls existed restore with the defaults; an empty engine is refused', () => {
+    const { engine: _e, cachedPromptTokens: _c, ...old } = controls;
     void _e;
-    assert.deepEqual(checkControls(old), { ...controls, engine: NO_ENGINE });
+    void _c;
+    assert.deepEqual(checkControls(old), { ...controls, engine: NO_ENGINE, cachedPromptTokens: 0 });
+    assert.deepEqual(checkControls({ ...controls, cachedPromptTokens: 512 }), { ...controls, cachedPromptTokens: 512 });
+    assert.throws(() => checkControls({ ...controls, cachedPromptTokens: -1 }), /controls\.cachedPromptTokens: expected an integer from 0/);
+    assert.throws(() => checkControls({ ...controls, cachedPromptTokens: 1.5 }), /controls\.cachedPromptTokens/);
     assert.throws(() => checkControls({ ...controls, engine: '' }), /controls\.engine: expected a non-empty string/);
     assert.throws(() => checkControls({ ...controls, engine: 7 }), /controls\.engine/);
   });

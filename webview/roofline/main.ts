@@ -66,7 +66,7 @@ let lastModel: ChartModel | null = null;
 const saved = getState<SavedState>();
 let source = saved?.source ?? '';
 
-const bar = new ControlBar($('#controls'), ['hardware', 'engine', 'batch', 'promptTokens', 'generateTokens', 'weights', 'activations', 'kv', 'tp'], (c) => {
+const bar = new ControlBar($('#controls'), ['hardware', 'engine', 'batch', 'promptTokens', 'cachedPromptTokens', 'generateTokens', 'weights', 'activations', 'kv', 'tp'], (c) => {
   requestId += 1;
   setState<SavedState>({ view: 'roofline', source, controls: c });
   post({ type: 'setControls', requestId, controls: c });
@@ -321,7 +321,7 @@ function render(d: RooflineData, id: number): void {
   lastModel = m;
   const r = d.result;
   $('#title').textContent = `Roofline: ${r.model.name}`;
-  $('#subtitle').textContent = `${r.hardware.name} · batch ${r.workload.batch} · prompt ${r.workload.promptTokens} · generate ${r.workload.generateTokens} · W ${r.workload.weights} / A ${r.workload.activations} / KV ${r.workload.kv} · tp ${r.workload.tp}${r.costModel.servingEngine ? ` · ${r.costModel.servingEngine.name}` : ''}${r.warnings.length ? ' · ' + r.warnings.join(' · ') : ''}`;
+  $('#subtitle').textContent = `${r.hardware.name} · batch ${r.workload.batch} · prompt ${r.workload.promptTokens}${r.workload.cachedPromptTokens ? ` (${r.workload.cachedPromptTokens} from the prefix cache)` : ''} · generate ${r.workload.generateTokens} · W ${r.workload.weights} / A ${r.workload.activations} / KV ${r.workload.kv} · tp ${r.workload.tp}${r.costModel.servingEngine ? ` · ${r.costModel.servingEngine.name}` : ''}${r.warnings.length ? ' · ' + r.warnings.join(' · ') : ''}`;
   renderEvidence(r);
   renderCards(d);
   renderChart(m, d);

@@ -17,6 +17,7 @@ const LABELS: Record<keyof Controls, string> = {
   engine: 'Serving engine',
   batch: 'Batch',
   promptTokens: 'Prompt tokens',
+  cachedPromptTokens: 'Cached prompt tokens (prefix cache)',
   generateTokens: 'Generate tokens',
   weights: 'Weights',
   activations: 'Activations',
@@ -31,6 +32,7 @@ const LABELS: Record<keyof Controls, string> = {
 const MIN: Record<NumberKey, number> = {
   batch: 1,
   promptTokens: 1,
+  cachedPromptTokens: 0,
   generateTokens: 1,
   tp: 1,
   contextTokens: 1,

@@ -25,6 +25,7 @@ describe('model config: code lenses', () => {
     await setSetting('batch', undefined);
     await setSetting('codeLens.enabled', undefined);
     await setSetting('servingEngine', undefined);
+    await setSetting('cachedPromptTokens', undefined);
   });
 
   it('shows parameters, weights, KV bytes/token and decode speed above config.json', async () => {
@@ -85,6 +86,23 @@ describe('model config: code lenses', () => {
     await setSetting('servingEngine', 'vlm');
     const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
     assert.equal(d.message, `ridgeline.servingEngine: expected one of tensorrt-llm, vllm, vllm-v0, fastertransformer, llama.cpp or empty (got "vlm"); using the cost model's defaults`);
+  });
+
+  it('follows ridgeline.cachedPromptTokens: a prefix-cache hit shortens the prefill only; one not below the prompt says so (RLC004)', async () => {
+    const doc = await open(CONFIG);
+    await waitFor('lenses', async () => ((await lenses(doc.uri)).length >= 4 ? true : undefined));
+    await setSetting('cachedPromptTokens', 768);
+    const spec = parseConfig(doc.getText(), 'config.json');
+    const w = { batch: 1, promptTokens: 1024, generateTokens: 256, weights: spec.dtype, activations: spec.dtype, kv: spec.dtype, tp: 1 };
+    const hit = analyze(spec, { ...w, cachedPromptTokens: 768 }, getDevice('h100-sxm'), { sweeps: false });
+    const full = engineDecode(doc.getText(), 'h100-sxm', 1);
+    assert.ok(hit.prefill.timeS < full.prefill.timeS / 2, `${hit.prefill.timeS} ${full.prefill.timeS}`);
+    assert.equal(hit.decode.timeS, full.decode.timeS);
+    const expected = `prefill (TTFT) ${fmt.seconds(hit.prefill.timeS)} (${hit.prefill.bound}-bound, 768 of 1024 prompt tokens from the prefix cache)`;
+    await waitFor(`tooltip "${expected}"`, async () => ((await lensObjects(doc.uri)).some((l) => String(l.command?.tooltip ?? '').includes(expected)) ? true : undefined));
+    await setSetting('cachedPromptTokens', 1024);
+    const d = await waitFor('RLC004', () => vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004'));
+    assert.equal(d.message, 'ridgeline.cachedPromptTokens: expected an integer from 0 to 1023, fewer than ridgeline.promptTokens (got 1024); using 0');
   });
 
   it('a device from ridgeline.customDevices can be selected, and the lenses use it', async () => {
