@@ -1,7 +1,7 @@
 import type { AnalysisResult, Bound, OpResult, PhaseResult } from './analysis';
 import type { Dtype, ModelSpec, MoeMlpSpec, Op, Workload } from './model/types';
 import type { Device } from './hardware/types';
-import { buildGraph, expectedExpertsTouched, tpSplit } from './model/graph';
+import { buildGraph, computedPromptTokens, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
 import { addTime, costOps, forSequences, matmulPeakFlopsPerS, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
@@ -119,7 +119,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const peak = { dtype: dtypePeak.dtype, flopsPerS: matmulPeakFlopsPerS(device, dtypePeak, params) };
   const devices = workload.tp;
   // The prefill's energy per token is over the prompt tokens it computes (a cached prefix costs it nothing).
-  const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * (P - (workload.cachedPromptTokens ?? 0)), devices);
+  const prefill = phaseResult(prefillTotals, device, peak.flopsPerS, B * computedPromptTokens(workload), devices);
   const decodePhase = phaseResult(decodeTotals, device, peak.flopsPerS, B, devices);
 
   const doSweeps = opts.sweeps !== false;

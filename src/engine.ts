@@ -9,6 +9,7 @@ import { RidgelineError } from '../engine/errors';
 import { clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
 import { defaultKvFormatId } from '../engine/memory/kvFormats';
 import { parseConfig } from '../engine/model/parse';
+import { withPrefixHit } from '../engine/model/graph';
 import { defaultActivations, weightFormat } from '../engine/quant/formats';
 import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
 import { costParamsFor, type CostParams } from '../engine/cost/params';
@@ -56,7 +57,7 @@ export function device(id: string): Device {
  */
 export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
   const weights = s.weightsFormat || spec.dtype;
-  return {
+  return withPrefixHit({
     batch: s.batch,
     promptTokens: s.promptTokens,
     generateTokens: s.generateTokens,
@@ -64,8 +65,7 @@ export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
     activations: s.activationsFormat || defaultActivations(weightFormat(weights, 'ridgeline.weightsFormat'), d, spec.dtype),
     kv: s.kvFormat || defaultKvFormatId(spec.dtype),
     tp: s.tensorParallel,
-    ...(s.cachedPromptTokens > 0 ? { cachedPromptTokens: s.cachedPromptTokens } : {}),
-  };
+  }, s.cachedPromptTokens);
 }
 
 export interface ConfigAnalysis {

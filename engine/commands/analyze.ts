@@ -1,7 +1,7 @@
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
-import { activationFormat } from '../model/graph';
+import { activationFormat, withPrefixHit } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
@@ -78,7 +78,7 @@ export const analyzeCommand: Command = {
     const device = getDevice(hardware);
     const own = spec.dtype;
     const wf = weightFormat(weightsRaw ?? own, '--weights');
-    const workload: Workload = {
+    const workload: Workload = withPrefixHit({
       batch,
       promptTokens,
       generateTokens,
@@ -86,8 +86,7 @@ export const analyzeCommand: Command = {
       activations: actRaw ? normAct(actRaw) : defaultActivations(wf, device, own),
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
-      ...(cachedPromptTokens ? { cachedPromptTokens } : {}),
-    };
+    }, cachedPromptTokens);
     const r = analyze(spec, workload, device, {
       servingEngine: engineId,
       params: {

@@ -1,5 +1,5 @@
 import type { ModelSpec, Workload } from '../model/types';
-import { buildGraph } from '../model/graph';
+import { buildGraph, computedPromptTokens } from '../model/graph';
 import type { CostContext, OpCost, WeightedPass } from './roofline';
 import { costOps, costPasses } from './roofline';
 
@@ -76,7 +76,7 @@ export function chunkTokensPerSequence(chunkTokens: number, batch: number): numb
  */
 export function prefillCosts(spec: ModelSpec, workload: Workload, ctx: CostContext): OpCost[] {
   const cached = workload.cachedPromptTokens ?? 0;
-  const computed = workload.promptTokens - cached;
+  const computed = computedPromptTokens(workload);
   const chunks = prefillChunks(computed, chunkTokensPerSequence(ctx.params.prefillChunkTokens, workload.batch));
   if (chunks.length === 1) return costOps(buildGraph(spec, workload, 'prefill', computed, { cachedTokens: cached }).ops, ctx);
   const passes: WeightedPass[] = chunks.map((c) => ({

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { AnalysisResult } from '../analysis';
 import type { OpClass, Workload } from '../model/types';
 import { loadConfigFile } from '../model/parse';
+import { withPrefixHit } from '../model/graph';
 import { getDevice } from '../hardware/index';
 import { analyze } from '../analyze';
 import { defaultCostParams, type ClassEfficiency, type CostParams } from './params';
@@ -88,11 +89,10 @@ export function withRowParams(params: Partial<CostParams> | undefined, row: RowP
 export function runValidation(samplesDir: string, params?: Partial<CostParams>, filter?: (row: ValidationRow) => boolean): ValidationResult[] {
   return validationRows().filter((row) => !filter || filter(row)).map((row) => {
     const spec = loadConfigFile(join(samplesDir, `${row.model}.json`));
-    const w: Workload = {
+    const w: Workload = withPrefixHit({
       batch: row.batch, promptTokens: row.promptTokens, generateTokens: row.generateTokens,
       weights: row.weights, activations: row.activations, kv: row.kv, tp: row.tp,
-      ...(row.cachedPromptTokens ? { cachedPromptTokens: row.cachedPromptTokens } : {}),
-    };
+    }, row.cachedPromptTokens);
     const r = analyze(spec, w, getDevice(row.hardware), {
       servingEngine: row.servingEngine,
       params: row.params ? withRowParams(params, row.params) : params,

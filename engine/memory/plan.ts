@@ -2,7 +2,7 @@ import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import { weightFormat } from '../quant/formats';
-import { tpSplit } from '../model/graph';
+import { computedPromptTokens, tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
@@ -334,7 +334,7 @@ interface Activations {
  */
 export function peakActivations(spec: ModelSpec, w: Workload, tp: number, prefillChunkTokens = DEFAULT_PREFILL_CHUNK_TOKENS): Activations {
   // A prefix-cache hit leaves only the rest of the prompt to compute.
-  const wholePrefill = w.batch * (w.promptTokens - (w.cachedPromptTokens ?? 0));
+  const wholePrefill = w.batch * computedPromptTokens(w);
   if (prefillChunkTokens !== Infinity) checkInt('--prefill-chunk', prefillChunkTokens, 1, 1e9);
   const chunk = Math.max(w.batch, Math.min(prefillChunkTokens, wholePrefill));
   // Activations stay 16-bit between ops even when GEMM inputs are quantized to fp8/int8 on the fly.

@@ -92,6 +92,16 @@ export function defaultWorkload(spec: ModelSpec, over: Partial<Workload> = {}): 
   };
 }
 
+/** Prompt tokens per sequence the prefill computes: the prompt less its prefix-cache hit (Workload.cachedPromptTokens). */
+export function computedPromptTokens(w: Workload): number {
+  return w.promptTokens - (w.cachedPromptTokens ?? 0);
+}
+
+/** The workload with a prefix-cache hit of `cachedPromptTokens` per sequence; without one (0) the field stays out. */
+export function withPrefixHit(w: Workload, cachedPromptTokens: number | undefined): Workload {
+  return cachedPromptTokens ? { ...w, cachedPromptTokens } : w;
+}
+
 /** Tensor-parallel widths per device; throws when tp does not divide the heads. */
 export function tpSplit(spec: ModelSpec, tp: number): { heads: number; kvHeads: number; kvReplicated: boolean } {
   const a = spec.attention;

@@ -1,6 +1,7 @@
 import type { AnalysisResult, OpResult } from '../analysis';
 import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtSi, fmtTime, textTable } from './format';
 import { servingEngines } from '../cost/engines';
+import { computedPromptTokens } from '../model/graph';
 
 /**
  * Renderers of an AnalysisResult: a terminal table, a Markdown report, a self-contained HTML report
@@ -36,7 +37,7 @@ function memoryLine(r: AnalysisResult): string {
 
 function phaseRows(r: AnalysisResult): string[][] {
   return [
-    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * (r.workload.promptTokens - (r.workload.cachedPromptTokens ?? 0))) / r.prefill.timeS, 0)} prompt tok/s`],
+    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * computedPromptTokens(r.workload)) / r.prefill.timeS, 0)} prompt tok/s`],
     [`decode step @${r.decode.contextTokens}`, fmtSi(r.decode.flops, 'FLOP'), fmtBytes(r.decode.bytes), fmtTime(r.decode.timeS), r.decode.bound, fmtPct(r.decode.mfu), fmtPct(r.decode.mbu), `${fmtNum(r.decode.tokensPerS, 1)} tok/s`],
     ['end to end', '', '', fmtTime(r.e2e.timeS), '', '', '', `${fmtNum(r.e2e.outputTokensPerS, 1)} output tok/s`],
   ];

@@ -8,7 +8,7 @@ import type { CostParams } from '../../engine/cost/params';
 import { servingEngines } from '../../engine/cost/engines';
 import { getDevice, listDevices, type Device } from '../../engine/hardware/index';
 import { kvBytesPerToken, listKvFormats, planMemory, type MemoryOptions, type MemoryPlan } from '../../engine/memory/index';
-import { ACTIVATION_FORMAT_IDS, defaultWorkload } from '../../engine/model/graph';
+import { ACTIVATION_FORMAT_IDS, defaultWorkload, withPrefixHit } from '../../engine/model/graph';
 import type { ModelSpec, Workload } from '../../engine/model/types';
 import { listWeightFormats } from '../../engine/quant/formats';
 import { NO_ENGINE, type ControlOptions, type Controls, type KvData, type MemoryStack, type RooflineData, type Roofs } from '../../webview/protocol';
@@ -49,7 +49,7 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
 }
 
 export function workloadOf(c: Controls): Workload {
-  return {
+  return withPrefixHit({
     batch: c.batch,
     promptTokens: c.promptTokens,
     generateTokens: c.generateTokens,
@@ -57,8 +57,7 @@ export function workloadOf(c: Controls): Workload {
     activations: c.activations,
     kv: c.kv,
     tp: c.tp,
-    ...(c.cachedPromptTokens > 0 ? { cachedPromptTokens: c.cachedPromptTokens } : {}),
-  };
+  }, c.cachedPromptTokens);
 }
 
 /** The device measured on this machine (`this`), when a measurement exists. */

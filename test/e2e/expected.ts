@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { analyze } from '../../engine/analyze';
 import { getDevice } from '../../engine/hardware/index';
 import { parseConfig } from '../../engine/model/parse';
+import { withPrefixHit } from '../../engine/model/graph';
 import { measureModelCpu } from '../../engine/quant/measure';
 import { kvBytesPerToken, planMemory } from '../../engine/memory/index';
 import type { Controls } from '../../webview/protocol';
@@ -14,7 +15,7 @@ import type { Controls } from '../../webview/protocol';
 const req = JSON.parse(process.argv[2] ?? '{}') as { config: string; controls: Controls; safetensors?: string };
 const spec = parseConfig(readFileSync(req.config, 'utf8'), req.config);
 const c = req.controls;
-const workload = { batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens, weights: c.weights, activations: c.activations, kv: c.kv, tp: c.tp, ...(c.cachedPromptTokens ? { cachedPromptTokens: c.cachedPromptTokens } : {}) };
+const workload = withPrefixHit({ batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens, weights: c.weights, activations: c.activations, kv: c.kv, tp: c.tp }, c.cachedPromptTokens);
 const device = getDevice(c.hardware);
 const r = analyze(spec, workload, device, { servingEngine: c.engine && c.engine !== 'none' ? c.engine : undefined, sweeps: false });
 // The KV panel's defaults: paged blocks of the chosen size, no window, no eviction.

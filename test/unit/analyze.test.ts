@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildGraph, defaultWorkload, loadConfigFile } from '../../engine/model/index';
+import { buildGraph, countParams, defaultWorkload, loadConfigFile } from '../../engine/model/index';
 import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
@@ -508,6 +508,33 @@ test("validation: AMD's vLLM 0.10 table ran its prompts from the prefix cache; t
   const atPeakS = extra.prefill.flops / mi300x.peakFlopsPerS.fp8!;
   assert.ok(atPeakS > 9.5 && atPeakS < 9.6, String(atPeakS));
   assert.ok(atPeakS > differenceS);
+});
+
+test("validation: what AMD's vLLM 0.10 rows miss, as the README states it (per sequence of the batch, per layer)", () => {
+  const res = runValidation(samples, undefined, (r) => r.id.startsWith('amdv010-'));
+  // The decode step's growth per sequence from batch 1 to 128 (2047 steps), measured and predicted, in ms; and
+  // what the model misses of it per layer and sequence, in us.
+  const growth = (model: string, prompt: number) => {
+    const at = (b: number) => res.find((x) => x.row.model === model && x.row.promptTokens === prompt && x.row.batch === b)!;
+    const per = (f: (x: (typeof res)[number]) => number) => (f(at(128)) - f(at(1))) / 127 / 2047;
+    const measuredS = per((x) => x.row.measured);
+    const predictedS = per((x) => x.predicted);
+    const layers = loadConfigFile(join(samples, `${model}.json`)).numLayers;
+    return [measuredS * 1e3, predictedS * 1e3, ((measuredS - predictedS) / layers) * 1e6].map((v) => Math.round(v * 1000) / 1000);
+  };
+  assert.deepEqual(growth('llama-3-70b', 128), [0.113, 0.045, 0.843]);
+  assert.deepEqual(growth('llama-3-70b', 2048), [0.134, 0.064, 0.881]);
+  assert.deepEqual(growth('llama-3.1-405b', 128), [0.264, 0.171, 0.739]);
+  assert.deepEqual(growth('llama-3.1-405b', 2048), [0.297, 0.201, 0.761]);
+  // A 405B layer holds 3.7 times the GEMM weights of a 70B layer; both have 8 K/V heads (one per GPU at tp 8).
+  const perLayer = (model: string) => {
+    const spec = loadConfigFile(join(samples, `${model}.json`));
+    const p = countParams(spec);
+    return { weights: (p.attention + p.mlp) / spec.numLayers, kvHeads: spec.attention.kvHeads };
+  };
+  const [m70, m405] = [perLayer('llama-3-70b'), perLayer('llama-3.1-405b')];
+  assert.equal(Math.round((m405.weights / m70.weights) * 10) / 10, 3.7);
+  assert.deepEqual([m70.kvHeads, m405.kvHeads], [8, 8]);
 });
 
 test('validation: the GPT-J 6B and Falcon 180B rows (held out) as the README states them', () => {
