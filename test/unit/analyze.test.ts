@@ -366,11 +366,11 @@ test('validation: the V0 per-sequence host work, as engine/cost/engines.json sta
   const within = (res: ReturnType<typeof at>) => res.filter((r) => r.row.id !== id && withinGoal(r.error)).length;
   const dflt = at(1.2e-4);
   const none = at(0);
-  // The calibration row: -0.6% at 0.12 ms per sequence, -30.0% without the term.
-  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.006) < 0.0005);
-  assert.ok(Math.abs(none.find((r) => r.row.id === id)!.error + 0.3) < 0.0005);
-  // Held out: 64 of the other 86 within 15% without it, 81 with it.
-  assert.equal(within(none), 64);
+  // The calibration row: -0.7% at 0.12 ms per sequence, -30.1% without the term.
+  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.007) < 0.0005);
+  assert.ok(Math.abs(none.find((r) => r.row.id === id)!.error + 0.301) < 0.0005);
+  // Held out: 63 of the other 86 within 15% without it, 81 with it.
+  assert.equal(within(none), 63);
   assert.equal(within(dflt), 81);
 });
 
@@ -468,7 +468,8 @@ test("validation: the vLLM profiles' host work and all-reduce, as engine/cost/en
     if (calError(m) < 0) lo = m;
     else hi = m;
   }
-  const perSequenceS = Math.round(lo * 1e6) / 1e6;
+  // To 0.01 ms, as the profile states it.
+  const perSequenceS = Math.round(lo * 1e5) / 1e5;
   assert.equal(perSequenceS, 1.5e-4);
   const v0 = (ps: object) => within(runValidation(samples, ps, (r) => r.servingEngine === 'vllm-v0' && r.id !== cal));
   assert.equal(v0({ ...v1Ar, sequenceOverheadS: perSequenceS }), 69);
@@ -480,7 +481,7 @@ test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.c
     const rows = validationRows().filter(keep);
     return [rows.filter((r) => withinGoal(r.predictionErrorAtCommit!)).length, rows.length];
   };
-  assert.deepEqual(count(() => true), [368, 437]);
+  assert.deepEqual(count(() => true), [367, 437]);
   assert.deepEqual(count((r) => r.servingEngine === 'vllm-v0'), [82, 87]);
   assert.deepEqual(count((r) => r.servingEngine === 'vllm'), [34, 50]);
   assert.deepEqual(count((r) => r.hardware === 'mi300x'), [25, 41]);
