@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Device } from '../engine/hardware/types';
 import { engineProfiles } from './engine';
+import { DIM_EXPECTED, isDimValue } from '../engine/kernels/annotations';
 
 /** Op classes whose efficiency the user may override (engine/model/types OpClass). */
 export const EFFICIENCY_CLASSES = ['gemm', 'attention', 'elementwise', 'norm', 'comm'] as const;
@@ -127,8 +128,8 @@ function dimsSetting(raw: unknown, problems: string[]): Record<string, number> {
     return out;
   }
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) out[k] = v;
-    else problems.push(`ridgeline.kernelDims.${k}: expected a positive integer (got ${JSON.stringify(v)})`);
+    if (typeof v === 'number' && isDimValue(v)) out[k] = v;
+    else problems.push(`ridgeline.kernelDims.${k}: expected ${DIM_EXPECTED} (got ${JSON.stringify(v)})`);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
-import { KernelAnalyzer, MAX_SOURCE_BYTES, languageOf, parseDimsOption, renderKernelTable, skipReason, type KernelLanguage } from '../kernels/index';
+import { KernelAnalyzer, MAX_SOURCE_BYTES, dimsNotInSource, languageOf, parseDimsOption, renderKernelTable, skipReason, type KernelFileReport, type KernelLanguage } from '../kernels/index';
 
 const USAGE = `ridgeline kernels <file.cu|file.cuh|file.py|file.wgsl> [options]
 
@@ -12,7 +12,10 @@ shared memory, loops, global loads/stores, FLOPs and bytes per launch, roofline 
 
   --hardware ID          device for bounds, occupancy and limits (default h100-sxm; \`ridgeline hardware\` lists them)
   --devices FILE         load extra devices from a JSON file first
-  --dims M=4096,N=4096   problem dims (override \`// ridgeline: M=...\` annotations in the file)
+  --dims M=4096,N=4096   problem dims (override \`// ridgeline: M=...\` annotations in the file): each a
+                         positive integer from 1 to 2^40 (a tensor extent), each name once. A name the
+                         file never mentions is ignored with a warning on stderr (the same --dims can
+                         serve several files whose kernels use different dims)
   --language cuda|triton|wgsl   when the file extension does not tell
   --profile              WGSL: run the kernel on this machine's WebGPU adapter (buffers from the
                          \`// ridgeline: dispatch=... buffers=...\` annotation), time it and place it on the
@@ -36,6 +39,22 @@ function renderProfile(p: import('../kernels/profile').KernelProfile, roofNote: 
   }
   for (const n of p.notes) lines.push(`  ${n}`);
   return lines.join('\n');
+}
+
+/**
+ * Warning for --dims names that `file` never mentions, with the names it can take (sorted): its dims,
+ * its kernels' value and constexpr parameters (not WGSL builtins) and the members of the structs its
+ * WGSL kernels bind.
+ */
+function unusedDimsNote(file: string, unused: string[], report: KernelFileReport): string {
+  const known = new Set(Object.keys(report.dims));
+  for (const k of report.kernels) {
+    for (const p of k.params) if (p.kind !== 'global' && !p.type.startsWith('@builtin')) known.add(p.name);
+    for (const b of k.bindings ?? []) for (const m of b.members ?? []) known.add(m.name);
+  }
+  const list = [...known].sort();
+  const takes = list.length ? `dims it can take: ${list.join(', ')}` : 'it names no dims';
+  return `warning: --dims ${unused.join(', ')}: not used by ${file}, ignored (no identifier of that name in the file; ${takes})`;
 }
 
 export const KERNELS_DEFAULTS = { hardware: 'h100-sxm' } as const;
@@ -77,16 +96,14 @@ export const kernelsCommand: Command = {
       if (!['cuda', 'triton', 'wgsl'].includes(langRaw)) throw inputError({ field: '--language', expected: 'one of cuda, triton, wgsl', got: langRaw });
       language = langRaw as KernelLanguage;
     }
-    if (!language) throw inputError({ file, field: 'extension', expected: '.cu, .cuh (CUDA), .py (Triton) or .wgsl, or --language' });
     let dims: Record<string, number> = {};
     if (dimsRaw !== undefined) {
       const d = parseDimsOption(dimsRaw);
-      if (typeof d === 'string') throw inputError({ field: '--dims', expected: 'NAME=positive number pairs such as M=4096,N=4096', got: d });
-      dims = d;
+      if (!d.ok) throw inputError({ field: d.field, expected: d.expected, got: d.got });
+      dims = d.dims;
     }
-    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
-    const device = getDevice(hardware);
 
+    // the path first: a directory or a missing file is named as such, whatever its extension
     let size: number;
     try {
       const st = statSync(file);
@@ -96,6 +113,9 @@ export const kernelsCommand: Command = {
       if (e instanceof Error && e.name === 'RidgelineError') throw e;
       throw inputError({ file, field: 'path', expected: 'a readable file' });
     }
+    if (!language) throw inputError({ file, field: 'extension', expected: '.cu, .cuh (CUDA), .py (Triton) or .wgsl, or --language' });
+    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
+    const device = getDevice(hardware);
     if (size > MAX_SOURCE_BYTES) throw inputError({ file, field: 'size', expected: 'a source file of at most 5 MB (skipped)', got: `${(size / 1024 / 1024).toFixed(1)} MB` });
     let bytes: Buffer;
     try {
@@ -107,11 +127,15 @@ export const kernelsCommand: Command = {
     if (skip) throw inputError({ file, field: 'content', expected: 'a text source file', got: skip });
 
     if ((profile || kernelName !== undefined) && language !== 'wgsl') throw inputError({ field: profile ? '--profile' : '--kernel', expected: 'a .wgsl file (only WGSL kernels run on the WebGPU engine)' });
+    const source = bytes.toString('utf8');
+    // a --dims name the file never mentions binds nothing: it is left out, with a warning
+    const unused = dimsNotInSource(source, Object.keys(dims), language === 'wgsl');
+    for (const n of unused) delete dims[n];
     const analyzer = await KernelAnalyzer.create(wasmDir(), [language]);
     try {
-      const source = bytes.toString('utf8');
       const report = await analyzer.analyze(source, language, { file, dims, device });
-      if (!profile) return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderKernelTable(report) };
+      const dimNotes = unused.length ? [unusedDimsNote(file, unused, report)] : [];
+      if (!profile) return { text: format === 'json' ? JSON.stringify(report, null, 2) : renderKernelTable(report), notes: dimNotes };
       const { nodeRunner, closeNodeGpu } = await import('../gpu/node');
       const { loadMeasuredDevice } = await import('../gpu/measured');
       const { profileWgslKernel } = await import('../kernels/profile');
@@ -120,8 +144,8 @@ export const kernelsCommand: Command = {
       try {
         const p = await profileWgslKernel(runner, analyzer, source, { file, dims, kernel: kernelName, device: measured ?? device });
         const roofNote = measured ? 'roofs measured on this machine by `ridgeline bench`' : `roofs of ${device.name} (run \`ridgeline bench\` to measure this machine)`;
-        if (format === 'json') return { text: JSON.stringify({ ...report, profile: p }, null, 2), notes };
-        return { text: `${renderKernelTable(report)}\n\n${renderProfile(p, roofNote)}`, notes };
+        if (format === 'json') return { text: JSON.stringify({ ...report, profile: p }, null, 2), notes: [...dimNotes, ...notes] };
+        return { text: `${renderKernelTable(report)}\n\n${renderProfile(p, roofNote)}`, notes: [...dimNotes, ...notes] };
       } finally {
         runner.destroy();
         closeNodeGpu();

@@ -4,7 +4,7 @@
  */
 import type { Dtype } from '../model/types';
 import type { Device } from '../hardware/types';
-import type { Annotation } from './annotations';
+import { isDimValue, type Annotation } from './annotations';
 import { ctypeBytes } from './miniexpr';
 import {
   BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, mentions, shiftPos,
@@ -131,7 +131,16 @@ export function buildEnv(consts: ConstIR[], dims: Record<string, number>): Map<s
   return env;
 }
 
-export function resolveDims(anns: Annotation[], opts: Record<string, number>, base: Env = new Map()): Record<string, number> {
+/**
+ * Annotation dims that resolve to a number which is not a dim (isDimValue: 0, negative, fractional, over
+ * MAX_DIM) are left out and listed in `rejected`, once per annotation and key.
+ */
+export function resolveDims(
+  anns: Annotation[],
+  opts: Record<string, number>,
+  base: Env = new Map(),
+  rejected: Array<{ ann: Annotation; key: string; value: number }> = [],
+): Record<string, number> {
   const out: Record<string, number> = {};
   const env = new Map<string, number>(base);
   for (const [k, v] of Object.entries(opts)) env.set(k, v);
@@ -140,10 +149,13 @@ export function resolveDims(anns: Annotation[], opts: Record<string, number>, ba
       for (const [k, e] of Object.entries(a.dims)) {
         if (Object.hasOwn(opts, k) || Object.hasOwn(out, k)) continue;
         const v = evalExpr(e, env);
-        if (v !== null && Number.isFinite(v)) {
-          out[k] = v;
-          env.set(k, v);
+        if (v === null) continue;
+        if (!isDimValue(v)) {
+          if (!rejected.some((r) => r.ann === a && r.key === k)) rejected.push({ ann: a, key: k, value: v });
+          continue;
         }
+        out[k] = v;
+        env.set(k, v);
       }
     }
   }
@@ -635,8 +647,11 @@ function analyzeOne(
   if (lang === 'wgsl') {
     workgroupSize = tuple3(fn.workgroupSize, env);
     if (fn.workgroupSize && !workgroupSize) {
+      const values = fn.workgroupSize.map((e) => evalExpr(e, env));
       const missing = [...new Set(fn.workgroupSize.flatMap((e) => [...freeIdents(e)]))].filter((n) => !env.has(n));
-      notes.push(`workgroup size needs ${missing.join(', ') || 'a constant value'}`);
+      // WGSL: each @workgroup_size value must be at least 1
+      if (values.length >= 1 && values.length <= 3 && values.every((v) => v !== null)) notes.push(`workgroup size must be at least 1 in each dimension (got ${values.join(',')})`);
+      else notes.push(`workgroup size needs ${missing.join(', ') || 'a constant value'}`);
     }
     if (ann?.dispatch) {
       grid = tuple3(ann.dispatch, env);

@@ -10,7 +10,7 @@
  */
 import type { Tree } from 'web-tree-sitter';
 import type { Device } from '../hardware/types';
-import { parseAnnotations, type Annotation } from './annotations';
+import { DIM_EXPECTED, parseAnnotations, type Annotation } from './annotations';
 import { analyzeKernels, buildEnv, combineUnits, resolveDims, type KernelMemo } from './analyze';
 import { cudaUnit } from './cuda';
 import { emptyUnit, freeIdents, type UnitIR } from './ir';
@@ -178,23 +178,36 @@ export class KernelAnalyzer {
     let result: { kernels: KernelFileReport['kernels']; diagnostics: KernelDiagnostic[] };
     let dims: Record<string, number>;
     const errors: Array<{ row: number; col: number; endRow: number; endCol: number }> = [];
+    const rejected: Array<{ ann: Annotation; key: string; value: number }> = [];
     if (language === 'triton') {
       const tunits = units as Array<{ unit: TritonUnit; row: number }>;
-      dims = resolveDims(annotations, opts.dims ?? {});
+      dims = resolveDims(annotations, opts.dims ?? {}, undefined, rejected);
       result = analyzeTriton(tunits, { annotations, dims, device });
       for (const { unit, row } of tunits) for (const e of unit.errors) errors.push({ ...e, row: e.row + row, endRow: e.endRow + row });
     } else {
       const ir = combineUnits(language, units as Array<{ unit: UnitIR; row: number }>);
       const constEnv = buildEnv(ir.consts, {});
-      dims = resolveDims(annotations, opts.dims ?? {}, constEnv);
+      dims = resolveDims(annotations, opts.dims ?? {}, constEnv, rejected);
       const env = buildEnv(ir.consts, dims);
       result = analyzeKernels({ ir, env, annotations, device, dims, memo: this.memo });
       errors.push(...ir.errors);
     }
     const errorLines = new Set<number>();
+    for (const r of rejected) {
+      const line = lineAt(source, r.ann.row);
+      const at = line.search(new RegExp(`(?<![A-Za-z0-9_])${r.key}=`));
+      const tok = r.ann.text?.split(/\s+/).find((t) => t.startsWith(`${r.key}=`));
+      diagnostics.push({
+        line: r.ann.row + 1,
+        column: at >= 0 ? at + 1 : 1,
+        code: 'RL008',
+        severity: 'warning',
+        message: `ridgeline annotation: "${tok ?? r.key}" resolves to ${r.value}: expected ${DIM_EXPECTED}`,
+      });
+    }
     for (const a of annotations) {
       for (const [key, e] of Object.entries(a.dims)) {
-        if (Object.hasOwn(dims, key)) continue;
+        if (Object.hasOwn(dims, key) || rejected.some((r) => r.ann === a && r.key === key)) continue;
         const missing = [...freeIdents(e)].filter((n) => !Object.hasOwn(dims, n));
         diagnostics.push({
           line: a.row + 1,

@@ -10,9 +10,10 @@
  *   // ridgeline: dtype=fp16                     element type for untyped (Triton) pointers
  *
  * An annotation applies to the kernel that follows it; dims are shared by the whole file.
+ * A dim is a tensor extent: a positive integer up to MAX_DIM (see isDimValue).
  */
 import { parseMiniExpr } from './miniexpr';
-import type { Expr } from './ir';
+import { evalExpr, freeIdents, type Expr } from './ir';
 import type { KernelDiagnostic } from './types';
 
 export interface Annotation {
@@ -29,6 +30,21 @@ export interface Annotation {
   dispatch?: Expr[];
   buffers?: Array<{ binding: number; elements: Expr }>;
   dtype?: string;
+}
+
+/**
+ * Largest dim accepted: 2^40 (1,099,511,627,776). Dims are tensor extents; 2^40 one-byte elements are
+ * 1 TiB, more than any single GPU holds, so a larger value is a typo. (2^31 - 1 would reject real
+ * flattened sizes: 2^32 fp16 elements are 8 GiB.)
+ */
+export const MAX_DIM = 2 ** 40;
+
+/** What a dim must be, for messages. */
+export const DIM_EXPECTED = 'a positive integer dim from 1 to 2^40 (1099511627776)';
+
+/** True for a valid dim value: an integer from 1 to MAX_DIM. */
+export function isDimValue(v: number): boolean {
+  return Number.isInteger(v) && v >= 1 && v <= MAX_DIM;
 }
 
 const RE = /^\s*(?:\/\/+|#)\s*ridgeline\s*:(.*)$/;
@@ -123,8 +139,14 @@ export function parseAnnotations(source: string, diagnostics: KernelDiagnostic[]
             break;
           }
           const e = parseMiniExpr(value);
-          if (e) a.dims[key] = e;
-          else bad(tok, 'a number or a formula of other dims');
+          if (!e) {
+            bad(tok, 'a number or a formula of other dims');
+            break;
+          }
+          // a value without dims is checked here; formulas of dims are checked once resolved (resolveDims)
+          const v = freeIdents(e).size === 0 ? evalExpr(e, new Map()) : null;
+          if (v !== null && !isDimValue(v)) bad(tok, DIM_EXPECTED);
+          else a.dims[key] = e;
         }
       }
     }
@@ -133,15 +155,38 @@ export function parseAnnotations(source: string, diagnostics: KernelDiagnostic[]
   return out;
 }
 
-/** Parses `M=4096,N=4096` / `M=4096 N=4096` (CLI --dims, settings). Throws a message naming the bad pair. */
-export function parseDimsOption(text: string): Record<string, number> | string {
-  const out: Record<string, number> = {};
-  for (const pair of text.split(/[,\s]+/).filter(Boolean)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\d+(?:\.\d+)?(?:[eE]\d+)?)$/.exec(pair);
-    if (!m) return pair;
-    const v = Number(m[2]);
-    if (!Number.isFinite(v) || v <= 0) return pair;
-    out[m[1]!] = v;
+const PAIRS_EXPECTED = 'NAME=VALUE pairs such as M=4096,N=4096';
+
+/** A parsed `--dims` value, or what is wrong with it (for inputError). */
+export type DimsOption = { ok: true; dims: Record<string, number> } | { ok: false; field: string; expected: string; got: string };
+
+/**
+ * Parses `M=4096,N=4096` / `M=4096 N=4096` (CLI --dims). Every value is a dim (isDimValue); a name may be
+ * given once; an empty list is an error. `field` names the option in the error.
+ */
+export function parseDimsOption(text: string, field = '--dims'): DimsOption {
+  const pairs = text.split(/[,\s]+/).filter(Boolean);
+  if (pairs.length === 0) return { ok: false, field, expected: PAIRS_EXPECTED, got: text };
+  const dims: Record<string, number> = {};
+  for (const pair of pairs) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) return { ok: false, field, expected: PAIRS_EXPECTED, got: pair };
+    const name = m[1]!;
+    const raw = m[2]!;
+    if (Object.hasOwn(dims, name)) return { ok: false, field, expected: `${name} once, not twice`, got: text };
+    const v = /^\d+(?:\.\d+)?(?:[eE]\+?\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!isDimValue(v)) return { ok: false, field: `${field} ${name}`, expected: DIM_EXPECTED, got: raw };
+    // defined, not assigned: a name such as __proto__ stays an own property
+    Object.defineProperty(dims, name, { value: v, enumerable: true, writable: true, configurable: true });
   }
-  return out;
+  return { ok: true, dims };
+}
+
+/**
+ * The names among `names` that `source` never mentions as an identifier (comments and annotations
+ * included), so they cannot bind anything. WGSL ignores case: dims bind uniform struct members by name.
+ */
+export function dimsNotInSource(source: string, names: string[], ignoreCase: boolean): string[] {
+  const esc = (n: string) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return names.filter((n) => !new RegExp(`(?<![A-Za-z0-9_])${esc(n)}(?![A-Za-z0-9_])`, ignoreCase ? 'i' : '').test(source));
 }

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KernelAnalyzer, LINT_RULES, type KernelFileReport, type KernelInfo } from '../../engine/kernels/index';
+import { KernelAnalyzer, LINT_RULES, MAX_DIM, dimsNotInSource, parseDimsOption, type KernelFileReport, type KernelInfo } from '../../engine/kernels/index';
 import type { Device } from '../../engine/hardware/types';
 import { getDevice } from '../../engine/hardware/index';
 import { SyntaxSource, directRead, readTopLevel, readWhole, setDirectRead, type SyntaxNode } from '../../engine/kernels/syntax';
@@ -539,4 +539,66 @@ test('a kernel whose IR nests deeper than the analysis can follow is left out wi
   assert.equal(d.length, 1);
   assert.equal(d[0]!.line, 1);
   assert.match(d[0]!.message, /^deep: expressions nest too deeply to analyze; the kernel is left out/);
+});
+
+test('parseDimsOption: positive integers up to 2^40, each name once; what is wrong names the dim', () => {
+  assert.equal(MAX_DIM, 1099511627776);
+  assert.deepEqual(parseDimsOption('M=4096,N=2048 K=4e3'), { ok: true, dims: { M: 4096, N: 2048, K: 4000 } });
+  assert.deepEqual(parseDimsOption(`M=${2 ** 40}`), { ok: true, dims: { M: 2 ** 40 } });
+  const expected = 'a positive integer dim from 1 to 2^40 (1099511627776)';
+  assert.deepEqual(parseDimsOption('M=4096,N=1.5'), { ok: false, field: '--dims N', expected, got: '1.5' });
+  assert.deepEqual(parseDimsOption(`M=${2 ** 40 + 1}`), { ok: false, field: '--dims M', expected, got: '1099511627777' });
+  assert.deepEqual(parseDimsOption('M=1e30'), { ok: false, field: '--dims M', expected, got: '1e30' });
+  assert.deepEqual(parseDimsOption('M=0'), { ok: false, field: '--dims M', expected, got: '0' });
+  assert.deepEqual(parseDimsOption(''), { ok: false, field: '--dims', expected: 'NAME=VALUE pairs such as M=4096,N=4096', got: '' });
+  assert.deepEqual(parseDimsOption('M=1 M=1'), { ok: false, field: '--dims', expected: 'M once, not twice', got: 'M=1 M=1' });
+  // names that JavaScript objects inherit stay plain own dims
+  const p = parseDimsOption('__proto__=8,constructor=4');
+  assert.ok(p.ok);
+  assert.deepEqual(Object.entries(p.dims), [['__proto__', 8], ['constructor', 4]]);
+});
+
+test('dimsNotInSource: whole identifiers only; WGSL ignores case (uniform members bind by name)', () => {
+  const cu = '// ridgeline: M=4096\n__global__ void k(float* x, int ROWS) { x[ROWS_2] = 0; }\n';
+  assert.deepEqual(dimsNotInSource(cu, ['M', 'ROWS', 'ROWS_2', 'ROW', 'rows'], false), ['ROW', 'rows']);
+  assert.deepEqual(dimsNotInSource('struct P { k: u32 }', ['K', 'k', 'N'], true), ['N']);
+});
+
+test('annotation dims that are not positive integers are RL008 warnings and left out (CUDA, Triton, WGSL)', async () => {
+  const expected = 'expected a positive integer dim from 1 to 2^40 (1099511627776)';
+  const cu = await analyzer.analyze('// ridgeline: ROWS=-8192 COLS=0.5 BIG=2**41 OK=64 HALF=OK-100\n__global__ void k(float* x) { x[threadIdx.x] = 0.0f; }\n', 'cuda', { device: DEV });
+  assert.deepEqual(cu.dims, { OK: 64 });
+  assert.deepEqual(
+    cu.diagnostics.filter((d) => d.code === 'RL008').map((d) => [d.line, d.column, d.severity, d.message]),
+    [
+      [1, 15, 'warning', `ridgeline annotation: "ROWS=-8192": ${expected}`],
+      [1, 26, 'warning', `ridgeline annotation: "COLS=0.5": ${expected}`],
+      [1, 35, 'warning', `ridgeline annotation: "BIG=2**41": ${expected}`],
+      [1, 51, 'warning', `ridgeline annotation: "HALF=OK-100" resolves to -36: ${expected}`],
+    ],
+  );
+  // --dims still wins over a bad annotation, which is reported all the same
+  const over = await analyzer.analyze('// ridgeline: ROWS=-8192\n__global__ void k(float* x) { x[threadIdx.x] = 0.0f; }\n', 'cuda', { device: DEV, dims: { ROWS: 8 } });
+  assert.deepEqual(over.dims, { ROWS: 8 });
+  assert.equal(over.diagnostics.filter((d) => d.code === 'RL008').length, 1);
+  const py = await analyzer.analyze(
+    '# ridgeline: n_elements=-5\nimport triton\nimport triton.language as tl\n@triton.jit\ndef k(x_ptr, n_elements, BLOCK: tl.constexpr):\n    pid = tl.program_id(0)\n',
+    'triton',
+    { device: DEV },
+  );
+  assert.deepEqual(py.dims, {});
+  assert.deepEqual(py.diagnostics.filter((d) => d.code === 'RL008').map((d) => [d.line, d.message]), [[1, `ridgeline annotation: "n_elements=-5": ${expected}`]]);
+  const wgsl = await analyzer.analyze('// ridgeline: N=1024 M=N-2048\n@compute @workgroup_size(64)\nfn main() {}\n', 'wgsl', { device: DEV });
+  assert.deepEqual(wgsl.dims, { N: 1024 });
+  assert.deepEqual(wgsl.diagnostics.filter((d) => d.code === 'RL008').map((d) => [d.line, d.column, d.message]), [[1, 22, `ridgeline annotation: "M=N-2048" resolves to -1024: ${expected}`]]);
+});
+
+test('WGSL @workgroup_size of 0 in a dimension: the note says each must be at least 1', async () => {
+  const r = await analyzer.analyze('// ridgeline: dispatch=4,1,1\n@compute @workgroup_size(8, 0, 1)\nfn main() {}\n', 'wgsl', { device: DEV });
+  const k = kernel(r, 'main');
+  assert.equal(k.workgroupSize, null);
+  assert.equal(k.estimateUnavailable, 'the workgroup size is not known; workgroup size must be at least 1 in each dimension (got 8,0,1)');
+  // a size that needs a dim still says which
+  const d = await analyzer.analyze('@compute @workgroup_size(WG)\nfn main() {}\n', 'wgsl', { device: DEV });
+  assert.match(kernel(d, 'main').estimateUnavailable!, /workgroup size needs WG/);
 });
