@@ -3,9 +3,8 @@ import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { adviseQuant, type QuantAdvice } from '../quant/advice';
-import { measureModel, type MeasureOptions, type QuantErrorResult } from '../quant/measure';
+import { measureModel, planMeasurement, type MeasureOptions, type QuantErrorResult } from '../quant/measure';
 import { measureModelGpu } from '../quant/gpu';
-import { openSafetensors } from '../quant/safetensors';
 import { closeNodeGpu, nodeRunner } from '../gpu/node';
 import { fmtBytes, fmtTime, textTable } from '../report/format';
 
@@ -24,7 +23,8 @@ highest-quality option that fits (and meets --max-decode-ms).
   --kv a,b               KV-cache formats to consider (default: every format up to the model's width)
 
 With safetensors weights: the error of each format measured on every 2-D weight (quantize,
-dequantize, compare): SQNR in dB and relative RMSE, and the layers ranked by sensitivity.
+dequantize, compare): SQNR in dB and relative RMSE, and the layers ranked by sensitivity. A weight
+holding NaN or Inf values is not measured: it is named on stderr and listed under "skipped".
   --formats a,b          formats to measure (default: fp8, fp8-e5m2, int8, int4-g128, int4-g32, nf4,
                          mxfp4, int3-g128, int2-g64, ternary)
   --rank-by FMT          format that orders the sensitivity ranking (default int4-g128)
@@ -40,10 +40,30 @@ function isWeights(path: string): boolean {
   return /\.safetensors$/i.test(path) || /\.safetensors\.index\.json$/i.test(path) || !/\.json$/i.test(path);
 }
 
-function list(raw: string | undefined): string[] | undefined {
+/** A comma-separated option: undefined when not given; given but empty (`''`, `,`) is an error. */
+function list(args: Args, option: string): string[] | undefined {
+  const raw = args.str(option);
   if (raw === undefined) return undefined;
   const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  return items.length ? items : undefined;
+  if (items.length === 0) throw inputError({ field: option, expected: 'a comma-separated list of one or more formats, e.g. int4,fp8', got: raw });
+  return items;
+}
+
+/** Options of each mode: given to the other mode, they get an error saying where they apply. */
+const CONFIG_OPTIONS = ['--hardware', '--devices', '--batch', '--prompt', '--generate', '--max-decode-ms', '--weights', '--kv'];
+const WEIGHTS_OPTIONS = ['--formats', '--rank-by', '--top', '--threads', '--engine'];
+
+function rejectOtherMode(args: Args, file: string, weights: boolean): void {
+  const other = weights ? CONFIG_OPTIONS : WEIGHTS_OPTIONS;
+  for (const o of other) {
+    if (!args.has(o)) continue;
+    throw inputError({
+      field: o,
+      expected: weights
+        ? `only when quant is given a model config.json; ${file} is read as safetensors weights (their options: ${WEIGHTS_OPTIONS.join(', ')})`
+        : `only when quant is given safetensors weights; ${file} is read as a model config (its options: ${CONFIG_OPTIONS.join(', ')})`,
+    });
+  }
 }
 
 export const quantCommand: Command = {
@@ -56,8 +76,10 @@ export const quantCommand: Command = {
     args.positionalAtMost(1, 'one path');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     args.str('--out');
-    if (isWeights(file)) {
-      const formats = list(args.str('--formats'));
+    const weightsMode = isWeights(file);
+    rejectOtherMode(args, file, weightsMode);
+    if (weightsMode) {
+      const formats = list(args, '--formats');
       const rankBy = args.str('--rank-by');
       const top = args.int('--top', 20, { min: 1, max: 1 << 20 });
       const threads = args.has('--threads') ? args.int('--threads', 1, { min: 1, max: 256 }) : undefined;
@@ -65,7 +87,9 @@ export const quantCommand: Command = {
       args.rejectUnknown();
       const notes: string[] = [];
       const r = await measureWeights(file, { formats, rankBy, threads }, engine, notes);
-      if (r.skipped.length) notes.push(`${r.skipped.length} tensor(s) not measured (not 2-D, or not F32/F16/BF16); listed under "skipped"`);
+      notes.push(...r.notes);
+      const other = r.skipped.filter((t) => !t.nonFinite).length;
+      if (other) notes.push(`${other} tensor(s) not measured (not 2-D, not F32/F16/BF16, or empty); listed under "skipped"`);
       return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderErrors(r, top), notes };
     }
     const devicesFile = args.str('--devices');
@@ -74,8 +98,8 @@ export const quantCommand: Command = {
     const promptTokens = args.int('--prompt', 1024, { min: 1, max: 1 << 24 });
     const generateTokens = args.int('--generate', 256, { min: 1, max: 1 << 24 });
     const maxMs = args.has('--max-decode-ms') ? args.num('--max-decode-ms', 0, { min: 1e-6, max: 1e9 }) : undefined;
-    const weights = list(args.str('--weights'));
-    const kv = list(args.str('--kv'));
+    const weights = list(args, '--weights');
+    const kv = list(args, '--kv');
     args.rejectUnknown();
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const spec = loadConfigFile(file);
@@ -98,8 +122,9 @@ export const quantCommand: Command = {
  */
 async function measureWeights(file: string, opts: MeasureOptions, engine: 'auto' | 'cpu' | 'gpu', notes: string[]): Promise<QuantErrorResult> {
   if (engine === 'cpu') return measureModel(file, opts);
-  // A bad file is an input error before any GPU is touched (and before the driver says anything).
-  openSafetensors(file);
+  // A bad file, format or a file with nothing to measure is an input error before any GPU is touched
+  // (and before the driver says anything).
+  planMeasurement(file, opts);
   let g: Awaited<ReturnType<typeof nodeRunner>> | null = null;
   try {
     g = await nodeRunner({ timeoutMs: 120_000 });
@@ -130,6 +155,12 @@ function renderErrors(r: QuantErrorResult, top: number): string {
   const out: string[] = [];
   out.push(`${r.path}: ${r.tensors.length} weights measured (${fmtBytes(r.bytesRead)}) in ${fmtTime(r.timeS)} on ${r.engine}`);
   out.push('');
+  if (r.ranking.length === 0) {
+    // Only embeddings and LM heads: the summary and the ranking cover linear weights only.
+    out.push('No linear weights: only embeddings and LM heads were measured. SQNR dB per format:');
+    out.push(textTable(['tensor', 'shape', 'dtype', ...r.formats], r.tensors.map((t) => [t.name, t.shape.join('x'), t.dtype, ...r.formats.map((f) => db(t.errors[f]!.sqnrDb))])));
+    return out.join('\n');
+  }
   out.push('Whole model (linear weights), SQNR in dB (higher is better) and relative RMSE:');
   out.push(
     textTable(

@@ -3,8 +3,8 @@ import { Usage } from '../gpu/runner';
 import quantErrorWgsl from '../../kernels/quant-error.wgsl';
 import type { WeightFormat } from './formats';
 import { floatConstants, needsTensorStats, type TensorStats } from './quantize';
-import { assembleResult, resolveFormats, selectTensors, type MeasureOptions, type QuantErrorResult, type TensorSums } from './measure';
-import { decodeToF32, openSafetensors, streamTensorRows, type TensorInfo } from './safetensors';
+import { assembleResult, measureTensorCpu, planMeasurement, type MeasureOptions, type QuantErrorResult, type TensorSums } from './measure';
+import { decodeToF32, streamTensorRows, type TensorInfo } from './safetensors';
 
 /**
  * The measured-error path on the WebGPU engine (kernels/quant-error.wgsl through the GPU runner).
@@ -150,14 +150,24 @@ async function runChunk(
 /** The whole model on the GPU, tensor by tensor. */
 export async function measureModelGpu(runner: GpuRunner, path: string, opts: MeasureOptions = {}, adapter = 'webgpu'): Promise<QuantErrorResult> {
   const t0 = performance.now();
-  const model = openSafetensors(path);
-  const formats = resolveFormats(opts.formats);
-  const { measured, skipped } = selectTensors(model);
+  const { model, formats, measured, skipped } = planMeasurement(path, opts);
   const sums: TensorSums[] = [];
-  for (const t of measured) sums.push(await measureTensorGpu(runner, t, formats));
+  const notes: string[] = [];
+  for (const t of measured) {
+    let s = await measureTensorGpu(runner, t, formats);
+    // The GPU squares each element's error in float32, which overflows (past 3.4e38) on finite weights
+    // far beyond any real checkpoint's range; the CPU path works in float64. Tensors holding NaN or Inf
+    // stay as they are: assembleResult reports them.
+    if (Number.isFinite(s.signal) && !s.noise.every((v) => Number.isFinite(v))) {
+      s = measureTensorCpu(t, formats);
+      notes.push(`${t.name}: float32 overflow on the GPU: measured on the CPU`);
+    }
+    sums.push(s);
+  }
   return assembleResult(model, formats, measured, sums, skipped, {
     engine: adapter,
     timeS: (performance.now() - t0) / 1000,
     rankBy: opts.rankBy,
+    notes,
   });
 }

@@ -59,6 +59,8 @@ export interface SkippedTensor {
   shape: number[];
   dtype: string;
   reason: string;
+  /** For a tensor skipped because it holds NaN or infinite values: how many of each. */
+  nonFinite?: { nan: number; inf: number };
 }
 
 export interface QuantErrorResult {
@@ -299,9 +301,101 @@ export function selectTensors(model: SafetensorsModel): { measured: TensorInfo[]
   return { measured, skipped };
 }
 
+/**
+ * NaN and infinite values of a tensor, counted from the raw bits (exponent all ones: NaN when the
+ * mantissa is non-zero, else an infinity). Used only for tensors whose sums came out non-finite.
+ */
+export function countNonFinite(t: TensorInfo, chunkBytes = DEFAULT_CHUNK_BYTES): { nan: number; inf: number } {
+  let nan = 0;
+  let inf = 0;
+  if (t.dtype === 'F32') {
+    streamTensorRows(t, chunkBytes, (bytes) => {
+      const u = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : new Uint32Array(bytes.slice().buffer);
+      for (let i = 0; i < u.length; i++) {
+        const v = u[i]!;
+        if ((v & 0x7f800000) === 0x7f800000) v & 0x007fffff ? nan++ : inf++;
+      }
+    });
+  } else if (t.dtype === 'F16' || t.dtype === 'BF16') {
+    const exp = t.dtype === 'F16' ? 0x7c00 : 0x7f80;
+    const mant = t.dtype === 'F16' ? 0x03ff : 0x007f;
+    streamTensorRows(t, chunkBytes, (bytes) => {
+      const u = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : new Uint16Array(bytes.slice().buffer);
+      for (let i = 0; i < u.length; i++) {
+        const v = u[i]!;
+        if ((v & exp) === exp) v & mant ? nan++ : inf++;
+      }
+    });
+  }
+  return { nan, inf };
+}
+
+function plural(n: number, one: string, many = one + 's'): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "1 NaN and 2 Inf" */
+function nonFiniteText(c: { nan: number; inf: number }): string {
+  return [c.nan ? `${c.nan} NaN` : '', c.inf ? `${c.inf} Inf` : ''].filter(Boolean).join(' and ');
+}
+
+/**
+ * The error for a model with nothing to measure: names what the file holds instead, grouped by why
+ * each tensor is not measured (a few names per group).
+ */
+function nothingToMeasure(model: SafetensorsModel, skipped: readonly SkippedTensor[]): RidgelineError {
+  const expected = 'at least one 2-D F32, F16 or BF16 weight tensor to measure';
+  if (skipped.length === 0) return inputError({ file: model.path, expected: `${expected}; the header lists no tensors` });
+  const groups = new Map<string, string[]>();
+  for (const t of skipped) {
+    const key = t.nonFinite
+      ? 'with NaN or Inf values'
+      : t.shape.length !== 2
+        ? 'not 2-D'
+        : !(DECODED_DTYPES as readonly string[]).includes(t.dtype)
+          ? `of dtype ${t.dtype}`
+          : 'empty';
+    const label = t.nonFinite ? `${t.name} has ${nonFiniteText(t.nonFinite)}` : t.shape.length !== 2 ? `${t.name}: ${t.shape.length}-D` : t.name;
+    groups.set(key, [...(groups.get(key) ?? []), label]);
+  }
+  const parts = [...groups].map(([key, names]) => {
+    const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+    return `${names.length} ${key} (${shown})`;
+  });
+  return inputError({ file: model.path, expected: `${expected}; found ${plural(skipped.length, 'tensor')}, none measurable: ${parts.join(', ')}` });
+}
+
+/** The format that orders the ranking: `--rank-by` when given (it must be measured), else int4-g128 when measured, else the first. */
+function rankFormat(ids: readonly string[], rankBy?: string): string {
+  const id = rankBy !== undefined ? weightFormat(rankBy, '--rank-by').id : ids.includes('int4-g128') ? 'int4-g128' : ids[0]!;
+  if (!ids.includes(id)) throw weightFormatNotMeasured(id);
+  return id;
+}
+
+export interface MeasurePlan {
+  model: SafetensorsModel;
+  formats: WeightFormat[];
+  measured: TensorInfo[];
+  skipped: SkippedTensor[];
+}
+
+/**
+ * Everything checked before any tensor data is read (shared by every engine): the file, the formats,
+ * `--rank-by`, and that at least one tensor can be measured.
+ */
+export function planMeasurement(path: string, opts: MeasureOptions = {}): MeasurePlan {
+  const model = openSafetensors(path);
+  const formats = resolveFormats(opts.formats);
+  rankFormat(formats.map((f) => f.id), opts.rankBy);
+  const { measured, skipped } = selectTensors(model);
+  if (measured.length === 0) throw nothingToMeasure(model, skipped);
+  return { model, formats, measured, skipped };
+}
+
 /** Resolves `--formats a,b` (ids or aliases) into catalog formats, with a clear error naming the bad one. */
 export function resolveFormats(ids?: readonly string[]): WeightFormat[] {
-  const list = ids && ids.length > 0 ? ids : DEFAULT_ERROR_FORMATS;
+  if (ids && ids.length === 0) throw inputError({ field: '--formats', expected: 'at least one format, e.g. int4,fp8' });
+  const list = ids ?? DEFAULT_ERROR_FORMATS;
   const out: WeightFormat[] = [];
   for (const id of list) {
     const f = weightFormat(id, '--formats');
@@ -309,6 +403,9 @@ export function resolveFormats(ids?: readonly string[]): WeightFormat[] {
   }
   return out;
 }
+
+/** Tensors with NaN or Inf named one note each; past this many, one note counts the rest. */
+const MAX_NON_FINITE_NOTES = 10;
 
 /** Builds the result object from per-tensor sums (shared by the CPU and GPU paths). */
 export function assembleResult(
@@ -320,6 +417,30 @@ export function assembleResult(
   extra: { engine: string; timeS: number; rankBy?: string; notes?: string[] },
 ): QuantErrorResult {
   const ids = formats.map((f) => f.id);
+  const notes = [...(extra.notes ?? [])];
+  // A tensor holding NaN or Inf has no defined error: it moves to `skipped` with its counts, and the
+  // rest of the model is still reported. The sums give it away at no cost (any NaN or Inf makes the
+  // signal sum non-finite; finite float32 weights cannot overflow the float64 sums).
+  const kept: number[] = [];
+  let nonFinite = 0;
+  skipped = [...skipped];
+  measured.forEach((t, i) => {
+    const s = sums[i]!;
+    if (Number.isFinite(s.signal) && s.noise.every((v) => Number.isFinite(v))) return void kept.push(i);
+    const c = countNonFinite(t);
+    if (c.nan + c.inf === 0) {
+      throw new RidgelineError(`${t.name}: the measured error is not finite although every weight is (an internal error in the ${extra.engine} engine)`, { exitCode: 1 });
+    }
+    const what = `${plural(c.nan + c.inf, 'non-finite value')} of ${t.elements} (${nonFiniteText(c)})`;
+    skipped.push({ name: t.name, shape: t.shape, dtype: t.dtype, reason: `${what}: the quantization error is undefined`, nonFinite: c });
+    if (++nonFinite <= MAX_NON_FINITE_NOTES) notes.push(`${t.name}: not measured: ${what}`);
+  });
+  if (nonFinite > MAX_NON_FINITE_NOTES) notes.push(`${nonFinite - MAX_NON_FINITE_NOTES} more tensor(s) with NaN or Inf values not measured; listed under "skipped"`);
+  if (kept.length === 0) throw nothingToMeasure(model, skipped);
+  if (kept.length < measured.length) {
+    measured = kept.map((i) => measured[i]!);
+    sums = kept.map((i) => sums[i]!);
+  }
   const tensors: TensorError[] = measured.map((t, i) => {
     const errors: Record<string, FormatError> = {};
     ids.forEach((id, k) => (errors[id] = errorOf(sums[i]!.signal, sums[i]!.noise[k]!)));
@@ -338,8 +459,7 @@ export function assembleResult(
     });
     summary[id] = { ...errorOf(sig, noi), params };
   });
-  const rankedBy = extra.rankBy ? weightFormat(extra.rankBy, '--rank-by').id : ids.includes('int4-g128') ? 'int4-g128' : ids[0]!;
-  if (!ids.includes(rankedBy)) throw weightFormatNotMeasured(rankedBy);
+  const rankedBy = rankFormat(ids, extra.rankBy);
   const ranking = tensors
     .filter((t) => t.role === 'linear')
     .map((t) => ({ name: t.name, sqnrDb: t.errors[rankedBy]!.sqnrDb }))
@@ -356,7 +476,7 @@ export function assembleResult(
     rankedBy,
     bytesRead: measured.reduce((a, t) => a + t.byteLength, 0),
     timeS: extra.timeS,
-    notes: extra.notes ?? [],
+    notes,
   };
 }
 
@@ -367,9 +487,7 @@ function weightFormatNotMeasured(id: string): Error {
 /** CPU path: the whole model, tensor by tensor. */
 export function measureModelCpu(path: string, opts: MeasureOptions = {}): QuantErrorResult {
   const t0 = performance.now();
-  const model = openSafetensors(path);
-  const formats = resolveFormats(opts.formats);
-  const { measured, skipped } = selectTensors(model);
+  const { model, formats, measured, skipped } = planMeasurement(path, opts);
   const kernels = formats.map((f) => makeKernel(f.quantizer));
   const sums = measured.map((t) => measureTensorCpu(t, formats, opts.chunkBytes, kernels));
   return assembleResult(model, formats, measured, sums, skipped, {
@@ -392,9 +510,7 @@ function workerScript(): string | null {
  */
 export async function measureModel(path: string, opts: MeasureOptions = {}): Promise<QuantErrorResult> {
   const t0 = performance.now();
-  const model = openSafetensors(path);
-  const formats = resolveFormats(opts.formats);
-  const { measured, skipped } = selectTensors(model);
+  const { model, formats, measured, skipped } = planMeasurement(path, opts);
   const script = opts.workerScript ?? workerScript();
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), measured.length));
   const notes: string[] = [];

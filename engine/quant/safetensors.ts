@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { RidgelineError, inputError } from '../errors';
 
@@ -60,9 +60,35 @@ export function readExact(fd: number, buf: Uint8Array, bufOffset: number, length
   }
 }
 
+/** What a path is when it is neither a regular file nor a folder (for errors). */
+function fileKind(st: Stats): string {
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a folder';
+  return 'something other than a file';
+}
+
+/**
+ * Checked before opening: opening a FIFO blocks until a writer appears, and a device reads as an
+ * endless or empty stream whose size says nothing. A path that cannot be stat'ed is left to the open,
+ * which names the reason.
+ */
+function requireRegularFile(path: string, expected: string): void {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile()) throw inputError({ file: path, field: 'path', expected: `${expected}, not ${fileKind(st)}` });
+}
+
 /** Parses and validates a safetensors header. Errors name the file and the entry. */
 export function readSafetensorsHeader(path: string): SafetensorsFile {
   const file = path;
+  requireRegularFile(path, 'a regular .safetensors file');
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -128,20 +154,27 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
   }
 }
 
+/** The value found for a header field, for an error message: `the field is missing` when absent. */
+function gotText(v: unknown): string {
+  if (v === undefined) return 'the field is missing';
+  const t = JSON.stringify(v);
+  return `got ${t.length > 60 ? t.slice(0, 57) + '...' : t}`;
+}
+
 function parseEntry(file: string, name: string, raw: unknown, dataOffset: number, dataBytes: number): TensorInfo {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(file, `${name}: expected an object with dtype, shape and data_offsets`);
   const e = raw as Record<string, unknown>;
   const dtype = e.dtype;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    throw bad(file, `${name}.dtype: expected one of ${Object.keys(DTYPE_BYTES).join(', ')} (got ${JSON.stringify(dtype)})`);
+    throw bad(file, `${name}.dtype: expected one of ${Object.keys(DTYPE_BYTES).join(', ')} (${gotText(dtype)})`);
   }
   const shape = e.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw bad(file, `${name}.shape: expected an array of non-negative integers (got ${JSON.stringify(shape)})`);
+    throw bad(file, `${name}.shape: expected an array of non-negative integers (${gotText(shape)})`);
   }
   const offs = e.data_offsets;
   if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw bad(file, `${name}.data_offsets: expected [begin, end] non-negative integers (got ${JSON.stringify(offs)})`);
+    throw bad(file, `${name}.data_offsets: expected [begin, end] non-negative integers (${gotText(offs)})`);
   }
   const [begin, end] = offs as [number, number];
   if (end < begin) throw bad(file, `${name}.data_offsets: end ${end} is before begin ${begin}`);
@@ -178,19 +211,23 @@ export function openSafetensors(path: string): SafetensorsModel {
   } catch {
     throw inputError({ file: path, expected: 'an existing .safetensors file, model.safetensors.index.json, or a folder with one' });
   }
+  if (!st.isFile() && !st.isDirectory()) {
+    throw inputError({ file: path, field: 'path', expected: `a regular file (.safetensors or model.safetensors.index.json) or a folder, not ${fileKind(st)}` });
+  }
   if (st.isDirectory()) {
     const idx = join(path, 'model.safetensors.index.json');
     const single = join(path, 'model.safetensors');
-    try {
-      if (statSync(idx).isFile()) return openIndex(idx, path);
-    } catch {
-      /* not sharded */
-    }
-    try {
-      if (statSync(single).isFile()) return fromFiles(path, [readSafetensorsHeader(single)]);
-    } catch {
-      /* fall through */
-    }
+    // Only the existence checks are guarded: an error inside the index or a shard is reported as is.
+    const exists = (p: string) => {
+      try {
+        statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (exists(idx)) return openIndex(idx, path);
+    if (exists(single)) return fromFiles(path, [readSafetensorsHeader(single)]);
     throw inputError({ file: path, expected: 'a folder with model.safetensors or model.safetensors.index.json' });
   }
   if (path.endsWith('.json')) return openIndex(path, path);
@@ -204,6 +241,7 @@ function fromFiles(path: string, files: SafetensorsFile[]): SafetensorsModel {
 
 function openIndex(indexPath: string, userPath: string): SafetensorsModel {
   let index: unknown;
+  requireRegularFile(indexPath, 'a regular model.safetensors.index.json file');
   try {
     index = JSON.parse(readFileSync(indexPath, 'utf8'));
   } catch (e) {

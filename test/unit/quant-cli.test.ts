@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
@@ -9,7 +9,39 @@ import { gaussian } from '../helpers/random';
 
 const cli = join(__dirname, '../../dist/cli.js');
 const samples = join(__dirname, '../../samples');
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+// The timeout turns a hang (a FIFO opened for reading) into a failed assertion instead of a stuck run.
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+/** Writes a safetensors file from raw tensor bytes. */
+function writeModel(name: string, entries: Array<{ name: string; dtype: SafetensorsDtype; shape: number[]; data: Buffer }>): string {
+  const { header } = encodeSafetensorsHeader(entries);
+  const p = join(dir, name);
+  writeFileSync(p, Buffer.concat([header, ...entries.map((e) => e.data)]));
+  return p;
+}
+
+/** Exit 2, one line on stderr, no stack trace; returns the line. */
+function badInput(args: string[]): string {
+  const r = run(...args);
+  assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/);
+  assert.equal(r.stdout, '');
+  return r.stderr.trim();
+}
+
+/**
+ * One row of 128 float32 weights: 127, 0.25 and zeros. int8 (symmetric, per row) has scale 127 / 127 = 1:
+ * 127 and the zeros are exact, 0.25 rounds to 0. Signal 127^2 + 0.25^2 = 16129.0625, noise 0.0625:
+ * SQNR = 10 log10(258065) = 54.1173 dB, relative RMSE = 1 / sqrt(258065) = 1.9685e-3.
+ */
+function handWorkedRow(): Buffer {
+  const x = new Float32Array(128);
+  x[0] = 127;
+  x[1] = 0.25;
+  return Buffer.from(x.buffer);
+}
+const HAND_INT8_DB = 10 * Math.log10(258065);
 
 let dir = '';
 let model = '';
@@ -137,4 +169,167 @@ test('quant config.json --format json: options and recommendation', () => {
   assert.match(j.recommendation.why, /quality risk/);
   assert.ok(j.evidence.every((e: { title: string; delta: string }) => e.title && e.delta));
   assert.doesNotMatch(r.stdout, /NaN|Infinity/);
+});
+
+/**
+ * Tensors holding NaN or Inf: each bit pattern set by hand (BF16 0x7fc0 quiet NaN, 0x7f81 signalling NaN,
+ * 0xff80 -Inf; F16 0x7c00 +Inf, 0xfc00 -Inf, 0x7e00 NaN; F32 NaN and -Inf), beside one finite weight.
+ */
+function nonFiniteModel(): string {
+  const bf = new Uint16Array(256).fill(0x3c00); // 2^-7
+  bf[3] = 0x7fc0;
+  bf[9] = 0xff80;
+  bf[200] = 0x7f81;
+  const h = new Uint16Array(256).fill(0x2000); // 2^-7
+  h[0] = 0x7c00;
+  h[1] = 0xfc00;
+  h[130] = 0x7e00;
+  const f = new Float32Array(256).fill(0.01);
+  f[17] = NaN;
+  f[255] = -Infinity;
+  return writeModel('nonfinite.safetensors', [
+    { name: 'model.layers.0.mlp.up_proj.weight', dtype: 'F32', shape: [1, 128], data: handWorkedRow() },
+    { name: 'model.layers.0.self_attn.q_proj.weight', dtype: 'BF16', shape: [2, 128], data: Buffer.from(bf.buffer) },
+    { name: 'model.layers.0.self_attn.k_proj.weight', dtype: 'F16', shape: [2, 128], data: Buffer.from(h.buffer) },
+    { name: 'model.layers.0.self_attn.v_proj.weight', dtype: 'F32', shape: [2, 128], data: Buffer.from(f.buffer) },
+  ]);
+}
+
+test('tensors with NaN or Inf are skipped with their counts on every engine; the rest is measured', () => {
+  const p = nonFiniteModel();
+  const engines: string[][] = [['--engine', 'cpu', '--threads', '1'], ['--engine', 'cpu', '--threads', '2'], ['--engine', 'gpu']];
+  let measuredOn = 0;
+  for (const engine of engines) {
+    const r = run('quant', p, '--formats', 'int8,nf4', '--format', 'json', ...engine);
+    if (engine[1] === 'gpu' && r.status === 3) continue; // no WebGPU adapter on this machine
+    assert.equal(r.status, 0, `${engine.join(' ')}: ${r.stderr}`);
+    measuredOn++;
+    assert.doesNotMatch(r.stdout, /: null\b/); // JSON writes NaN and Infinity as null
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.tensors.map((t: { name: string }) => t.name), ['model.layers.0.mlp.up_proj.weight']);
+    const e = j.tensors[0].errors.int8;
+    assert.ok(Math.abs(e.sqnrDb - HAND_INT8_DB) < 1e-6, `${engine.join(' ')}: ${e.sqnrDb}`);
+    assert.ok(Math.abs(e.relRmse - 1 / Math.sqrt(258065)) < 1e-9);
+    // The summary covers the measured tensor only: the same figure, 128 params.
+    assert.ok(Math.abs(j.summary.int8.sqnrDb - HAND_INT8_DB) < 1e-6);
+    assert.equal(j.summary.int8.params, 128);
+    assert.deepEqual(
+      j.skipped.map((s: { name: string; nonFinite: unknown }) => [s.name, s.nonFinite]),
+      [
+        ['model.layers.0.self_attn.q_proj.weight', { nan: 2, inf: 1 }],
+        ['model.layers.0.self_attn.k_proj.weight', { nan: 1, inf: 2 }],
+        ['model.layers.0.self_attn.v_proj.weight', { nan: 1, inf: 1 }],
+      ],
+    );
+    assert.match(j.skipped[0].reason, /^3 non-finite values of 256 \(2 NaN and 1 Inf\)/);
+    assert.ok(j.notes.includes('model.layers.0.self_attn.v_proj.weight: not measured: 2 non-finite values of 256 (1 NaN and 1 Inf)'), j.notes.join('\n'));
+    assert.match(r.stderr, /model\.layers\.0\.self_attn\.k_proj\.weight: not measured: 3 non-finite values of 256 \(1 NaN and 2 Inf\)/);
+  }
+  assert.ok(measuredOn >= 2);
+  // Table output: the notes on stderr, finite numbers only on stdout.
+  const t = run('quant', p, '--formats', 'int8', '--engine', 'cpu');
+  assert.equal(t.status, 0, t.stderr);
+  assert.doesNotMatch(t.stdout, /NaN|Infinity/);
+  assert.match(t.stdout, /int8 +54\.12 +1\.97e-3 +128/);
+  assert.match(t.stderr, /model\.layers\.0\.self_attn\.q_proj\.weight: not measured: 3 non-finite values of 256 \(2 NaN and 1 Inf\)/);
+});
+
+test('nothing measurable left after the NaN/Inf tensors: exit 2 naming them, on every engine', () => {
+  const bf = new Uint16Array(256).fill(0x3c00);
+  bf[5] = 0x7fc0;
+  const p = writeModel('allnan.safetensors', [{ name: 'w.weight', dtype: 'BF16', shape: [2, 128], data: Buffer.from(bf.buffer) }]);
+  for (const engine of ['cpu', 'gpu']) {
+    const r = run('quant', p, '--engine', engine);
+    if (engine === 'gpu' && r.status === 3) continue;
+    const line = badInput(['quant', p, '--engine', engine]);
+    assert.match(line, /allnan\.safetensors: expected at least one 2-D F32, F16 or BF16 weight tensor to measure; found 1 tensor, none measurable: 1 with NaN or Inf values \(w\.weight has 1 NaN\)$/);
+  }
+});
+
+test('no 2-D F32/F16/BF16 weights (empty header, 1-D or integer tensors only): exit 2 naming what was found', () => {
+  const empty = writeModel('empty.safetensors', []);
+  const oneD = writeModel('norms.safetensors', [
+    { name: 'model.norm.weight', dtype: 'F32', shape: [4], data: Buffer.alloc(16) },
+    { name: 'model.layers.0.input_layernorm.weight', dtype: 'BF16', shape: [4], data: Buffer.alloc(8) },
+  ]);
+  const ints = writeModel('ints.safetensors', [
+    { name: 'model.position_ids', dtype: 'I64', shape: [2, 2], data: Buffer.alloc(32) },
+    { name: 'model.rotary.inv_freq', dtype: 'F32', shape: [4], data: Buffer.alloc(16) },
+    { name: 'model.empty.weight', dtype: 'F32', shape: [0, 128], data: Buffer.alloc(0) },
+  ]);
+  for (const engine of [[], ['--engine', 'cpu'], ['--engine', 'gpu']]) {
+    assert.match(badInput(['quant', empty, ...engine]), /empty\.safetensors: expected at least one 2-D F32, F16 or BF16 weight tensor to measure; the header lists no tensors$/);
+    assert.match(
+      badInput(['quant', oneD, ...engine]),
+      /norms\.safetensors: expected at least one 2-D .* to measure; found 2 tensors, none measurable: 2 not 2-D \(model\.norm\.weight: 1-D, model\.layers\.0\.input_layernorm\.weight: 1-D\)$/,
+    );
+    assert.match(
+      badInput(['quant', ints, ...engine]),
+      /ints\.safetensors: .*found 3 tensors, none measurable: 1 of dtype I64 \(model\.position_ids\), 1 not 2-D \(model\.rotary\.inv_freq: 1-D\), 1 empty \(model\.empty\.weight\)$/,
+    );
+  }
+});
+
+test('an empty format list is rejected, naming the option', () => {
+  const config = join(samples, 'llama-3.1-8b.json');
+  for (const [path, option] of [
+    [config, '--weights'],
+    [config, '--kv'],
+    [model, '--formats'],
+  ] as const) {
+    for (const value of ['', ',', ' , ']) {
+      assert.match(badInput(['quant', path, option, value]), new RegExp(`^ridgeline: ${option}: expected a comma-separated list of one or more formats, e\\.g\\. int4,fp8 \\(got ".*"\\)$`));
+    }
+  }
+  assert.match(badInput(['quant', model, '--rank-by', '']), /--rank-by: expected a weight format/);
+  // --rank-by must be one of the measured formats, checked before anything is measured
+  assert.match(badInput(['quant', model, '--formats', 'int8', '--rank-by', 'nf4']), /--rank-by: expected one of the measured --formats \(got "nf4"\)/);
+});
+
+test('the path must be a regular file or a folder: devices and FIFOs are rejected without opening them', () => {
+  for (const dev of ['/dev/zero', '/dev/urandom', '/dev/null']) {
+    if (!existsSync(dev)) continue;
+    assert.match(badInput(['quant', dev]), new RegExp(`${dev}: path: expected a regular file \\(\\.safetensors or model\\.safetensors\\.index\\.json\\) or a folder, not a character device$`));
+  }
+  const fifo = join(dir, 'pipe.safetensors');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo on this system
+  assert.match(badInput(['quant', fifo]), /pipe\.safetensors: path: expected a regular file .* not a FIFO \(named pipe\)$/);
+  // A shard named by an index, and model.safetensors in a folder, get the same check.
+  const sharded = join(dir, 'fifo-shard');
+  mkdirSync(sharded);
+  spawnSync('mkfifo', [join(sharded, 'model-00001-of-00001.safetensors')]);
+  writeFileSync(join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'a.weight': 'model-00001-of-00001.safetensors' } }));
+  assert.match(badInput(['quant', sharded]), /fifo-shard\/model-00001-of-00001\.safetensors: path: expected a regular \.safetensors file, not a FIFO \(named pipe\)$/);
+  const single = join(dir, 'fifo-single');
+  mkdirSync(single);
+  spawnSync('mkfifo', [join(single, 'model.safetensors')]);
+  assert.match(badInput(['quant', single]), /fifo-single\/model\.safetensors: path: expected a regular \.safetensors file, not a FIFO \(named pipe\)$/);
+});
+
+test('an option of the other mode says which input it applies to', () => {
+  const config = join(samples, 'llama-3.1-8b.json');
+  for (const [option, value] of [['--hardware', 'h100-sxm'], ['--devices', 'd.json'], ['--batch', '2'], ['--prompt', '8'], ['--generate', '8'], ['--max-decode-ms', '5'], ['--weights', 'int4'], ['--kv', 'fp8']]) {
+    const line = badInput(['quant', model, option!, value!]);
+    assert.ok(
+      line.endsWith(`${option}: expected only when quant is given a model config.json; ${model} is read as safetensors weights (their options: --formats, --rank-by, --top, --threads, --engine)`),
+      line,
+    );
+  }
+  for (const [option, value] of [['--formats', 'int4'], ['--rank-by', 'int4'], ['--top', '3'], ['--threads', '1'], ['--engine', 'cpu']]) {
+    const line = badInput(['quant', config, option!, value!]);
+    assert.ok(line.endsWith(`${option}: expected only when quant is given safetensors weights; ${config} is read as a model config (its options: --hardware, --devices, --batch, --prompt, --generate, --max-decode-ms, --weights, --kv)`), line);
+  }
+});
+
+test('only embeddings and an LM head: their errors are listed, no empty whole-model summary', () => {
+  const p = writeModel('heads.safetensors', [
+    { name: 'model.embed_tokens.weight', dtype: 'F32', shape: [1, 128], data: handWorkedRow() },
+    { name: 'lm_head.weight', dtype: 'F32', shape: [1, 128], data: handWorkedRow() },
+  ]);
+  const r = run('quant', p, '--formats', 'int8', '--engine', 'cpu');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /No linear weights: only embeddings and LM heads were measured/);
+  assert.match(r.stdout, /model\.embed_tokens\.weight +1x128 +F32 +54\.12/);
+  assert.match(r.stdout, /lm_head\.weight +1x128 +F32 +54\.12/);
+  assert.doesNotMatch(r.stdout, /exact|Whole model/);
 });

@@ -1,8 +1,36 @@
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BLOCK, blockStats, makeKernel, NF4_CODEBOOK, E2M1_VALUES, type TensorStats } from '../../engine/quant/quantize';
 import { weightFormat, type Quantizer } from '../../engine/quant/formats';
-import { errorOf } from '../../engine/quant/measure';
+import { countNonFinite, errorOf, measureModel, measureModelCpu, planMeasurement, resolveFormats } from '../../engine/quant/measure';
+import { encodeSafetensorsHeader, readSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
+import { RidgelineError } from '../../engine/errors';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ridgeline-quant-error-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeModel(name: string, entries: Array<{ name: string; dtype: SafetensorsDtype; shape: number[]; data: Buffer }>): string {
+  const { header } = encodeSafetensorsHeader(entries);
+  const p = join(dir, name);
+  writeFileSync(p, Buffer.concat([header, ...entries.map((e) => e.data)]));
+  return p;
+}
+
+function expectInputError(fn: () => unknown, re: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof RidgelineError, String(e));
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, re);
+    assert.equal(e.message.split('\n').length, 1);
+    return true;
+  });
+}
 
 /** Deterministic N(0, sigma^2) samples: mulberry32 + Box-Muller. */
 function gaussian(n: number, sigma: number, seed = 1): Float32Array {
@@ -260,4 +288,79 @@ test('NF4 double quantization moves the error by less than 0.01 dB (why the meas
   assert.ok(Math.abs(kernel - exact) <= 1e-9 * exact);
   assert.ok(double >= exact * 0.999, 'a coarser constant does not make the error smaller');
   assert.ok(Math.abs(db(exact) - db(double)) < 0.01, `${db(exact).toFixed(4)} vs ${db(double).toFixed(4)} dB`);
+});
+
+test('countNonFinite counts NaN and Inf from the bits of F32, F16 and BF16', () => {
+  const f = new Float32Array(300).fill(1.5);
+  f[0] = NaN;
+  f[150] = Infinity;
+  f[299] = -Infinity;
+  const bf = new Uint16Array(256).fill(0x3f80); // 1
+  bf[1] = 0x7fc0; // NaN
+  bf[2] = 0xffff; // NaN (sign set, every mantissa bit)
+  bf[3] = 0x7f80; // +Inf
+  bf[4] = 0x7f7f; // largest finite BF16: not counted
+  const h = new Uint16Array(256).fill(0x3c00); // 1
+  h[10] = 0xfc00; // -Inf
+  h[11] = 0x7bff; // 65504, largest finite F16: not counted
+  const p = writeModel('bits.safetensors', [
+    { name: 'f', dtype: 'F32', shape: [3, 100], data: Buffer.from(f.buffer) },
+    { name: 'bf', dtype: 'BF16', shape: [2, 128], data: Buffer.from(bf.buffer) },
+    { name: 'h', dtype: 'F16', shape: [2, 128], data: Buffer.from(h.buffer) },
+  ]);
+  const [tf, tbf, th] = readSafetensorsHeader(p).tensors;
+  assert.deepEqual(countNonFinite(tf!), { nan: 1, inf: 2 });
+  assert.deepEqual(countNonFinite(tf!, 400), { nan: 1, inf: 2 }); // one 400-byte row per chunk
+  assert.deepEqual(countNonFinite(tbf!), { nan: 2, inf: 1 });
+  assert.deepEqual(countNonFinite(th!), { nan: 0, inf: 1 });
+});
+
+test('a NaN or Inf tensor is skipped with its counts by the in-process and the worker paths alike', async () => {
+  // good: one row of 128 with 127, 0.25 and zeros: int8 per-row scale 1, only 0.25 is off (rounds to 0):
+  // SQNR = 10 log10((127^2 + 0.25^2) / 0.25^2) = 10 log10(258065) = 54.1173 dB.
+  const good = new Float32Array(128);
+  good[0] = 127;
+  good[1] = 0.25;
+  const bad = new Uint16Array(256).fill(0x3f80);
+  bad[0] = 0x7f80;
+  const p = writeModel('mixed.safetensors', [
+    { name: 'good.weight', dtype: 'F32', shape: [1, 128], data: Buffer.from(good.buffer) },
+    { name: 'bad.weight', dtype: 'BF16', shape: [2, 128], data: Buffer.from(bad.buffer) },
+  ]);
+  const results = [measureModelCpu(p, { formats: ['int8', 'nf4'] }), await measureModel(p, { formats: ['int8', 'nf4'], threads: 1 }), await measureModel(p, { formats: ['int8', 'nf4'], threads: 2 })];
+  assert.deepEqual(results.map((r) => r.engine), ['cpu', 'cpu', 'cpu (2 threads)']);
+  for (const r of results) {
+    assert.deepEqual(r.tensors.map((t) => t.name), ['good.weight']);
+    assert.ok(Math.abs(r.tensors[0]!.errors.int8!.sqnrDb! - 10 * Math.log10(258065)) < 1e-9);
+    assert.deepEqual(r.skipped, [{ name: 'bad.weight', shape: [2, 128], dtype: 'BF16', reason: '1 non-finite value of 256 (1 Inf): the quantization error is undefined', nonFinite: { nan: 0, inf: 1 } }]);
+    assert.deepEqual(r.notes, ['bad.weight: not measured: 1 non-finite value of 256 (1 Inf)']);
+    assert.equal(r.rankedBy, 'int8');
+    assert.deepEqual(r.ranking, [{ name: 'good.weight', sqnrDb: r.tensors[0]!.errors.int8!.sqnrDb }]);
+    assert.equal(r.summary.int8!.params, 128);
+  }
+});
+
+test('past ten NaN/Inf tensors, one note counts the rest; every one is still listed under skipped', () => {
+  const nan = new Float32Array(128).fill(NaN);
+  const entries = Array.from({ length: 12 }, (_, i) => ({ name: `l${String(i).padStart(2, '0')}.weight`, dtype: 'F32' as const, shape: [1, 128], data: Buffer.from(nan.buffer) }));
+  const good = new Float32Array(128).fill(0.5);
+  const p = writeModel('many-nan.safetensors', [...entries, { name: 'z.weight', dtype: 'F32', shape: [1, 128], data: Buffer.from(good.buffer) }]);
+  const r = measureModelCpu(p, { formats: ['int8'] });
+  assert.equal(r.skipped.length, 12);
+  assert.equal(r.notes.length, 11);
+  assert.equal(r.notes[0], 'l00.weight: not measured: 128 non-finite values of 128 (128 NaN)');
+  assert.equal(r.notes[10], '2 more tensor(s) with NaN or Inf values not measured; listed under "skipped"');
+  // 0.5 everywhere: per-row scale 0.5 / 127, every weight is exactly 127 steps: no error.
+  assert.deepEqual(r.tensors[0]!.errors.int8, { sqnrDb: null, relRmse: 0 });
+});
+
+test('planMeasurement: nothing to measure, an empty format list and --rank-by are errors before any data is read', () => {
+  expectInputError(() => resolveFormats([]), /^--formats: expected at least one format/);
+  const empty = writeModel('empty.safetensors', []);
+  expectInputError(() => planMeasurement(empty), /empty\.safetensors: expected at least one 2-D F32, F16 or BF16 weight tensor to measure; the header lists no tensors$/);
+  const many = writeModel('norms.safetensors', ['a', 'b', 'c', 'd', 'e'].map((n) => ({ name: `${n}.norm`, dtype: 'F32' as const, shape: [2], data: Buffer.alloc(8) })));
+  expectInputError(() => planMeasurement(many), /found 5 tensors, none measurable: 5 not 2-D \(a\.norm: 1-D, b\.norm: 1-D, c\.norm: 1-D and 2 more\)$/);
+  const ok = writeModel('ok.safetensors', [{ name: 'w', dtype: 'F32', shape: [1, 4], data: Buffer.alloc(16) }]);
+  expectInputError(() => planMeasurement(ok, { formats: ['int8'], rankBy: 'nf4' }), /--rank-by: expected one of the measured --formats \(got "nf4"\)/);
+  assert.deepEqual(planMeasurement(ok).measured.map((t) => t.name), ['w']);
 });

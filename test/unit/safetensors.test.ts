@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeToF32, encodeSafetensorsHeader, halfToFloat, openSafetensors, readSafetensorsHeader, streamTensorRows } from '../../engine/quant/safetensors';
@@ -141,4 +142,47 @@ test('sharded model through model.safetensors.index.json', () => {
   // The index names a tensor its shard does not hold.
   writeFileSync(join(sub, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { ...map, 'l3.w': 'model-00002-of-00002.safetensors' } }));
   expectError(() => openSafetensors(join(sub, 'model.safetensors.index.json')), /weight_map\.l3\.w: expected a tensor present in model-00002-of-00002\.safetensors/);
+});
+
+test('a missing dtype, shape or data_offsets is named as missing, not as "undefined"', () => {
+  const noOffsets = rawFile('nooffs.safetensors', '{"w":{"dtype":"F32","shape":[1]}}', 4);
+  expectError(() => readSafetensorsHeader(noOffsets), /nooffs\.safetensors: w\.data_offsets: expected \[begin, end\] non-negative integers \(the field is missing\)$/);
+  const noShape = rawFile('noshape.safetensors', '{"w":{"dtype":"F32","data_offsets":[0,4]}}', 4);
+  expectError(() => readSafetensorsHeader(noShape), /w\.shape: expected an array of non-negative integers \(the field is missing\)$/);
+  const noDtype = rawFile('nodtype.safetensors', '{"w":{"shape":[1],"data_offsets":[0,4]}}', 4);
+  expectError(() => readSafetensorsHeader(noDtype), /w\.dtype: expected one of F64, .* \(the field is missing\)$/);
+  // A present but wrong value is still quoted.
+  const wrong = rawFile('wrongoffs.safetensors', '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}', 4);
+  expectError(() => readSafetensorsHeader(wrong), /w\.data_offsets: expected \[begin, end\] non-negative integers \(got \[0\]\)$/);
+});
+
+test('character devices and FIFOs are rejected before they are opened', () => {
+  if (existsSync('/dev/zero')) {
+    expectError(() => openSafetensors('/dev/zero'), /^\/dev\/zero: path: expected a regular file .* or a folder, not a character device$/);
+    expectError(() => readSafetensorsHeader('/dev/zero'), /^\/dev\/zero: path: expected a regular \.safetensors file, not a character device$/);
+  }
+  const fifo = join(dir, 'fifo.safetensors');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo on this system
+  // Opening a FIFO for reading would block this test forever: it must fail on the stat.
+  expectError(() => openSafetensors(fifo), /fifo\.safetensors: path: expected a regular file .* not a FIFO \(named pipe\)$/);
+  expectError(() => readSafetensorsHeader(fifo), /fifo\.safetensors: path: expected a regular \.safetensors file, not a FIFO \(named pipe\)$/);
+  const idx = join(dir, 'fifo.safetensors.index.json');
+  spawnSync('mkfifo', [idx]);
+  expectError(() => openSafetensors(idx), /fifo\.safetensors\.index\.json: path: expected a regular file .* not a FIFO/);
+  const sub = join(dir, 'fifo-index');
+  mkdirSync(sub);
+  spawnSync('mkfifo', [join(sub, 'model.safetensors.index.json')]);
+  expectError(() => openSafetensors(sub), /fifo-index\/model\.safetensors\.index\.json: path: expected a regular model\.safetensors\.index\.json file, not a FIFO/);
+});
+
+test('a folder whose index or model.safetensors is broken reports that problem, not a missing file', () => {
+  const sub = join(dir, 'broken-index');
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'model.safetensors.index.json'), '{"weight_map": []}');
+  expectError(() => openSafetensors(sub), /model\.safetensors\.index\.json: weight_map: expected an object mapping tensor names to shard file names/);
+  const one = join(dir, 'broken-single');
+  mkdirSync(one);
+  writeFileSync(join(one, 'model.safetensors'), Buffer.from([1, 2, 3]));
+  expectError(() => openSafetensors(one), /broken-single\/model\.safetensors: truncated: 3 bytes/);
+  expectError(() => openSafetensors(dir), /: expected a folder with model\.safetensors or model\.safetensors\.index\.json$/);
 });
