@@ -18,6 +18,10 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     const which = rest[0] && commands.find((c) => c.name === rest[0]);
+    if (rest[0] && !which) {
+      process.stderr.write(`ridgeline: help: unknown command "${rest[0]}"; expected one of ${commands.map((c) => c.name).join(', ')}\n`);
+      return 2;
+    }
     process.stdout.write((which ? which.usage : usage()) + '\n');
     return 0;
   }

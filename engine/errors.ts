@@ -31,6 +31,8 @@ export function inputError(what: { file?: string; field?: string; expected: stri
 }
 
 function formatGot(v: unknown): string {
+  // JSON.stringify writes Infinity and NaN (a JSON number too large for a double, such as 1e400) as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v);
   try {
     const s = JSON.stringify(v);

@@ -9,23 +9,37 @@ export class Args {
   private readonly options = new Map<string, string | true>();
   private readonly used = new Set<string>();
 
+  /** Options given without a value (`--batch` last, or followed by another option): an error once read. */
+  private readonly missingValue = new Set<string>();
+
   constructor(argv: string[], booleanFlags: readonly string[] = []) {
+    const seen = new Set<string>();
+    const set = (name: string, value: string | true) => {
+      if (seen.has(name)) throw inputError({ field: name, expected: 'the option once (it was given twice)' });
+      seen.add(name);
+      this.options.set(name, value);
+    };
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (a.startsWith('--') && a.length > 2) {
         const eq = a.indexOf('=');
         if (eq > 0) {
-          this.options.set(a.slice(0, eq), a.slice(eq + 1));
+          set(a.slice(0, eq), a.slice(eq + 1));
         } else if (booleanFlags.includes(a)) {
-          this.options.set(a, true);
+          set(a, true);
         } else {
           const next = argv[i + 1];
           if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-            throw inputError({ field: a, expected: 'a value after the option' });
+            // Unknown options are reported as such (rejectUnknown); a known one without its value when read.
+            set(a, true);
+            this.missingValue.add(a);
+          } else {
+            set(a, next);
+            i++;
           }
-          this.options.set(a, next);
-          i++;
         }
+      } else if (/^-[A-Za-z]/.test(a)) {
+        throw inputError({ field: a, expected: 'an option spelled with two dashes, such as --batch (see `ridgeline help`)' });
       } else {
         this.positional.push(a);
       }
@@ -39,6 +53,7 @@ export class Args {
 
   flag(name: string): boolean {
     this.used.add(name);
+    if (this.missingValue.has(name)) return true; // a flag read by name: `--quick` last on the line
     return this.options.get(name) === true || this.options.get(name) === 'true';
   }
 
@@ -48,7 +63,7 @@ export class Args {
     this.used.add(name);
     const v = this.options.get(name);
     if (v === undefined) return fallback;
-    if (v === true) throw inputError({ field: name, expected: 'a value' });
+    if (v === true) throw inputError({ field: name, expected: this.missingValue.has(name) ? 'a value after the option' : 'a value' });
     return v;
   }
 

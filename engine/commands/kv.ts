@@ -2,7 +2,7 @@ import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/index';
 import type { Workload } from '../model/types';
-import { getDevice } from '../hardware/index';
+import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { weightFormat } from '../quant/formats';
 import { kvFormat, defaultKvFormatId, kvReport, MAX_CONTEXT_SEARCH_TOKENS, DEFAULT_PREFILL_CHUNK_TOKENS, type KvReport, type MemoryOptions } from '../memory/index';
 
@@ -12,6 +12,7 @@ KV-cache size per token in every KV format, the tokens that fit, max batch for c
 memory plan (weights + KV + activations + overhead vs device memory x utilization).
 
   --hardware ID          device (default h100-sxm; \`ridgeline hardware\` lists them)
+  --devices FILE         load extra devices from a JSON file first
   --kv FMT               KV format of the plan and the context table: fp32, fp16, bf16, fp8, fp8-e5m2, int8, int4, int2
                          (default: the model's dtype)
   --weights FMT          weight format (default: the model's dtype)
@@ -41,6 +42,8 @@ export const kvCommand: Command = {
     args.positionalAtMost(1, 'one config path');
     const format = args.choice('--format', ['table', 'json'] as const, 'table');
     const spec = loadConfigFile(file);
+    const devicesFile = args.str('--devices');
+    if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const device = getDevice(args.str('--hardware', 'h100-sxm'));
     const kv = kvFormat(args.str('--kv', defaultKvFormatId(spec.dtype))).id;
     const weights = weightFormat(args.str('--weights', spec.dtype), '--weights').id;

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { parseJsonInput, readTextInput } from '../textfile';
 import type { Dtype } from '../model/types';
 import type { Device } from './types';
 import { inputError, RidgelineError } from '../errors';
 import data from './devices.json';
-import { loadMeasuredDevice } from '../gpu/measured';
+import { loadMeasuredDevice, measuredDevicePath } from '../gpu/measured';
 
 export type { Device } from './types';
 
@@ -54,9 +54,12 @@ export function isBuiltInDevice(device: Device): boolean {
 /** Looks a device up by id (case-insensitive). `this` is the device measured on this machine. */
 export function getDevice(id: string, field = '--hardware'): Device {
   const key = id.trim().toLowerCase();
+  if (key === '') throw inputError({ field, expected: `a hardware id: ${listDevices().map((d) => d.id).join(', ')}` });
   if (key === 'this') {
     const d = measuredLoader();
     if (!d) throw new RidgelineError(`${field}: no measured device: run \`ridgeline bench\` first`, { exitCode: 2, field });
+    // The file `ridgeline bench` wrote can be edited or damaged since: the same checks as any device file.
+    validateDevice(structuredClone(d), measuredDevicePath());
     return d;
   }
   const all = listDevices();
@@ -69,36 +72,71 @@ export function getDevice(id: string, field = '--hardware'): Device {
 
 /** Reads a user device file: `{ "devices": [Device...] }` or a bare array. Registers nothing by itself. */
 export function loadDeviceFile(path: string): Device[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw inputError({ file: path, expected: 'a readable device file (JSON)' });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw inputError({ file: path, expected: `valid JSON (${e instanceof Error ? e.message.split('\n')[0] : 'parse error'})` });
-  }
+  const read = readTextInput(path);
+  if ('why' in read) throw inputError({ file: path, expected: `a readable device file (JSON): ${read.why}` });
+  const raw = parseJsonInput(read.text, path, 'a device file: { "devices": [...] } or an array of devices');
   const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.devices) ? raw.devices : null;
   if (!list) throw inputError({ file: path, field: 'devices', expected: 'an array of devices' });
-  return list.map((d: unknown, i: number) => validateDevice(d, path, `devices[${i}]`));
+  if (list.length === 0) throw inputError({ file: path, field: 'devices', expected: 'at least one device (the array is empty)' });
+  const devices = list.map((d: unknown, i: number) => validateDevice(d, path, `devices[${i}]`));
+  const seen = new Set<string>();
+  devices.forEach((d, i) => {
+    if (seen.has(d.id)) throw inputError({ file: path, field: `devices[${i}].id`, expected: 'an id not used by an earlier device of the file', got: d.id });
+    seen.add(d.id);
+  });
+  return devices;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Checks one device record: required fields present, numbers finite and positive. */
+/**
+ * [min, max, integer] of a device field: bounds a real device sits far inside (1 MB/s to 1 PB/s of memory
+ * bandwidth, 1 MFLOP/s to 1 EFLOP/s per dtype, up to 1 PiB of memory), so that only a unit mistake is refused.
+ */
+function fieldRange(field: string): readonly [number, number, boolean] {
+  if (field.startsWith('peakFlopsPerS.') || field === 'fp16AccumulateFlopsPerS') return [1e6, 1e18, false];
+  switch (field) {
+    case 'memoryBytes':
+      return [2 ** 20, 2 ** 50, false];
+    case 'memoryBandwidthBytesPerS':
+    case 'interconnect.bandwidthBytesPerS':
+      return [1e6, 1e15, false];
+    case 'l2CacheBytes':
+    case 'sharedMemoryPerSmBytes':
+    case 'maxSharedMemoryPerBlockBytes':
+      return [1, 2 ** 40, true];
+    case 'tdpWatts':
+      return [0.1, 1e5, false];
+    default:
+      // smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth: counts.
+      return [1, 1e8, true];
+  }
+}
+
+/** A bound as people write it: 2^40, 1e15, 0.1. */
+function boundText(n: number): string {
+  const log2 = Math.log2(n);
+  if (n > 1024 && Number.isInteger(log2)) return `2^${log2}`;
+  return n >= 1e5 ? n.toExponential().replace('e+', 'e') : String(n);
+}
+
+/** Checks one device record: required fields present, numbers finite, positive and within fieldRange. */
 export function validateDevice(d: unknown, file: string, at = 'device'): Device {
   if (!isObj(d)) throw inputError({ file, field: at, expected: 'an object' });
   const where = (f: string) => `${at}${typeof d.id === 'string' ? `(${d.id})` : ''}.${f}`;
   const str = (f: string) => {
     if (typeof d[f] !== 'string' || (d[f] as string).trim() === '') throw inputError({ file, field: where(f), expected: 'a non-empty string', got: d[f] });
   };
+  // Positive, and within what a real device could have: a typo of a few orders of magnitude (bytes/s for
+  // GB/s, 1e300) would otherwise price every op at zero or forever.
   const pos = (v: unknown, f: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw inputError({ file, field: where(f), expected: 'a positive number', got: v });
+    const [min, max, integer] = fieldRange(f);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v < min || v > max || (integer && !Number.isInteger(v))) {
+      const what = integer ? 'a positive integer' : 'a positive number';
+      throw inputError({ file, field: where(f), expected: `${what} from ${boundText(min)} to ${boundText(max)}`, got: v });
+    }
   };
   str('id');
   str('name');

@@ -93,7 +93,7 @@ export function kvFormat(id: string, field = '--kv'): KvFormat {
 export function withGrouping(f: KvFormat, o: { groupSize?: number; residualTokens?: number }): KvFormat {
   if (o.groupSize === undefined && o.residualTokens === undefined) return f;
   if (f.scheme !== 'grouped') {
-    throw inputError({ field: '--group', expected: `a grouped KV format (int8, int4, int2) for group size / residual options`, got: f.id });
+    throw inputError({ field: o.groupSize !== undefined ? '--group' : '--residual', expected: `a grouped KV format (--kv int8, int4 or int2) for the group size and residual options`, got: f.id });
   }
   const groupSize = o.groupSize ?? f.groupSize;
   const residualTokens = o.residualTokens ?? f.residualTokens;

@@ -1,4 +1,5 @@
-import { inputError, RidgelineError } from '../errors';
+import { inputError } from '../errors';
+import { parseJsonInput } from '../textfile';
 
 /**
  * Typed, validated reads from a raw Hugging Face `config.json` object. Every failure is one line naming
@@ -76,7 +77,8 @@ export class ConfigReader {
     if (!this.has(field)) return fallback;
     const v = this.raw[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      throw inputError({ file: this.file, field: this.name(field), expected: `a number from ${min} to ${max}`, got: v });
+      const range = max === Infinity ? (min === -Infinity ? 'a finite number' : `a finite number of at least ${min}`) : `a number from ${min} to ${max}`;
+      throw inputError({ file: this.file, field: this.name(field), expected: range, got: v });
     }
     return v;
   }
@@ -119,38 +121,7 @@ export class ConfigReader {
   }
 }
 
-/** Parses JSON text; a syntax error becomes one line naming the file, line and column. */
+/** Parses a config.json's text; a syntax error becomes one line naming the file, line and column. */
 export function parseJsonText(text: string, file: string | undefined): unknown {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark (editors on Windows)
-  // NUL, control bytes or undecodable UTF-8 near the start: not a text file at all.
-  if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 4096))) {
-    throw new RidgelineError(`${file ?? 'config'}: binary data, not JSON text; expected a Hugging Face config.json`, { exitCode: 2, file });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-    const m = /position (\d+)/.exec(msg);
-    let where = '';
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos);
-      const line = before.split('\n').length;
-      const col = pos - before.lastIndexOf('\n');
-      where = ` at line ${line}, column ${col}`;
-    } else if (/end of (JSON )?input/i.test(msg)) {
-      const lines = text.split('\n');
-      where = ` at line ${lines.length}, column ${lines[lines.length - 1]!.length + 1} (unexpected end of input)`;
-    }
-    // V8 quotes the text around the error: drop the quote and anything unprintable from the one line.
-    const detail = msg
-      .replace(/ in JSON at position \d+.*$/, '')
-      .replace(/^JSON\.parse: /, '')
-      .replace(/, ".*is not valid JSON$/, '')
-      .replace(/[^\x20-\x7e]/g, '?');
-    throw new RidgelineError(`${file ?? 'config'}: malformed JSON${where}: expected a JSON object (${detail})`, {
-      exitCode: 2,
-      file,
-    });
-  }
+  return parseJsonInput(text, file ?? 'config', 'a Hugging Face config.json');
 }

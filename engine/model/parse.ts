@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { RidgelineError, inputError } from '../errors';
+import { readTextInput } from '../textfile';
 import { ConfigReader, LIMITS, parseJsonText } from './config';
 import { countParams, mtpParams } from './params';
 import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } from './types';
@@ -38,15 +38,11 @@ interface Draft {
 
 /** Reads a config.json file. Unreadable files and malformed JSON fail with one line naming the file. */
 export function loadConfigFile(path: string): ModelSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? 'unreadable';
-    throw new RidgelineError(`${path}: cannot read the model config (${why}); expected a Hugging Face config.json`, { exitCode: 2, file: path });
+  const read = readTextInput(path);
+  if ('why' in read) {
+    throw new RidgelineError(`${path}: cannot read the model config (${read.why}); expected a Hugging Face config.json`, { exitCode: 2, file: path });
   }
-  return parseConfig(text, path);
+  return parseConfig(read.text, path);
 }
 
 /**
@@ -112,7 +108,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
       d = deepseek(c, modelType, warnings);
       break;
     case 'dbrx':
-      d = dbrx(c);
+      d = dbrx(c, warnings);
       break;
     default: {
       generic = true;
@@ -144,11 +140,10 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
       : file
         ? displayNameFromFile(file, modelType || 'model')
         : modelType || 'model';
-  const architectures = c.raw.architectures;
   const spec: ModelSpec = {
     name,
     modelType: modelType || 'unknown',
-    architecture: Array.isArray(architectures) && typeof architectures[0] === 'string' ? architectures[0] : null,
+    architecture: architectureOf(c),
     generic,
     hiddenSize: d.hidden,
     numLayers: d.layers,
@@ -606,13 +601,16 @@ function section(c: ConfigReader, field: string): ConfigReader {
  * of transformers' DbrxAttentionConfig and DbrxFFNConfig). Fused Wqkv without biases, LayerNorm without bias,
  * every layer a mixture of gated (GLU) experts with a bias-free router.
  */
-function dbrx(c: ConfigReader): Draft {
+function dbrx(c: ConfigReader, warnings: string[]): Draft {
   const hidden = c.int('d_model', LIMITS.hidden);
   const layers = c.int('n_layers', LIMITS.layers);
   const heads = c.int('n_heads', LIMITS.heads);
   const vocab = c.int('vocab_size', LIMITS.vocab);
   const attn = section(c, 'attn_config');
   const ffn = section(c, 'ffn_config');
+  for (const [field, what] of [['attn_config', 'kv_n_heads 1, rope_theta 10000'], ['ffn_config', '4 experts, top-1, ffn_hidden_size 3584']] as const) {
+    if (c.raw[field] === undefined || c.raw[field] === null) warnings.push(`${field} is missing: transformers' defaults used (${what})`);
+  }
   const kvHeads = attn.optInt('kv_n_heads', LIMITS.heads, 1);
   if (kvHeads > heads || heads % kvHeads !== 0) attn.fail('kv_n_heads', `a divisor of n_heads (${heads})`, kvHeads);
   if (hidden % heads !== 0) c.fail('n_heads', `a divisor of d_model (${hidden})`, heads);
@@ -669,7 +667,7 @@ function deepseek(c: ConfigReader, type: string, warnings: string[]): Draft {
       gated: true,
       activation: act,
     };
-    const firstDense = c.optInt('first_k_dense_replace', LIMITS.layers, 0, 0);
+    const firstDense = c.optInt('first_k_dense_replace', layers, 0, 0);
     const freq = c.optInt('moe_layer_freq', LIMITS.layers, 1);
     mlpOf = (i) => (i >= firstDense && i % freq === 0 ? moe : denseMlp);
   }
@@ -731,4 +729,12 @@ function displayNameFromFile(file: string, fallback: string): string {
   if (stem.toLowerCase() !== 'config') return stem;
   const folder = basename(dirname(file));
   return folder && folder !== '.' && folder !== '/' ? folder : fallback;
+}
+
+/** `architectures[0]`, or null when the field is absent; anything but a list of class names is refused. */
+function architectureOf(c: ConfigReader): string | null {
+  const a = c.raw.architectures;
+  if (a === undefined || a === null) return null;
+  if (!Array.isArray(a) || !a.every((x) => typeof x === 'string')) c.fail('architectures', 'a list of class names such as ["LlamaForCausalLM"]', a);
+  return a.length > 0 ? (a[0] as string) : null;
 }

@@ -130,7 +130,7 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   const s = r.batchSweep;
   if (s.batch.length > 0) {
     const ex = expertsText(r);
-    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, up to batch ${s.maxBatchFits} fits in memory${ex ? `; ${ex}` : ''}`);
+    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, ${fitsText(s.maxBatchFits)}${ex ? `; ${ex}` : ''}`);
     out.push('');
   }
   for (const phase of ['prefill', 'decode'] as const) {
@@ -173,7 +173,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   if (s.batch.length > 0) {
     out.push('## Decode throughput against batch');
     out.push('');
-    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; up to batch ${s.maxBatchFits} fits in memory.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
+    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
     out.push('');
     out.push(mdTable(sweepHeader(r), sweepRows(r)));
     out.push('');
@@ -277,3 +277,8 @@ export function renderAnalysisCsv(r: AnalysisResult): string {
 }
 
 export { fmtInt };
+
+/** "up to batch N fits in memory", or that not even one sequence does. */
+function fitsText(maxBatchFits: number): string {
+  return maxBatchFits > 0 ? `up to batch ${maxBatchFits} fits in memory` : 'not even batch 1 fits in memory';
+}

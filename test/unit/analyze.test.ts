@@ -8,6 +8,7 @@ import { buildGraph, countParams, defaultWorkload, loadConfigFile } from '../../
 import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
+import { renderAnalysisMarkdown, renderAnalysisTable } from '../../engine/report/analysis';
 import { allreduceCallLatencyS, costParamsFor } from '../../engine/cost/params';
 import { runValidation, validationRows, validationStats, withinGoal, withRowParams } from '../../engine/cost/validate';
 import { defaultCostParams } from '../../engine/cost/params';
@@ -296,7 +297,7 @@ test('cli: bad input exits 2 with one clear line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
   const bad = join(dir, 'devices.json');
   writeFileSync(bad, JSON.stringify({ devices: [{ id: 'x', name: 'X', memoryBytes: 1e9, memoryBandwidthBytesPerS: -5, peakFlopsPerS: { fp16: 1e12 }, source: 's' }] }));
-  oneLineExit2(run('analyze', CONFIG, '--devices', bad, '--hardware', 'x'), /devices\.json: devices\[0\]\(x\)\.memoryBandwidthBytesPerS: expected a positive number \(got -5\)/);
+  oneLineExit2(run('analyze', CONFIG, '--devices', bad, '--hardware', 'x'), /devices\.json: devices\[0\]\(x\)\.memoryBandwidthBytesPerS: expected a positive number from 1e6 to 1e15 \(got -5\)/);
   oneLineExit2(run('hardware', '--devices', bad), /memoryBandwidthBytesPerS/);
 });
 
@@ -554,4 +555,17 @@ test('validation: the goal is judged at the 0.1% errors are stated in, the same 
   assert.equal(withinGoal(0.151), false);
   // Every row: the live error and its recorded error give the same answer, so `validate` and the evidence agree.
   for (const r of runValidation(samples)) assert.equal(withinGoal(r.error), withinGoal(r.row.predictionErrorAtCommit!), r.row.id);
+});
+
+test('the batch-sweep line says plainly when not even one sequence fits in memory', () => {
+  const big = loadConfigFile(join(import.meta.dirname, '..', '..', 'samples', 'llama-3.1-405b.json'));
+  // 405 B parameters in bf16 (810 GB) on one 80 GB H100.
+  const r = analyze(big, defaultWorkload(big), getDevice('h100-sxm'));
+  assert.equal(r.batchSweep.maxBatchFits, 0);
+  assert.match(renderAnalysisTable(r), /, not even batch 1 fits in memory\n/);
+  assert.match(renderAnalysisMarkdown(r), /; not even batch 1 fits in memory\./);
+  // On eight MI300X (1.5 TB) it fits, and the line gives the largest batch.
+  const r8 = analyze(big, defaultWorkload(big, { tp: 8 }), getDevice('mi300x'));
+  assert.ok(r8.batchSweep.maxBatchFits > 0);
+  assert.match(renderAnalysisTable(r8), new RegExp(`, up to batch ${r8.batchSweep.maxBatchFits} fits in memory\\n`));
 });

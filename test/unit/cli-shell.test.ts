@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const cli = join(__dirname, '../../dist/cli.js');
@@ -25,4 +27,43 @@ test('--out to a path that cannot be written: one line naming --out, exit 2', ()
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^ridgeline: --out: cannot write \/nonexistent-dir\/ridgeline\/x.txt \(ENOENT\)/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('help for an unknown command: one line, exit 2', () => {
+  const r = run('help', 'bogus');
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'ridgeline: help: unknown command "bogus"; expected one of analyze, hardware, kv, quant, kernels, validate, bench\n');
+  assert.match(run('help', 'kv').stdout, /^ridgeline kv <config.json>/);
+});
+
+test('options: given twice, unknown without a value, a single dash, an empty hardware id: one line each, exit 2', () => {
+  const cfg = join(__dirname, '../../samples/llama-2-7b.json');
+  const cases: Array<[string[], string]> = [
+    [['analyze', cfg, '--batch', '2', '--batch', '4'], '--batch: expected the option once (it was given twice)'],
+    [['analyze', cfg, '--batch=2', '--batch', '4'], '--batch: expected the option once (it was given twice)'],
+    [['hardware', '--devices', 'a.json', '--devices', 'b.json'], '--devices: expected the option once (it was given twice)'],
+    [['analyze', cfg, '--foo'], '--foo: expected a known option (see `ridgeline help`)'],
+    [['analyze', cfg, '--foo', '--batch', '2'], '--foo: expected a known option (see `ridgeline help`)'],
+    [['analyze', cfg, '--batch'], '--batch: expected a value after the option'],
+    [['analyze', cfg, '--batch', '--tp', '2'], '--batch: expected a value after the option'],
+    [['analyze', cfg, '-b', '2'], '-b: expected an option spelled with two dashes, such as --batch (see `ridgeline help`)'],
+    [['analyze', cfg, '--hardware', ''], '--hardware: expected a hardware id: h100-sxm, h100-pcie, h200, b200, a100-80gb, a100-40gb, l40s, l4, a10g, t4, v100, rtx-4090, rtx-3090, quadro-rtx-8000, rtx-a6000, mi300x, mi250x, apple-m2-ultra, apple-m3-max, cpu-generic'],
+  ];
+  for (const [args, want] of cases) {
+    const r = run(...args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr, `ridgeline: ${want}\n`, args.join(' '));
+  }
+});
+
+test('a model config that is a device or a named pipe is refused before it is opened (no hang, no crash)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-fifo-'));
+  const fifo = join(dir, 'config.json');
+  spawnSync('mkfifo', [fifo]);
+  for (const [cmd, path, kind] of [['analyze', '/dev/zero', 'a character device'], ['kv', '/dev/urandom', 'a character device'], ['quant', fifo, 'a named pipe'], ['analyze', fifo, 'a named pipe']]) {
+    const r = spawnSync(process.execPath, [cli, cmd!, path!], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 2, `${cmd} ${path}: ${r.stderr} ${String(r.error ?? '')}`);
+    assert.equal(r.stderr, `ridgeline: ${path}: cannot read the model config (${kind}, not a regular file); expected a Hugging Face config.json\n`);
+  }
 });

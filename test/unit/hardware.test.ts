@@ -75,14 +75,50 @@ test('user device files: good file registers; bad fields name file and field', (
   assert.throws(() => getDevice('my-gpu'), RidgelineError);
 
   const missing = tmpFile('missing.json', JSON.stringify({ devices: [{ ...GOOD, memoryBandwidthBytesPerS: undefined }] }));
-  assert.throws(() => loadDeviceFile(missing), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && e.message.includes(missing) && /memoryBandwidthBytesPerS/.test(e.message) && /positive number/.test(e.message));
+  assert.throws(() => loadDeviceFile(missing), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && e.message.includes(missing) && /memoryBandwidthBytesPerS: expected a positive number from 1e6 to 1e15$/.test(e.message));
   const negative = tmpFile('neg.json', JSON.stringify([{ ...GOOD, memoryBytes: -1 }]));
   assert.throws(() => loadDeviceFile(negative), (e: unknown) => e instanceof RidgelineError && /memoryBytes/.test(e.message) && /got -1/.test(e.message));
   const badDtype = tmpFile('dtype.json', JSON.stringify([{ ...GOOD, peakFlopsPerS: { fp12: 1e12 } }]));
   assert.throws(() => loadDeviceFile(badDtype), (e: unknown) => e instanceof RidgelineError && /peakFlopsPerS\.fp12/.test(e.message));
   const notJson = tmpFile('bad.json', '{ devices: ');
-  assert.throws(() => loadDeviceFile(notJson), (e: unknown) => e instanceof RidgelineError && /valid JSON/.test(e.message));
-  assert.throws(() => loadDeviceFile(join(tmpdir(), 'no-such-ridgeline-file.json')), (e: unknown) => e instanceof RidgelineError && /readable/.test(e.message));
+  assert.throws(() => loadDeviceFile(notJson), (e: unknown) => e instanceof RidgelineError && e.message.startsWith(`${notJson}: malformed JSON at line 1, column 3: expected a device file`));
+  assert.throws(() => loadDeviceFile(join(tmpdir(), 'no-such-ridgeline-file.json')), (e: unknown) => e instanceof RidgelineError && /readable device file \(JSON\): no such file$/.test(e.message));
+});
+
+test('device files: unit mistakes, fractional counts, duplicate ids, an empty list, binary data and non-files are refused', () => {
+  const bad = (name: string, devices: unknown, want: RegExp) => {
+    const f = tmpFile(name, JSON.stringify(devices));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && e.message.startsWith(`${f}: `) && want.test(e.message), name);
+  };
+  // Bandwidth in GB/s where bytes/s belong, or a typo of 300 orders of magnitude: every op would cost forever or nothing.
+  bad('bw-low.json', [{ ...GOOD, memoryBandwidthBytesPerS: 500 }], /devices\[0\]\(my-gpu\)\.memoryBandwidthBytesPerS: expected a positive number from 1e6 to 1e15 \(got 500\)$/);
+  bad('bw-high.json', [{ ...GOOD, memoryBandwidthBytesPerS: 1e300 }], /memoryBandwidthBytesPerS: expected a positive number from 1e6 to 1e15 \(got 1e\+300\)$/);
+  bad('mem.json', [{ ...GOOD, memoryBytes: 1e300 }], /memoryBytes: expected a positive number from 2\^20 to 2\^50/);
+  bad('peak.json', [{ ...GOOD, peakFlopsPerS: { fp16: 1e308 } }], /peakFlopsPerS\.fp16: expected a positive number from 1e6 to 1e18/);
+  bad('sm.json', [{ ...GOOD, smCount: 1.5 }], /smCount: expected a positive integer from 1 to 1e8 \(got 1\.5\)$/);
+  bad('tdp.json', [{ ...GOOD, tdpWatts: 1e9 }], /tdpWatts: expected a positive number from 0\.1 to 1e5/);
+  bad('empty.json', [], /devices: expected at least one device \(the array is empty\)$/);
+  bad('dup.json', { devices: [GOOD, { ...GOOD, name: 'Other' }] }, /devices\[1\]\.id: expected an id not used by an earlier device of the file \(got "my-gpu"\)$/);
+  // The edges of the ranges are accepted.
+  const edges = tmpFile('edges.json', JSON.stringify([{ ...GOOD, memoryBandwidthBytesPerS: 1e6, memoryBytes: 2 ** 50, peakFlopsPerS: { fp16: 1e18 }, smCount: 1 }]));
+  assert.equal(loadDeviceFile(edges)[0]!.memoryBandwidthBytesPerS, 1e6);
+  const binary = tmpFile('bin.json', Buffer.from([0x7b, 0x00, 0xff, 0x22]).toString('latin1'));
+  assert.throws(() => loadDeviceFile(binary), (e: unknown) => e instanceof RidgelineError && /readable device file \(JSON\): binary content/.test(e.message));
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-devdir-'));
+  assert.throws(() => loadDeviceFile(dir), (e: unknown) => e instanceof RidgelineError && e.message === `${dir}: expected a readable device file (JSON): is a directory`);
+  // A character device never ends: refused before it is opened.
+  assert.throws(() => loadDeviceFile('/dev/zero'), (e: unknown) => e instanceof RidgelineError && e.message === '/dev/zero: expected a readable device file (JSON): a character device, not a regular file');
+});
+
+test('the measured device file is checked like a device file when `this` is used', () => {
+  const measured = { ...GOOD, id: 'this', vendor: 'x', measured: { adapter: 'test adapter', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' } };
+  setMeasuredDeviceLoader(() => ({ ...measured, name: undefined as unknown as string }));
+  assert.throws(() => getDevice('this'), (e: unknown) => e instanceof RidgelineError && /device\(this\)\.name: expected a non-empty string$/.test(e.message));
+  setMeasuredDeviceLoader(() => ({ ...measured, memoryBytes: 1e300 }));
+  assert.throws(() => getDevice('this'), (e: unknown) => e instanceof RidgelineError && /device\(this\)\.memoryBytes: expected a positive number from 2\^20 to 2\^50/.test(e.message));
+  setMeasuredDeviceLoader(() => measured);
+  assert.equal(getDevice('this').name, GOOD.name);
+  setMeasuredDeviceLoader(null);
 });
 
 test('a device may scale the memory efficiencies (its kernels reach less of the datasheet bandwidth); the scale is checked', () => {

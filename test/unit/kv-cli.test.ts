@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Runs the built CLI (npm run build / the test runner builds first).
@@ -89,6 +91,9 @@ test('ridgeline kv bad input: one line, exit 2, no stack trace', () => {
     [[cfg, '--tp', '3'], /--tp: expected a divisor of the 32 attention heads/],
     [[cfg, '--kv', 'int4', '--residual', '100'], /--residual: expected a residual length >= 0 and a multiple of the group size 32/],
     [[cfg, '--bach', '4'], /--bach: expected a known option/],
+    [[cfg, '--residual', '0'], /^ridgeline: --residual: expected a grouped KV format \(--kv int8, int4 or int2\) for the group size and residual options \(got "fp16"\)$/m],
+    [[cfg, '--group', '64'], /^ridgeline: --group: expected a grouped KV format/],
+    [[cfg, '--devices', '/dev/zero'], /^ridgeline: \/dev\/zero: expected a readable device file \(JSON\): a character device, not a regular file$/m],
     [[join(samples, 'no-such-model.json')], /no-such-model\.json: cannot read the model config/],
     [[], /config: expected a model config.json path/],
   ];
@@ -100,4 +105,15 @@ test('ridgeline kv bad input: one line, exit 2, no stack trace', () => {
     assert.doesNotMatch(r.stderr, /at .*\.[jt]s:\d+/);
     assert.equal(r.stdout, '');
   }
+});
+
+test('ridgeline kv --devices: a device from a JSON file sizes the plan', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-kv-dev-'));
+  const file = join(dir, 'devices.json');
+  // 24 GiB, 90% usable: 21.6 GiB; Llama-2-7B fp16 holds 12.55 GiB of weights.
+  writeFileSync(file, JSON.stringify([{ id: 'card-24', name: 'Card 24', memoryBytes: 24 * 2 ** 30, memoryBandwidthBytesPerS: 1e12, peakFlopsPerS: { fp16: 1e14 }, source: 'test' }]));
+  const r = run(join(samples, 'llama-2-7b.json'), '--devices', file, '--hardware', 'card-24', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { plan: { usableBytes: number; kv: { budgetBytes: number } } };
+  assert.equal(out.plan.usableBytes, 0.9 * 24 * 2 ** 30);
 });

@@ -201,3 +201,21 @@ test('mutated configs either parse to finite numbers or fail with one clean inpu
   }
   assert.ok(parsed > 100, `only ${parsed} mutated configs parsed`);
 });
+
+test('fields the parser would otherwise fill in silently: architectures, first_k_dense_replace, a number too large for a double', () => {
+  rejects(() => parseConfig({ ...raw('llama-2-7b'), architectures: [5] }, 'a.json'), /^a\.json: architectures: expected a list of class names such as \["LlamaForCausalLM"\] \(got \[5\]\)$/);
+  rejects(() => parseConfig({ ...raw('llama-2-7b'), architectures: 'LlamaForCausalLM' }, 'a.json'), /^a\.json: architectures: expected a list of class names/);
+  assert.equal(parseConfig({ ...raw('llama-2-7b'), architectures: [] }, 'a.json').architecture, null);
+  // More dense layers than the model has would make DeepSeek-V3 all dense: 37 B parameters, not 671 B.
+  rejects(() => parseConfig({ ...raw('deepseek-v3'), first_k_dense_replace: 1000 }, 'ds.json'), /^ds\.json: first_k_dense_replace: expected an integer from 0 to 61 \(got 1000\)$/);
+  // JSON.parse reads 1e400 as Infinity: named as such, not as null.
+  rejects(() => parseConfig(JSON.stringify({ ...raw('llama-2-7b'), rope_theta: 'X' }).replace('"X"', '1e400'), 'rt.json'), /^rt\.json: rope_theta: expected a finite number of at least 1e-9 \(got Infinity\)$/);
+});
+
+test('DBRX without attn_config / ffn_config: transformers\' defaults, with a warning naming each', () => {
+  const { attn_config: _a, ffn_config: _f, ...bare } = raw('dbrx-instruct');
+  const spec = parseConfig(bare, 'dbrx.json');
+  assert.ok(spec.warnings.includes("attn_config is missing: transformers' defaults used (kv_n_heads 1, rope_theta 10000)"), spec.warnings.join('; '));
+  assert.ok(spec.warnings.includes("ffn_config is missing: transformers' defaults used (4 experts, top-1, ffn_hidden_size 3584)"), spec.warnings.join('; '));
+  assert.equal(parseConfig(raw('dbrx-instruct'), 'dbrx.json').warnings.filter((w) => w.includes('is missing')).length, 0);
+});
