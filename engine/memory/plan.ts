@@ -2,7 +2,7 @@ import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import { weightFormat } from '../quant/formats';
-import { computedPromptTokens, tpSplit } from '../model/graph';
+import { computedPromptTokens, tpReplicatedParams, tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
@@ -153,9 +153,12 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   const quantized = p.total - high;
   const highBytesPerParam = 2; // tensors a quantized format keeps are served in 16-bit
   const weightsAll = (quantized * wf.bitsPerWeight) / 8 + high * highBytesPerParam;
-  // Tensor parallel splits every projection and the vocab (embedding and lm_head); norms are replicated.
+  // Tensor parallel splits the projections and the vocab (embedding and lm_head); norms are replicated, and so
+  // are the tensors tpReplicatedParams names (MLA's latent projections, the router, K/V heads fewer than tp).
   const normBytes = keep.has('norms') ? p.norms * highBytesPerParam : (p.norms * wf.bitsPerWeight) / 8;
-  const weightsBytes = tp === 1 ? weightsAll : (weightsAll - normBytes) / tp + normBytes;
+  const repl = tpReplicatedParams(spec, tp);
+  const replBytes = (repl.total * wf.bitsPerWeight) / 8;
+  const weightsBytes = tp === 1 ? weightsAll : (weightsAll - normBytes - replBytes) / tp + normBytes + (repl.perDevice * wf.bitsPerWeight) / 8;
 
   // --- KV cache ---
   const f = withGrouping(kvFormat(workload.kv), { groupSize: opts.kvGroupSize, residualTokens: opts.kvResidualTokens });

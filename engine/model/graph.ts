@@ -102,6 +102,30 @@ export function withPrefixHit(w: Workload, cachedPromptTokens: number | undefine
   return cachedPromptTokens ? { ...w, cachedPromptTokens } : w;
 }
 
+/**
+ * Weights tensor parallelism does not split tp ways (the graph keeps them so): `total` parameters over the
+ * model, of which each device holds `perDevice`. MLA's q_a_proj and kv_a_proj (with their norms) and the MoE
+ * router are whole on every device; K/V projections with fewer KV heads than devices hold one KV head per
+ * device (tpSplit). Everything else splits evenly.
+ */
+export function tpReplicatedParams(spec: ModelSpec, tp: number): { total: number; perDevice: number } {
+  if (tp === 1) return { total: 0, perDevice: 0 };
+  const a = spec.attention;
+  const h = spec.hiddenSize;
+  const L = spec.numLayers;
+  let whole = spec.params.router;
+  if (a.mla) {
+    const m = a.mla;
+    whole += L * ((m.qLoraRank === null ? 0 : h * m.qLoraRank + m.qLoraRank) + h * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank);
+    return { total: whole, perDevice: whole };
+  }
+  let kvTotal = 0;
+  if (tpSplit(spec, tp).kvReplicated) {
+    kvTotal = L * (h * a.kvHeads * (a.headDim + a.vHeadDim) + (a.qkvBias ? a.kvHeads * (a.headDim + a.vHeadDim) : 0));
+  }
+  return { total: whole + kvTotal, perDevice: whole + kvTotal / a.kvHeads };
+}
+
 /** Tensor-parallel widths per device; throws when tp does not divide the heads. */
 export function tpSplit(spec: ModelSpec, tp: number): { heads: number; kvHeads: number; kvReplicated: boolean } {
   const a = spec.attention;

@@ -2,5 +2,5 @@
 export * from './types';
 export { parseConfig, loadConfigFile, SUPPORTED_MODEL_TYPES } from './parse';
 export { countParams, attentionParamsPerLayer, denseMlpParams, expertParams, sharedExpertParams, routerParams, mtpParams } from './params';
-export { buildGraph, graphTotals, type GraphOptions, defaultWorkload, computedPromptTokens, withPrefixHit, tpSplit, causalPairs, activationFormat, ACTIVATION_FORMAT_IDS } from './graph';
+export { buildGraph, graphTotals, type GraphOptions, defaultWorkload, computedPromptTokens, withPrefixHit, tpSplit, tpReplicatedParams, causalPairs, activationFormat, ACTIVATION_FORMAT_IDS } from './graph';
 export { kvCacheLayout, kvBytesPerToken, kvElementsPerToken, type KvLayoutGroup } from './kv';

@@ -187,3 +187,36 @@ test('bad workload values: one line naming the option, exit code 2', () => {
     assert.throws(fn, (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && re.test(e.message) && !e.message.includes('\n'));
   }
 });
+
+test('tensor parallelism: weights the graph keeps whole (or one KV head per device) are counted so per device', () => {
+  const bytes = (spec: ReturnType<typeof sample>, tp: number, weights = 'bf16') => planMemory(spec, wl({ tp, weights }), h100).weightsBytes;
+  // Llama-3-70B at tp 16: 8 KV heads over 16 devices, so each device holds one K and one V head of every layer
+  // (80 x 8192 x 128 x 2 parameters), where an even split would give it half of one.
+  const l70 = sample('llama-3-70b');
+  const p = l70.params;
+  const evenly16 = ((p.total - p.norms) * 2) / 16 + p.norms * 2;
+  assert.equal(bytes(l70, 16) - evenly16, (80 * 8192 * 128 * 2 - (80 * 8192 * 1024 * 2) / 16) * 2);
+  assert.equal(bytes(l70, 16) - evenly16, 167_772_160);
+  // At tp 8 the KV heads split evenly: no correction.
+  assert.equal(bytes(l70, 8), ((p.total - p.norms) * 2) / 8 + p.norms * 2);
+  // DeepSeek-V3 in fp8 at tp 8: the router (58 MoE layers x (7168 x 256 + 256 bias)) and the latent
+  // projections (61 layers x (q_a 7168 x 1536 + its norm 1536 + kv_a 7168 x 576 + its norm 512)) stay whole on
+  // every device: 7/8 of them more per device than an even split.
+  const ds = sample('deepseek-v3');
+  const whole = 58 * (7168 * 256 + 256) + 61 * (7168 * 1536 + 1536 + 7168 * 576 + 512);
+  assert.equal(whole, 1_030_038_016);
+  const q = ds.params;
+  const diff = bytes(ds, 8, 'fp8') - bytes(ds, 1, 'fp8') / 8;
+  // Everything but norms and the whole tensors split 8 ways; norms and whole tensors stay: 7/8 of each more.
+  const bitsPerWeight = (bytes(ds, 1, 'fp8') - (q.embeddings + q.lmHead + q.norms) * 2) * 8 / (q.total - q.embeddings - q.lmHead - q.norms);
+  const want = (7 / 8) * (q.norms * 2 + (whole * bitsPerWeight) / 8);
+  assert.ok(Math.abs(diff - want) < 1, `${diff} vs ${want}`);
+  assert.ok(diff > 0.9e9, String(diff)); // about 0.9 GB more per device than before the correction
+  // Still: more devices never hold more weights each.
+  let prev = Infinity;
+  for (const tp of [1, 2, 4, 8, 16, 32, 64]) {
+    const b = bytes(l70, tp);
+    assert.ok(b < prev, `tp ${tp}`);
+    prev = b;
+  }
+});
