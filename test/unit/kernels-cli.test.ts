@@ -15,6 +15,12 @@ before(() => {
   tmp = mkdtempSync(join(tmpdir(), 'ridgeline-kernels-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
+/** Writes a kernel source of these lines into the test folder; returns its path. */
+const sourceFile = (name: string, lines: string[]): string => {
+  const f = join(tmp, name);
+  writeFileSync(f, lines.join('\n'));
+  return f;
+};
 
 test('kernels --format json: the documented shape from the bundled CLI', () => {
   const r = run('samples/kernels/gemm_tiled.cu', '--format', 'json', '--hardware', 'h100-sxm');
@@ -120,20 +126,16 @@ test('kernels --dims: a name the file never mentions is ignored with one warning
 });
 
 test('kernels: an annotation dim that is not a positive integer is a warning naming its line, and is not used', () => {
-  const f = join(tmp, 'neg.cu');
-  writeFileSync(
-    f,
-    [
-      '// ridgeline: ROWS=-8192 COLS=4096',
-      '// ridgeline: HALF=COLS-5000',
-      '__global__ void scale(float* x, int ROWS, int COLS) {',
-      '  int i = blockIdx.x * blockDim.x + threadIdx.x;',
-      '  if (i < ROWS * COLS) x[i] = x[i] * 2.0f;',
-      '}',
-      'void launch(float* x, int ROWS, int COLS) { scale<<<ROWS * COLS / 256, 256>>>(x, ROWS, COLS); }',
-      '',
-    ].join('\n'),
-  );
+  const f = sourceFile('neg.cu', [
+    '// ridgeline: ROWS=-8192 COLS=4096',
+    '// ridgeline: HALF=COLS-5000',
+    '__global__ void scale(float* x, int ROWS, int COLS) {',
+    '  int i = blockIdx.x * blockDim.x + threadIdx.x;',
+    '  if (i < ROWS * COLS) x[i] = x[i] * 2.0f;',
+    '}',
+    'void launch(float* x, int ROWS, int COLS) { scale<<<ROWS * COLS / 256, 256>>>(x, ROWS, COLS); }',
+    '',
+  ]);
   const r = run(f, '--format', 'json');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
@@ -168,19 +170,15 @@ test('kernels <directory>: the path is checked before the extension', () => {
 });
 
 test('kernels: WGSL @workgroup_size with a 0 says each dimension must be at least 1', () => {
-  const f = join(tmp, 'zero.wgsl');
-  writeFileSync(
-    f,
-    [
-      '// ridgeline: N=1024 dispatch=N/64,1,1',
-      '@group(0) @binding(0) var<storage, read_write> x: array<f32>;',
-      '@compute @workgroup_size(0, 0, 0)',
-      'fn zero(@builtin(global_invocation_id) id: vec3<u32>) { x[id.x] = x[id.x] * 2.0; }',
-      '@compute @workgroup_size(64, 0)',
-      'fn partial(@builtin(global_invocation_id) id: vec3<u32>) { x[id.x] = 1.0; }',
-      '',
-    ].join('\n'),
-  );
+  const f = sourceFile('zero.wgsl', [
+    '// ridgeline: N=1024 dispatch=N/64,1,1',
+    '@group(0) @binding(0) var<storage, read_write> x: array<f32>;',
+    '@compute @workgroup_size(0, 0, 0)',
+    'fn zero(@builtin(global_invocation_id) id: vec3<u32>) { x[id.x] = x[id.x] * 2.0; }',
+    '@compute @workgroup_size(64, 0)',
+    'fn partial(@builtin(global_invocation_id) id: vec3<u32>) { x[id.x] = 1.0; }',
+    '',
+  ]);
   const r = run(f, '--format', 'json');
   assert.equal(r.status, 0, r.stderr);
   const ks = JSON.parse(r.stdout).kernels as Array<{ name: string; workgroupSize: unknown; estimateUnavailable?: string }>;
