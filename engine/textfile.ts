@@ -1,54 +1,76 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { RidgelineError } from './errors';
 
 /** The largest JSON input read whole (a model config, a device file): configs are kilobytes. */
 export const MAX_JSON_INPUT_BYTES = 16 * 1024 * 1024;
 
+/** How long a pipe may stay silent before its reader gives up. */
+const PIPE_IDLE_LIMIT_MS = 30_000;
+
 /**
  * Reads a small text input (a config or device file) whole, or says in a few words why it cannot: missing, a
- * folder, not a regular file (a device such as /dev/zero or a named pipe, which would never end or never
- * start), larger than `maxBytes`, or binary. Never blocks on a pipe: the kind of file is checked before it is
- * opened.
+ * folder, a device such as /dev/zero (an endless or empty stream), larger than `maxBytes`, or binary. A pipe
+ * (`/dev/stdin` fed by `cat`, a shell's `<(...)`) is read until its writer closes it; one with no writer, or
+ * one silent for 30 s, is an error, never a hang: it is opened without waiting for a writer.
  */
 export function readTextInput(path: string, maxBytes = MAX_JSON_INPUT_BYTES): { text: string } | { why: string } {
-  let size: number;
+  let pipe = false;
   try {
     const st = statSync(path);
     if (st.isDirectory()) return { why: 'is a directory' };
-    if (!st.isFile()) return { why: `${kindOf(st)}, not a regular file` };
-    size = st.size;
+    pipe = st.isFIFO();
+    if (!st.isFile() && !pipe) return { why: `${fileKind(st)}, not a regular file` };
+    if (st.size > maxBytes) return { why: tooLarge(maxBytes, st.size) };
   } catch (e) {
     return { why: errnoWhy(e) };
   }
-  if (size > maxBytes) return { why: `${(size / 1024 / 1024).toFixed(1)} MB, more than the ${maxBytes / 1024 / 1024} MB a JSON input may have` };
   let fd: number | null = null;
   try {
-    fd = openSync(path, 'r');
-    // The file may have grown since the stat: read no more than the limit and one byte.
-    const cap = Math.min(fstatSync(fd).size, maxBytes + 1);
-    const buf = Buffer.alloc(cap);
+    fd = openSync(path, pipe ? constants.O_RDONLY | constants.O_NONBLOCK : 'r');
+    // Read no more than the limit and one byte: a file may grow after the stat, a pipe has no size.
+    const buf = Buffer.alloc(pipe ? 64 * 1024 : Math.min(fstatSync(fd).size, maxBytes) + 1);
+    const chunks: Buffer[] = [];
     let n = 0;
-    while (n < cap) {
-      const got = readSync(fd, buf, n, cap - n, null);
+    let idleMs = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || idleMs >= PIPE_IDLE_LIMIT_MS) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // the writer has not written yet
+        idleMs += 10;
+        continue;
+      }
       if (got === 0) break;
+      idleMs = 0;
+      chunks.push(Buffer.from(buf.subarray(0, got)));
       n += got;
+      if (n > maxBytes) return { why: tooLarge(maxBytes) };
     }
-    if (n > maxBytes) return { why: `more than the ${maxBytes / 1024 / 1024} MB a JSON input may have` };
-    const bytes = buf.subarray(0, n);
+    if (pipe && n === 0) return { why: 'a pipe that gave no data: nothing writes to it' };
+    const bytes = Buffer.concat(chunks, n);
     if (bytes.includes(0)) return { why: 'binary content (a NUL byte), not text' };
     return { text: bytes.toString('utf8') };
   } catch (e) {
-    return { why: errnoWhy(e) };
+    return { why: (e as NodeJS.ErrnoException).code === 'EAGAIN' ? `a pipe silent for ${PIPE_IDLE_LIMIT_MS / 1000} s` : errnoWhy(e) };
   } finally {
     if (fd !== null) closeSync(fd);
   }
 }
 
-function kindOf(st: import('node:fs').Stats): string {
+function tooLarge(maxBytes: number, size?: number): string {
+  const limit = `the ${maxBytes / 1024 / 1024} MB a JSON input may have`;
+  return size === undefined ? `more than ${limit}` : `${(size / 1024 / 1024).toFixed(1)} MB, more than ${limit}`;
+}
+
+/** What a path is when it is not a regular file (for errors): "a character device", "a named pipe", ... */
+export function fileKind(st: Stats): string {
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isFIFO()) return 'a named pipe';
   if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a folder';
   return 'not a file';
 }
 

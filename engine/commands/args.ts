@@ -38,8 +38,10 @@ export class Args {
             i++;
           }
         }
+      } else if (a === '-h' && booleanFlags.includes('--help')) {
+        set('--help', true);
       } else if (/^-[A-Za-z]/.test(a)) {
-        throw inputError({ field: a, expected: 'an option spelled with two dashes, such as --batch (see `ridgeline help`)' });
+        throw inputError({ field: a, expected: 'an option spelled with two dashes (`ridgeline help <command>` lists them)' });
       } else {
         this.positional.push(a);
       }
@@ -53,7 +55,6 @@ export class Args {
 
   flag(name: string): boolean {
     this.used.add(name);
-    if (this.missingValue.has(name)) return true; // a flag read by name: `--quick` last on the line
     return this.options.get(name) === true || this.options.get(name) === 'true';
   }
 

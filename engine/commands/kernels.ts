@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
+import { fileKind } from '../textfile';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { KernelAnalyzer, MAX_SOURCE_BYTES, dimsNotInSource, languageOf, parseDimsOption, renderKernelTable, skipReason, type KernelFileReport, type KernelLanguage } from '../kernels/index';
 
@@ -107,7 +108,7 @@ export const kernelsCommand: Command = {
     let size: number;
     try {
       const st = statSync(file);
-      if (!st.isFile()) throw inputError({ file, field: 'path', expected: 'a regular file' });
+      if (!st.isFile()) throw inputError({ file, field: 'path', expected: `a regular file, not ${fileKind(st)}` });
       size = st.size;
     } catch (e) {
       if (e instanceof Error && e.name === 'RidgelineError') throw e;

@@ -90,7 +90,7 @@ const paddedRowsCache = new Map<string, { tiles: readonly number[]; rows: number
  * `experts` uniformly, so one expert receives X ~ Binomial(tokens, topK / experts) rows and computes
  * paddedM(X) of them (none when X = 0): the rows are never split evenly, and the experts above a tile boundary
  * pad to the next tile. Mixtral's 128-token prefill (top 2 of 8) has 32 rows per expert on average, yet an
- * expert gets more than 32 (and pads to 64) with probability 0.46. The pmf is summed from its mode outwards
+ * expert gets more than 32 (and pads to 48 or more) with probability 0.46. The pmf is summed from its mode outwards
  * until its terms fall below 1e-13 of the mode's. Past the largest tile, with a spread of at least half of it,
  * the rows' remainders are uniform: the expectation is then the mean plus (tile - 1) / 2 rows.
  */

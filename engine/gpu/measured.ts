@@ -3,11 +3,13 @@
  * $RIDGELINE_CACHE_DIR/measured-device.json, default ~/.cache/ridgeline/measured-device.json
  * ($XDG_CACHE_HOME/ridgeline when that is set). Node-only (file system).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { inputError } from '../errors';
 import type { Device } from '../hardware/types';
+import { validateDevice } from '../hardware/validate';
+import { parseJsonInput, readTextInput } from '../textfile';
 
 export const MEASURED_FILE = 'measured-device.json';
 
@@ -28,19 +30,16 @@ export function measuredDevicePath(): string {
  */
 export function loadMeasuredDevice(): Device | null {
   const file = measuredDevicePath();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
+  const read = readTextInput(file);
+  if ('why' in read) {
+    if (read.why === 'no such file') return null;
+    throw inputError({ file, expected: `a readable measured device (${read.why}); run \`ridgeline bench\` again` });
   }
-  let d: unknown;
-  try {
-    d = JSON.parse(text);
-  } catch (e) {
-    throw inputError({ file, expected: `valid JSON (${(e as Error).message}); run \`ridgeline bench\` again` });
-  }
-  return checkMeasured(d, file);
+  const d = parseJsonInput(read.text, file, 'a measured device; run `ridgeline bench` again');
+  checkMeasured(d, file);
+  // The same checks as any device file: the file may have been edited since `ridgeline bench` wrote it.
+  validateDevice(structuredClone(d), file);
+  return d as Device;
 }
 
 function checkMeasured(d: unknown, file: string): Device {
@@ -67,6 +66,7 @@ function checkMeasured(d: unknown, file: string): Device {
 export function saveMeasuredDevice(d: Device): string {
   const file = measuredDevicePath();
   checkMeasured(d, file);
+  validateDevice(structuredClone(d), file); // what `--hardware this` will check when it reads the file back
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(d, null, 2) + '\n');

@@ -2,6 +2,7 @@ import { inputError } from '../errors';
 import { kvFormat } from '../memory/kvFormats';
 import { weightFormat } from '../quant/formats';
 import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, Workload } from './types';
+import { mlaDownParamsPerLayer } from './params';
 
 /**
  * ModelSpec + Workload -> per-device op graph for one phase.
@@ -115,8 +116,7 @@ export function tpReplicatedParams(spec: ModelSpec, tp: number): { total: number
   const L = spec.numLayers;
   let whole = spec.params.router;
   if (a.mla) {
-    const m = a.mla;
-    whole += L * ((m.qLoraRank === null ? 0 : h * m.qLoraRank + m.qLoraRank) + h * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank);
+    whole += L * mlaDownParamsPerLayer(a.mla, h);
     return { total: whole, perDevice: whole };
   }
   let kvTotal = 0;

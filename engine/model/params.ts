@@ -1,22 +1,28 @@
-import type { AttentionSpec, MlpSpec, ModelSpec, MoeMlpSpec, ParamBreakdown } from './types';
+import type { AttentionSpec, MlaSpec, MlpSpec, ModelSpec, MoeMlpSpec, ParamBreakdown } from './types';
 
 /**
  * Exact parameter counts, module by module, as the `transformers` implementation of each family creates
  * them (weights and biases). Checked against published counts in test/unit/model-params.test.ts.
  */
 
+/**
+ * MLA's down projections of one layer, which take the whole hidden state: q_a_proj with q_a_layernorm (when
+ * queries are low-rank) and kv_a_proj_with_mqa with kv_a_layernorm.
+ */
+export function mlaDownParamsPerLayer(m: MlaSpec, hidden: number): number {
+  const qA = m.qLoraRank === null ? 0 : hidden * m.qLoraRank + m.qLoraRank;
+  return qA + hidden * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank;
+}
+
 /** Parameters of one layer's attention block (projections, biases, MLA low-rank norms). */
 export function attentionParamsPerLayer(a: AttentionSpec, hidden: number): number {
   if (a.mla) {
     const m = a.mla;
     const qHead = m.qkNopeHeadDim + m.qkRopeHeadDim;
-    const q = m.qLoraRank === null
-      ? hidden * a.heads * qHead // q_proj
-      : hidden * m.qLoraRank + m.qLoraRank + m.qLoraRank * a.heads * qHead; // q_a_proj, q_a_layernorm, q_b_proj
-    const kvA = hidden * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank; // kv_a_proj_with_mqa, kv_a_layernorm
+    const qUp = m.qLoraRank === null ? hidden * a.heads * qHead : m.qLoraRank * a.heads * qHead; // q_proj or q_b_proj
     const kvB = m.kvLoraRank * a.heads * (m.qkNopeHeadDim + m.vHeadDim); // kv_b_proj
     const o = a.heads * m.vHeadDim * hidden; // o_proj
-    return q + kvA + kvB + o;
+    return mlaDownParamsPerLayer(m, hidden) + qUp + kvB + o;
   }
   const qOut = a.heads * a.headDim;
   const kOut = a.kvHeads * a.headDim;

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { fileKind } from '../textfile';
 import { basename, dirname, join, resolve } from 'node:path';
 import { RidgelineError, inputError } from '../errors';
 
@@ -58,16 +59,6 @@ export function readExact(fd: number, buf: Uint8Array, bufOffset: number, length
     if (n === 0) throw bad(file, `unexpected end of file at byte ${position + done} (wanted ${length - done} more bytes)`);
     done += n;
   }
-}
-
-/** What a path is when it is neither a regular file nor a folder (for errors). */
-function fileKind(st: Stats): string {
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isDirectory()) return 'a folder';
-  return 'something other than a file';
 }
 
 /**

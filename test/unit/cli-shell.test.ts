@@ -47,7 +47,7 @@ test('options: given twice, unknown without a value, a single dash, an empty har
     [['analyze', cfg, '--foo', '--batch', '2'], '--foo: expected a known option (see `ridgeline help`)'],
     [['analyze', cfg, '--batch'], '--batch: expected a value after the option'],
     [['analyze', cfg, '--batch', '--tp', '2'], '--batch: expected a value after the option'],
-    [['analyze', cfg, '-b', '2'], '-b: expected an option spelled with two dashes, such as --batch (see `ridgeline help`)'],
+    [['analyze', cfg, '-b', '2'], '-b: expected an option spelled with two dashes (`ridgeline help <command>` lists them)'],
     [['analyze', cfg, '--hardware', ''], '--hardware: expected a hardware id: h100-sxm, h100-pcie, h200, b200, a100-80gb, a100-40gb, l40s, l4, a10g, t4, v100, rtx-4090, rtx-3090, quadro-rtx-8000, rtx-a6000, mi300x, mi250x, apple-m2-ultra, apple-m3-max, cpu-generic'],
   ];
   for (const [args, want] of cases) {
@@ -55,15 +55,34 @@ test('options: given twice, unknown without a value, a single dash, an empty har
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stderr, `ridgeline: ${want}\n`, args.join(' '));
   }
+  // -h is --help, on a command as at the top level.
+  const h = run('analyze', cfg, '-h');
+  assert.equal(h.status, 0, h.stderr);
+  assert.match(h.stdout, /^ridgeline analyze <config.json> \[options\]/);
 });
 
-test('a model config that is a device or a named pipe is refused before it is opened (no hang, no crash)', () => {
+test('a model config that is a device is refused before it is opened; a pipe is read, or named when nothing writes to it (no hang, no crash)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-fifo-'));
   const fifo = join(dir, 'config.json');
   spawnSync('mkfifo', [fifo]);
-  for (const [cmd, path, kind] of [['analyze', '/dev/zero', 'a character device'], ['kv', '/dev/urandom', 'a character device'], ['quant', fifo, 'a named pipe'], ['analyze', fifo, 'a named pipe']]) {
-    const r = spawnSync(process.execPath, [cli, cmd!, path!], { encoding: 'utf8', timeout: 20000 });
+  const cases: Array<[string, string, string]> = [
+    ['analyze', '/dev/zero', 'a character device, not a regular file'],
+    ['kv', '/dev/urandom', 'a character device, not a regular file'],
+    ['quant', fifo, 'a pipe that gave no data: nothing writes to it'],
+    ['analyze', fifo, 'a pipe that gave no data: nothing writes to it'],
+  ];
+  for (const [cmd, path, why] of cases) {
+    const r = spawnSync(process.execPath, [cli, cmd, path], { encoding: 'utf8', timeout: 20000 });
     assert.equal(r.status, 2, `${cmd} ${path}: ${r.stderr} ${String(r.error ?? '')}`);
-    assert.equal(r.stderr, `ridgeline: ${path}: cannot read the model config (${kind}, not a regular file); expected a Hugging Face config.json\n`);
+    assert.equal(r.stderr, `ridgeline: ${path}: cannot read the model config (${why}); expected a Hugging Face config.json\n`);
   }
+  // A config piped in through /dev/stdin is read whole: the same analysis as from the file.
+  const cfg = join(__dirname, '../../samples/llama-2-7b.json');
+  // A shell pipe (node's own `input` option hands the child a socket, not a pipe).
+  const piped = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" analyze /dev/stdin --format json', 'sh', cfg, process.execPath, cli], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(piped.status, 0, piped.stderr);
+  const fromFile = JSON.parse(run('analyze', cfg, '--format', 'json').stdout) as { model: { params: { total: number } }; decode: { timeS: number } };
+  const fromPipe = JSON.parse(piped.stdout) as typeof fromFile;
+  assert.equal(fromPipe.model.params.total, 6_738_415_616);
+  assert.equal(fromPipe.decode.timeS, fromFile.decode.timeS);
 });

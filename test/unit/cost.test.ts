@@ -91,7 +91,7 @@ test('peak follows the dtype the op computes in, with a stated fallback', () => 
   assert.ok(r.ops.filter((o) => o.computeDtype === 'fp8').every((o) => o.peakDtype === 'fp16'));
 });
 
-test('flat-GEMM tile padding: m is padded to 16/32/64/128, then multiples of 128', () => {
+test('flat-GEMM tile padding (paddedM with a given tile list): m pads to the smallest tile that covers it, then to multiples of the largest', () => {
   assert.equal(paddedM(1, [16, 32, 64, 128]), 16);
   assert.equal(paddedM(17, [16, 32, 64, 128]), 32);
   assert.equal(paddedM(65, [16, 32, 64, 128]), 128);

@@ -160,13 +160,13 @@ test('kernels <directory>: the path is checked before the extension', () => {
   for (const dir of ['samples/kernels', tmp]) {
     const r = run(dir);
     assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim(), `ridgeline: ${dir}: path: expected a regular file`);
+    assert.equal(r.stderr.trim(), `ridgeline: ${dir}: path: expected a regular file, not a folder`);
   }
   // a directory whose name ends in .cu is still a directory
   const d = join(tmp, 'dir.cu');
   mkdirSync(d, { recursive: true });
   const r = run(d);
-  assert.equal(r.stderr.trim(), `ridgeline: ${d}: path: expected a regular file`);
+  assert.equal(r.stderr.trim(), `ridgeline: ${d}: path: expected a regular file, not a folder`);
 });
 
 test('kernels: WGSL @workgroup_size with a 0 says each dimension must be at least 1', () => {
