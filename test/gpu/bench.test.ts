@@ -126,7 +126,7 @@ test('measured device file: round trip, absent, and a corrupt file named in one 
       (e: unknown) => e instanceof RidgelineError && e.message.includes('measured-device.json: memoryBandwidthBytesPerS: expected a positive number (got -1)'),
     );
     writeFileSync(measuredDevicePath(), '{oops');
-    assert.throws(() => loadMeasuredDevice(), (e: unknown) => e instanceof RidgelineError && /measured-device\.json: expected valid JSON/.test(e.message));
+    assert.throws(() => loadMeasuredDevice(), (e: unknown) => e instanceof RidgelineError && /measured-device\.json: malformed JSON at line 1, column 2: expected a measured device; run `ridgeline bench` again/.test(e.message));
     assert.ok(readFileSync(measuredDevicePath(), 'utf8').length > 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
