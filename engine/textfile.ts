@@ -32,13 +32,14 @@ export function readTextInput(path: string, maxBytes = MAX_JSON_INPUT_BYTES): { 
     const chunks: Buffer[] = [];
     let n = 0;
     let idleMs = 0;
+    const waitCell = pipe ? new Int32Array(new SharedArrayBuffer(4)) : null;
     for (;;) {
       let got: number;
       try {
         got = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || idleMs >= PIPE_IDLE_LIMIT_MS) throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // the writer has not written yet
+        Atomics.wait(waitCell!, 0, 0, 10); // the writer has not written yet
         idleMs += 10;
         continue;
       }

@@ -10,9 +10,10 @@ import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
 import { renderAnalysisMarkdown, renderAnalysisTable } from '../../engine/report/analysis';
 import { allreduceCallLatencyS, costParamsFor } from '../../engine/cost/params';
-import { runValidation, validationRows, validationStats, withinGoal, withRowParams } from '../../engine/cost/validate';
+import { metricOf, runValidation, validationRows, validationStats, withinGoal, withRowParams } from '../../engine/cost/validate';
 import { defaultCostParams } from '../../engine/cost/params';
 import { servingEngine } from '../../engine/cost/engines';
+import { medianOfSorted } from '../../engine/cost/evidence';
 
 const samples = join(__dirname, '../../samples');
 const cli = join(__dirname, '../../dist/cli.js');
@@ -568,4 +569,23 @@ test('the batch-sweep line says plainly when not even one sequence fits in memor
   const r8 = analyze(big, defaultWorkload(big, { tp: 8 }), getDevice('mi300x'));
   assert.ok(r8.batchSweep.maxBatchFits > 0);
   assert.match(renderAnalysisTable(r8), new RegExp(`, up to batch ${r8.batchSweep.maxBatchFits} fits in memory\\n`));
+});
+
+test("validation: TensorRT-LLM 0.9.0's Mixtral rows priced as FP8 (as the table says) and as W8A16, as the README states", () => {
+  const rows = validationRows().filter((r) => r.id.startsWith('trtllm09-') && r.model === 'mixtral-8x7b');
+  assert.equal(rows.length, 18);
+  const spec = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const errors = (keep: (hw: string) => boolean, w8a16: boolean) =>
+    rows.filter((r) => keep(r.hardware)).map((r) => {
+      const w = { batch: r.batch, promptTokens: r.promptTokens, generateTokens: r.generateTokens, weights: w8a16 ? 'int8' : r.weights, activations: w8a16 ? 'fp16' : r.activations, kv: r.kv, tp: r.tp };
+      const res = analyze(spec, w, getDevice(r.hardware), { sweeps: false, params: r.params ? withRowParams(undefined, r.params) : undefined });
+      return (metricOf(res, r.metric) - r.measured) / r.measured;
+    });
+  const summary = (e: number[]) => [e.filter(withinGoal).length, Math.round(medianOfSorted(e.map(Math.abs).sort((a, b) => a - b)) * 1000) / 10];
+  const hopper = (hw: string) => hw === 'h100-sxm' || hw === 'h200';
+  // H100/H200: 7 of 12 within 15% as W8A16 (median 14.5%), 3 as FP8 (44.5%); L40S: 2 of 6 against 4.
+  assert.deepEqual(summary(errors(hopper, true)), [7, 14.5]);
+  assert.deepEqual(summary(errors(hopper, false)), [3, 44.5]);
+  assert.equal(summary(errors((hw) => hw === 'l40s', true))[0], 2);
+  assert.equal(summary(errors((hw) => hw === 'l40s', false))[0], 4);
 });

@@ -484,3 +484,19 @@ test('the largest batch the CLI accepts analyzes (the decode batch slope stays w
   const r2 = analyze(gpt2, defaultWorkload(gpt2, { batch: 600_000, promptTokens: 1, generateTokens: 2 }), getDevice('h100-sxm'));
   assert.ok(r2.decode.timeS > 0);
 });
+
+test("tile padding: the README's figures (Batch and tiles; MoE)", () => {
+  const drop = (file: string, device: string, from: number, to: number, extra: Partial<Workload> = {}) => {
+    const spec = loadConfigFile(join(samples, file));
+    const t = analyze(spec, defaultWorkload(spec, extra), getDevice(device), { sweepBatches: [from, to] }).batchSweep.tokensPerS;
+    return Math.round((1 - t[1]! / t[0]!) * 1000) / 1000;
+  };
+  // Llama-3-8B on an A100: 6.6% from batch 112 to 113 (113 rows pad to 128), 5.2% from 64 to 65.
+  assert.equal(drop('llama-3-8b.json', 'a100-80gb', 112, 113), 0.066);
+  assert.equal(drop('llama-3-8b.json', 'a100-80gb', 64, 65), 0.052); // 65 rows pad to 80
+  // Ternary Llama-2-70B on an RTX 3090: 16% from batch 1 to 2, 35% from 16 to 17.
+  assert.equal(drop('llama-2-70b.json', 'rtx-3090', 1, 2, { weights: 'ternary' }), 0.16);
+  assert.equal(drop('llama-2-70b.json', 'rtx-3090', 16, 17, { weights: 'ternary' }), 0.348);
+  // Mixtral's 128-token prefill with the default tiles: 314 expert rows computed for 256 real ones.
+  assert.equal(Math.round(expectedPaddedRows(8, 2, 128, defaultCostParams().gemmTileM)), 314);
+});
