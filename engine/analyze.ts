@@ -40,6 +40,13 @@ export interface AnalyzeOptions {
   sweepBatches?: number[];
 }
 
+/**
+ * Vendors the cost model knows: nvidia and amd GEMMs run on matrix units (cost/roofline.ts matrixUnits), apple and
+ * generic (CPU) ones on SIMD units. A user device naming another vendor, or none (`custom`), gets the SIMD pricing
+ * and a warning that says so.
+ */
+const KNOWN_VENDORS = ['nvidia', 'amd', 'apple', 'generic'];
+
 /** Interconnect assumed when tp > 1 and the device lists none: PCIe Gen4 x16, per direction. */
 const FALLBACK_LINK = { kind: 'PCIe Gen4 x16 (assumed: the device lists no interconnect)', bandwidthBytesPerS: 32e9 };
 
@@ -54,6 +61,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   if (workload.tp > 1 && !link) {
     link = FALLBACK_LINK;
     warnings.push(`${device.id} lists no interconnect: tensor-parallel all-reduce assumed over ${FALLBACK_LINK.kind}`);
+  }
+  if (!device.measured && !KNOWN_VENDORS.includes(device.vendor)) {
+    warnings.push(`${device.id}: vendor "${device.vendor}" is none of ${KNOWN_VENDORS.join(', ')}: its GEMMs are priced as SIMD kernels, without tensor-core or matrix-core tiles (set "vendor": "nvidia" or "amd" for a GPU that has them)`);
   }
   const linkUsed = link ?? FALLBACK_LINK;
   const linkEfficiency = (kind: string) => (isPcie(kind) ? params.pcieCommEfficiency : params.efficiency.comm.memory);
@@ -269,7 +279,8 @@ function totals(costs: readonly OpCost[]): Totals {
   let timeS = 0;
   for (const c of costs) {
     flops += c.flops;
-    bytes += c.bytes;
+    // Device memory traffic only: an all-reduce's message crosses the interconnect, not the DRAM the MBU is of.
+    if (c.opClass !== 'comm') bytes += c.bytes;
     timeS += c.timeS;
     addTime(byBound, c.bound, c.timeS);
   }

@@ -106,7 +106,7 @@ export function allreduceCallLatencyS(p: Pick<CostParams, 'allreduceLatencyS' | 
   return tp > 1 ? p.allreduceLatencyS + 2 * (tp - 1) * p.allreduceStepLatencyS : 0;
 }
 
-const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm', 'comm'];
+export const CLASSES: readonly OpClass[] = ['gemm', 'attention', 'elementwise', 'norm', 'comm'];
 /** The classes that run on the matrix units, whose dense kernels pull the clock down (computeEfficiencyScale). */
 const MATRIX_CLASSES: readonly OpClass[] = ['gemm', 'attention'];
 

@@ -26,8 +26,8 @@ export interface PeakChoice {
 
 /** Where each dtype falls back to when a device has no native peak for it. */
 const FALLBACK: Record<Dtype, readonly Dtype[]> = {
-  fp32: ['fp32', 'tf32', 'fp16'],
-  tf32: ['tf32', 'fp32', 'fp16'],
+  fp32: ['fp32', 'tf32', 'fp16', 'bf16'],
+  tf32: ['tf32', 'fp32', 'fp16', 'bf16'],
   fp16: ['fp16', 'bf16', 'fp32'],
   bf16: ['bf16', 'fp16', 'fp32'],
   fp8: ['fp8', 'fp16', 'bf16', 'fp32'],
@@ -43,7 +43,7 @@ export function peakFor(device: Device, dtype: Dtype): PeakChoice {
       return d === dtype ? { dtype: d, flopsPerS: v } : { dtype: d, flopsPerS: v, note: `${device.id} has no native ${dtype}: ${dtype} ops run at the ${d} peak` };
     }
   }
-  // validateDevice guarantees one of fp32/fp16/bf16/fp8/int8; take the largest.
+  // Unreached for a validated device (it has one of fp32/fp16/bf16, which ends every list); take the largest.
   let best: Dtype = 'fp32';
   let v = 0;
   for (const [k, x] of Object.entries(device.peakFlopsPerS)) if ((x ?? 0) > v) { v = x!; best = k as Dtype; }

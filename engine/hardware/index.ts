@@ -3,9 +3,9 @@ import type { Device } from './types';
 import { inputError, RidgelineError } from '../errors';
 import data from './devices.json';
 import { loadMeasuredDevice, measuredDevicePath } from '../gpu/measured';
-import { isObj, validateDevice } from './validate';
+import { checkUserDeviceId, closeMatches, isObj, MEASURED_DEVICE_ID, validateDevice } from './validate';
 
-export { validateDevice } from './validate';
+export { closeMatches, validateDevice } from './validate';
 
 export type { Device } from './types';
 
@@ -25,7 +25,11 @@ export function listDevices(): Device[] {
  * Each one is validated first; a bad one throws and nothing is registered.
  */
 export function registerDevices(list: readonly Device[], file = 'devices'): void {
-  const ok = list.map((d) => validateDevice(d, file));
+  const ok = list.map((d) => {
+    const v = validateDevice(d, file);
+    checkUserDeviceId(v, file);
+    return v;
+  });
   for (const d of ok) registered.set(d.id, d);
 }
 
@@ -56,7 +60,7 @@ export function isBuiltInDevice(device: Device): boolean {
 export function getDevice(id: string, field = '--hardware'): Device {
   const key = id.trim().toLowerCase();
   if (key === '') throw inputError({ field, expected: `a hardware id: ${listDevices().map((d) => d.id).join(', ')}` });
-  if (key === 'this') {
+  if (key === MEASURED_DEVICE_ID) {
     const d = measuredLoader();
     if (!d) throw new RidgelineError(`${field}: no measured device: run \`ridgeline bench\` first`, { exitCode: 2, field });
     // The file `ridgeline bench` wrote can be edited or damaged since: the same checks as any device file.
@@ -79,42 +83,15 @@ export function loadDeviceFile(path: string): Device[] {
   const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.devices) ? raw.devices : null;
   if (!list) throw inputError({ file: path, field: 'devices', expected: 'an array of devices' });
   if (list.length === 0) throw inputError({ file: path, field: 'devices', expected: 'at least one device (the array is empty)' });
-  const devices = list.map((d: unknown, i: number) => validateDevice(d, path, `devices[${i}]`));
+  const devices = list.map((d: unknown, i: number) => {
+    const v = validateDevice(d, path, `devices[${i}]`);
+    checkUserDeviceId(v, path, `devices[${i}]`);
+    return v;
+  });
   const seen = new Set<string>();
   devices.forEach((d, i) => {
     if (seen.has(d.id)) throw inputError({ file: path, field: `devices[${i}].id`, expected: 'an id not used by an earlier device of the file', got: d.id });
     seen.add(d.id);
   });
   return devices;
-}
-
-/** Ids within a small edit distance of `key`, or sharing a token with it, best first. */
-export function closeMatches(key: string, ids: readonly string[], max = 4): string[] {
-  const scored = ids.map((id) => {
-    let s = editDistance(key, id);
-    if (id.includes(key) || key.includes(id)) s = Math.min(s, 1);
-    const tokens = key.split(/[-_ ]/).filter((t) => t.length >= 2);
-    if (tokens.some((t) => id.split('-').includes(t))) s = Math.min(s, 2);
-    return { id, s };
-  });
-  const limit = Math.max(2, Math.ceil(key.length / 3));
-  return scored
-    .filter((x) => x.s <= limit)
-    .sort((a, b) => a.s - b.s || a.id.localeCompare(b.id))
-    .slice(0, max)
-    .map((x) => x.id);
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
 }

@@ -1,8 +1,31 @@
 import type { Dtype } from '../model/types';
 import type { Device } from './types';
 import { inputError } from '../errors';
+import { CLASSES } from '../cost/params';
 
 const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+
+/** Every field a device may have (types.ts); any other name is a misspelling, except `$`-prefixed comments. */
+const DEVICE_FIELDS = [
+  'id', 'name', 'vendor', 'source', 'memoryBytes', 'memoryBandwidthBytesPerS', 'peakFlopsPerS', 'l2CacheBytes',
+  'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock',
+  'registersPerSm', 'simdWidth', 'interconnect', 'tdpWatts', 'memoryEfficiencyScale', 'memoryEfficiencySource',
+  'computeEfficiencyScale', 'computeEfficiencySource', 'fp16AccumulateFlopsPerS', 'measured',
+];
+const INTERCONNECT_FIELDS = ['kind', 'bandwidthBytesPerS'];
+const MEASURED_FIELDS = ['adapter', 'dispatchOverheadS', 'efficiency', 'dateIso'];
+/** Keys of measured.efficiency: an op class (both sides) or `class.compute` / `class.memory`. */
+const EFFICIENCY_KEYS = CLASSES.flatMap((c) => [c, `${c}.compute`, `${c}.memory`]);
+
+/** The id the device measured on this machine is served under; no user device may take it. */
+export const MEASURED_DEVICE_ID = 'this';
+
+/** A user device (file or settings) may not take the measured device's id: `--hardware this` would hide it. */
+export function checkUserDeviceId(d: Device, file: string, at = 'device'): void {
+  if (d.id === MEASURED_DEVICE_ID) {
+    throw inputError({ file, field: `${at}(${d.id}).id`, expected: `an id other than "${MEASURED_DEVICE_ID}", which names the device \`ridgeline bench\` measured on this machine` });
+  }
+}
 
 export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,10 +78,23 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
       throw inputError({ file, field: where(f), expected: `${what} from ${boundText(min)} to ${boundText(max)}`, got: v });
     }
   };
+  // A misspelled optional field would otherwise be dropped without a word (tdpWats: no energy estimate).
+  const known = (obj: Record<string, unknown>, fields: readonly string[], prefix: string) => {
+    for (const k of Object.keys(obj)) {
+      if (fields.includes(k) || k.startsWith('$')) continue;
+      const close = closeMatches(k.toLowerCase(), fields.map((f) => f.toLowerCase()), 1);
+      const hint = close.length ? ` (did you mean ${fields.find((f) => f.toLowerCase() === close[0])}?)` : '';
+      throw inputError({ file, field: where(`${prefix}${k}`), expected: `a known field${hint}: ${fields.join(', ')}` });
+    }
+  };
+  known(d, DEVICE_FIELDS, '');
   str('id');
   str('name');
   str('source');
+  // The vendor decides whether GEMMs run on matrix units (nvidia, amd: tensor / matrix cores, whole tiles);
+  // any other vendor, or none, prices them as SIMD kernels (cost/roofline.ts matrixUnits).
   if (d.vendor === undefined) d.vendor = 'custom';
+  else str('vendor');
   pos(d.memoryBytes, 'memoryBytes');
   pos(d.memoryBandwidthBytesPerS, 'memoryBandwidthBytesPerS');
   if (!isObj(d.peakFlopsPerS)) throw inputError({ file, field: where('peakFlopsPerS'), expected: `an object of dense FLOP/s per dtype (${DTYPES.join(', ')})` });
@@ -67,8 +103,9 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
     if (!(DTYPES as readonly string[]).includes(k)) throw inputError({ file, field: where(`peakFlopsPerS.${k}`), expected: `a dtype: ${DTYPES.join(', ')}` });
     pos(v, `peakFlopsPerS.${k}`);
   }
-  if (!['fp32', 'fp16', 'bf16', 'fp8', 'int8'].some((k) => k in peaks)) {
-    throw inputError({ file, field: where('peakFlopsPerS'), expected: 'at least one of fp32, fp16, bf16, fp8, int8' });
+  // Float math needs a float roof: an int8 peak is no rate for fp16 GEMMs or norms.
+  if (!['fp32', 'fp16', 'bf16'].some((k) => k in peaks)) {
+    throw inputError({ file, field: where('peakFlopsPerS'), expected: 'at least one floating-point peak: fp32, fp16 or bf16' });
   }
   for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'tdpWatts']) {
     if (d[f] !== undefined) pos(d[f], f);
@@ -82,22 +119,60 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
   if (d.fp16AccumulateFlopsPerS !== undefined) pos(d.fp16AccumulateFlopsPerS, 'fp16AccumulateFlopsPerS');
   if (d.interconnect !== undefined) {
     if (!isObj(d.interconnect)) throw inputError({ file, field: where('interconnect'), expected: '{ kind, bandwidthBytesPerS }' });
+    known(d.interconnect, INTERCONNECT_FIELDS, 'interconnect.');
     pos(d.interconnect.bandwidthBytesPerS, 'interconnect.bandwidthBytesPerS');
     if (typeof d.interconnect.kind !== 'string') throw inputError({ file, field: where('interconnect.kind'), expected: 'a string' });
   }
   if (d.measured !== undefined) {
     if (!isObj(d.measured)) throw inputError({ file, field: where('measured'), expected: 'an object' });
     const m = d.measured;
+    known(m, MEASURED_FIELDS, 'measured.');
+    for (const f of ['adapter', 'dateIso']) {
+      if (typeof m[f] !== 'string' || (m[f] as string).trim() === '') throw inputError({ file, field: where(`measured.${f}`), expected: 'a non-empty string', got: m[f] });
+    }
     if (typeof m.dispatchOverheadS !== 'number' || !Number.isFinite(m.dispatchOverheadS) || m.dispatchOverheadS < 0) {
       throw inputError({ file, field: where('measured.dispatchOverheadS'), expected: 'a number >= 0 (seconds)', got: m.dispatchOverheadS });
     }
     if (m.efficiency !== undefined) {
       if (!isObj(m.efficiency)) throw inputError({ file, field: where('measured.efficiency'), expected: 'an object of fractions per op class' });
+      known(m.efficiency, EFFICIENCY_KEYS, 'measured.efficiency.');
       for (const [k, v] of Object.entries(m.efficiency)) {
         if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw inputError({ file, field: where(`measured.efficiency.${k}`), expected: 'a fraction in (0, 1]', got: v });
       }
     }
   }
   (d as { id: string }).id = (d.id as string).trim().toLowerCase();
+  (d as { vendor: string }).vendor = (d.vendor as string).trim().toLowerCase();
   return d as unknown as Device;
+}
+
+/** Ids within a small edit distance of `key`, or sharing a token with it, best first. */
+export function closeMatches(key: string, ids: readonly string[], max = 4): string[] {
+  const scored = ids.map((id) => {
+    let s = editDistance(key, id);
+    if (id.includes(key) || key.includes(id)) s = Math.min(s, 1);
+    const tokens = key.split(/[-_ ]/).filter((t) => t.length >= 2);
+    if (tokens.some((t) => id.split('-').includes(t))) s = Math.min(s, 2);
+    return { id, s };
+  });
+  const limit = Math.max(2, Math.ceil(key.length / 3));
+  return scored
+    .filter((x) => x.s <= limit)
+    .sort((a, b) => a.s - b.s || a.id.localeCompare(b.id))
+    .slice(0, max)
+    .map((x) => x.id);
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
 }

@@ -2,7 +2,6 @@
 export { kvFormat, listKvFormats, withGrouping, defaultKvFormatId, type KvFormat, type KvScheme } from './kvFormats';
 export {
   kvLayout,
-  kvHeadsPerDevice,
   kvUse,
   kvBytesPerToken,
   bytesPerTokenOf,

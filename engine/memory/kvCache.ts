@@ -1,6 +1,7 @@
 import type { AttentionKind, ModelSpec } from '../model/types';
 import { inputError } from '../errors';
 import { kvFormat, type KvFormat } from './kvFormats';
+import { tpSplit } from '../model/graph';
 
 /**
  * What the KV cache stores, per layer group and per token, and how many bytes that is at a given
@@ -47,13 +48,6 @@ export interface KvLayout {
   warnings: string[];
 }
 
-/** KV heads one device stores under tensor parallelism of degree `tp`. */
-export function kvHeadsPerDevice(kvHeads: number, tp: number): number {
-  // Fewer KV heads than ranks: each rank keeps a replica of one KV head (vLLM replicates them).
-  if (kvHeads <= tp) return 1;
-  return Math.ceil(kvHeads / tp);
-}
-
 export function kvLayout(spec: ModelSpec, tp = 1): KvLayout {
   checkInt('--tp', tp, 1, 4096);
   const a = spec.attention;
@@ -64,12 +58,9 @@ export function kvLayout(spec: ModelSpec, tp = 1): KvLayout {
     tensors = [{ role: 'latent', heads: 1, dim: a.mla.kvLoraRank + a.mla.qkRopeHeadDim }];
     if (tp > 1) warnings.push(`MLA latent cache is replicated on each of the ${tp} tensor-parallel devices, not split`);
   } else {
-    const heads = kvHeadsPerDevice(a.kvHeads, tp);
-    if (a.kvHeads < tp && tp % a.kvHeads !== 0) {
-      warnings.push(`${a.kvHeads} KV heads do not divide evenly over tp=${tp}; each device keeps one KV head`);
-    } else if (a.kvHeads > tp && a.kvHeads % tp !== 0) {
-      warnings.push(`${a.kvHeads} KV heads do not divide evenly over tp=${tp}; planning ${heads} per device`);
-    } else if (a.kvHeads < tp) {
+    // tpSplit refuses a tp that splits the KV heads unevenly (exit 2), as the analysis does.
+    const heads = tpSplit(spec, tp).kvHeads;
+    if (a.kvHeads < tp) {
       warnings.push(`${a.kvHeads} KV heads < tp=${tp}: each KV head is replicated on ${tp / a.kvHeads} devices`);
     }
     tensors = [

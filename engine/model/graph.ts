@@ -132,9 +132,12 @@ export function tpSplit(spec: ModelSpec, tp: number): { heads: number; kvHeads: 
   if (a.heads % tp !== 0) throw inputError({ field: '--tp', expected: `a divisor of the ${a.heads} attention heads of ${spec.name}`, got: tp });
   if (a.mla) return { heads: a.heads / tp, kvHeads: 1, kvReplicated: true };
   if (a.kvHeads >= tp) {
-    if (a.kvHeads % tp !== 0) throw inputError({ field: '--tp', expected: `a divisor of the ${a.kvHeads} KV heads of ${spec.name} (or more than them)`, got: tp });
+    if (a.kvHeads % tp !== 0) throw inputError({ field: '--tp', expected: `a divisor of the ${a.kvHeads} KV heads of ${spec.name} or a multiple of them`, got: tp });
     return { heads: a.heads / tp, kvHeads: a.kvHeads / tp, kvReplicated: false };
   }
+  // Fewer KV heads than ranks: each KV head is replicated on tp / kvHeads ranks, so tp must be a multiple of them
+  // (else a rank's query heads would straddle two KV heads; vLLM refuses such a tp too).
+  if (tp % a.kvHeads !== 0) throw inputError({ field: '--tp', expected: `a divisor of the ${a.kvHeads} KV heads of ${spec.name} or a multiple of them`, got: tp });
   return { heads: a.heads / tp, kvHeads: 1, kvReplicated: true };
 }
 

@@ -105,7 +105,7 @@ function energyText(r: AnalysisResult): string {
  */
 export function evidenceText(r: AnalysisResult): string {
   const ev = r.evidence;
-  if (!ev.hardware) return `evidence: no published measurement covers this device (${r.hardware.measured ? 'measured on this machine' : 'user-defined or edited'}): the prediction is untested on it`;
+  if (!ev.hardware) return `evidence: no published measurement covers this device (${r.hardware.id === 'this' ? 'measured on this machine' : r.hardware.measured ? 'a measured device read from a file or setting' : 'user-defined or edited'}): the prediction is untested on it`;
   if (ev.hardware.rows === 0) return `evidence: the validation table holds no published measurement on ${r.hardware.name}: the prediction is untested on this device`;
   const h = ev.hardware;
   const pct = (f: number) => `${fmtNum(f * 100, 1)}%`;

@@ -132,6 +132,73 @@ test('tp that does not divide the heads is rejected', () => {
   assert.throws(() => analyze(spec, defaultWorkload(spec, { tp: 3 }), getDevice('h100-sxm')), /--tp: expected a divisor of the 32 attention heads/);
 });
 
+test('tp that splits the KV heads unevenly is rejected, in analyze and in kv', () => {
+  // Qwen2-7B: 28 query heads, 4 KV heads (groups of 7). tp 7 divides the query heads, but rank 1's heads 4-7 straddle
+  // KV heads 0 and 1: neither a divisor of 4 nor a multiple of it (vLLM refuses it too).
+  const qwen = loadConfigFile(join(samples, 'qwen2-7b.json'));
+  for (const tp of [7, 14]) {
+    assert.throws(() => analyze(qwen, defaultWorkload(qwen, { tp }), getDevice('h100-sxm')), new RegExp(`--tp: expected a divisor of the 4 KV heads of qwen2-7b or a multiple of them \\(got ${tp}\\)$`));
+    const r = run('kv', join(samples, 'qwen2-7b.json'), '--tp', String(tp));
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stderr, /--tp: expected a divisor of the 4 KV heads of qwen2-7b or a multiple of them/);
+  }
+  // A divisor (2) and a multiple (4 = one KV head each; 28 heads / 4) still run.
+  for (const tp of [2, 4]) assert.equal(analyze(qwen, defaultWorkload(qwen, { tp }), getDevice('h100-sxm')).workload.tp, tp);
+});
+
+test('MBU counts device memory traffic: the all-reduce messages of tp cross the interconnect, not DRAM', () => {
+  const spec = loadConfigFile(join(samples, 'llama-2-70b.json'));
+  const r = analyze(spec, defaultWorkload(spec, { tp: 8 }), getDevice('a100-80gb'), { sweeps: false });
+  for (const phase of ['prefill', 'decode'] as const) {
+    const ops = r.ops.filter((o) => o.phase === phase);
+    const dram = ops.filter((o) => o.opClass !== 'comm').reduce((a, o) => a + o.bytes, 0);
+    const comm = ops.filter((o) => o.opClass === 'comm').reduce((a, o) => a + o.bytes, 0);
+    assert.ok(comm > 0, phase);
+    assert.equal(r[phase].bytes, dram, phase);
+    assert.ok(Math.abs(r[phase].mbu - dram / (r[phase].timeS * 2.039e12)) < 1e-12, phase);
+  }
+});
+
+test('a measured device from a device file is named as such, not as measured on this machine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-measured-'));
+  const f = join(dir, 'd.json');
+  const d = { ...getDevice('h100-sxm'), id: 'lab-h100', measured: { adapter: 'NVIDIA H100 (lab)', dispatchOverheadS: 5e-6, dateIso: '2026-01-02T00:00:00Z' } };
+  writeFileSync(f, JSON.stringify([d]));
+  const r = run('analyze', join(samples, 'llama-3-8b.json'), '--devices', f, '--hardware', 'lab-h100', '--format', 'markdown');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /no published measurement covers this device \(a measured device read from a file or setting\)/);
+  assert.match(r.stdout, /measured on NVIDIA H100 \(lab\) \(2026-01-02T00:00:00Z\)/);
+  assert.doesNotMatch(r.stdout, /undefined|measured on this machine/);
+});
+
+test("a user device's vendor decides matrix units: case-insensitive, and a device without one is warned about", () => {
+  const h100 = getDevice('h100-sxm');
+  const dir = mkdtempSync(join(tmpdir(), 'ridgeline-vendor-'));
+  const analyzeOn = (id: string, file?: string) => {
+    const r = run('analyze', join(samples, 'llama-3-8b.json'), ...(file ? ['--devices', file] : []), '--hardware', id, '--batch', '17', '--weights', 'int4-g128', '--format', 'json');
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const copy = (vendor: string | undefined) => {
+    const f = join(dir, `${vendor ?? 'none'}.json`);
+    const d: Record<string, unknown> = { ...h100, id: 'my-h100' };
+    if (vendor === undefined) delete d.vendor;
+    else d.vendor = vendor;
+    writeFileSync(f, JSON.stringify([d]));
+    return analyzeOn('my-h100', f);
+  };
+  const builtIn = analyzeOn('h100-sxm');
+  // "NVIDIA" is nvidia: the same figures as the built-in device, and no warning.
+  const upper = copy('NVIDIA');
+  assert.equal(upper.prefill.timeS, builtIn.prefill.timeS);
+  assert.equal(upper.decode.timeS, builtIn.decode.timeS);
+  assert.ok(!upper.warnings.some((x: string) => /vendor/.test(x)));
+  // Without a vendor the GEMMs run as SIMD kernels (no tensor-core tiles), and the analysis says so.
+  const none = copy(undefined);
+  assert.ok(none.prefill.timeS > builtIn.prefill.timeS * 1.5);
+  assert.ok(none.warnings.includes('my-h100: vendor "custom" is none of nvidia, amd, apple, generic: its GEMMs are priced as SIMD kernels, without tensor-core or matrix-core tiles (set "vendor": "nvidia" or "amd" for a GPU that has them)'));
+});
+
 test('validation: predictions against published measurements of real engines, within each row\'s stated tolerance', () => {
   const res = runValidation(samples);
   assert.ok(res.length >= 30);

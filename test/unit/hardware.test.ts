@@ -110,6 +110,30 @@ test('device files: unit mistakes, fractional counts, duplicate ids, an empty li
   assert.throws(() => loadDeviceFile('/dev/zero'), (e: unknown) => e instanceof RidgelineError && e.message === '/dev/zero: expected a readable device file (JSON): a character device, not a regular file');
 });
 
+test('device files: misspelled fields, the id `this`, a measured block without its adapter and a device without a float peak are refused', () => {
+  const bad = (name: string, devices: unknown, want: RegExp) => {
+    const f = tmpFile(name, JSON.stringify(devices));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && e.message.startsWith(`${f}: `) && want.test(e.message), name);
+  };
+  // A misspelled optional field would have been dropped without a word (tdpWats: no energy estimate).
+  bad('typo.json', [{ ...GOOD, tdpWats: 400 }], /devices\[0\]\(my-gpu\)\.tdpWats: expected a known field \(did you mean tdpWatts\?\): id, name, vendor, /);
+  bad('typo-l2.json', [{ ...GOOD, l2CachBytes: 1 << 20 }], /\.l2CachBytes: expected a known field \(did you mean l2CacheBytes\?\)/);
+  bad('typo-link.json', [{ ...GOOD, interconnect: { kind: 'NVLink', bandwidthBytesPerS: 1e11, latency: 1 } }], /\.interconnect\.latency: expected a known field: kind, bandwidthBytesPerS$/);
+  bad('this.json', [{ ...GOOD, id: 'This' }], /devices\[0\]\(this\)\.id: expected an id other than "this", which names the device `ridgeline bench` measured on this machine$/);
+  const measured = { adapter: 'a colleague\'s GPU', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' };
+  bad('m-adapter.json', [{ ...GOOD, measured: { ...measured, adapter: undefined } }], /\.measured\.adapter: expected a non-empty string$/);
+  bad('m-date.json', [{ ...GOOD, measured: { ...measured, dateIso: 7 } }], /\.measured\.dateIso: expected a non-empty string \(got 7\)$/);
+  bad('m-eff.json', [{ ...GOOD, measured: { ...measured, efficiency: { foo: 0.5 } } }], /\.measured\.efficiency\.foo: expected a known field: gemm, gemm\.compute, gemm\.memory, attention, /);
+  // Float math needs a float roof: an int8 peak alone would price fp16 GEMMs and norms at the integer unit's rate.
+  bad('int8-only.json', [{ ...GOOD, peakFlopsPerS: { int8: 6e14 } }], /\.peakFlopsPerS: expected at least one floating-point peak: fp32, fp16 or bf16$/);
+  // Comments ($-prefixed keys) pass; a measured block with its fields and class keys passes; the vendor is lowercased.
+  const ok = tmpFile('ok-extra.json', JSON.stringify([{ ...GOOD, $comment: 'copied from the datasheet', vendor: ' NVIDIA ', measured: { ...measured, efficiency: { gemm: 0.6, 'attention.memory': 0.7 } } }]));
+  assert.equal(loadDeviceFile(ok)[0]!.vendor, 'nvidia');
+  // Settings and other registrations go through the same checks.
+  assert.throws(() => registerDevices([{ ...GOOD, id: 'this' } as never], 'settings'), (e: unknown) => e instanceof RidgelineError && /^settings: device\(this\)\.id: expected an id other than "this"/.test(e.message));
+  assert.throws(() => getDevice('my-gpu'), RidgelineError);
+});
+
 test('the measured device file is checked like a device file when `this` is used', () => {
   const measured = { ...GOOD, id: 'this', vendor: 'x', measured: { adapter: 'test adapter', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' } };
   setMeasuredDeviceLoader(() => ({ ...measured, name: undefined as unknown as string }));
