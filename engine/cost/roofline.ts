@@ -329,6 +329,16 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
     // Unfused: every fused member becomes its own kernel, and the scores/probabilities go through memory:
     // QK^T writes S, softmax reads S and writes P, PV reads P: 4 passes over m x n x count per layer.
     bytes += 4 * host.shape.m * host.shape.n * host.count * host.layers * params.scoreBytesPerElement;
+    // Each of those kernels computes the whole m x n score matrix and masks it afterwards (a batched GEMM, then
+    // a masked softmax: HF's eager attention, ggml's mul_mat + soft_max_ext, FasterTransformer's unfused context
+    // attention), where a fused kernel skips the tiles above the causal diagonal: the graph counts the causal
+    // (query, key) pairs, host.flops / (2 x heads x head dim x layers) of them.
+    const pairs = host.flops / (2 * host.count * host.shape.k * host.layers);
+    const square = host.shape.m * host.shape.n;
+    if (pairs > 0 && square > pairs) {
+      flops *= square / pairs;
+      padFlops *= square / pairs;
+    }
     launches += (i1 - i0 - 1) * host.layers;
   }
   const cls = host.opClass;

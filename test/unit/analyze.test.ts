@@ -469,9 +469,10 @@ test('validation: the llama.cpp MMQ factor, as engine/cost/engines.json states i
   const ids = new Set(prompts.map((r) => r.id));
   const at = (scale: number) => runValidation(samples, { quantizedGemmComputeScale: scale }, (r) => ids.has(r.id));
   const dflt = at(0.49);
-  // The calibration row: -0.1% at 0.49, -33.6% with the int8 main loop at its full efficiency.
-  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error + 0.001) < 0.0005);
-  assert.ok(Math.abs(at(1).find((r) => r.row.id === id)!.error + 0.336) < 0.0005);
+  // The calibration row: +0.2% at 0.49 (-1.1% at 0.50, +1.6% at 0.48), -33.3% with the int8 main loop at its full
+  // efficiency.
+  assert.ok(Math.abs(dflt.find((r) => r.row.id === id)!.error - 0.002) < 0.0005);
+  assert.ok(Math.abs(at(1).find((r) => r.row.id === id)!.error + 0.333) < 0.0005);
   // Held out: Turing and the A100 from -8% to +8%; the RTX A6000 (GA102) above +15%.
   const held = dflt.filter((r) => r.row.id !== id);
   const turingAmpere = held.filter((r) => r.row.hardware !== 'rtx-a6000');

@@ -214,6 +214,14 @@ test('fused attention keeps the score matrix on chip; unfused writes and reads i
   assert.equal(unfused.launches - fused.launches, 2 * 32);
   assert.ok(unfused.timeS > fused.timeS);
   assert.equal(fused.name, 'flash_attention');
+  // The unfused kernels compute the whole 2048 x 2048 square and mask it; the fused one only the causal pairs,
+  // 2048 x 2049 / 2 per head: per head and layer 4 x 128 FLOPs (QK^T and PV) + 5 (softmax) per pair.
+  const pairs = (2048 * 2049) / 2;
+  assert.equal(fused.flops, 32 * 32 * pairs * (4 * 128 + 5));
+  assert.equal(unfused.flops, 32 * 32 * 2048 * 2048 * (4 * 128 + 5));
+  // A decode step's one query row has no masked half: the same FLOPs either way.
+  const step = kernels(buildGraph(llama7b, w, 'decode', 2048).ops).find((k) => k[0]!.name === 'attn_qk')!;
+  assert.equal(costKernel(step, ctxFor(a100, { fusedAttention: false })).flops, costKernel(step, ctxFor(a100)).flops);
 });
 
 test('decode attention without K/V sharing reads each K/V head once per query head of its group, 60% of the repeats from DRAM', () => {
