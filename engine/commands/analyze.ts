@@ -83,7 +83,7 @@ export const analyzeCommand: Command = {
       promptTokens,
       generateTokens,
       weights: wf.id,
-      activations: actRaw ? normAct(actRaw) : defaultActivations(wf, device, own),
+      activations: actRaw ? activationFormat(actRaw, '--activations').dtype : defaultActivations(wf, device, own),
       kv: kvFormat(kvRaw ?? own, '--kv').id,
       tp,
     }, cachedPromptTokens);
@@ -109,8 +109,3 @@ export const analyzeCommand: Command = {
     }
   },
 };
-
-function normAct(id: string): string {
-  activationFormat(id, '--activations');
-  return id.toLowerCase().replace('float16', 'fp16').replace('bfloat16', 'bf16').replace('float32', 'fp32').replace('fp8-e4m3', 'fp8');
-}

@@ -18,6 +18,7 @@ highest-quality option that fits (and meets --max-decode-ms).
   --batch N              sequences (default 1)
   --prompt N             prompt tokens per sequence (default 1024)
   --generate N           generated tokens per sequence (default 256)
+  --tp N                 tensor-parallel degree: bytes and fit per device, times on N devices (default 1)
   --max-decode-ms X      decode step target in milliseconds
   --weights a,b          weight formats to consider (default: every format up to the model's width)
   --kv a,b               KV-cache formats to consider (default: every format up to the model's width)
@@ -50,7 +51,7 @@ function list(args: Args, option: string): string[] | undefined {
 }
 
 /** Options of each mode: given to the other mode, they get an error saying where they apply. */
-const CONFIG_OPTIONS = ['--hardware', '--devices', '--batch', '--prompt', '--generate', '--max-decode-ms', '--weights', '--kv'];
+const CONFIG_OPTIONS = ['--hardware', '--devices', '--batch', '--prompt', '--generate', '--tp', '--max-decode-ms', '--weights', '--kv'];
 const WEIGHTS_OPTIONS = ['--formats', '--rank-by', '--top', '--threads', '--engine'];
 
 function rejectOtherMode(args: Args, file: string, weights: boolean): void {
@@ -97,6 +98,7 @@ export const quantCommand: Command = {
     const batch = args.int('--batch', 1, { min: 1, max: 1 << 20 });
     const promptTokens = args.int('--prompt', 1024, { min: 1, max: 1 << 24 });
     const generateTokens = args.int('--generate', 256, { min: 1, max: 1 << 24 });
+    const tp = args.int('--tp', 1, { min: 1, max: 1024 });
     const maxMs = args.has('--max-decode-ms') ? args.num('--max-decode-ms', 0, { min: 1e-6, max: 1e9 }) : undefined;
     const weights = list(args, '--weights');
     const kv = list(args, '--kv');
@@ -108,6 +110,7 @@ export const quantCommand: Command = {
       batch,
       promptTokens,
       generateTokens,
+      tp,
       maxDecodeTimeS: maxMs === undefined ? undefined : maxMs / 1000,
       weights,
       kv,

@@ -180,7 +180,7 @@ function cloneParams(p: CostParams): CostParams {
 export function costParamsFor(device: Device, ...layers: Array<Partial<CostParams> | undefined>): CostParams {
   let base = cache.get(device);
   if (!base) {
-    base = deviceParams(device);
+    base = freezeParams(deviceParams(device));
     cache.set(device, base);
   }
   let out: CostParams | null = null;
@@ -194,6 +194,18 @@ export function costParamsFor(device: Device, ...layers: Array<Partial<CostParam
   if (!out) return base;
   checkParams(out);
   return out;
+}
+
+/**
+ * The cached parameters are shared by every analysis on the device: frozen, so that a caller that edits them
+ * instead of passing an override layer fails at once rather than changing every later analysis.
+ */
+function freezeParams(p: CostParams): CostParams {
+  for (const c of CLASSES) Object.freeze(p.efficiency[c]);
+  Object.freeze(p.efficiency);
+  Object.freeze(p.dtypeComputeScale);
+  Object.freeze(p.gemmTileM);
+  return Object.freeze(p);
 }
 
 /** Parameters per device object, computed once (they are read-only to the cost model). */

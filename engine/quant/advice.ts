@@ -1,6 +1,8 @@
 import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { analyze } from '../analyze';
+import type { CostParams } from '../cost/params';
+import { withPrefixHit } from '../model/graph';
 import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
 import { defaultActivations, effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
 import table from './evidence.json';
@@ -209,6 +211,14 @@ export interface AdviseOptions {
   weights?: string[];
   /** Restrict the KV formats considered (default: every KV format no wider than the model's dtype). */
   kv?: string[];
+  /** Tensor-parallel degree (default 1): every option is costed and planned per device, as `analyze --tp`. */
+  tp?: number;
+  /** Prompt tokens per sequence served from the prefix cache (default 0). */
+  cachedPromptTokens?: number;
+  /** Serving engine profile id (engine/cost/engines.json); default: the cost model's defaults. */
+  servingEngine?: string;
+  /** Cost-model overrides on top (e.g. the editor's efficiency settings). */
+  params?: Partial<CostParams>;
 }
 
 /** Candidate weight formats: the catalog up to the model's own width (fp32 only for fp32 models). */
@@ -236,16 +246,17 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   const weights = candidateWeights(spec, opts.weights);
   const kvs = candidateKv(spec, opts.kv);
   const notes: string[] = [];
-  const base: Workload = {
+  const base: Workload = withPrefixHit({
     batch: opts.batch,
     promptTokens: opts.promptTokens,
     generateTokens: opts.generateTokens,
     weights: spec.dtype,
     activations: act16,
     kv: spec.dtype,
-    tp: 1,
-  };
-  const baseline = analyze(spec, base, device, { sweeps: false });
+    tp: opts.tp ?? 1,
+  }, opts.cachedPromptTokens ?? 0);
+  const how = { sweeps: false, servingEngine: opts.servingEngine, params: opts.params };
+  const baseline = analyze(spec, base, device, how);
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);
@@ -254,7 +265,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
       notes.push(`${w.id}: ${device.id} has no native ${w.computeDtype} compute; modelled as weight-only (dequantized to ${eff.computeDtype})`);
     }
     for (const k of kvs) {
-      const r = analyze(spec, { ...base, weights: w.id, activations, kv: k.id }, device, { sweeps: false });
+      const r = analyze(spec, { ...base, weights: w.id, activations, kv: k.id }, device, how);
       const q = optionRisk(w.id, k.id, ctx);
       const decodeTimeS = r.decode.timeS;
       options.push({

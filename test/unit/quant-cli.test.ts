@@ -171,6 +171,21 @@ test('quant config.json --format json: options and recommendation', () => {
   assert.doesNotMatch(r.stdout, /NaN|Infinity/);
 });
 
+test('quant config.json --tp: bytes and fit per device, times on the tp devices, as analyze --tp gives them', () => {
+  const cfg = join(samples, 'llama-3-70b.json');
+  const q = run('quant', cfg, '--hardware', 'a100-80gb', '--tp', '4', '--weights', 'bf16', '--kv', 'bf16', '--format', 'json');
+  assert.equal(q.status, 0, q.stderr);
+  const o = JSON.parse(q.stdout).options[0];
+  const a = JSON.parse(run('analyze', cfg, '--hardware', 'a100-80gb', '--tp', '4', '--weights', 'bf16', '--kv', 'bf16', '--format', 'json').stdout);
+  assert.equal(o.totalBytes, a.memory.totalBytes);
+  assert.equal(o.prefillTimeS, a.prefill.timeS);
+  assert.equal(o.decodeTimeS, a.decode.timeS);
+  assert.ok(o.fits); // 70B in bf16 does not fit one 80 GB A100; a quarter of it does
+  const bad = run('quant', cfg, '--tp', '3');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--tp: expected a divisor of the 64 attention heads/);
+});
+
 /**
  * Tensors holding NaN or Inf: each bit pattern set by hand (BF16 0x7fc0 quiet NaN, 0x7f81 signalling NaN,
  * 0xff80 -Inf; F16 0x7c00 +Inf, 0xfc00 -Inf, 0x7e00 NaN; F32 NaN and -Inf), beside one finite weight.
@@ -308,7 +323,7 @@ test('the path must be a regular file or a folder: devices and FIFOs are rejecte
 
 test('an option of the other mode says which input it applies to', () => {
   const config = join(samples, 'llama-3.1-8b.json');
-  for (const [option, value] of [['--hardware', 'h100-sxm'], ['--devices', 'd.json'], ['--batch', '2'], ['--prompt', '8'], ['--generate', '8'], ['--max-decode-ms', '5'], ['--weights', 'int4'], ['--kv', 'fp8']]) {
+  for (const [option, value] of [['--hardware', 'h100-sxm'], ['--devices', 'd.json'], ['--batch', '2'], ['--prompt', '8'], ['--generate', '8'], ['--tp', '2'], ['--max-decode-ms', '5'], ['--weights', 'int4'], ['--kv', 'fp8']]) {
     const line = badInput(['quant', model, option!, value!]);
     assert.ok(
       line.endsWith(`${option}: expected only when quant is given a model config.json; ${model} is read as safetensors weights (their options: --formats, --rank-by, --top, --threads, --engine)`),
@@ -317,7 +332,7 @@ test('an option of the other mode says which input it applies to', () => {
   }
   for (const [option, value] of [['--formats', 'int4'], ['--rank-by', 'int4'], ['--top', '3'], ['--threads', '1'], ['--engine', 'cpu']]) {
     const line = badInput(['quant', config, option!, value!]);
-    assert.ok(line.endsWith(`${option}: expected only when quant is given safetensors weights; ${config} is read as a model config (its options: --hardware, --devices, --batch, --prompt, --generate, --max-decode-ms, --weights, --kv)`), line);
+    assert.ok(line.endsWith(`${option}: expected only when quant is given safetensors weights; ${config} is read as a model config (its options: --hardware, --devices, --batch, --prompt, --generate, --tp, --max-decode-ms, --weights, --kv)`), line);
   }
 });
 
