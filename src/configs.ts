@@ -4,7 +4,7 @@
  * file turns its plain results into vscode types.
  */
 import * as vscode from 'vscode';
-import { analyzeConfigText, errorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
+import { analyzeConfigText, editorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
 import * as fmt from './format';
 import { likelyTypo, locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
 import type { Settings } from './settings';
@@ -62,7 +62,7 @@ export class ConfigService implements vscode.Disposable {
     try {
       st.analysis = analyzeConfigText(text, file, s);
     } catch (e) {
-      st.error = { message: errorLine(e), field: isInputError(e) ? e.field : undefined };
+      st.error = { message: editorLine(e), field: isInputError(e) ? e.field : undefined };
       if (!isInputError(e)) this.log.error(`analysis of ${file} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     }
     this.cache.set(key, st);
@@ -134,6 +134,8 @@ function configDiagnostics(doc: vscode.TextDocument, st: ConfigState, s: Setting
     d.code = CONFIG_CODES.invalid;
     d.source = 'ridgeline';
     out.push(d);
+    // The settings' own problems too: a custom device the settings dropped is why its id is unknown.
+    out.push(...settingsDiagnostics(s, whole));
     return out;
   }
   const r = st.analysis!.result;
@@ -158,13 +160,18 @@ function configDiagnostics(doc: vscode.TextDocument, st: ConfigState, s: Setting
     d.source = 'ridgeline';
     out.push(d);
   }
-  for (const p of s.problems) {
-    const d = new vscode.Diagnostic(whole, p, vscode.DiagnosticSeverity.Warning);
+  out.push(...settingsDiagnostics(s, whole));
+  return out;
+}
+
+/** One warning (RLC004) per setting that was out of range or a custom device that was dropped. */
+function settingsDiagnostics(s: Settings, range: vscode.Range): vscode.Diagnostic[] {
+  return s.problems.map((p) => {
+    const d = new vscode.Diagnostic(range, p, vscode.DiagnosticSeverity.Warning);
     d.code = CONFIG_CODES.settings;
     d.source = 'ridgeline';
-    out.push(d);
-  }
-  return out;
+    return d;
+  });
 }
 
 /** Lenses above the config: parameters, weights, KV bytes/token, decode speed and bound (click: roofline). */
@@ -194,6 +201,8 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
   const p = r.model.params;
   const moe = p.active !== p.total;
   const w = r.workload;
+  // Under tensor parallelism memory is per device and the KV bytes per token are the whole model's: say which.
+  const tp = w.tp > 1;
   return [
     {
       title: `$(symbol-numeric) ${fmt.count(p.total)} params${moe ? ` (${fmt.count(p.active)} active)` : ''}`,
@@ -201,17 +210,17 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
       command: 'ridgeline.analyzeConfig',
     },
     {
-      title: `$(database) weights ${fmt.bytes(r.memory.weightsBytes)} (${w.weights})`,
-      tooltip: `Weights in ${w.weights}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)} on ${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      title: `$(database) weights ${fmt.bytes(r.memory.weightsBytes)}${tp ? ' per device' : ''} (${w.weights}${tp ? `, tp ${w.tp}` : ''})`,
+      tooltip: `Weights in ${w.weights}${tp ? `, split over ${w.tp} devices` : ''}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)} on ${tp ? 'each ' : ''}${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
       command: 'ridgeline.showKvPlanner',
     },
     {
-      title: `$(layers) KV ${fmt.bytes(r.kvCache.bytesPerToken)}/token (${r.kvCache.format})`,
-      tooltip: `KV cache at batch ${w.batch}, ${w.promptTokens}+${w.generateTokens} tokens: ${fmt.bytes(r.memory.kvCacheBytes)}`,
+      title: `$(layers) KV ${fmt.bytes(r.kvCache.bytesPerToken)}/token (${r.kvCache.format}${tp ? `, all ${w.tp} devices` : ''})`,
+      tooltip: `KV cache at batch ${w.batch}, ${w.promptTokens}+${w.generateTokens} tokens: ${fmt.bytes(r.memory.kvCacheBytes)}${tp ? ' per device' : ''}`,
       command: 'ridgeline.showKvPlanner',
     },
     {
-      title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}${r.costModel.servingEngine ? ` with ${r.costModel.servingEngine.name}` : ''}, ${r.decode.bound}-bound`,
+      title: `$(pulse) decode ${fmt.tokensPerS(r.decode.tokensPerS)} on ${r.hardware.name}${tp ? ` x ${w.tp}` : ''}${r.costModel.servingEngine ? ` with ${r.costModel.servingEngine.name}` : ''}, ${r.decode.bound}-bound`,
       tooltip: `Decode step ${fmt.seconds(r.decode.timeS)} at batch ${w.batch} (${r.decode.bound}-bound); prefill (TTFT) ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound${w.cachedPromptTokens ? `, ${w.cachedPromptTokens} of ${w.promptTokens} prompt tokens from the prefix cache` : ''}); host work ${fmt.seconds(r.costModel.forwardOverheadS)} per forward pass${r.costModel.sequenceOverheadS > 0 ? ` plus ${fmt.seconds(r.costModel.sequenceOverheadS)} per sequence` : ''} (${r.costModel.servingEngine ? `${r.costModel.servingEngine.name} profile` : 'cost model defaults'}). ${evidenceTooltip(r)} Click for the roofline.`,
       command: 'ridgeline.showRoofline',
     },
@@ -259,14 +268,14 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
   md.appendMarkdown(`**\`${field}\`**: ${info.what}\n\n`);
   const r = before;
   md.appendMarkdown(
-    `Now on ${r.hardware.name} (batch ${r.workload.batch}, ${r.workload.promptTokens}+${r.workload.generateTokens} tokens): ` +
-      `${fmt.count(r.model.params.total)} params, weights ${fmt.bytes(r.memory.weightsBytes)}, ` +
+    `Now on ${r.hardware.name}${r.workload.tp > 1 ? ` x ${r.workload.tp} (tp)` : ''} (batch ${r.workload.batch}, ${r.workload.promptTokens}+${r.workload.generateTokens} tokens): ` +
+      `${fmt.count(r.model.params.total)} params, weights ${fmt.bytes(r.memory.weightsBytes)}${r.workload.tp > 1 ? ' per device' : ''}, ` +
       `KV ${fmt.bytes(r.kvCache.bytesPerToken * 1024)} per 1k tokens, decode ${fmt.tokensPerS(r.decode.tokensPerS)}.\n\n`,
   );
   for (const w of results) {
     const where = w.workloadLabel ? ` (${w.workloadLabel})` : '';
     if (!w.after) {
-      md.appendMarkdown(`If you ${w.label}${where}: the config would be invalid (${w.error}).\n\n`);
+      md.appendMarkdown(`If you ${w.label}${where}: it could not be analyzed with these settings (${w.error}).\n\n`);
       continue;
     }
     const a = w.after;

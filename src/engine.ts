@@ -7,9 +7,10 @@ import { analyze } from '../engine/analyze';
 import type { AnalysisResult } from '../engine/analysis';
 import { RidgelineError } from '../engine/errors';
 import { clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
-import { defaultKvFormatId } from '../engine/memory/kvFormats';
+import { checkUserDeviceId, validateDevice } from '../engine/hardware/validate';
+import { defaultKvFormatId, kvFormat } from '../engine/memory/kvFormats';
 import { parseConfig } from '../engine/model/parse';
-import { withPrefixHit } from '../engine/model/graph';
+import { activationFormat, withPrefixHit } from '../engine/model/graph';
 import { defaultActivations, weightFormat } from '../engine/quant/formats';
 import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
 import { costParamsFor, type CostParams } from '../engine/cost/params';
@@ -22,13 +23,21 @@ export type { AnalysisResult, Device, ModelSpec, Workload };
 export function applyDeviceSettings(s: Settings, measured: () => Device | null): string[] {
   const problems: string[] = [];
   clearRegisteredDevices();
-  for (const d of s.customDevices) {
+  const seen = new Map<string, number>();
+  s.customDevices.forEach((d, i) => {
+    const at = `ridgeline.customDevices[${i}]`;
     try {
-      registerDevices([d], 'setting ridgeline.customDevices');
+      // The same checks as a --devices file, naming the entry; a bad entry is skipped, the rest still register.
+      const ok = validateDevice(d, '', at);
+      checkUserDeviceId(ok, '', at);
+      const first = seen.get(ok.id);
+      if (first !== undefined) return void problems.push(`${at}.id: "${ok.id}" is taken by ridgeline.customDevices[${first}]; this entry is skipped`);
+      seen.set(ok.id, i);
+      registerDevices([ok], 'ridgeline.customDevices');
     } catch (e) {
-      problems.push(errorLine(e));
+      problems.push(`${errorLine(e)}; this entry is skipped`);
     }
-  }
+  });
   setMeasuredDeviceLoader(measured);
   return problems;
 }
@@ -56,16 +65,27 @@ export function device(id: string): Device {
  * activations, what the weight format runs with on that device, as `ridgeline analyze` does).
  */
 export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
-  const weights = s.weightsFormat || spec.dtype;
   return withPrefixHit({
     batch: s.batch,
     promptTokens: s.promptTokens,
     generateTokens: s.generateTokens,
-    weights,
-    activations: s.activationsFormat || defaultActivations(weightFormat(weights, 'ridgeline.weightsFormat'), d, spec.dtype),
-    kv: s.kvFormat || defaultKvFormatId(spec.dtype),
+    ...formatsFor(spec, d, { weights: s.weightsFormat, activations: s.activationsFormat, kv: s.kvFormat }),
     tp: s.tensorParallel,
   }, s.cachedPromptTokens);
+}
+
+/**
+ * The formats a workload runs in, as the CLI resolves them: each written id normalized (int4 is int4-g128, FP8 is
+ * fp8, float16 is fp16); an empty one is the model's dtype, and empty activations follow the weights where the
+ * device computes their format natively (defaultActivations). Throws an input error naming the setting.
+ */
+export function formatsFor(spec: ModelSpec, d: Device, ids: { weights?: string; activations?: string; kv?: string }): Pick<Workload, 'weights' | 'activations' | 'kv'> {
+  const wf = weightFormat(ids.weights || spec.dtype, 'ridgeline.weightsFormat');
+  return {
+    weights: wf.id,
+    activations: ids.activations ? activationFormat(ids.activations, 'ridgeline.activationsFormat').dtype : defaultActivations(wf, d, spec.dtype),
+    kv: kvFormat(ids.kv || defaultKvFormatId(spec.dtype), 'ridgeline.kvFormat').id,
+  };
 }
 
 export interface ConfigAnalysis {
@@ -86,7 +106,8 @@ export function analyzeConfigText(text: string, file: string, s: Settings, opts:
 export function costOverrides(s: Settings, d: Device): Partial<CostParams> | undefined {
   const classes = Object.entries(s.efficiency) as Array<[OpClass, number]>;
   if (classes.length === 0) return undefined;
-  const efficiency = costParamsFor(d).efficiency;
+  // A copy: the device's parameters are shared by every analysis (and frozen).
+  const efficiency = structuredClone(costParamsFor(d).efficiency);
   for (const [cls, v] of classes) efficiency[cls] = { compute: v, memory: v };
   return { efficiency };
 }
@@ -102,6 +123,34 @@ export function errorLine(e: unknown): string {
   if (e instanceof RidgelineError) return e.message;
   const m = e instanceof Error ? e.message : String(e);
   return m.split('\n')[0] ?? m;
+}
+
+/** The CLI options the engine's input errors name, as the editor's settings and panel controls call them. */
+const EDITOR_NAMES: Record<string, readonly [setting: string, control: string]> = {
+  '--hardware': ['ridgeline.hardware', 'Hardware'],
+  '--engine': ['ridgeline.servingEngine', 'Serving engine'],
+  '--batch': ['ridgeline.batch', 'Batch'],
+  '--prompt': ['ridgeline.promptTokens', 'Prompt tokens'],
+  '--cached-prompt': ['ridgeline.cachedPromptTokens', 'Cached prompt tokens'],
+  '--generate': ['ridgeline.generateTokens', 'Generate tokens'],
+  '--weights': ['ridgeline.weightsFormat', 'Weights'],
+  '--activations': ['ridgeline.activationsFormat', 'Activations'],
+  '--kv': ['ridgeline.kvFormat', 'KV cache'],
+  '--tp': ['ridgeline.tensorParallel', 'Tensor parallel'],
+};
+
+/**
+ * errorLine for the editor: an option the engine names as the CLI spells it (`--tp: expected ...`) becomes the
+ * setting (`ridgeline.tensorParallel: ...`) or, in a panel, its control (`Tensor parallel: ...`), and "run
+ * `ridgeline bench`" the command that does it here.
+ */
+export function editorLine(e: unknown, where: 'settings' | 'panel' = 'settings'): string {
+  return errorLine(e)
+    .replace(/(^|[\s(])(--[a-z-]+)(?=:)/g, (all: string, pre: string, flag: string) => {
+      const n = EDITOR_NAMES[flag];
+      return n ? pre + (where === 'settings' ? n[0] : n[1]) : all;
+    })
+    .replace(/run `ridgeline bench`/g, 'run Ridgeline: Run Device Benchmark');
 }
 
 export function isInputError(e: unknown): e is RidgelineError {
@@ -330,7 +379,7 @@ export function whatIfs(raw: Record<string, unknown>, file: string, field: strin
       const spec = parseConfig(next, file);
       results.push({ label: v.label, workloadLabel, before: base, after: analyzeSpec(spec, settings) });
     } catch (e) {
-      results.push({ label: v.label, workloadLabel, before: base, after: null, error: errorLine(e) });
+      results.push({ label: v.label, workloadLabel, before: base, after: null, error: editorLine(e) });
     }
   }
   return { info, results };

@@ -65,7 +65,9 @@ export class Ridgeline implements vscode.Disposable {
   applySettings(): void {
     this.current = readSettings();
     // Devices the engine rejects are reported like any other settings problem (RLC004, output channel).
-    this.current.problems.push(...applyDeviceSettings(this.current, () => this.measuredDevice()));
+    // `this` reads the measured file each time; a damaged one throws, and the analysis names the file and the
+    // problem (as the CLI does) instead of "no measured device".
+    this.current.problems.push(...applyDeviceSettings(this.current, () => loadMeasuredDevice()));
     for (const p of this.current.problems) this.log.warn(p);
     try {
       const d = device(this.current.hardware);
@@ -87,8 +89,18 @@ export class Ridgeline implements vscode.Disposable {
     void vscode.window.showErrorMessage(`Ridgeline: ${line}`);
   }
 
+  /**
+   * Writes a setting where it takes effect: the workspace settings when the workspace sets it (a user-level
+   * write would be shadowed and change nothing), else the user settings.
+   */
   async setSetting(key: string, value: unknown): Promise<void> {
-    await vscode.workspace.getConfiguration(SECTION).update(key, value, vscode.ConfigurationTarget.Global);
+    const cfg = vscode.workspace.getConfiguration(SECTION);
+    const at = cfg.inspect(key);
+    // allowKernelExecution and customDevices are read from the user settings only: they are always written there.
+    const userOnly = key === 'allowKernelExecution' || key === 'customDevices';
+    const inWorkspace = !userOnly && (at?.workspaceValue !== undefined || at?.workspaceFolderValue !== undefined);
+    const target = inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await cfg.update(key, value, target);
   }
 
   /** A config document: the one given, else the active editor's, else one picked from the workspace. */
@@ -258,7 +270,9 @@ export class Ridgeline implements vscode.Disposable {
     if (refusal) return refusal;
     const result = await this.gpu.benchmark();
     if (result?.device) {
-      this.applySettings();
+      // Lenses, hovers and diagnostics on `this` recompute with the new measurement (the settings are unchanged,
+      // so no configuration event would tell them).
+      this.onSettingsChanged();
       measuredDeviceChanged();
       void vscode.window.showInformationMessage(`Ridgeline: measured ${result.device.name}. Select hardware "this" to estimate on it.`, 'Use It').then((c) => {
         if (c) void this.selectHardwareCommand('this');

@@ -57,11 +57,11 @@ function strSetting(cfg: vscode.WorkspaceConfiguration, key: string, fallback: s
   return fallback;
 }
 
-function positive(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0;
-}
-
-/** Custom devices from settings; malformed entries are dropped with a line naming the entry and field. */
+/**
+ * Custom devices from settings: each object is copied (the settings' own objects are read-only), with `name`
+ * (the id) and `source` filled in where absent. Its fields are checked by the engine's device checks when the
+ * device is registered (engine.ts applyDeviceSettings), which name the entry and the field of a bad one.
+ */
 function devicesSetting(raw: unknown, problems: string[]): Device[] {
   if (!Array.isArray(raw)) {
     if (raw !== undefined) problems.push('ridgeline.customDevices: expected an array of devices');
@@ -69,25 +69,11 @@ function devicesSetting(raw: unknown, problems: string[]): Device[] {
   }
   const out: Device[] = [];
   raw.forEach((d: unknown, i: number) => {
-    const where = `ridgeline.customDevices[${i}]`;
-    if (typeof d !== 'object' || d === null) {
-      problems.push(`${where}: expected an object`);
-      return;
-    }
-    const o = d as Record<string, unknown>;
-    if (typeof o.id !== 'string' || o.id === '') return void problems.push(`${where}.id: expected a non-empty string`);
-    if (!positive(o.memoryBytes)) return void problems.push(`${where}.memoryBytes: expected a positive number of bytes`);
-    if (!positive(o.memoryBandwidthBytesPerS)) return void problems.push(`${where}.memoryBandwidthBytesPerS: expected a positive number of bytes/s`);
-    const peaks = o.peakFlopsPerS;
-    if (typeof peaks !== 'object' || peaks === null || !Object.values(peaks).some(positive) || !Object.values(peaks).every(positive)) {
-      return void problems.push(`${where}.peakFlopsPerS: expected an object of positive FLOP/s per dtype, e.g. { "fp16": 1e14 }`);
-    }
-    out.push({
-      ...(o as unknown as Device),
-      name: typeof o.name === 'string' ? o.name : o.id,
-      vendor: typeof o.vendor === 'string' ? o.vendor : 'custom',
-      source: typeof o.source === 'string' ? o.source : 'user setting ridgeline.customDevices',
-    });
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) return void problems.push(`ridgeline.customDevices[${i}]: expected an object`);
+    const o = { ...(d as Record<string, unknown>) };
+    if (o.name === undefined && typeof o.id === 'string') o.name = o.id;
+    if (o.source === undefined) o.source = 'user setting ridgeline.customDevices';
+    out.push(o as unknown as Device);
   });
   return out;
 }

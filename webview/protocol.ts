@@ -92,7 +92,8 @@ export interface KvData {
   byContext: MemoryStack[];
   /** The stack at the chosen context across batch sizes. */
   byBatch: MemoryStack[];
-  formats: Array<{ id: string; label: string; bytesPerToken: number }>;
+  /** bytesAtContext: the whole batch's cache at the chosen context in that format (window, eviction, blocks). */
+  formats: Array<{ id: string; label: string; bytesPerToken: number; bytesAtContext: number }>;
   /** Largest batch that fits at each context (0 = not even one sequence). */
   maxBatch: Array<{ contextTokens: number; maxBatch: number }>;
   verdict: { fits: boolean; text: string };
@@ -317,7 +318,7 @@ function checkKv(v: unknown, at: string): void {
     (v[k] as unknown[]).forEach((s, i) => checkStack(s, `${at}.${k}[${i}]`));
   }
   need(Array.isArray(v.formats), `${at}.formats: expected an array`);
-  v.formats.forEach((f, i) => need(isObj(f) && isStr(f.id) && isStr(f.label) && isNum(f.bytesPerToken), `${at}.formats[${i}]: expected {id, label, bytesPerToken}`));
+  v.formats.forEach((f, i) => need(isObj(f) && isStr(f.id) && isStr(f.label) && isNum(f.bytesPerToken) && isNum(f.bytesAtContext), `${at}.formats[${i}]: expected {id, label, bytesPerToken, bytesAtContext}`));
   need(Array.isArray(v.maxBatch), `${at}.maxBatch: expected an array`);
   v.maxBatch.forEach((m, i) => need(isObj(m) && isInt(m.contextTokens, 1) && isInt(m.maxBatch, 0), `${at}.maxBatch[${i}]: expected {contextTokens, maxBatch}`));
   need(isObj(v.verdict) && isBool(v.verdict.fits) && isStr(v.verdict.text), `${at}.verdict: expected {fits, text}`);

@@ -5,12 +5,13 @@
  */
 import { analyze } from '../../engine/analyze';
 import type { CostParams } from '../../engine/cost/params';
-import { servingEngines } from '../../engine/cost/engines';
+import { servingEngine, servingEngines } from '../../engine/cost/engines';
 import { getDevice, listDevices, type Device } from '../../engine/hardware/index';
 import { kvBytesPerToken, listKvFormats, planMemory, type MemoryOptions, type MemoryPlan } from '../../engine/memory/index';
 import { ACTIVATION_FORMAT_IDS, defaultWorkload, withPrefixHit } from '../../engine/model/graph';
 import type { ModelSpec, Workload } from '../../engine/model/types';
 import { listWeightFormats } from '../../engine/quant/formats';
+import { formatsFor } from '../engine';
 import { NO_ENGINE, type ControlOptions, type Controls, type KvData, type MemoryStack, type RooflineData, type Roofs } from '../../webview/protocol';
 
 /** Context lengths the KV panel sweeps (1k..128k tokens), plus the chosen one. */
@@ -30,6 +31,15 @@ export interface Defaults extends Workload {
 /** Controls for a model: the settings' workload with the model's own dtypes where a format is empty. */
 export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls {
   const w = defaultWorkload(spec);
+  // The formats as the lenses and the CLI resolve them (normalized ids; fp8 / int8 activations with fp8 / w8a8
+  // weights where the device computes them natively). A bad setting or device keeps the written values: the
+  // panel's first analysis names the problem.
+  let formats = { weights: d.weights || w.weights, activations: d.activations || w.activations, kv: d.kv || w.kv };
+  try {
+    formats = formatsFor(spec, getDevice(d.hardware || 'h100-sxm', 'hardware'), { weights: d.weights, activations: d.activations, kv: d.kv });
+  } catch {
+    // kept as written
+  }
   return {
     hardware: d.hardware || 'h100-sxm',
     engine: d.engine || NO_ENGINE,
@@ -37,9 +47,7 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
     promptTokens: d.promptTokens ?? w.promptTokens,
     cachedPromptTokens: d.cachedPromptTokens ?? 0,
     generateTokens: d.generateTokens ?? w.generateTokens,
-    weights: d.weights || w.weights,
-    activations: d.activations || w.activations,
-    kv: d.kv || w.kv,
+    ...formats,
     tp: d.tp ?? w.tp,
     contextTokens: (d.promptTokens ?? w.promptTokens) + (d.generateTokens ?? w.generateTokens),
     windowTokens: 0,
@@ -108,12 +116,23 @@ export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts:
   const device = getDevice(c.hardware, 'hardware');
   const result = analyze(spec, workloadOf(c), device, { servingEngine: servingEngineOf(c), params: opts.params?.(device), sweeps: false });
   const measured = device.measured ? null : measuredDevice();
-  return { source, result, roofs: roofsOf(device), measuredRoofs: measured ? roofsOf(measured) : null };
+  const roofs = roofsOf(device);
+  // An engine that accumulates 16-bit GEMMs in fp16 (llama.cpp's cuBLAS path) runs them against the device's
+  // fp16-accumulate rate where it lists a higher one (GeForce cards): that ceiling is drawn too.
+  const acc = device.fp16AccumulateFlopsPerS;
+  if (result.costModel.fp16AccumulateGemm && acc !== undefined && acc > (device.peakFlopsPerS.fp16 ?? 0)) roofs.peaks.push({ dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
+  return { source, result, roofs, measuredRoofs: measured ? roofsOf(measured) : null };
 }
 
-/** Memory options from the KV controls: window, eviction (sinks + recent window) and paged blocks. */
+/**
+ * Memory options from the KV controls: window, eviction (sinks + recent window) and paged blocks, and the
+ * serving engine's prefill chunk (its activations peak), as the analysis plans them.
+ */
 export function memoryOptions(c: Controls, contextTokens = c.contextTokens): MemoryOptions {
   const o: MemoryOptions = { contextTokens, blockTokens: c.blockTokens > 0 ? c.blockTokens : 1 };
+  const engine = servingEngineOf(c);
+  const chunk = engine === undefined ? 0 : servingEngine(engine, 'engine').params.prefillChunkTokens ?? 0;
+  if (chunk > 0) o.prefillChunkTokens = chunk;
   if (c.windowTokens > 0) o.windowTokens = c.windowTokens;
   if (c.evictionTokens > 0) {
     o.sinkTokens = Math.min(EVICTION_SINK_TOKENS, c.evictionTokens);
@@ -159,7 +178,14 @@ export function kvData(spec: ModelSpec, source: string, c: Controls): KvData {
     current: stackOf(plan),
     byContext: plans.map(stackOf),
     byBatch: byBatch.map(stackOf),
-    formats: listKvFormats().map((f) => ({ id: f.id, label: f.label, bytesPerToken: kvBytesPerToken(spec, f, { tp: c.tp }) })),
+    // Each format's cache at the chosen context and batch, planned by the engine with the window, eviction and
+    // blocks of the controls (a window or eviction keeps fewer tokens than the context).
+    formats: listKvFormats().map((f) => ({
+      id: f.id,
+      label: f.label,
+      bytesPerToken: kvBytesPerToken(spec, f, { tp: c.tp }),
+      bytesAtContext: f.id === plan.kv.format ? plan.kvCacheBytes : planMemory(spec, { ...w, kv: f.id }, device, memoryOptions(c)).kvCacheBytes,
+    })),
     maxBatch: plans.map((p) => ({ contextTokens: p.contextTokens, maxBatch: Math.min(p.kv.maxBatch, Number.MAX_SAFE_INTEGER) })),
     verdict: { fits: plan.fits, text: verdict },
     notes: [

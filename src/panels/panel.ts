@@ -8,6 +8,7 @@ import { controlOptions, initialControls, kvData, rooflineData, type Defaults, t
 import { webviewHtml, webviewOptions } from './html';
 import { quantData } from './quant';
 import { BUNDLED_SAMPLE } from './sample';
+import { editorLine } from '../engine';
 
 export type PanelKind = 'roofline' | 'kv' | 'quant';
 
@@ -75,10 +76,9 @@ export async function loadSpec(source: string): Promise<ModelSpec> {
   return parseConfig(text, source);
 }
 
+/** One line for the panel, naming its controls where the engine names a CLI option. */
 function errorLine(e: unknown): string {
-  if (e instanceof RidgelineError) return e.message;
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0] ?? m;
+  return editorLine(e, 'panel');
 }
 
 /** One roofline / KV / quantization panel bound to one config file. */

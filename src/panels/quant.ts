@@ -3,7 +3,7 @@ import type { ModelSpec } from '../../engine/model/types';
 import { adviseQuant, type QuantAdvice } from '../../engine/quant/advice';
 import type { QuantErrorResult } from '../../engine/quant/measure';
 import type { Controls, Evidence, LayerSensitivity, QuantData } from '../../webview/protocol';
-import type { EngineOptions } from './compute';
+import { servingEngineOf, type EngineOptions } from './compute';
 
 /** Most sensitive tensors listed in the panel. */
 export const MAX_LAYERS = 64;
@@ -25,9 +25,17 @@ export function layersOf(m: QuantErrorResult): LayerSensitivity[] {
  * and the per-layer error measured on a .safetensors file when one has been analyzed.
  */
 export function quantData(spec: ModelSpec, source: string, c: Controls, opts: EngineOptions = {}, measured: QuantErrorResult | null = null): QuantData {
-  void opts;
   const device = getDevice(c.hardware, 'hardware');
-  const advice: QuantAdvice = adviseQuant(spec, device, { batch: c.batch, promptTokens: c.promptTokens, generateTokens: c.generateTokens });
+  // The same workload, engine profile and overrides as the roofline panel and the lenses.
+  const advice: QuantAdvice = adviseQuant(spec, device, {
+    batch: c.batch,
+    promptTokens: c.promptTokens,
+    generateTokens: c.generateTokens,
+    tp: c.tp,
+    cachedPromptTokens: c.cachedPromptTokens,
+    servingEngine: servingEngineOf(c),
+    params: opts.params?.(device),
+  });
   const rows = new Map(advice.evidence.map((e) => [e.id, e]));
   const cite = (id: string): Evidence | null => {
     const e = rows.get(id);
@@ -37,7 +45,7 @@ export function quantData(spec: ModelSpec, source: string, c: Controls, opts: En
   return {
     source,
     modelName: spec.name,
-    deviceName: `${device.name} · batch ${c.batch} · prompt ${c.promptTokens} · generate ${c.generateTokens}`,
+    deviceName: `${device.name}${c.tp > 1 ? ` x ${c.tp} (tp, per device)` : ''} · batch ${c.batch} · prompt ${c.promptTokens}${c.cachedPromptTokens > 0 ? ` (${c.cachedPromptTokens} cached)` : ''} · generate ${c.generateTokens}`,
     options: advice.options.map((o) => ({
       weights: o.weights,
       kv: o.kv,

@@ -73,14 +73,21 @@ export class ProfilerView implements vscode.WebviewViewProvider {
     this.update();
     const t0 = Date.now();
     try {
-      await vscode.commands.executeCommand('ridgeline.runBenchmark');
-      const d = this.measured();
+      // The command's own answer says what happened: a result with a device, a refusal (untrusted workspace,
+      // kernel execution off), or nothing (cancelled, or failed and reported). An older measurement on disk
+      // is no sign that this run measured anything.
+      const result = (await vscode.commands.executeCommand('ridgeline.runBenchmark')) as { device?: unknown; refused?: boolean; reason?: string } | undefined;
+      const measuredNow = result?.device !== undefined && this.measured() !== null;
       this.bench = {
         running: false,
-        fraction: 1,
-        message: d ? `Measured in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'The benchmark finished without a measurement (see the Ridgeline output).',
+        fraction: measuredNow ? 1 : 0,
+        message: measuredNow
+          ? `Measured in ${((Date.now() - t0) / 1000).toFixed(1)} s`
+          : result?.refused
+            ? `Not run: ${result.reason ?? 'kernel execution is not allowed here'}`
+            : 'The benchmark finished without a measurement: cancelled, or failed (see the Ridgeline output).',
       };
-      if (d) this.onMeasured();
+      if (measuredNow) this.onMeasured();
     } catch (e) {
       this.bench = { running: false, fraction: 0, message: `Benchmark failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
     }

@@ -6,6 +6,7 @@ import { kvBytesPerToken, planMemory } from '../../engine/memory/index';
 import { parseConfig } from '../../engine/model/parse';
 import { analyze } from '../../engine/analyze';
 import { controlOptions, initialControls, kvData, KV_CONTEXTS, memoryOptions, rooflineData, roofsOf } from '../../src/panels/compute';
+import { quantData } from '../../src/panels/quant';
 import { checkHostMessage, NO_ENGINE } from '../../webview/protocol';
 
 const spec = parseConfig(readFileSync('samples/llama-3.1-8b.json', 'utf8'), 'llama-3.1-8b.json');
@@ -77,5 +78,67 @@ describe('panel data from the engine (host side)', () => {
     assert.equal(kvBytesPerToken(spec, 'fp8', { tp: 1 }) * 2, kvBytesPerToken(spec, 'bf16', { tp: 1 }));
     const r = roofsOf(getDevice('h100-sxm'));
     assert.ok(r.peaks.some((p) => p.dtype === 'fp8') && !r.measured);
+  });
+});
+
+describe('the panels cost what the lenses and the CLI cost', () => {
+  const llama70 = parseConfig(readFileSync('samples/llama-3-70b.json', 'utf8'), 'llama-3-70b.json');
+  const mistral = parseConfig(readFileSync('samples/mistral-7b-v0.1.json', 'utf8'), 'mistral-7b-v0.1.json');
+
+  it('formats start normalized, with the activations the CLI gives the weights on that device', () => {
+    // fp8 weights on an H100 run fp8 activations (W8A8-FP8), as `analyze --weights fp8`; w8a8 runs int8.
+    const fp8 = initialControls(spec, { hardware: 'h100-sxm', weights: 'fp8' });
+    assert.equal(fp8.activations, 'fp8');
+    assert.equal(initialControls(spec, { hardware: 'h100-sxm', weights: 'w8a8' }).activations, 'int8');
+    // On an A100 (no fp8) fp8 weights are dequantized to bf16 (the model's dtype).
+    assert.equal(initialControls(spec, { hardware: 'a100-80gb', weights: 'fp8' }).activations, 'bf16');
+    // Aliases as the CLI resolves them: int4 is int4-g128, FP8 is fp8, float16 is fp16.
+    const aliased = initialControls(spec, { hardware: 'h100-sxm', weights: 'int4', kv: 'FP8', activations: 'float16' });
+    assert.deepEqual([aliased.weights, aliased.kv, aliased.activations], ['int4-g128', 'fp8', 'fp16']);
+    // A bad id stays as written: the panel's first analysis names it.
+    assert.equal(initialControls(spec, { hardware: 'h100-sxm', weights: 'int5' }).weights, 'int5');
+  });
+
+  it('the quantization advisor costs the tp, cached prompt and serving engine of the controls', () => {
+    const c = initialControls(llama70, { hardware: 'a100-80gb', tp: 4, batch: 1, promptTokens: 1024, generateTokens: 256 });
+    const q = quantData(llama70, 'x', c);
+    const bf16 = q.options.find((o) => o.weights === 'bf16' && o.kv === 'bf16')!;
+    const r = rooflineData(llama70, 'x', { ...c, weights: 'bf16', activations: 'bf16', kv: 'bf16' }).result;
+    assert.equal(bf16.prefillTimeS, r.prefill.timeS);
+    assert.equal(bf16.decodeTimeS, r.decode.timeS);
+    assert.equal(bf16.totalBytes, r.memory.totalBytes); // per device: 70B in bf16 over 4 A100s fits
+    assert.ok(bf16.fits);
+    assert.match(q.deviceName, / x 4 \(tp, per device\)/);
+    const vllm = quantData(llama70, 'x', { ...c, engine: 'vllm', cachedPromptTokens: 512 }).options.find((o) => o.weights === 'bf16' && o.kv === 'bf16')!;
+    const rv = rooflineData(llama70, 'x', { ...c, engine: 'vllm', cachedPromptTokens: 512, weights: 'bf16', activations: 'bf16', kv: 'bf16' }).result;
+    assert.equal(vllm.prefillTimeS, rv.prefill.timeS);
+    assert.equal(vllm.decodeTimeS, rv.decode.timeS);
+  });
+
+  it("the KV planner's per-format cache at this context follows the window and eviction; its activations the engine's prefill chunk", () => {
+    // Mistral 7B keeps a 4096-token sliding window: at 32k tokens its cache holds 4096 per sequence, not 32k.
+    const c = { ...initialControls(mistral, { hardware: 'h100-sxm', batch: 4, promptTokens: 1024, generateTokens: 1024 }), contextTokens: 32768 };
+    const kv = kvData(mistral, 'x', c);
+    for (const f of kv.formats) {
+      const plan = planMemory(mistral, { batch: 4, promptTokens: 1024, generateTokens: 1024, weights: 'bf16', activations: 'bf16', kv: f.id, tp: 1 }, getDevice('h100-sxm'), { contextTokens: 32768, blockTokens: 16 });
+      assert.equal(f.bytesAtContext, plan.kvCacheBytes, f.id);
+    }
+    const bf16 = kv.formats.find((f) => f.id === 'bf16')!;
+    assert.equal(bf16.bytesAtContext, kv.current.kvCacheBytes);
+    // 4 sequences of 4096 windowed tokens (plus block slack), where the context times the batch would be 8 times more.
+    const whole = bf16.bytesPerToken * 32768 * 4;
+    assert.ok(bf16.bytesAtContext >= whole / 8 && bf16.bytesAtContext <= whole / 8 + 4 * 16 * bf16.bytesPerToken, `${bf16.bytesAtContext}`);
+    assert.ok(checkHostMessage({ type: 'kv', requestId: 1, data: kv }).ok);
+    // llama.cpp evaluates a prompt in 512-token chunks: the planner's activations are the analysis's.
+    const lc = { ...initialControls(spec, { hardware: 'h100-sxm', engine: 'llama.cpp', promptTokens: 2048, generateTokens: 256 }), contextTokens: 2304 };
+    assert.equal(memoryOptions(lc).prefillChunkTokens, 512);
+    assert.equal(kvData(spec, 'x', lc).current.activationsBytes, rooflineData(spec, 'x', lc).result.memory.activationsBytes);
+  });
+
+  it('the roofline draws the fp16-accumulate ceiling an engine that accumulates in fp16 runs against', () => {
+    const c = initialControls(spec, { hardware: 'rtx-4090', engine: 'llama.cpp' });
+    const peaks = rooflineData(spec, 'x', c).roofs.peaks;
+    assert.deepEqual(peaks.find((p) => p.dtype === 'fp16 (fp16 accumulate)'), { dtype: 'fp16 (fp16 accumulate)', flopsPerS: getDevice('rtx-4090').fp16AccumulateFlopsPerS });
+    assert.ok(!rooflineData(spec, 'x', { ...c, engine: NO_ENGINE }).roofs.peaks.some((p) => /accumulate/.test(p.dtype)));
   });
 });

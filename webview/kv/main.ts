@@ -184,7 +184,7 @@ function render(d: KvData, id: number): void {
   fb.innerHTML = d.formats
     .map(
       (f) =>
-        `<tr data-format="${escapeHtml(f.id)}"><td>${escapeHtml(f.label)}</td><td data-bytes-per-token="${f.bytesPerToken}">${formatBytes(f.bytesPerToken)}</td><td>${formatBytes(f.bytesPerToken * c.contextTokens * c.batch)}</td></tr>`,
+        `<tr data-format="${escapeHtml(f.id)}"><td>${escapeHtml(f.label)}</td><td data-bytes-per-token="${f.bytesPerToken}">${formatBytes(f.bytesPerToken)}</td><td data-bytes-at-context="${f.bytesAtContext}">${formatBytes(f.bytesAtContext)}</td></tr>`,
     )
     .join('');
   const mb = $('#max-batch').querySelector('tbody') as HTMLElement;

@@ -97,7 +97,7 @@ function tradeoff(d: QuantData): void {
   const color = scaleOrdinal<QualityRisk, string>().domain(QUALITY_RISKS).range(QUALITY_RISKS.map((r) => rc[r]));
   svg.append('g').attr('transform', `translate(0,${H - m.bottom})`).call(axisBottom(xg).ticks(6).tickFormat((v) => `${Number(v)} GiB`));
   svg.append('g').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(6, d3format('.2~s')));
-  svg.append('text').attr('x', (m.left + W - m.right) / 2).attr('y', H - 6).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Memory per device (weights + KV)');
+  svg.append('text').attr('x', (m.left + W - m.right) / 2).attr('y', H - 6).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Memory per device (weights, KV, activations, overhead)');
   svg.append('text').attr('transform', `translate(14,${(m.top + H - m.bottom) / 2}) rotate(-90)`).attr('text-anchor', 'middle').attr('fill', t.foreground).text('Decode steps per second');
   const rec = d.recommendation ? `${d.recommendation.weights}+${d.recommendation.kv}` : '';
   const g = svg

@@ -39,6 +39,18 @@ describe('commands', () => {
     assert.equal(vscode.workspace.getConfiguration('ridgeline').get('hardware'), 'a100-80gb');
   });
 
+  it('Select Hardware writes where the setting takes effect: the workspace settings when the workspace sets it', async () => {
+    const cfg = () => vscode.workspace.getConfiguration('ridgeline');
+    await cfg().update('hardware', 'l40s', vscode.ConfigurationTarget.Workspace);
+    try {
+      assert.equal(await vscode.commands.executeCommand<string>('ridgeline.selectHardware', 'a100-80gb'), 'a100-80gb');
+      assert.equal(cfg().inspect('hardware')?.workspaceValue, 'a100-80gb');
+      assert.equal(cfg().get('hardware'), 'a100-80gb');
+    } finally {
+      await cfg().update('hardware', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('Select Serving Engine sets the profile the analyses use; an empty id clears it; an unknown id changes nothing', async () => {
     const id = await vscode.commands.executeCommand<string>('ridgeline.selectServingEngine', 'vLLM');
     assert.equal(id, 'vllm');

@@ -127,6 +127,22 @@ describe('model config: code lenses', () => {
     }
   });
 
+  it('a custom device the settings reject is named beside the unknown hardware id it leaves (RLC001 + RLC004)', async () => {
+    const doc = await open(CONFIG);
+    await setSetting('customDevices', [{ id: 'lab-gpu', memoryBytes: 48e9, memoryBandwidthBytesPerS: 960e9, peakFlopsPerS: { fp16: 180e12 }, tdpWats: 300 }]);
+    await setSetting('hardware', 'lab-gpu');
+    try {
+      const why = await waitFor('RLC004 naming the misspelled field', () =>
+        vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004' && /tdpWats/.test(x.message)),
+      );
+      assert.equal(why.message, 'ridgeline.customDevices[0](lab-gpu).tdpWats: expected a known field (did you mean tdpWatts?): id, name, vendor, source, memoryBytes, memoryBandwidthBytesPerS, peakFlopsPerS, l2CacheBytes, sharedMemoryPerSmBytes, maxSharedMemoryPerBlockBytes, smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth, interconnect, tdpWatts, memoryEfficiencyScale, memoryEfficiencySource, computeEfficiencyScale, computeEfficiencySource, fp16AccumulateFlopsPerS, measured; this entry is skipped');
+      assert.ok(vscode.languages.getDiagnostics(doc.uri).some((x) => x.source === 'ridgeline' && x.code === 'RLC001' && /unknown hardware id "lab-gpu"/.test(x.message)));
+    } finally {
+      await setSetting('customDevices', undefined);
+      await setSetting('hardware', undefined);
+    }
+  });
+
   it('an out-of-range setting falls back to its default and says so (RLC004)', async () => {
     const doc = await open(CONFIG);
     await setSetting('batch', 0);
