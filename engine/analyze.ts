@@ -1,16 +1,18 @@
 import type { AnalysisResult, Bound, OpResult, PhaseResult } from './analysis';
 import type { Dtype, ModelSpec, MoeMlpSpec, Op, Workload } from './model/types';
 import type { Device } from './hardware/types';
-import { buildGraph, computedPromptTokens, expectedExpertsTouched, tpSplit } from './model/graph';
+import { activationFormat, buildGraph, computedPromptTokens, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
-import { addTime, costOps, forSequences, matmulPeakFlopsPerS, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { addTime, costOps, forSequences, MATRIX_UNIT_VENDORS, matmulPeakFlopsPerS, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { prefillCosts as costPrefill } from './cost/prefill';
 import { inputError } from './errors';
 import { servingEngine } from './cost/engines';
 import { kvBytesPerToken } from './memory/kvCache';
+import { defaultKvFormatId, kvFormat } from './memory/kvFormats';
+import { defaultActivations, weightFormat } from './quant/formats';
 import { evidenceFor } from './cost/evidence';
 
 /**
@@ -45,7 +47,27 @@ export interface AnalyzeOptions {
  * generic (CPU) ones on SIMD units. A user device naming another vendor, or none (`custom`), gets the SIMD pricing
  * and a warning that says so.
  */
-const KNOWN_VENDORS = ['nvidia', 'amd', 'apple', 'generic'];
+const KNOWN_VENDORS = [...MATRIX_UNIT_VENDORS, 'apple', 'generic'];
+
+/**
+ * The formats a workload runs in from the ids a user wrote (CLI options, editor settings, panel controls): each
+ * normalized (int4 is int4-g128, FP8 is fp8, float16 is fp16); an empty one is the model's dtype, and empty
+ * activations follow the weights where the device computes their format natively (defaultActivations). A bad
+ * id is an input error naming `fields` (the option or setting it came from).
+ */
+export function resolveFormats(
+  spec: ModelSpec,
+  device: Device,
+  ids: { weights?: string; activations?: string; kv?: string },
+  fields: { weights: string; activations: string; kv: string } = { weights: '--weights', activations: '--activations', kv: '--kv' },
+): Pick<Workload, 'weights' | 'activations' | 'kv'> {
+  const wf = weightFormat(ids.weights || spec.dtype, fields.weights);
+  return {
+    weights: wf.id,
+    activations: ids.activations ? activationFormat(ids.activations, fields.activations).dtype : defaultActivations(wf, device, spec.dtype),
+    kv: kvFormat(ids.kv || defaultKvFormatId(spec.dtype), fields.kv).id,
+  };
+}
 
 /** Interconnect assumed when tp > 1 and the device lists none: PCIe Gen4 x16, per direction. */
 const FALLBACK_LINK = { kind: 'PCIe Gen4 x16 (assumed: the device lists no interconnect)', bandwidthBytesPerS: 32e9 };

@@ -215,7 +215,7 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
       command: 'ridgeline.showKvPlanner',
     },
     {
-      title: `$(layers) KV ${fmt.bytes(r.kvCache.bytesPerToken)}/token (${r.kvCache.format}${tp ? `, all ${w.tp} devices` : ''})`,
+      title: `$(layers) KV ${fmt.bytes(r.kvCache.bytesPerToken)}/token (${r.kvCache.format}${tp ? ', whole model' : ''})`,
       tooltip: `KV cache at batch ${w.batch}, ${w.promptTokens}+${w.generateTokens} tokens: ${fmt.bytes(r.memory.kvCacheBytes)}${tp ? ' per device' : ''}`,
       command: 'ridgeline.showKvPlanner',
     },

@@ -3,15 +3,12 @@
  * No vscode types cross into engine/ and no cost formulas live here: every figure shown in the editor is
  * the engine's, recomputed on a modified config where the editor shows "what if".
  */
-import { analyze } from '../engine/analyze';
+import { analyze, resolveFormats } from '../engine/analyze';
 import type { AnalysisResult } from '../engine/analysis';
 import { RidgelineError } from '../engine/errors';
-import { clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
-import { checkUserDeviceId, validateDevice } from '../engine/hardware/validate';
-import { defaultKvFormatId, kvFormat } from '../engine/memory/kvFormats';
+import { checkUserDevices, clearRegisteredDevices, getDevice, listDevices, registerDevices, setMeasuredDeviceLoader, type Device } from '../engine/hardware/index';
 import { parseConfig } from '../engine/model/parse';
-import { activationFormat, withPrefixHit } from '../engine/model/graph';
-import { defaultActivations, weightFormat } from '../engine/quant/formats';
+import { withPrefixHit } from '../engine/model/graph';
 import type { ModelSpec, OpClass, Workload } from '../engine/model/types';
 import { costParamsFor, type CostParams } from '../engine/cost/params';
 import { servingEngine, servingEngines, type ServingEngine } from '../engine/cost/engines';
@@ -21,23 +18,11 @@ export type { AnalysisResult, Device, ModelSpec, Workload };
 
 /** Applies settings that live in the engine's registries: custom devices and the measured device. */
 export function applyDeviceSettings(s: Settings, measured: () => Device | null): string[] {
-  const problems: string[] = [];
   clearRegisteredDevices();
-  const seen = new Map<string, number>();
-  s.customDevices.forEach((d, i) => {
-    const at = `ridgeline.customDevices[${i}]`;
-    try {
-      // The same checks as a --devices file, naming the entry; a bad entry is skipped, the rest still register.
-      const ok = validateDevice(d, '', at);
-      checkUserDeviceId(ok, '', at);
-      const first = seen.get(ok.id);
-      if (first !== undefined) return void problems.push(`${at}.id: "${ok.id}" is taken by ridgeline.customDevices[${first}]; this entry is skipped`);
-      seen.set(ok.id, i);
-      registerDevices([ok], 'ridgeline.customDevices');
-    } catch (e) {
-      problems.push(`${errorLine(e)}; this entry is skipped`);
-    }
-  });
+  // The same checks as a --devices file, naming the entry; a bad or repeated entry is skipped, the rest register.
+  const { devices, errors } = checkUserDevices(s.customDevices, '', (i) => `ridgeline.customDevices[${i}]`, 'setting');
+  registerDevices(devices, 'ridgeline.customDevices');
+  const problems = errors.map((e) => `${e.message}; this entry is skipped`);
   setMeasuredDeviceLoader(measured);
   return problems;
 }
@@ -74,18 +59,9 @@ export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
   }, s.cachedPromptTokens);
 }
 
-/**
- * The formats a workload runs in, as the CLI resolves them: each written id normalized (int4 is int4-g128, FP8 is
- * fp8, float16 is fp16); an empty one is the model's dtype, and empty activations follow the weights where the
- * device computes their format natively (defaultActivations). Throws an input error naming the setting.
- */
+/** The formats of the settings, resolved as the CLI resolves its options (engine/analyze.ts resolveFormats). */
 export function formatsFor(spec: ModelSpec, d: Device, ids: { weights?: string; activations?: string; kv?: string }): Pick<Workload, 'weights' | 'activations' | 'kv'> {
-  const wf = weightFormat(ids.weights || spec.dtype, 'ridgeline.weightsFormat');
-  return {
-    weights: wf.id,
-    activations: ids.activations ? activationFormat(ids.activations, 'ridgeline.activationsFormat').dtype : defaultActivations(wf, d, spec.dtype),
-    kv: kvFormat(ids.kv || defaultKvFormatId(spec.dtype), 'ridgeline.kvFormat').id,
-  };
+  return resolveFormats(spec, d, ids, { weights: 'ridgeline.weightsFormat', activations: 'ridgeline.activationsFormat', kv: 'ridgeline.kvFormat' });
 }
 
 export interface ConfigAnalysis {

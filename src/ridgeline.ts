@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { ConfigService } from './configs';
-import { analyzeConfigText, applyDeviceSettings, device, devices, engineProfile, engineProfiles, errorLine, type AnalysisResult, type Device } from './engine';
+import { analyzeConfigText, applyDeviceSettings, device, devices, editorLine, engineProfile, engineProfiles, type AnalysisResult, type Device } from './engine';
 import * as fmt from './format';
 import { KernelService } from './kernels';
 import { GpuService } from './gpu';
@@ -49,7 +49,7 @@ export class Ridgeline implements vscode.Disposable {
     try {
       return loadMeasuredDevice();
     } catch (e) {
-      this.log.warn(errorLine(e));
+      this.log.warn(editorLine(e));
       return null;
     }
   }
@@ -73,7 +73,7 @@ export class Ridgeline implements vscode.Disposable {
       const d = device(this.current.hardware);
       this.status.setHardware(d.name, d.id);
     } catch (e) {
-      this.status.setHardware(this.current.hardware, this.current.hardware, errorLine(e));
+      this.status.setHardware(this.current.hardware, this.current.hardware, editorLine(e));
     }
   }
 
@@ -84,7 +84,7 @@ export class Ridgeline implements vscode.Disposable {
   }
 
   reportError(what: string, e: unknown): void {
-    const line = errorLine(e);
+    const line = editorLine(e);
     this.log.error(`${what}: ${e instanceof Error && !(e as { exitCode?: number }).exitCode ? e.stack ?? line : line}`);
     void vscode.window.showErrorMessage(`Ridgeline: ${line}`);
   }
@@ -96,9 +96,7 @@ export class Ridgeline implements vscode.Disposable {
   async setSetting(key: string, value: unknown): Promise<void> {
     const cfg = vscode.workspace.getConfiguration(SECTION);
     const at = cfg.inspect(key);
-    // allowKernelExecution and customDevices are read from the user settings only: they are always written there.
-    const userOnly = key === 'allowKernelExecution' || key === 'customDevices';
-    const inWorkspace = !userOnly && (at?.workspaceValue !== undefined || at?.workspaceFolderValue !== undefined);
+    const inWorkspace = at?.workspaceValue !== undefined || at?.workspaceFolderValue !== undefined;
     const target = inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
     await cfg.update(key, value, target);
   }

@@ -1,12 +1,11 @@
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
-import { activationFormat, withPrefixHit } from '../model/graph';
+import { withPrefixHit } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
-import { defaultActivations, listWeightFormats, weightFormat } from '../quant/formats';
-import { kvFormat } from '../memory/kvFormats';
-import { analyze } from '../analyze';
+import { listWeightFormats } from '../quant/formats';
+import { analyze, resolveFormats } from '../analyze';
 import { servingEngines } from '../cost/engines';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
 
@@ -76,15 +75,11 @@ export const analyzeCommand: Command = {
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const spec = loadConfigFile(file);
     const device = getDevice(hardware);
-    const own = spec.dtype;
-    const wf = weightFormat(weightsRaw ?? own, '--weights');
     const workload: Workload = withPrefixHit({
       batch,
       promptTokens,
       generateTokens,
-      weights: wf.id,
-      activations: actRaw ? activationFormat(actRaw, '--activations').dtype : defaultActivations(wf, device, own),
-      kv: kvFormat(kvRaw ?? own, '--kv').id,
+      ...resolveFormats(spec, device, { weights: weightsRaw, activations: actRaw, kv: kvRaw }),
       tp,
     }, cachedPromptTokens);
     const r = analyze(spec, workload, device, {

@@ -185,7 +185,7 @@ function renderErrors(r: QuantErrorResult, top: number): string {
 function renderAdvice(r: QuantAdvice): string {
   const out: string[] = [];
   out.push(
-    `${r.model.name} (${(r.model.params / 1e9).toFixed(2)}B params, ${r.model.dtype}) on ${r.hardware.name}: batch ${r.workload.batch}, prompt ${r.workload.promptTokens}, generate ${r.workload.generateTokens}` +
+    `${r.model.name} (${(r.model.params / 1e9).toFixed(2)}B params, ${r.model.dtype}) on ${r.hardware.name}${r.workload.tp > 1 ? ` x ${r.workload.tp} (tp; bytes and fit per device)` : ''}: batch ${r.workload.batch}, prompt ${r.workload.promptTokens}, generate ${r.workload.generateTokens}` +
       (r.maxDecodeTimeS !== null ? `, decode target ${fmtTime(r.maxDecodeTimeS)}` : ''),
   );
   out.push('');

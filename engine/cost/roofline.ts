@@ -156,10 +156,13 @@ export interface OpCost {
   fused?: string[];
 }
 
+/** Vendors whose GPUs the cost model gives matrix units (NVIDIA tensor cores, AMD matrix cores). */
+export const MATRIX_UNIT_VENDORS: readonly string[] = ['nvidia', 'amd'];
+
 /** True when `dtype` GEMMs run on matrix units that compute whole tiles (NVIDIA tensor cores, AMD matrix cores). */
 export function matrixUnits(device: Device, dtype: Dtype): boolean {
   if (device.measured) return false;
-  if (device.vendor !== 'nvidia' && device.vendor !== 'amd') return false;
+  if (!MATRIX_UNIT_VENDORS.includes(device.vendor)) return false;
   return dtype !== 'fp32';
 }
 

@@ -26,11 +26,40 @@ export function listDevices(): Device[] {
  */
 export function registerDevices(list: readonly Device[], file = 'devices'): void {
   const ok = list.map((d) => {
+    if (checked.has(d)) return d;
     const v = validateDevice(d, file);
     checkUserDeviceId(v, file);
     return v;
   });
   for (const d of ok) registered.set(d.id, d);
+}
+
+/** Devices checkUserDevices passed: registerDevices takes them as they are. */
+const checked = new WeakSet<Device>();
+
+/**
+ * Checks a user's list of devices (a `--devices` file, the editor's customDevices setting): each one as
+ * validateDevice does, the measured device's id refused, and an id an earlier device of the list took refused.
+ * Returns the good devices and, in list order, an input error for each bad one (its field named `at(i).field`).
+ */
+export function checkUserDevices(list: readonly unknown[], file: string, at: (i: number) => string, what = 'file'): { devices: Device[]; errors: RidgelineError[] } {
+  const devices: Device[] = [];
+  const errors: RidgelineError[] = [];
+  const seen = new Set<string>();
+  list.forEach((raw, i) => {
+    try {
+      const d = validateDevice(raw, file, at(i));
+      checkUserDeviceId(d, file, at(i));
+      if (seen.has(d.id)) throw inputError({ file, field: `${at(i)}.id`, expected: `an id not used by an earlier device of the ${what}`, got: d.id });
+      seen.add(d.id);
+      checked.add(d);
+      devices.push(d);
+    } catch (e) {
+      if (!(e instanceof RidgelineError)) throw e;
+      errors.push(e);
+    }
+  });
+  return { devices, errors };
 }
 
 /** Forgets registered devices (tests, settings reload). */
@@ -83,15 +112,7 @@ export function loadDeviceFile(path: string): Device[] {
   const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.devices) ? raw.devices : null;
   if (!list) throw inputError({ file: path, field: 'devices', expected: 'an array of devices' });
   if (list.length === 0) throw inputError({ file: path, field: 'devices', expected: 'at least one device (the array is empty)' });
-  const devices = list.map((d: unknown, i: number) => {
-    const v = validateDevice(d, path, `devices[${i}]`);
-    checkUserDeviceId(v, path, `devices[${i}]`);
-    return v;
-  });
-  const seen = new Set<string>();
-  devices.forEach((d, i) => {
-    if (seen.has(d.id)) throw inputError({ file: path, field: `devices[${i}].id`, expected: 'an id not used by an earlier device of the file', got: d.id });
-    seen.add(d.id);
-  });
+  const { devices, errors } = checkUserDevices(list, path, (i) => `devices[${i}]`);
+  if (errors.length > 0) throw errors[0];
   return devices;
 }

@@ -192,7 +192,8 @@ export interface QuantOption {
 export interface QuantAdvice {
   model: { name: string; params: number; dtype: string };
   hardware: { id: string; name: string; memoryBytes: number };
-  workload: { batch: number; promptTokens: number; generateTokens: number };
+  /** tp: the tensor-parallel degree (bytes and fit are per device); cachedPromptTokens: the prefix-cache hit. */
+  workload: { batch: number; promptTokens: number; generateTokens: number; tp: number; cachedPromptTokens: number };
   /** Decode step target in seconds, when given. */
   maxDecodeTimeS: number | null;
   options: QuantOption[];
@@ -294,7 +295,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   return {
     model: { name: spec.name, params: spec.params.total, dtype: spec.dtype },
     hardware: { id: device.id, name: device.name, memoryBytes: device.memoryBytes },
-    workload: { batch: opts.batch, promptTokens: opts.promptTokens, generateTokens: opts.generateTokens },
+    workload: { batch: opts.batch, promptTokens: opts.promptTokens, generateTokens: opts.generateTokens, tp: base.tp, cachedPromptTokens: base.cachedPromptTokens ?? 0 },
     maxDecodeTimeS: opts.maxDecodeTimeS ?? null,
     options,
     recommendation,

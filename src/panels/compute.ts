@@ -117,10 +117,11 @@ export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts:
   const result = analyze(spec, workloadOf(c), device, { servingEngine: servingEngineOf(c), params: opts.params?.(device), sweeps: false });
   const measured = device.measured ? null : measuredDevice();
   const roofs = roofsOf(device);
-  // An engine that accumulates 16-bit GEMMs in fp16 (llama.cpp's cuBLAS path) runs them against the device's
-  // fp16-accumulate rate where it lists a higher one (GeForce cards): that ceiling is drawn too.
+  // An engine that accumulates fp16 GEMMs in fp16 (llama.cpp's cuBLAS path) runs them against the device's
+  // fp16-accumulate rate where it lists a higher one (GeForce cards): that ceiling is drawn when an op uses it.
   const acc = device.fp16AccumulateFlopsPerS;
-  if (result.costModel.fp16AccumulateGemm && acc !== undefined && acc > (device.peakFlopsPerS.fp16 ?? 0)) roofs.peaks.push({ dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
+  const usesAcc = result.costModel.fp16AccumulateGemm && result.ops.some((o) => (o.opClass === 'gemm' || o.opClass === 'attention') && o.peakDtype === 'fp16' && o.attainableFlopsPerS > 0);
+  if (usesAcc && acc !== undefined && acc > (device.peakFlopsPerS.fp16 ?? 0)) roofs.peaks.push({ dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
   return { source, result, roofs, measuredRoofs: measured ? roofsOf(measured) : null };
 }
 
@@ -130,6 +131,7 @@ export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts:
  */
 export function memoryOptions(c: Controls, contextTokens = c.contextTokens): MemoryOptions {
   const o: MemoryOptions = { contextTokens, blockTokens: c.blockTokens > 0 ? c.blockTokens : 1 };
+  // The profile's chunk, as the analysis takes it from its cost parameters (the panels pass no override of it).
   const engine = servingEngineOf(c);
   const chunk = engine === undefined ? 0 : servingEngine(engine, 'engine').params.prefillChunkTokens ?? 0;
   if (chunk > 0) o.prefillChunkTokens = chunk;

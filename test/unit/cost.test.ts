@@ -324,7 +324,7 @@ test('invariant at every batch: throughput rises over whole 16-row tiles, and on
   }
 });
 
-test("invariant without matrix units: decode throughput falls only where quantized weights are dequantized anew", () => {
+test("invariant without matrix units, dense models: decode throughput falls only where quantized weights are dequantized anew", () => {
   // Nothing pads on SIMD units and 16-bit weights never dip. Quantized weights are dequantized once per 32 rows
   // above 8 rows and once in all by the matrix-vector kernel up to 8: batch 9 and batches one past a multiple of
   // 32 may fall below the batch before, by at most 7% over the dense samples (README: 6.5% and 6.9%); whole tiles

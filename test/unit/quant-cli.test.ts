@@ -175,12 +175,15 @@ test('quant config.json --tp: bytes and fit per device, times on the tp devices,
   const cfg = join(samples, 'llama-3-70b.json');
   const q = run('quant', cfg, '--hardware', 'a100-80gb', '--tp', '4', '--weights', 'bf16', '--kv', 'bf16', '--format', 'json');
   assert.equal(q.status, 0, q.stderr);
-  const o = JSON.parse(q.stdout).options[0];
+  const j = JSON.parse(q.stdout);
+  assert.deepEqual(j.workload, { batch: 1, promptTokens: 1024, generateTokens: 256, tp: 4, cachedPromptTokens: 0 });
+  const o = j.options[0];
   const a = JSON.parse(run('analyze', cfg, '--hardware', 'a100-80gb', '--tp', '4', '--weights', 'bf16', '--kv', 'bf16', '--format', 'json').stdout);
   assert.equal(o.totalBytes, a.memory.totalBytes);
   assert.equal(o.prefillTimeS, a.prefill.timeS);
   assert.equal(o.decodeTimeS, a.decode.timeS);
   assert.ok(o.fits); // 70B in bf16 does not fit one 80 GB A100; a quarter of it does
+  assert.match(run('quant', cfg, '--hardware', 'a100-80gb', '--tp', '4', '--weights', 'bf16', '--kv', 'bf16').stdout, /^llama-3-70b \(70\.55B params, bf16\) on NVIDIA A100 SXM4 80GB x 4 \(tp; bytes and fit per device\): batch 1, prompt 1024, generate 256/);
   const bad = run('quant', cfg, '--tp', '3');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--tp: expected a divisor of the 64 attention heads/);

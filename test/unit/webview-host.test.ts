@@ -135,10 +135,16 @@ describe('the panels cost what the lenses and the CLI cost', () => {
     assert.equal(kvData(spec, 'x', lc).current.activationsBytes, rooflineData(spec, 'x', lc).result.memory.activationsBytes);
   });
 
-  it('the roofline draws the fp16-accumulate ceiling an engine that accumulates in fp16 runs against', () => {
-    const c = initialControls(spec, { hardware: 'rtx-4090', engine: 'llama.cpp' });
-    const peaks = rooflineData(spec, 'x', c).roofs.peaks;
-    assert.deepEqual(peaks.find((p) => p.dtype === 'fp16 (fp16 accumulate)'), { dtype: 'fp16 (fp16 accumulate)', flopsPerS: getDevice('rtx-4090').fp16AccumulateFlopsPerS });
-    assert.ok(!rooflineData(spec, 'x', { ...c, engine: NO_ENGINE }).roofs.peaks.some((p) => /accumulate/.test(p.dtype)));
+  it('the roofline draws the fp16-accumulate ceiling when an fp16 GEMM runs against it', () => {
+    // Llama-2-7B is fp16: under llama.cpp (fp16 accumulation) on an RTX 4090 its GEMMs run at 330 TFLOP/s, not 165.
+    const llama2 = parseConfig(readFileSync('samples/llama-2-7b.json', 'utf8'), 'llama-2-7b.json');
+    const c = initialControls(llama2, { hardware: 'rtx-4090', engine: 'llama.cpp' });
+    const acc = getDevice('rtx-4090').fp16AccumulateFlopsPerS!;
+    const data = rooflineData(llama2, 'x', c);
+    assert.deepEqual(data.roofs.peaks.find((p) => p.dtype === 'fp16 (fp16 accumulate)'), { dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
+    assert.ok(data.result.ops.some((o) => o.opClass === 'gemm' && o.peakDtype === 'fp16' && o.attainableFlopsPerS > getDevice('rtx-4090').peakFlopsPerS.fp16!));
+    // Not without the profile, and not for a bf16 model (its GEMMs run against the bf16 peak).
+    assert.ok(!rooflineData(llama2, 'x', { ...c, engine: NO_ENGINE }).roofs.peaks.some((p) => /accumulate/.test(p.dtype)));
+    assert.ok(!rooflineData(spec, 'x', initialControls(spec, { hardware: 'rtx-4090', engine: 'llama.cpp' })).roofs.peaks.some((p) => /accumulate/.test(p.dtype)));
   });
 });
