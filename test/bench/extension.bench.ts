@@ -8,25 +8,9 @@ import { join } from 'node:path';
 import { analyzeConfigText, whatIfs } from '../../src/engine';
 import { locateKeys } from '../../src/jsonKeys';
 import type { Settings } from '../../src/settings';
+import { DEFAULT_SETTINGS } from '../helpers/settings';
 
-const SETTINGS: Settings = {
-  hardware: 'h100-sxm',
-  customDevices: [],
-  batch: 1,
-  promptTokens: 1024,
-  cachedPromptTokens: 0,
-  generateTokens: 256,
-  weightsFormat: '',
-  activationsFormat: '',
-  kvFormat: '',
-  tensorParallel: 1,
-  servingEngine: '',
-  efficiency: {},
-  kernelDims: {},
-  codeLensEnabled: true,
-  allowKernelExecution: true,
-  problems: [],
-};
+const SETTINGS: Settings = { ...DEFAULT_SETTINGS };
 
 function perCallUs(fn: () => void, minMs = 300): number {
   for (let i = 0; i < 20; i++) fn();

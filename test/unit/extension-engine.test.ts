@@ -5,29 +5,13 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { analyzeConfigText, analyzeSpec, applyDeviceSettings, editorLine, formatsFor } from '../../src/engine';
 import type { Settings } from '../../src/settings';
+import { DEFAULT_SETTINGS } from '../helpers/settings';
 import { clearRegisteredDevices, getDevice } from '../../engine/hardware/index';
 import { costParamsFor } from '../../engine/cost/params';
 import { parseConfig } from '../../engine/model/parse';
 import { RidgelineError } from '../../engine/errors';
 
-const BASE: Settings = {
-  hardware: 'h100-sxm',
-  customDevices: [],
-  batch: 1,
-  promptTokens: 1024,
-  cachedPromptTokens: 0,
-  generateTokens: 256,
-  weightsFormat: '',
-  activationsFormat: '',
-  kvFormat: '',
-  tensorParallel: 1,
-  servingEngine: '',
-  efficiency: {},
-  kernelDims: {},
-  codeLensEnabled: true,
-  allowKernelExecution: false,
-  problems: [],
-};
+const BASE: Settings = { ...DEFAULT_SETTINGS, allowKernelExecution: false };
 const text = readFileSync('samples/llama-3.1-8b.json', 'utf8');
 
 test('an efficiency setting applies while set and leaves nothing behind when removed', () => {
