@@ -1,6 +1,7 @@
 import type { Device } from '../hardware/types';
 import { fmtBytes, fmtSi, textTable } from './format';
 import { evidenceFor } from '../cost/evidence';
+import { MATRIX_UNIT_VENDORS } from '../cost/roofline';
 
 const DTYPES = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const;
 
@@ -26,6 +27,8 @@ export function renderDevicesTable(devices: readonly Device[]): string {
       d.measured
         ? 'measured'
         : [
+          // The vendor decides the GEMM pricing (cost/roofline.ts matrixUnits): say where it is not tensor cores.
+          MATRIX_UNIT_VENDORS.includes(d.vendor) ? '' : `SIMD GEMMs (vendor ${d.vendor})`,
           d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
           d.computeEfficiencyScale !== undefined ? `matrix eff. x${d.computeEfficiencyScale}` : '',
         ].filter(Boolean).join(', '),
@@ -33,7 +36,8 @@ export function renderDevicesTable(devices: readonly Device[]): string {
   });
   return [
     'Dense peak TFLOP/s per dtype (never 2:4 sparse); ridge = fp16 peak / bandwidth (FLOP/byte); link = per direction;',
-    'validated = published measurements on the device predicted within 15% / rows (`ridgeline validate --hardware ID`).',
+    'validated = published measurements on the device predicted within 15% / rows (`ridgeline validate --hardware ID`);',
+    'SIMD GEMMs = no tensor / matrix cores in the cost model (vendor other than nvidia or amd).',
     '',
     textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', 'validated', ''], rows),
   ].join('\n');

@@ -381,6 +381,10 @@ test('cli: hardware lists the database; --devices adds a user device usable by a
   assert.match(t.stdout, new RegExp(`^h100-sxm .* ${within}/${h100.length}\\s`, 'm'));
   assert.match(t.stdout, /^l4 .* W +- *$/m);
   assert.match(t.stdout, /^t4 .* W +5\/5 +memory eff\. x0\.83\s*$/m); // its sourced memory efficiency scale
+  // Without tensor or matrix cores in the model: the Apple GPUs and the CPU.
+  assert.match(t.stdout, /^apple-m2-ultra .* SIMD GEMMs \(vendor apple\), memory eff\. x0\.81\s*$/m);
+  assert.match(t.stdout, /^cpu-generic .* SIMD GEMMs \(vendor generic\)\s*$/m);
+  assert.doesNotMatch(t.stdout, /^h100-sxm .*SIMD/m);
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-cli-'));
   const good = join(dir, 'devices.json');
   writeFileSync(good, JSON.stringify([{ id: 'lab-gpu', name: 'Lab GPU', memoryBytes: 48e9, memoryBandwidthBytesPerS: 1e12, peakFlopsPerS: { fp16: 200e12 }, source: 'lab datasheet' }]));
