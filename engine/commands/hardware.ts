@@ -1,11 +1,13 @@
 import type { Args, Command } from './args';
-import { listDevices, loadDeviceFile, registerDevices } from '../hardware/index';
+import { getDevice, listDevices, loadDeviceFile, registerDevices } from '../hardware/index';
+import { RidgelineError } from '../errors';
 import { renderDevicesTable } from '../report/hardware';
 
 const USAGE = `ridgeline hardware [options]
 
 Lists the device database: memory, bandwidth, dense peak FLOP/s per dtype, ridge point, interconnect, TDP
-and the datasheet each figure comes from (JSON).
+and the datasheet each figure comes from (JSON), then \`this\`, the device \`ridgeline bench\` measured, when
+there is one.
 
   --devices FILE         also load devices from a JSON file ({ "devices": [...] } or an array)
   --format table|json    output (default table)
@@ -22,7 +24,15 @@ export const hardwareCommand: Command = {
     args.rejectUnknown();
     if (file) registerDevices(loadDeviceFile(file), file);
     const devices = listDevices();
-    if (format === 'json') return { text: JSON.stringify({ devices }, null, 2) };
-    return { text: renderDevicesTable(devices) };
+    // The device `ridgeline bench` measured, as `--hardware this` serves it; a damaged file is named on stderr.
+    const notes: string[] = [];
+    try {
+      devices.push(getDevice('this'));
+    } catch (e) {
+      if (!(e instanceof RidgelineError)) throw e;
+      if (!/no measured device/.test(e.message)) notes.push(`this: ${e.message}`);
+    }
+    if (format === 'json') return { text: JSON.stringify({ devices }, null, 2), notes };
+    return { text: renderDevicesTable(devices), notes };
   },
 };

@@ -99,8 +99,15 @@ export function getDevice(id: string, field = '--hardware'): Device {
   const all = listDevices();
   const hit = all.find((d) => d.id === key);
   if (hit) return hit;
-  const close = closeMatches(key, all.map((d) => d.id));
-  const hint = close.length ? `; close matches: ${close.join(', ')}` : `; known ids: ${all.map((d) => d.id).join(', ')}`;
+  // `this` is a known id while a measurement exists.
+  const ids = all.map((d) => d.id);
+  try {
+    if (measuredLoader()) ids.push(MEASURED_DEVICE_ID);
+  } catch {
+    // a damaged measurement: not offered
+  }
+  const close = closeMatches(key, ids);
+  const hint = close.length ? `; close matches: ${close.join(', ')}` : `; known ids: ${ids.join(', ')}`;
   throw new RidgelineError(`${field}: unknown hardware id "${id}"${hint}`, { exitCode: 2, field });
 }
 

@@ -393,6 +393,26 @@ test('cli: hardware lists the database; --devices adds a user device usable by a
   assert.equal(JSON.parse(r.stdout).hardware.id, 'lab-gpu');
 });
 
+test('cli: hardware lists `this` after the device table while a measurement exists, and names a damaged one', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'ridgeline-cache-'));
+  const env = { ...process.env, RIDGELINE_CACHE_DIR: cache };
+  const hw = (...a: string[]) => spawnSync(process.execPath, [cli, 'hardware', ...a], { encoding: 'utf8', env });
+  const ids = () => JSON.parse(hw('--format', 'json').stdout).devices.map((d: { id: string }) => d.id);
+  assert.ok(!ids().includes('this'));
+  const measured = { ...getDevice('t4'), id: 'this', name: 'lab T4 (measured)', measured: { adapter: 'lab T4', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' } };
+  writeFileSync(join(cache, 'measured-device.json'), JSON.stringify(measured));
+  assert.equal(ids().at(-1), 'this');
+  assert.match(hw().stdout, /^this .* measured\s*$/m);
+  // An unknown id offers it too.
+  const bad = spawnSync(process.execPath, [cli, 'analyze', CONFIG, '--hardware', 'thsi'], { encoding: 'utf8', env });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown hardware id "thsi"; close matches: .*\bthis\b/);
+  writeFileSync(join(cache, 'measured-device.json'), '{ "id": ');
+  const damaged = hw();
+  assert.equal(damaged.status, 0);
+  assert.match(damaged.stderr, /^ridgeline: this: .*measured-device\.json: malformed JSON/m);
+});
+
 test('CLI: an 8-bit weight format brings its own activations where the device computes it natively', () => {
   const cfg = join(__dirname, '../../samples/llama-3.1-8b.json');
   const mlpUp = (...args: string[]) => {
