@@ -20,6 +20,10 @@ export interface Device {
   maxThreadsPerSm?: number;
   maxThreadsPerBlock?: number;
   registersPerSm?: number;
+  /** Most resident blocks per SM (CUDA: 16 on cc 7.5 and 8.6, 24 on 8.9, 32 on 7.0, 8.0, 9.0 and 10.0). */
+  maxBlocksPerSm?: number;
+  /** Shared memory the system reserves per resident block (CUDA: 1 KiB from cc 8.0, none before). */
+  reservedSharedMemoryPerBlockBytes?: number;
   /** SIMD width: 32 (NVIDIA warp), 64 (AMD wavefront on CDNA). */
   simdWidth?: number;
   interconnect?: { kind: string; bandwidthBytesPerS: number };

@@ -9,7 +9,7 @@ const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8',
 const DEVICE_FIELDS = [
   'id', 'name', 'vendor', 'source', 'memoryBytes', 'memoryBandwidthBytesPerS', 'peakFlopsPerS', 'l2CacheBytes',
   'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock',
-  'registersPerSm', 'simdWidth', 'interconnect', 'tdpWatts', 'memoryEfficiencyScale', 'memoryEfficiencySource',
+  'registersPerSm', 'simdWidth', 'maxBlocksPerSm', 'reservedSharedMemoryPerBlockBytes', 'interconnect', 'tdpWatts', 'memoryEfficiencyScale', 'memoryEfficiencySource',
   'computeEfficiencyScale', 'computeEfficiencySource', 'fp16AccumulateFlopsPerS', 'measured',
 ];
 const INTERCONNECT_FIELDS = ['kind', 'bandwidthBytesPerS'];
@@ -107,8 +107,13 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
   if (!['fp32', 'fp16', 'bf16'].some((k) => k in peaks)) {
     throw inputError({ file, field: where('peakFlopsPerS'), expected: 'at least one floating-point peak: fp32, fp16 or bf16' });
   }
-  for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'tdpWatts']) {
+  for (const f of ['l2CacheBytes', 'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock', 'registersPerSm', 'simdWidth', 'maxBlocksPerSm', 'tdpWatts']) {
     if (d[f] !== undefined) pos(d[f], f);
+  }
+  // Zero is a real value here (no reservation before CUDA cc 8.0).
+  const reserved = d.reservedSharedMemoryPerBlockBytes;
+  if (reserved !== undefined && !(typeof reserved === 'number' && Number.isInteger(reserved) && reserved >= 0 && reserved <= 2 ** 20)) {
+    throw inputError({ file, field: where('reservedSharedMemoryPerBlockBytes'), expected: 'a whole number of bytes from 0 to 2^20', got: reserved });
   }
   // Factors on the cost model's efficiencies, each with its source.
   for (const side of ['memory', 'compute'] as const) {

@@ -7,10 +7,11 @@ import type { Device } from '../hardware/types';
 import { isDimValue, type Annotation } from './annotations';
 import { ctypeBytes } from './miniexpr';
 import {
-  BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, mentions, shiftPos,
+  BUILTIN_KEYS, baseName, evalExpr, evalTrip, exprText, forEachExpr, freeIdents, mentions, shiftPos, stmtExprs,
   type ConstIR, type Env, type Expr, type FuncIR, type LaunchIR, type Pos, type Stmt, type UnitIR, type WgslType,
 } from './ir';
 import { rule } from './lints';
+import { peakFor } from '../cost/roofline';
 import { scalarOf, wgslLayout, wgslTypeText } from './wgsl';
 import type { KernelBinding, KernelDiagnostic, KernelEstimate, KernelInfo, KernelLanguage, KernelLaunch, KernelLoop, Occupancy, Severity } from './types';
 
@@ -958,7 +959,15 @@ function analyzeOne(
   if (totalFlops !== null && totalBytes !== null && totalBytes > 0) {
     estimate = { flops: totalFlops, bytes: totalBytes, intensity: totalFlops / totalBytes, dtype: dt.dtype, threads: threads ?? 0, notes };
     if (device) {
-      const peak = device.peakFlopsPerS[dt.dtype] ?? device.peakFlopsPerS.fp32;
+      // 16-bit storage computes on tensor cores only where the kernel issues their instructions (CUDA wmma /
+      // mma); otherwise (and always in WGSL, which has no such instructions) its arithmetic runs on the vector
+      // units: the fp32 rate. A measured device's own 16-bit rate is a vector-unit rate, so it stands.
+      const tensor = lang === 'cuda' && usesMatrixInstructions(fn.body);
+      const arith: Dtype = dt.dtype !== 'fp32' && !tensor && !device.measured ? 'fp32' : dt.dtype;
+      if (arith !== dt.dtype) notes.push(`${dt.dtype} storage; the arithmetic is priced at the fp32 peak (${lang === 'wgsl' ? 'WGSL has no tensor-core instructions' : 'no wmma / mma tensor-core instructions in the kernel'})`);
+      const choice = peakFor(device, arith);
+      if (choice.note) notes.push(choice.note);
+      const peak = choice.flopsPerS;
       if (peak && device.memoryBandwidthBytesPerS > 0) {
         const ridge = peak / device.memoryBandwidthBytesPerS;
         estimate.device = {
@@ -990,9 +999,9 @@ function analyzeOne(
     const smemSm = device?.sharedMemoryPerSmBytes ?? CUDA_DEFAULTS.sharedMemoryPerSmBytes;
     const warpsPerBlock = Math.ceil(threadsPerBlock / warp);
     const byThreads = Math.floor(maxT / (warpsPerBlock * warp));
-    const smemBlock = sharedMemoryBytes + CUDA_DEFAULTS.reservedSharedPerBlockBytes;
+    const smemBlock = sharedMemoryBytes + (device?.reservedSharedMemoryPerBlockBytes ?? CUDA_DEFAULTS.reservedSharedPerBlockBytes);
     const bySmem = sharedMemoryBytes > 0 ? Math.floor(smemSm / smemBlock) : Infinity;
-    const blocks = Math.min(byThreads, bySmem, CUDA_DEFAULTS.maxBlocksPerSm);
+    const blocks = Math.min(byThreads, bySmem, device?.maxBlocksPerSm ?? CUDA_DEFAULTS.maxBlocksPerSm);
     const limitedBy = blocks === byThreads ? 'threads' : blocks === bySmem ? 'sharedMemory' : 'blocks';
     occupancy = {
       threadsPerBlock,
@@ -1181,6 +1190,23 @@ function walkAll(body: Stmt[]): Stmt[] {
     flatBodies.set(body, out);
   }
   return out;
+}
+
+/**
+ * True when a CUDA kernel issues tensor-core instructions: a wmma fragment declared, or a call such as
+ * wmma::mma_sync, __hmma_* or an inline `asm("mma.sync ...")`.
+ */
+function usesMatrixInstructions(body: Stmt[]): boolean {
+  let found = false;
+  const look = (e: Expr) => {
+    if ((e.k === 'call' && /mma/i.test(e.fn)) || (e.k === 'other' && /mma\./i.test(e.text))) found = true;
+  };
+  for (const st of walkAll(body)) {
+    if (st.k === 'decl' && /wmma|fragment\s*</.test(st.type)) return true;
+    for (const e of stmtExprs(st)) forEachExpr(e, look);
+    if (found) return true;
+  }
+  return false;
 }
 
 /** Thread-index dims an expression names directly. */

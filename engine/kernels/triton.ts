@@ -11,6 +11,7 @@ import type { Annotation } from './annotations';
 import { effectiveAnnotation } from './analyze';
 import { evalExpr, evalTrip, exprText, freeIdents, shiftPos, type Env, type Expr, type Pos } from './ir';
 import { rule } from './lints';
+import { peakFor } from '../cost/roofline';
 import type { KernelDiagnostic, KernelEstimate, KernelInfo, KernelLaunch, KernelLoop, KernelParam } from './types';
 
 type PyStmt =
@@ -720,7 +721,10 @@ export function analyzeTriton(units: Array<{ unit: TritonUnit; row: number }>, t
       estimate = { flops, bytes, intensity: flops / bytes, dtype: dt, threads: programs ?? 0, notes };
       const dev = tc.device;
       if (dev) {
-        const peak = dev.peakFlopsPerS[dt] ?? dev.peakFlopsPerS.fp32;
+        // The dtype's peak, or the one the cost model falls back to (named in the notes) on a device without it.
+        const choice = peakFor(dev, dt);
+        if (choice.note) notes.push(choice.note);
+        const peak = choice.flopsPerS;
         if (peak && dev.memoryBandwidthBytesPerS > 0) {
           const ridge = peak / dev.memoryBandwidthBytesPerS;
           estimate.device = { id: dev.id, peakFlopsPerS: peak, bandwidthBytesPerS: dev.memoryBandwidthBytesPerS, ridgeIntensity: ridge, bound: estimate.intensity < ridge ? 'memory' : 'compute', timeS: Math.max(flops / peak, bytes / dev.memoryBandwidthBytesPerS) };

@@ -42,7 +42,7 @@ test('custom devices from settings: the engine checks name the entry; a bad or r
   try {
     const problems = applyDeviceSettings(s, () => null);
     assert.deepEqual(problems, [
-      'ridgeline.customDevices[0](lab-gpu).tdpWats: expected a known field (did you mean tdpWatts?): id, name, vendor, source, memoryBytes, memoryBandwidthBytesPerS, peakFlopsPerS, l2CacheBytes, sharedMemoryPerSmBytes, maxSharedMemoryPerBlockBytes, smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth, interconnect, tdpWatts, memoryEfficiencyScale, memoryEfficiencySource, computeEfficiencyScale, computeEfficiencySource, fp16AccumulateFlopsPerS, measured; this entry is skipped',
+      'ridgeline.customDevices[0](lab-gpu).tdpWats: expected a known field (did you mean tdpWatts?): id, name, vendor, source, memoryBytes, memoryBandwidthBytesPerS, peakFlopsPerS, l2CacheBytes, sharedMemoryPerSmBytes, maxSharedMemoryPerBlockBytes, smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth, maxBlocksPerSm, reservedSharedMemoryPerBlockBytes, interconnect, tdpWatts, memoryEfficiencyScale, memoryEfficiencySource, computeEfficiencyScale, computeEfficiencySource, fp16AccumulateFlopsPerS, measured; this entry is skipped',
       'ridgeline.customDevices[2].id: expected an id not used by an earlier device of the setting (got "lab-gpu"); this entry is skipped',
       'ridgeline.customDevices[3](this).id: expected an id other than "this", which names the device `ridgeline bench` measured on this machine; this entry is skipped',
       'ridgeline.customDevices[4](int8-only).peakFlopsPerS: expected at least one floating-point peak: fp32, fp16 or bf16; this entry is skipped',

@@ -97,10 +97,12 @@ test('device files: unit mistakes, fractional counts, duplicate ids, an empty li
   bad('peak.json', [{ ...GOOD, peakFlopsPerS: { fp16: 1e308 } }], /peakFlopsPerS\.fp16: expected a positive number from 1e6 to 1e18/);
   bad('sm.json', [{ ...GOOD, smCount: 1.5 }], /smCount: expected a positive integer from 1 to 1e8 \(got 1\.5\)$/);
   bad('tdp.json', [{ ...GOOD, tdpWatts: 1e9 }], /tdpWatts: expected a positive number from 0\.1 to 1e5/);
+  bad('reserved.json', [{ ...GOOD, reservedSharedMemoryPerBlockBytes: -1 }], /reservedSharedMemoryPerBlockBytes: expected a whole number of bytes from 0 to 2\^20 \(got -1\)$/);
+  bad('blocks.json', [{ ...GOOD, maxBlocksPerSm: 0 }], /maxBlocksPerSm: expected a positive integer from 1 to 1e8 \(got 0\)$/);
   bad('empty.json', [], /devices: expected at least one device \(the array is empty\)$/);
   bad('dup.json', { devices: [GOOD, { ...GOOD, name: 'Other' }] }, /devices\[1\]\.id: expected an id not used by an earlier device of the file \(got "my-gpu"\)$/);
   // The edges of the ranges are accepted.
-  const edges = tmpFile('edges.json', JSON.stringify([{ ...GOOD, memoryBandwidthBytesPerS: 1e6, memoryBytes: 2 ** 50, peakFlopsPerS: { fp16: 1e18 }, smCount: 1 }]));
+  const edges = tmpFile('edges.json', JSON.stringify([{ ...GOOD, memoryBandwidthBytesPerS: 1e6, memoryBytes: 2 ** 50, peakFlopsPerS: { fp16: 1e18 }, smCount: 1, reservedSharedMemoryPerBlockBytes: 0 }]));
   assert.equal(loadDeviceFile(edges)[0]!.memoryBandwidthBytesPerS, 1e6);
   const binary = tmpFile('bin.json', Buffer.from([0x7b, 0x00, 0xff, 0x22]).toString('latin1'));
   assert.throws(() => loadDeviceFile(binary), (e: unknown) => e instanceof RidgelineError && /readable device file \(JSON\): binary content/.test(e.message));

@@ -340,6 +340,70 @@ test('device from the hardware table: H100 SXM limits and peaks apply', async ()
   assert.equal(kernel(none, 'gemm_tiled').estimate!.device, undefined);
 });
 
+test('16-bit storage: tensor-core peak only where the kernel issues wmma / mma; else the fp32 rate (WGSL always)', async () => {
+  const analyze = (src: string, lang: 'cuda' | 'wgsl', device: Device = DEV) => analyzer.analyze(src, lang, { file: `k.${lang === 'cuda' ? 'cu' : 'wgsl'}`, device, dims: {} });
+  // A naive GEMM over __half inputs with a float accumulator: scalar fp32 arithmetic. 2 x 4096^3 FLOPs at DEV's
+  // 50 TFLOP/s fp32 = 2.749 ms, where its 800 TFLOP/s fp16 tensor peak would give 0.172 ms.
+  const naive = [
+    '// ridgeline: M=4096 N=4096 K=4096 flops=2*M*N*K bytes=2*(M*K+K*N+M*N)',
+    '__global__ void hgemm(const __half* A, const __half* B, __half* C, int M, int N, int K) {',
+    '  int r = blockIdx.y * 16 + threadIdx.y; int c = blockIdx.x * 16 + threadIdx.x;',
+    '  float acc = 0.0f;',
+    '  for (int k = 0; k < K; ++k) acc += __half2float(A[r * K + k]) * __half2float(B[k * N + c]);',
+    '  C[r * N + c] = __float2half(acc);',
+    '}',
+    'void go(const __half* A, const __half* B, __half* C) { hgemm<<<dim3(256, 256), dim3(16, 16)>>>(A, B, C, 4096, 4096, 4096); }',
+  ].join('\n');
+  const n = kernel(await analyze(naive, 'cuda'), 'hgemm').estimate!;
+  assert.equal(n.dtype, 'fp16');
+  assert.equal(n.device!.peakFlopsPerS, 50e12);
+  assert.ok(Math.abs(n.device!.timeS - (2 * 4096 ** 3) / 50e12) < 1e-12);
+  assert.ok(n.notes.some((x) => /fp16 storage; the arithmetic is priced at the fp32 peak \(no wmma \/ mma tensor-core instructions/.test(x)));
+  // The same shapes through wmma fragments run on the tensor cores.
+  const wmma = [
+    '// ridgeline: M=4096 N=4096 K=4096 flops=2*M*N*K bytes=2*(M*K+K*N)+4*M*N',
+    '__global__ void tc(const __half* A, const __half* B, float* C, int K) {',
+    '  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;',
+    '  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> b;',
+    '  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;',
+    '  for (int k = 0; k < K; k += 16) { wmma::load_matrix_sync(a, A + k, K); wmma::load_matrix_sync(b, B + k, K); wmma::mma_sync(acc, a, b, acc); }',
+    '  wmma::store_matrix_sync(C, acc, 4096, wmma::mem_row_major);',
+    '}',
+    'void go(const __half* A, const __half* B, float* C) { tc<<<dim3(256, 256), 32>>>(A, B, C, 4096); }',
+  ].join('\n');
+  assert.equal(kernel(await analyze(wmma, 'cuda'), 'tc').estimate!.device!.peakFlopsPerS, 800e12);
+  // WGSL f16: no tensor-core instructions in the language.
+  const wgsl = readFileSync(join(samples, 'matmul_tiled.wgsl'), 'utf8').replace(/\bf32\b/g, 'f16');
+  const w = (await analyze(`enable f16;\n${wgsl}`, 'wgsl')).kernels[0]!.estimate!;
+  assert.equal(w.dtype, 'fp16');
+  assert.equal(w.device!.peakFlopsPerS, 50e12);
+  // A device with no fp32 peak: the fallback the cost model takes (fp16), named, instead of no estimate.
+  const noFp32: Device = { ...DEV, peakFlopsPerS: { fp16: 800e12 } };
+  const f = kernel(await run('gemm_tiled.cu', { device: noFp32 }), 'gemm_tiled').estimate!;
+  assert.equal(f.device!.peakFlopsPerS, 800e12);
+  assert.ok(f.notes.some((x) => /test-gpu has no native fp32: fp32 ops run at the fp16 peak/.test(x)), f.notes.join('; '));
+});
+
+test("CUDA occupancy follows the device's compute capability: resident blocks per SM and reserved shared memory", async () => {
+  const analyze = (src: string, device: Device) => analyzer.analyze(src, 'cuda', { file: 'k.cu', device, dims: {} });
+  const small = ['__global__ void scale(float* x) { x[blockIdx.x * 32 + threadIdx.x] *= 2.0f; }', 'void go(float* x) { scale<<<8192, 32>>>(x); }'].join('\n');
+  // 32 threads = one warp per block. T4 (cc 7.5): 16 resident blocks of the 32 warps an SM holds, 50%;
+  // H100 (cc 9.0): 32 blocks of 64 warps, 50%; L4 (cc 8.9): 24 blocks of 48 warps, 50%.
+  for (const [id, blocks] of [['t4', 16], ['h100-sxm', 32], ['l4', 24]] as const) {
+    const o = kernel(await analyze(small, getDevice(id)), 'scale').occupancy!;
+    assert.equal(o.blocksPerSm, blocks, id);
+    assert.equal(o.limitedBy, 'blocks', id);
+    assert.equal(o.occupancy, 0.5, id);
+  }
+  // 32 KiB of static shared memory per 128-thread block on a T4 (64 KiB per SM, nothing reserved before cc 8.0):
+  // 2 blocks, 25%; with cc 8.0's 1 KiB reserved per block it would be 1 block and 13% (and an RL009).
+  const smem = ['__global__ void k2(float* x) { __shared__ float t[8192]; t[threadIdx.x] = x[threadIdx.x]; __syncthreads(); x[threadIdx.x] = t[127 - threadIdx.x]; }', 'void go(float* x) { k2<<<1024, 128>>>(x); }'].join('\n');
+  const r = await analyze(smem, getDevice('t4'));
+  assert.equal(kernel(r, 'k2').occupancy!.blocksPerSm, 2);
+  assert.ok(!codesOf(r, 'k2').includes('RL009'));
+  assert.equal(kernel(await analyze(smem, { ...getDevice('t4'), reservedSharedMemoryPerBlockBytes: 1024 }), 'k2').occupancy!.blocksPerSm, 1);
+});
+
 test('README lint table lists every code with its rule name and severity', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   for (const r of LINT_RULES) assert.match(readme, new RegExp(`\\| ${r.code} \\| ${r.severity} \\| ${r.name} \\|`), r.code);
