@@ -1,5 +1,5 @@
 import type { Args, Command } from './args';
-import { getDevice, listDevices, loadDeviceFile, registerDevices } from '../hardware/index';
+import { listDevices, loadDeviceFile, measuredDevice, registerDevices } from '../hardware/index';
 import { RidgelineError } from '../errors';
 import { renderDevicesTable } from '../report/hardware';
 
@@ -27,10 +27,11 @@ export const hardwareCommand: Command = {
     // The device `ridgeline bench` measured, as `--hardware this` serves it; a damaged file is named on stderr.
     const notes: string[] = [];
     try {
-      devices.push(getDevice('this'));
+      const measured = measuredDevice();
+      if (measured) devices.push(measured);
     } catch (e) {
       if (!(e instanceof RidgelineError)) throw e;
-      if (!/no measured device/.test(e.message)) notes.push(`this: ${e.message}`);
+      notes.push(`this: ${e.message}`);
     }
     if (format === 'json') return { text: JSON.stringify({ devices }, null, 2), notes };
     return { text: renderDevicesTable(devices), notes };

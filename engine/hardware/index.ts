@@ -26,16 +26,12 @@ export function listDevices(): Device[] {
  */
 export function registerDevices(list: readonly Device[], file = 'devices'): void {
   const ok = list.map((d) => {
-    if (checked.has(d)) return d;
     const v = validateDevice(d, file);
     checkUserDeviceId(v, file);
     return v;
   });
   for (const d of ok) registered.set(d.id, d);
 }
-
-/** Devices checkUserDevices passed: registerDevices takes them as they are. */
-const checked = new WeakSet<Device>();
 
 /**
  * Checks a user's list of devices (a `--devices` file, the editor's customDevices setting): each one as
@@ -52,7 +48,6 @@ export function checkUserDevices(list: readonly unknown[], file: string, at: (i:
       checkUserDeviceId(d, file, at(i));
       if (seen.has(d.id)) throw inputError({ file, field: `${at(i)}.id`, expected: `an id not used by an earlier device of the ${what}`, got: d.id });
       seen.add(d.id);
-      checked.add(d);
       devices.push(d);
     } catch (e) {
       if (!(e instanceof RidgelineError)) throw e;
@@ -85,24 +80,32 @@ export function isBuiltInDevice(device: Device): boolean {
   return b !== undefined && (b === device || JSON.stringify(b) === JSON.stringify(device));
 }
 
+/**
+ * The device measured on this machine (served as `this`), or null when there is none. The file `ridgeline bench`
+ * wrote can be edited or damaged since: it gets the same checks as any device file, and a bad one throws.
+ */
+export function measuredDevice(): Device | null {
+  const d = measuredLoader();
+  if (d) validateDevice(structuredClone(d), measuredDevicePath());
+  return d;
+}
+
 /** Looks a device up by id (case-insensitive). `this` is the device measured on this machine. */
 export function getDevice(id: string, field = '--hardware'): Device {
   const key = id.trim().toLowerCase();
   if (key === '') throw inputError({ field, expected: `a hardware id: ${listDevices().map((d) => d.id).join(', ')}` });
   if (key === MEASURED_DEVICE_ID) {
-    const d = measuredLoader();
+    const d = measuredDevice();
     if (!d) throw new RidgelineError(`${field}: no measured device: run \`ridgeline bench\` first`, { exitCode: 2, field });
-    // The file `ridgeline bench` wrote can be edited or damaged since: the same checks as any device file.
-    validateDevice(structuredClone(d), measuredDevicePath());
     return d;
   }
   const all = listDevices();
   const hit = all.find((d) => d.id === key);
   if (hit) return hit;
-  // `this` is a known id while a measurement exists.
+  // `this` is a known id while a (readable) measurement exists.
   const ids = all.map((d) => d.id);
   try {
-    if (measuredLoader()) ids.push(MEASURED_DEVICE_ID);
+    if (measuredDevice()) ids.push(MEASURED_DEVICE_ID);
   } catch {
     // a damaged measurement: not offered
   }

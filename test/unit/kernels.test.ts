@@ -359,6 +359,10 @@ test('16-bit storage: tensor-core peak only where the kernel issues wmma / mma; 
   assert.equal(n.device!.peakFlopsPerS, 50e12);
   assert.ok(Math.abs(n.device!.timeS - (2 * 4096 ** 3) / 50e12) < 1e-12);
   assert.ok(n.notes.some((x) => /fp16 storage; the arithmetic is priced at the fp32 peak \(no wmma \/ mma tensor-core instructions/.test(x)));
+  // The README's H100 figure: compute-bound, 2.05 ms at its 67 TFLOP/s fp32 rate.
+  const h100 = kernel(await analyze(naive, 'cuda', getDevice('h100-sxm')), 'hgemm').estimate!.device!;
+  assert.equal(Math.round(h100.timeS * 1e5) / 100, 2.05);
+  assert.equal(h100.bound, 'compute');
   // The same shapes through wmma fragments run on the tensor cores.
   const wmma = [
     '// ridgeline: M=4096 N=4096 K=4096 flops=2*M*N*K bytes=2*(M*K+K*N)+4*M*N',
