@@ -61,6 +61,18 @@ export class Ridgeline implements vscode.Disposable {
     if (d?.measured) this.status.setGpu({ kind: 'ready', adapter: `${d.measured.adapter}, measured ${d.measured.dateIso.slice(0, 10)}`, software: /software|swiftshader|llvmpipe|lavapipe/i.test(d.measured.adapter) });
   }
 
+  /** Status bar: "kernels off" from the start where kernels may not run (untrusted workspace, or the setting off),
+   *  and back to the adapter state once they may. */
+  private showKernelGate(): void {
+    const g = kernelExecutionAllowed(this.current);
+    const kind = this.status.state.kind;
+    if (!g.allowed && kind !== 'probing') this.status.setGpu({ kind: 'blocked', reason: g.reason! });
+    else if (g.allowed && kind === 'blocked') {
+      this.status.setGpu({ kind: 'unknown' });
+      this.showMeasuredAdapter();
+    }
+  }
+
   /** Re-reads settings, pushes devices into the engine, updates the status bar. */
   applySettings(): void {
     this.current = readSettings();
@@ -69,6 +81,7 @@ export class Ridgeline implements vscode.Disposable {
     // problem (as the CLI does) instead of "no measured device".
     this.current.problems.push(...applyDeviceSettings(this.current, () => loadMeasuredDevice()));
     for (const p of this.current.problems) this.log.warn(p);
+    this.showKernelGate();
     try {
       const d = device(this.current.hardware);
       this.status.setHardware(d.name, d.id);

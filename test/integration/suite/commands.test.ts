@@ -182,4 +182,19 @@ describe('commands', () => {
     const analysis = await vscode.commands.executeCommand<AnalysisResult>('ridgeline.analyzeConfig', wsUri(CONFIG));
     assert.equal(analysis?.hardware.id, 'this');
   });
+
+  it('ridgeline.allowKernelExecution off: the status bar says kernels are off and the benchmark refuses; on again: the measured adapter', async () => {
+    const a = await api();
+    try {
+      await setSetting('allowKernelExecution', false);
+      await waitFor('status bar: kernels off', async () => (/kernels off/.test(a.ridgeline.status.gpuText) ? true : undefined));
+      const r = await vscode.commands.executeCommand<{ refused?: boolean; reason?: string }>('ridgeline.runBenchmark');
+      assert.equal(r?.refused, true);
+      assert.match(r?.reason ?? '', /ridgeline\.allowKernelExecution/);
+    } finally {
+      await setSetting('allowKernelExecution', undefined);
+    }
+    // The benchmark above left a measurement: the status bar shows its adapter again.
+    await waitFor('status bar: adapter', async () => (/measured \d{4}-\d{2}-\d{2}/.test(a.ridgeline.status.gpuText) ? true : undefined));
+  });
 });

@@ -4,8 +4,10 @@ import type { AnalysisResult } from '../../../engine/analysis';
 import { api, lenses, open, waitFor, wsUri } from '../helpers';
 
 describe('untrusted workspace', () => {
-  it('the workspace is not trusted', () => {
+  it('the workspace is not trusted, and the status bar says kernels are off before anything runs', async () => {
     assert.equal(vscode.workspace.isTrusted, false);
+    const a = await api();
+    assert.match(a.ridgeline.status.gpuText, /kernels off/);
   });
 
   it('analysis works: lenses and Analyze Model Config', async () => {
