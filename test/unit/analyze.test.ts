@@ -215,6 +215,11 @@ test('validation: predictions against published measurements of real engines, wi
   // The goal: most rows within 15%, median error under 15%.
   assert.ok(median <= 0.15, `median ${median}`);
   assert.ok(within / res.length >= 0.6, `${within}/${res.length} within 15%`);
+  // The README's statistics table states the same: rows, median, max and the count within 15%.
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const all = /^\| all \| (\d+) \| ([\d.]+)% \| (\d+)% \| (\d+) \|$/m.exec(readme);
+  assert.ok(all, "the README's statistics table has its 'all' row");
+  assert.deepEqual(all.slice(1).map(Number), [res.length, Math.round(median * 1000) / 10, Math.round(stats.maxAbsError * 100), within]);
 });
 
 test('validation: the FasterTransformer rows run on its profile, and three of them set the all-reduce latency', () => {
@@ -576,6 +581,9 @@ test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.c
     return [rows.filter((r) => withinGoal(r.predictionErrorAtCommit!)).length, rows.length];
   };
   assert.deepEqual(count(() => true), [367, 437]);
+  // The README's own statements of the table's size and the count within 15% follow the table.
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  assert.equal(Number(/holds (\d+) published measurements/.exec(readme)?.[1]), validationRows().length);
   assert.deepEqual(count((r) => r.servingEngine === 'vllm-v0'), [82, 87]);
   assert.deepEqual(count((r) => r.servingEngine === 'vllm'), [34, 50]);
   assert.deepEqual(count((r) => r.hardware === 'mi300x'), [25, 41]);
