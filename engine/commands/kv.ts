@@ -28,7 +28,7 @@ memory plan (weights + KV + activations + overhead vs device memory x utilizatio
   --sinks N --recent N   attention sinks + recent window (StreamingLLM)
   --heavy-hitters N|P%   heavy-hitter budget in tokens or % of context (H2O)
   --prefix N             prompt prefix shared by --sequences N sequences, stored once
-  --sequences N          sequences sharing the prefix (default --batch)
+  --sequences N          sequences sharing the prefix, the plan's batch (default --batch)
   --format table|json    output (default table)
   --out FILE             write the output to FILE`;
 
@@ -81,6 +81,10 @@ export const kvCommand: Command = {
     if (args.has('--sequences')) {
       if (!args.has('--prefix')) throw inputError({ field: '--sequences', expected: 'a --prefix N to share among the sequences' });
       sequences = args.int('--sequences', 1, { min: 1, max: 1e7 });
+      // The sequences sharing the prefix are the plan's batch: two different counts would be one ignored.
+      if (args.has('--batch') && sequences !== batch) {
+        throw inputError({ field: '--sequences', expected: `the --batch of the plan (${batch}), or one of the two left out: the sequences sharing the prefix are the batch`, got: sequences });
+      }
     }
     if (args.has('--prefix')) {
       opts.prefixTokens = args.int('--prefix', 0, { min: 1, max: maxTok });

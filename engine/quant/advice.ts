@@ -258,6 +258,9 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   }, opts.cachedPromptTokens ?? 0);
   const how = { sweeps: false, servingEngine: opts.servingEngine, params: opts.params };
   const baseline = analyze(spec, base, device, how);
+  // What the analyses warn of holds for every option (a device priced without matrix units, an assumed link, the
+  // config's defaulted fields).
+  notes.push(...baseline.warnings);
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);

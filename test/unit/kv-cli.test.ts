@@ -86,6 +86,7 @@ test('ridgeline kv bad input: one line, exit 2, no stack trace', () => {
     [[cfg, '--sinks', '4'], /--sinks: expected a --recent window/],
     [[cfg, '--prefix', '9000'], /--prefix: expected a shared prefix no longer than --context \(4096\)/],
     [[cfg, '--sequences', '4'], /--sequences: expected a --prefix/],
+    [[cfg, '--batch', '2', '--prefix', '1000', '--sequences', '4'], /^ridgeline: --sequences: expected the --batch of the plan \(2\), or one of the two left out: the sequences sharing the prefix are the batch \(got 4\)$/m],
     [[cfg, '--hardware', 'h1000'], /--hardware: unknown hardware id "h1000"/],
     [[cfg, '--tp', '0'], /--tp: expected an integer from 1/],
     [[cfg, '--tp', '3'], /--tp: expected a divisor of the 32 attention heads/],
