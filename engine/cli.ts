@@ -69,6 +69,14 @@ export async function main(argv: string[]): Promise<number> {
 
 declare const VERSION: string;
 
+// A reader that stops early (`ridgeline validate | head -1`) closes the pipe: the rest of the output is not
+// wanted, which is no error (no stack trace; the exit status of what ran so far, 0 when nothing failed).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(`ridgeline: cannot write the output (${e.code ?? e.message})\n`);
+  process.exit(1);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,4 +85,16 @@ test('a model config that is a device is refused before it is opened; a pipe is 
   const fromPipe = JSON.parse(piped.stdout) as typeof fromFile;
   assert.equal(fromPipe.model.params.total, 6_738_415_616);
   assert.equal(fromPipe.decode.timeS, fromFile.decode.timeS);
+});
+
+test('a reader that closes the pipe before reading (analyze | true, validate | head -1): no stack trace, exit 0', async () => {
+  for (const args of [['analyze', join(__dirname, '../../samples/llama-2-7b.json'), '--format', 'json'], ['validate']]) {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    assert.equal(stderr, '', args[0]);
+    assert.equal(status, 0, args[0]);
+  }
 });
