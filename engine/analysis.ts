@@ -151,9 +151,9 @@ export interface AnalysisResult {
     moeGemmComputeScale: number;
     /** Prompt tokens per prefill pass (chunked prefill); 0: the whole prompt in one pass. */
     prefillChunkTokens: number;
-    /** 16-bit GEMMs accumulate in fp16 (at the device's fp16-accumulate peak where it lists one). */
+    /** 16-bit GEMMs accumulate in fp16 (at the device's fp16-accumulate peak where it lists one); false on a device without matrix units. */
     fp16AccumulateGemm: boolean;
-    /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores). */
+    /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores); 1 on a device without them. */
     matrixUnitComputeScale: number;
     /** Bytes per score and probability of unfused attention. */
     scoreBytesPerElement: number;
@@ -164,7 +164,7 @@ export interface AnalysisResult {
     dequantizeToBuffer: boolean;
     /** Quantized prompt GEMMs multiply 32-wide blocks as int8 and rescale each block's sums (llama.cpp's MMQ), on this device. */
     blockRescaleGemm: boolean;
-    /** Factor on the compute efficiency of quantized prompt GEMMs that dequantize inside the kernel on matrix units. */
+    /** Factor on the compute efficiency of quantized prompt GEMMs that dequantize inside the kernel on matrix units; 1 where none does. */
     quantizedGemmComputeScale: number;
     /**
      * The device's link (the assumed PCIe link at tp > 1 when it lists none), the fraction of it an all-reduce

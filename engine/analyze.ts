@@ -4,7 +4,7 @@ import type { Device } from './hardware/types';
 import { activationFormat, buildGraph, computedPromptTokens, expectedExpertsTouched, tpSplit } from './model/graph';
 import { planMemory, type MemoryOptions } from './memory/index';
 import { allreduceCallLatencyS, costParamsFor, type CostParams } from './cost/params';
-import { addTime, costOps, forSequences, MATRIX_UNIT_VENDORS, matmulPeakFlopsPerS, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
+import { addTime, costOps, forSequences, MATRIX_UNIT_VENDORS, matmulPeakFlopsPerS, matrixUnits, peakFor, quantizedGemmPath, stepSummary, stepTimeS, type CostContext, type OpCost } from './cost/roofline';
 import { CONTEXT_STEP, DecodeGraphs, contextAffine, interpolable } from './cost/decode';
 import { StepLine } from './cost/step';
 import { prefillCosts as costPrefill } from './cost/prefill';
@@ -166,7 +166,10 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const ops: OpResult[] = prefillCosts.concat(decodeCosts);
 
   const a = spec.attention;
-  const quantizedPath = quantizedGemmPath(params, device);
+  // What the engine's settings change on this device: on a device without matrix units (Apple, CPU) its tensor-core
+  // settings price nothing, and the result does not claim them.
+  const units = matrixUnits(device, 'fp16');
+  const quantizedPath = units ? quantizedGemmPath(params, device) : 'in-kernel';
   return {
     model: {
       name: spec.name,
@@ -233,13 +236,13 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       efficiency: { ...params.efficiency },
       moeGemmComputeScale: params.moeGemmComputeScale,
       prefillChunkTokens: params.prefillChunkTokens,
-      fp16AccumulateGemm: params.fp16AccumulateGemm,
-      matrixUnitComputeScale: params.matrixUnitComputeScale,
+      fp16AccumulateGemm: params.fp16AccumulateGemm && units,
+      matrixUnitComputeScale: units ? params.matrixUnitComputeScale : 1,
       scoreBytesPerElement: params.scoreBytesPerElement,
       // What the quantized prompt GEMMs do on this device.
       dequantizeToBuffer: quantizedPath === 'buffer',
       blockRescaleGemm: quantizedPath === 'int8-blocks',
-      quantizedGemmComputeScale: params.quantizedGemmComputeScale,
+      quantizedGemmComputeScale: units && quantizedPath !== 'buffer' ? params.quantizedGemmComputeScale : 1,
       interconnect: link ? {
         kind: link.kind,
         bandwidthBytesPerS: link.bandwidthBytesPerS,

@@ -260,6 +260,17 @@ test('llama.cpp profile: 512-token micro-batches, fp32 scores, fp16 accumulation
   assert.match(renderAnalysisMarkdown(buffered), /quantized prompt GEMMs dequantize to a 16-bit buffer first/);
   assert.doesNotMatch(renderAnalysisMarkdown(buffered), /MMQ|quantized prompt GEMMs at/);
   assert.ok(buffered.ops.some((o) => o.phase === 'prefill' && (o.dequantPassS ?? 0) > 0));
+  // On a device without matrix units (the M2 Ultra) none of the tensor-core settings prices anything, and the
+  // analysis does not claim them: the same GEMM times as without them, and no buffer pass.
+  const m2 = getDevice('apple-m2-ultra');
+  const metal = analyze(llama7b, W(512, { weights: 'int4-g32' }), m2, { servingEngine: 'llama.cpp', sweeps: false });
+  const bare = analyze(llama7b, W(512, { weights: 'int4-g32' }), m2, { sweeps: false, params: { prefillChunkTokens: 512, scoreBytesPerElement: 4 } });
+  assert.equal(metal.prefill.timeS, bare.prefill.timeS);
+  assert.deepEqual(
+    [metal.costModel.fp16AccumulateGemm, metal.costModel.matrixUnitComputeScale, metal.costModel.dequantizeToBuffer, metal.costModel.blockRescaleGemm, metal.costModel.quantizedGemmComputeScale],
+    [false, 1, false, false, 1],
+  );
+  assert.doesNotMatch(renderAnalysisMarkdown(metal), /tensor-core|MMQ|16-bit buffer|accumulate in fp16|quantized prompt GEMMs at/);
   // MFU and the ridge are taken against the rate the GEMMs run at: 142 TFLOPS, so MFU stays a fraction.
   assert.equal(r.hardware.peakFlopsPerS, 142e12);
   assert.equal(analyze(llama3, W(4096), r3090, { sweeps: false }).hardware.peakFlopsPerS, 71e12);
