@@ -126,7 +126,7 @@ export class KernelService implements vscode.Disposable {
     if (!force && hit && hit.version === doc.version && hit.settingsKey === settingsKey) return hit.report;
     const text = doc.getText();
     if (text.length > MAX_SOURCE_BYTES) {
-      this.log.warn(`${doc.fileName}: over 5 MB; kernel analysis skipped`);
+      this.log.warn(`${doc.fileName}: over 5 MiB; kernel analysis skipped`);
       return undefined;
     }
     const analyzer = await this.getAnalyzer();

@@ -117,7 +117,7 @@ export const kernelsCommand: Command = {
     if (!language) throw inputError({ file, field: 'extension', expected: '.cu, .cuh (CUDA), .py (Triton) or .wgsl, or --language' });
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const device = getDevice(hardware);
-    if (size > MAX_SOURCE_BYTES) throw inputError({ file, field: 'size', expected: 'a source file of at most 5 MB (skipped)', got: `${(size / 1024 / 1024).toFixed(1)} MB` });
+    if (size > MAX_SOURCE_BYTES) throw inputError({ file, field: 'size', expected: `a source file of at most 5 MiB (${MAX_SOURCE_BYTES.toLocaleString('en-US')} bytes); skipped`, got: `${size.toLocaleString('en-US')} bytes` });
     let bytes: Buffer;
     try {
       bytes = readFileSync(file);

@@ -133,10 +133,13 @@ async function findGpu(opts: { icdPath?: string }): Promise<NodeGpu> {
     }
   }
   held = null;
-  throw new RidgelineError(
-    `no WebGPU adapter: Dawn found no GPU${userIcd ? ` with VK_ICD_FILENAMES=${userIcd}` : ''} and no software driver (install chromium for SwiftShader at ${icd})`,
-    { exitCode: 3 },
-  );
+  // Say what was tried: the user's driver list (respected as given), SwiftShader, or nothing to try.
+  const why = userIcd
+    ? ` with VK_ICD_FILENAMES=${userIcd}${userIcd.split(':').every((f) => !existsSync(f)) ? ' (no such file)' : ''}; unset it to let Ridgeline look for a GPU and SwiftShader`
+    : existsSync(icd)
+      ? `, and SwiftShader (${icd}) gave none`
+      : ` and no software driver (install chromium for SwiftShader at ${icd})`;
+  throw new RidgelineError(`no WebGPU adapter: Dawn found no GPU${why}`, { exitCode: 3 });
 }
 
 /** A runner on the Node GPU; `notes` say which driver is used. */

@@ -54,7 +54,7 @@ test('kernels: syntax errors give partial results and exit 0', () => {
   assert.ok(j.diagnostics.some((d: { code: string }) => d.code === 'RL008'));
 });
 
-test('kernels: bad input is one line and exit 2 (binary, over 5 MB, unknown extension, bad --dims)', () => {
+test('kernels: bad input is one line and exit 2 (binary, over 5 MiB, unknown extension, bad --dims)', () => {
   const bin = join(tmp, 'blob.cu');
   writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3]));
   const big = join(tmp, 'big.cu');
@@ -63,7 +63,7 @@ test('kernels: bad input is one line and exit 2 (binary, over 5 MB, unknown exte
   writeFileSync(txt, 'hello');
   const cases: Array<[string[], RegExp]> = [
     [[bin], /blob\.cu: content: expected a text source file.*binary/],
-    [[big], /big\.cu: size: expected a source file of at most 5 MB/],
+    [[big], /big\.cu: size: expected a source file of at most 5 MiB \(5,242,880 bytes\); skipped \(got "?7,000,000 bytes"?\)/],
     [[txt], /notes\.txt: extension: expected \.cu/],
     [['samples/kernels/gemm_tiled.cu', '--dims', 'M=abc'], /--dims M: expected a positive integer dim from 1 to 2\^40 \(1099511627776\) \(got "abc"\)/],
     [[join(tmp, 'missing.cu')], /missing\.cu: path: expected a readable file/],
