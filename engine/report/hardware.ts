@@ -11,6 +11,17 @@ function validated(d: Device): string {
   return h && h.rows > 0 ? `${h.within15}/${h.rows}` : '-';
 }
 
+/** TFLOP/s to one decimal; under 1, two significant digits (a software adapter measures a few GFLOP/s, not 0.0). */
+function tflops(flopsPerS: number): string {
+  const t = flopsPerS / 1e12;
+  return t >= 1 ? t.toFixed(1) : t.toPrecision(2);
+}
+
+/** FLOP/byte: whole numbers from 10 up, two significant digits below. */
+function ridge(flopsPerByte: number): string {
+  return flopsPerByte >= 10 ? flopsPerByte.toFixed(0) : flopsPerByte.toPrecision(2);
+}
+
 /** One row per device: memory, bandwidth, dense peaks per dtype (TFLOP/s), ridge at fp16, interconnect, TDP. */
 export function renderDevicesTable(devices: readonly Device[]): string {
   const rows = devices.map((d) => {
@@ -19,8 +30,8 @@ export function renderDevicesTable(devices: readonly Device[]): string {
       d.id,
       fmtBytes(d.memoryBytes),
       fmtSi(d.memoryBandwidthBytesPerS, 'B/s'),
-      ...DTYPES.map((t) => (d.peakFlopsPerS[t] ? (d.peakFlopsPerS[t]! / 1e12).toFixed(1) : '-')),
-      (p16 / d.memoryBandwidthBytesPerS).toFixed(0),
+      ...DTYPES.map((t) => (d.peakFlopsPerS[t] ? tflops(d.peakFlopsPerS[t]!) : '-')),
+      ridge(p16 / d.memoryBandwidthBytesPerS),
       d.interconnect ? fmtSi(d.interconnect.bandwidthBytesPerS, 'B/s') : '-',
       d.tdpWatts ? `${d.tdpWatts} W` : '-',
       validated(d),
