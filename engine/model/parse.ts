@@ -725,6 +725,8 @@ function groupLayers(d: Draft): LayerGroup[] {
 
 /** `models/Llama-3.1-8B/config.json` reads as `Llama-3.1-8B`; `mixtral.json` as `mixtral`. */
 function displayNameFromFile(file: string, fallback: string): string {
+  // A pipe or process substitution (`/dev/stdin`, `<(...)` as /dev/fd/63) names no model: the config's own name.
+  if (/^\/(dev|proc\/self)\/(stdin|fd\/\d+)$/.test(file)) return fallback;
   const stem = basename(file).replace(/\.json$/i, '');
   if (stem.toLowerCase() !== 'config') return stem;
   const folder = basename(dirname(file));

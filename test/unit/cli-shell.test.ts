@@ -85,6 +85,12 @@ test('a model config that is a device is refused before it is opened; a pipe is 
   const fromPipe = JSON.parse(piped.stdout) as typeof fromFile;
   assert.equal(fromPipe.model.params.total, 6_738_415_616);
   assert.equal(fromPipe.decode.timeS, fromFile.decode.timeS);
+  // A pipe names no model: a config without `_name_or_path` takes its model type, not "stdin" (nor "63" for
+  // bash's <(...) as /dev/fd/63).
+  const noName = join(__dirname, '../../samples/llama-3.1-8b.json');
+  const unnamed = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" analyze /dev/stdin --format json', 'sh', noName, process.execPath, cli], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(unnamed.status, 0, unnamed.stderr);
+  assert.equal((JSON.parse(unnamed.stdout) as { model: { name: string } }).model.name, 'llama');
 });
 
 test('a reader that closes the pipe before reading (analyze | true, validate | head -1): no stack trace, exit 0', async () => {
