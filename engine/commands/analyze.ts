@@ -20,11 +20,13 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --prompt N             prompt tokens per sequence (default 1024)
   --generate N           generated tokens per sequence (default 256)
   --weights FMT          weight format: ${listWeightFormats().map((f) => f.id).join(', ')}
-                         (default: the model's dtype)
+                         (default: the model's dtype); aliases such as int4, gptq, awq (int4-g128), float16
+                         (fp16) are accepted
   --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype; fp8 / int8 with
                          --weights fp8 / w8a8 where the device computes them natively)
   --kv FMT               KV-cache format (default: the model's dtype)
-  --tp N                 tensor-parallel degree; must divide the attention heads (default 1)
+  --tp N                 tensor-parallel degree; must divide the attention heads and split the KV heads evenly
+                         (a divisor or a multiple of their count) (default 1)
   --engine ID            serving engine profile: ${servingEngines().map((e) => e.id).join(', ')} (default: none,
                          the cost model's defaults, which match tensorrt-llm); sets the host work per forward pass,
                          attention kernels, launch overhead, prefill chunks and GEMM efficiency the engine runs
