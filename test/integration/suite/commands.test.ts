@@ -185,14 +185,17 @@ describe('commands', () => {
 
   it('ridgeline.allowKernelExecution off: the status bar says kernels are off and the benchmark refuses; on again: the measured adapter', async () => {
     const a = await api();
+    // The test workspace turns it on in its own settings (harness.mjs): turn it off there.
+    const cfg = () => vscode.workspace.getConfiguration('ridgeline');
+    const before = cfg().inspect<boolean>('allowKernelExecution')?.workspaceValue;
     try {
-      await setSetting('allowKernelExecution', false);
+      await cfg().update('allowKernelExecution', false, vscode.ConfigurationTarget.Workspace);
       await waitFor('status bar: kernels off', async () => (/kernels off/.test(a.ridgeline.status.gpuText) ? true : undefined));
       const r = await vscode.commands.executeCommand<{ refused?: boolean; reason?: string }>('ridgeline.runBenchmark');
       assert.equal(r?.refused, true);
       assert.match(r?.reason ?? '', /ridgeline\.allowKernelExecution/);
     } finally {
-      await setSetting('allowKernelExecution', undefined);
+      await cfg().update('allowKernelExecution', before, vscode.ConfigurationTarget.Workspace);
     }
     // The benchmark above left a measurement: the status bar shows its adapter again.
     await waitFor('status bar: adapter', async () => (/measured \d{4}-\d{2}-\d{2}/.test(a.ridgeline.status.gpuText) ? true : undefined));
