@@ -138,6 +138,8 @@ export interface QuantData {
   /** Present when a .safetensors file has been analyzed; most sensitive first. */
   layers: LayerSensitivity[] | null;
   layersSource: string | null;
+  /** What the advisor notes about these options (formats run without native compute, the analysis's warnings). */
+  notes: string[];
 }
 
 export interface KernelRow {
@@ -346,6 +348,7 @@ function checkQuant(v: unknown, at: string): void {
     v.layers.forEach((l, i) => need(isObj(l) && isStr(l.name) && isNum(l.params) && isObj(l.sqnrDb) && Object.values(l.sqnrDb).every((x) => x === null || isNum(x)), `${at}.layers[${i}]: expected {name, params, sqnrDb}`));
   }
   need(v.layersSource === null || isStr(v.layersSource), `${at}.layersSource: expected null or a string`);
+  need(Array.isArray(v.notes) && v.notes.every(isStr), `${at}.notes: expected strings`);
 }
 
 function checkSidebar(v: unknown, at: string): void {

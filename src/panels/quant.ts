@@ -62,5 +62,6 @@ export function quantData(spec: ModelSpec, source: string, c: Controls, opts: En
     recommendation: advice.recommendation,
     layers: measured ? layersOf(measured) : null,
     layersSource: measured ? `${measured.path} (${measured.engine}, ${measured.timeS.toFixed(2)} s, ranked by ${measured.rankedBy})` : null,
+    notes: advice.notes,
   };
 }

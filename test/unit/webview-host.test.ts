@@ -109,6 +109,8 @@ describe('the panels cost what the lenses and the CLI cost', () => {
     assert.equal(bf16.totalBytes, r.memory.totalBytes); // per device: 70B in bf16 over 4 A100s fits
     assert.ok(bf16.fits);
     assert.match(q.deviceName, / x 4 \(tp, per device\)/);
+    // The advisor's notes reach the panel: fp8 on an A100 (no fp8 compute) runs as weight-only.
+    assert.ok(q.notes.includes('fp8: a100-80gb has no native fp8 compute; modelled as weight-only (dequantized to fp16)'), q.notes.join('\n'));
     const vllm = quantData(llama70, 'x', { ...c, engine: 'vllm', cachedPromptTokens: 512 }).options.find((o) => o.weights === 'bf16' && o.kv === 'bf16')!;
     const rv = rooflineData(llama70, 'x', { ...c, engine: 'vllm', cachedPromptTokens: 512, weights: 'bf16', activations: 'bf16', kv: 'bf16' }).result;
     assert.equal(vllm.prefillTimeS, rv.prefill.timeS);

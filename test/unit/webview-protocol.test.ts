@@ -129,8 +129,11 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
   it('rejects an unknown host message type and a quant option with an unknown risk', () => {
     assert.equal(checkHostMessage({ type: 'hello' }).ok, false);
     const opt = { weights: 'fp16', kv: 'fp16', bitsPerWeight: 16, weightsBytes: 1, kvCacheBytes: 1, totalBytes: 2, fits: true, prefillTimeS: 1, decodeTimeS: 1, risk: 'none', evidence: [] };
-    const q = { type: 'quant', requestId: 1, data: { source: 's', modelName: 'm', deviceName: 'd', options: [opt], recommendation: null, layers: null, layersSource: null } };
+    const q = { type: 'quant', requestId: 1, data: { source: 's', modelName: 'm', deviceName: 'd', options: [opt], recommendation: null, layers: null, layersSource: null, notes: [] as unknown[] } };
     assert.ok(checkHostMessage(q).ok);
+    const noNotes = structuredClone(q);
+    noNotes.data.notes = [1];
+    assert.match((checkHostMessage(noNotes) as { reason: string }).reason, /quant\.data\.notes: expected strings/);
     const bad = structuredClone(q);
     bad.data.options[0].risk = 'extreme';
     assert.match((checkHostMessage(bad) as { reason: string }).reason, /options\[0\]\.risk/);

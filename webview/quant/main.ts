@@ -45,6 +45,7 @@ document.body.innerHTML = `
   <table id="options"><thead><tr>
     <th>Weights</th><th>KV</th><th>Bits/weight</th><th>Weights</th><th>KV cache</th><th>Total</th><th>Fits</th><th>Prefill</th><th>Decode step</th><th>Quality risk</th>
   </tr></thead><tbody></tbody></table>
+  <ul class="muted" id="notes"></ul>
   <h2>Evidence</h2>
   <ul id="evidence"></ul>
   <h2>Per-layer sensitivity</h2>
@@ -180,6 +181,7 @@ function render(d: QuantData, id: number): void {
     )
     .join('');
   tb.querySelectorAll<HTMLElement>('td.risk').forEach((e) => (e.style.color = rc[e.dataset.risk as QualityRisk]));
+  $('#notes').innerHTML = d.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('');
   // Evidence: one list entry per distinct claim, with its citation.
   const ev = new Map<string, string>();
   for (const o of d.options) for (const e of o.evidence) ev.set(e.claim, e.source);
