@@ -13,7 +13,7 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
 
 export const SUPPORTED_MODEL_TYPES = [
   'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt2',
-  'gpt_neox', 'gptj', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
+  'gpt_neox', 'gptj', 'phi', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
 ] as const;
 
 type Rope = ModelSpec['rope'];
@@ -96,6 +96,9 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
       break;
     case 'gptj':
       d = gptj(c);
+      break;
+    case 'phi':
+      d = phi(c);
       break;
     case 'falcon':
       d = falcon(c, warnings);
@@ -318,13 +321,30 @@ function windowFromLayerTypes(c: ConfigReader, layers: number, window: number | 
 // Families
 
 /** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
+/**
+ * Fields a family's transformers configuration class defaults, which its published configs may leave out: Gemma's
+ * head_dim is its own (256), not hidden / heads (GemmaConfig, Gemma2Config); Gemma 3's multimodal checkpoints give
+ * only the sizes that differ from Gemma3TextConfig's defaults in text_config (google/gemma-3-12b-it has no
+ * vocab_size nor head_dim; gemma-3-4b-it no heads either).
+ */
+const FAMILY_DEFAULTS: Record<string, Partial<Record<'vocab_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim', number>>> = {
+  gemma: { head_dim: 256 },
+  gemma2: { head_dim: 256 },
+  gemma3_text: { vocab_size: 262_208, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256 },
+};
+
 function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
+  const defaults = FAMILY_DEFAULTS[type] ?? {};
+  const defaulted = (Object.keys(defaults) as Array<keyof typeof defaults>).filter((f) => !c.has(f));
+  if (defaulted.length > 0) {
+    warnings.push(`${defaulted.map((f) => c.name(f)).join(', ')} missing: transformers' ${type} defaults used (${defaulted.map((f) => `${f} ${defaults[f]}`).join(', ')})`);
+  }
   const hidden = c.int('hidden_size', LIMITS.hidden);
   const layers = c.int('num_hidden_layers', LIMITS.layers);
-  const vocab = c.int('vocab_size', LIMITS.vocab);
-  const heads = c.int('num_attention_heads', LIMITS.heads);
-  const kvHeadsRaw = c.optInt('num_key_value_heads', LIMITS.heads, heads);
-  const headDimRaw = c.optInt('head_dim', LIMITS.headDim, null);
+  const vocab = defaults.vocab_size !== undefined ? c.optInt('vocab_size', LIMITS.vocab, defaults.vocab_size) : c.int('vocab_size', LIMITS.vocab);
+  const heads = defaults.num_attention_heads !== undefined ? c.optInt('num_attention_heads', LIMITS.heads, defaults.num_attention_heads) : c.int('num_attention_heads', LIMITS.heads);
+  const kvHeadsRaw = c.optInt('num_key_value_heads', LIMITS.heads, defaults.num_key_value_heads ?? heads);
+  const headDimRaw = c.optInt('head_dim', LIMITS.headDim, defaults.head_dim ?? null);
   const a = attentionShape(c, hidden, heads, kvHeadsRaw, headDimRaw);
   const maxPos = c.optInt('max_position_embeddings', LIMITS.positions, null);
   const isGemma = type === 'gemma' || type === 'gemma2' || type === 'gemma3_text';
@@ -509,6 +529,35 @@ function gptj(c: ConfigReader): Draft {
     windowOf: () => null,
     mlpOf: () => m,
     structure: { ...baseStructure(hidden), normsPerLayer: 1, lmHeadBias: true },
+  };
+}
+
+/**
+ * Phi-1, Phi-1.5 and Phi-2 (transformers' PhiConfig): GPT-J's parallel block (one LayerNorm feeds attention and an
+ * ungated gelu_new MLP) with biases on q/k/v, the output projection, both MLP layers and the LM head, and RoPE on
+ * partial_rotary_factor of each head (0.5 by default, Phi-2 0.4).
+ */
+function phi(c: ConfigReader): Draft {
+  const hidden = c.int('hidden_size', LIMITS.hidden);
+  const layers = c.int('num_hidden_layers', LIMITS.layers);
+  const heads = c.int('num_attention_heads', LIMITS.heads);
+  const vocab = c.int('vocab_size', LIMITS.vocab);
+  const a = attentionShape(c, hidden, heads, c.optInt('num_key_value_heads', LIMITS.heads, heads), null);
+  const m = dense(c.int('intermediate_size', LIMITS.intermediate), false, activationOf(c, 'gelu_new'), true);
+  return {
+    hidden,
+    layers,
+    vocab,
+    maxPos: c.optInt('max_position_embeddings', LIMITS.positions, 2048),
+    tie: c.optBool('tie_word_embeddings', false),
+    positionEmbedding: 'rope',
+    rope: ropeOf(c, c.optNum('partial_rotary_factor', 0.5, 0, 1)),
+    norm: { kind: 'layernorm', bias: true },
+    parallelAttention: true,
+    attention: plainAttention(a, true, true),
+    windowOf: () => null,
+    mlpOf: () => m,
+    structure: { ...baseStructure(hidden), normsPerLayer: 1, lmHeadBias: true, qkNorm: c.optBool('qk_layernorm', false) },
   };
 }
 

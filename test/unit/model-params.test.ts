@@ -35,6 +35,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'qwen2-0.5b', total: 494_032_768, source: 'Qwen/Qwen2-0.5B total_size 988,065,536 / 2 (tied, qkv bias)' },
   { sample: 'pythia-160m', total: 162_322_944, source: 'Pythia paper (Biderman et al. 2023), Table 1: 162,322,944 total parameters' },
   { sample: 'qwen3-8b', total: 8_190_735_360, source: 'Qwen/Qwen3-8B total_size 16,381,470,720 / 2 (q_norm/k_norm, no qkv bias)' },
+  { sample: 'phi-2', total: 2_779_683_840, source: 'microsoft/phi-2: Hub safetensors parameter count 2,779,683,840 (parallel block, biases on q/k/v/dense, fc1/fc2 and lm_head)' },
   { sample: 'gemma-3-1b', total: 999_885_952, source: 'google/gemma-3-1b-it: Hub safetensors parameter count 999,885,952 (tied, q/k norms, 4 norms per layer)' },
   { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m num_parameters() 331,196,416 (project_in/out 512 <-> 1024, no final norm)' },
 ];
@@ -268,6 +269,23 @@ test('Pythia: non-embedding parameters equal the paper\'s Table 1 too', () => {
     const s = sample(n);
     assert.equal(s.params.total - s.params.embeddings - s.params.lmHead, nonEmbedding);
   }
+});
+
+test("Gemma 3 multimodal checkpoint (google/gemma-3-12b-it's config.json): text_config leaves vocab_size and head_dim to transformers' defaults", () => {
+  const s = sample('gemma-3-12b-it');
+  // Gemma3TextConfig's defaults: vocab 262,208 and head_dim 256 (not 3840 / 16 = 240).
+  assert.equal(s.vocabSize, 262_208);
+  assert.equal(s.attention.headDim, 256);
+  assert.ok(s.warnings.some((w) => w === "text_config.vocab_size, text_config.head_dim missing: transformers' gemma3_text defaults used (vocab_size 262208, head_dim 256)"), s.warnings.join('\n'));
+  // The Gemma 3 technical report (Table 1) gives the 12B's language model 10,759M non-embedding parameters (its
+  // 417M vision encoder is not analyzed): 48 layers x (q 4096 + k 2048 + v 2048 + o 4096) x 3840 attention, 3 x 3840
+  // x 15360 MLP, q/k norms 2 x 256 and 4 norms of 3840, plus the final norm.
+  const perLayer = (4096 + 2048 + 2048 + 4096) * 3840 + 3 * 3840 * 15360 + 2 * 256 + 4 * 3840;
+  assert.equal(s.params.total - s.params.embeddings, 48 * perLayer + 3840);
+  assert.equal(Math.round((s.params.total - s.params.embeddings) / 1e6), 10_759);
+  assert.equal(s.params.embeddings, 262_208 * 3840);
+  // Five local layers of 1024 tokens per global one.
+  assert.deepEqual(s.layerGroups.map((g) => [g.window, g.layers.length]), [[1024, 40], [null, 8]]);
 });
 
 test('Gemma 3: five local (512-token window) layers per global layer, one KV head', () => {
