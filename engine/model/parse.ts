@@ -246,10 +246,14 @@ function activationOf(c: ConfigReader, fallback: string): string {
 
 /** Heads, KV heads and head dim, with the checks every attention shape needs. */
 function attentionShape(c: ConfigReader, hidden: number, heads: number, kvHeads: number, headDim: number | null): { heads: number; kvHeads: number; headDim: number } {
-  if (kvHeads > heads) c.fail('num_key_value_heads', `at most num_attention_heads (${heads})`, kvHeads);
-  if (heads % kvHeads !== 0) c.fail('num_key_value_heads', `a divisor of num_attention_heads (${heads})`, kvHeads);
+  // Name the fields as this config spells them (GPT-2's n_head / n_embd, Falcon's num_kv_heads, ...).
+  const headsField = c.pick(['num_attention_heads', 'n_head', 'num_heads']) ?? 'num_attention_heads';
+  const kvField = c.pick(['num_key_value_heads', 'num_kv_heads', 'n_head_kv']) ?? 'num_key_value_heads';
+  const hiddenField = c.pick(['hidden_size', 'n_embd', 'n_embed']) ?? 'hidden_size';
+  if (kvHeads > heads) c.fail(kvField, `at most ${headsField} (${heads})`, kvHeads);
+  if (heads % kvHeads !== 0) c.fail(kvField, `a divisor of ${headsField} (${heads})`, kvHeads);
   if (headDim === null) {
-    if (hidden % heads !== 0) c.fail('num_attention_heads', `a divisor of hidden_size (${hidden}) when head_dim is not given`, heads);
+    if (hidden % heads !== 0) c.fail(headsField, `a divisor of ${hiddenField} (${hidden}) when head_dim is not given`, heads);
     headDim = hidden / heads;
   }
   return { heads, kvHeads, headDim };

@@ -81,6 +81,13 @@ test('shapes that do not divide: heads vs hidden, KV heads vs heads', () => {
   const k = raw('llama-3-8b');
   k.num_key_value_heads = 5;
   rejects(() => parseConfig(k, 'k.json'), /num_key_value_heads: expected a divisor of num_attention_heads \(32\)/);
+  // The fields are named as the config spells them: GPT-2's n_head / n_embd, Falcon's num_kv_heads.
+  const g2 = raw('gpt2');
+  g2.n_embd = 769;
+  rejects(() => parseConfig(g2, 'g2.json'), /^g2\.json: n_head: expected a divisor of n_embd \(769\) when head_dim is not given \(got 12\)$/);
+  const f = raw('falcon-180b');
+  f.num_kv_heads = 7;
+  rejects(() => parseConfig(f, 'f.json'), /^f\.json: num_kv_heads: expected a divisor of num_attention_heads \(232\) \(got 7\)$/);
   const g = raw('gemma-2-9b');
   g.layer_types = ['sliding_attention'];
   rejects(() => parseConfig(g, 'g.json'), /layer_types: expected a list of 42 entries/);
