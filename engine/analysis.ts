@@ -114,7 +114,8 @@ export interface AnalysisResult {
   workload: Workload;
   kvCache: { bytesPerToken: number; format: string };
   /** Per device, from the memory planner (its contract fields). */
-  memory: Pick<MemoryPlan, 'weightsBytes' | 'kvCacheBytes' | 'activationsBytes' | 'overheadBytes' | 'totalBytes' | 'deviceBytes' | 'fits'>;
+  /** Per device. `fits`: totalBytes within usableBytes = deviceBytes x utilization (the share an engine may take, 0.9). */
+  memory: Pick<MemoryPlan, 'weightsBytes' | 'kvCacheBytes' | 'activationsBytes' | 'overheadBytes' | 'totalBytes' | 'deviceBytes' | 'usableBytes' | 'utilization' | 'fits'>;
   prefill: PhaseResult;
   decode: PhaseResult & {
     tokensPerS: number;

@@ -14,6 +14,7 @@ import { kvBytesPerToken } from './memory/kvCache';
 import { defaultKvFormatId, kvFormat } from './memory/kvFormats';
 import { defaultActivations, weightFormat } from './quant/formats';
 import { evidenceFor } from './cost/evidence';
+import { publishedQuantWarning } from './model/parse';
 
 /**
  * ModelSpec + Workload + Device -> AnalysisResult (the CLI's JSON, what panels render).
@@ -78,6 +79,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const engine = opts.servingEngine === undefined ? null : servingEngine(opts.servingEngine);
   const params = costParamsFor(device, engine?.params, opts.params);
   const warnings: string[] = [...spec.warnings];
+  const published = publishedQuantWarning(spec, weightFormat(workload.weights).id);
+  if (published) warnings.push(published);
   const notes = new Set<string>();
   let link = device.interconnect ?? null;
   if (workload.tp > 1 && !link) {
@@ -142,7 +145,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const memoryOpts = params.prefillChunkTokens > 0 && opts.memory?.prefillChunkTokens === undefined ? { ...opts.memory, prefillChunkTokens: params.prefillChunkTokens } : opts.memory;
   const plan = planMemory(spec, workload, device, memoryOpts);
   warnings.push(...plan.warnings);
-  if (!plan.fits) warnings.push(`does not fit: ${fmtGiB(plan.totalBytes)} needed per device, ${fmtGiB(plan.deviceBytes)} on ${device.id}`);
+  if (!plan.fits) warnings.push(`does not fit: ${fmtGiB(plan.totalBytes)} needed per device, ${fmtGiB(plan.usableBytes)} usable (${Math.round(plan.utilization * 100)}% of ${fmtGiB(plan.deviceBytes)}) on ${device.id}`);
 
   // Phase results.
   const mainDtype = mainComputeDtype(decodeCosts);
@@ -200,6 +203,8 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       overheadBytes: plan.overheadBytes,
       totalBytes: plan.totalBytes,
       deviceBytes: plan.deviceBytes,
+      usableBytes: plan.usableBytes,
+      utilization: plan.utilization,
       fits: plan.fits,
     },
     prefill,

@@ -153,7 +153,7 @@ function configDiagnostics(doc: vscode.TextDocument, st: ConfigState, s: Setting
     const anchor = st.keys.find((k) => k.key === 'model_type') ?? st.keys.find((k) => k.key === 'architectures');
     const d = new vscode.Diagnostic(
       anchor ? rangeOf(doc, anchor) : whole,
-      `Does not fit on ${r.hardware.name}: needs ${fmt.bytes(r.memory.totalBytes)} (weights ${fmt.bytes(r.memory.weightsBytes)}, KV cache ${fmt.bytes(r.memory.kvCacheBytes)}) of ${fmt.bytes(r.memory.deviceBytes)} at batch ${r.workload.batch}, ${r.workload.promptTokens + r.workload.generateTokens} tokens${r.workload.tp > 1 ? `, tp ${r.workload.tp}` : ''}`,
+      `Does not fit on ${r.hardware.name}: needs ${fmt.bytes(r.memory.totalBytes)} (weights ${fmt.bytes(r.memory.weightsBytes)}, KV cache ${fmt.bytes(r.memory.kvCacheBytes)}) of ${fmt.bytes(r.memory.usableBytes)} usable (${Math.round(r.memory.utilization * 100)}% of ${fmt.bytes(r.memory.deviceBytes)}) at batch ${r.workload.batch}, ${r.workload.promptTokens + r.workload.generateTokens} tokens${r.workload.tp > 1 ? `, tp ${r.workload.tp}` : ''}`,
       vscode.DiagnosticSeverity.Warning,
     );
     d.code = CONFIG_CODES.doesNotFit;
@@ -211,7 +211,7 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
     },
     {
       title: `$(database) weights ${fmt.bytes(r.memory.weightsBytes)}${tp ? ' per device' : ''} (${w.weights}${tp ? `, tp ${w.tp}` : ''})`,
-      tooltip: `Weights in ${w.weights}${tp ? `, split over ${w.tp} devices` : ''}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)} on ${tp ? 'each ' : ''}${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      tooltip: `Weights in ${w.weights}${tp ? `, split over ${w.tp} devices` : ''}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.usableBytes)} usable (${Math.round(r.memory.utilization * 100)}% of ${fmt.bytes(r.memory.deviceBytes)}) on ${tp ? 'each ' : ''}${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
       command: 'ridgeline.showKvPlanner',
     },
     {
@@ -288,7 +288,7 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
     const dkv = (a.kvCache.bytesPerToken - b.kvCache.bytesPerToken) * 1024;
     if (dkv !== 0) lines.push(`KV cache ${dkv < 0 ? 'saves' : 'adds'} ${fmt.bytes(Math.abs(dkv))} per 1k tokens of context`);
     const dk = a.memory.kvCacheBytes - b.memory.kvCacheBytes;
-    if (w.workloadLabel) lines.push(`KV cache ${fmt.bytes(a.memory.kvCacheBytes)}${dk !== 0 ? ` (${fmt.delta(dk, fmt.bytes)})` : ''}, total ${fmt.bytes(a.memory.totalBytes)} of ${fmt.bytes(a.memory.deviceBytes)}`);
+    if (w.workloadLabel) lines.push(`KV cache ${fmt.bytes(a.memory.kvCacheBytes)}${dk !== 0 ? ` (${fmt.delta(dk, fmt.bytes)})` : ''}, total ${fmt.bytes(a.memory.totalBytes)} of ${fmt.bytes(a.memory.usableBytes)} usable`);
     else if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}`);
     const dt = a.decode.tokensPerS - b.decode.tokensPerS;
     if (dt !== 0 && b.decode.tokensPerS > 0) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${fmt.percent(dt / b.decode.tokensPerS)})`);

@@ -154,7 +154,7 @@ export class Ridgeline implements vscode.Disposable {
     const lines = [
       `${r.model.name} on ${r.hardware.name}: batch ${w.batch}, prompt ${w.promptTokens}, generate ${w.generateTokens}, weights ${w.weights}, KV ${w.kv}${w.tp > 1 ? `, tp ${w.tp}` : ''}${r.costModel.servingEngine ? `, ${r.costModel.servingEngine.name}` : ''}`,
       `  params ${r.model.params.total.toLocaleString('en-US')} (${r.model.params.active.toLocaleString('en-US')} active); attention ${r.model.attention.kind} ${r.model.attention.heads}/${r.model.attention.kvHeads} heads`,
-      `  memory: weights ${fmt.bytes(r.memory.weightsBytes)}, KV ${fmt.bytes(r.memory.kvCacheBytes)}, activations ${fmt.bytes(r.memory.activationsBytes)}, total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.deviceBytes)}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      `  memory: weights ${fmt.bytes(r.memory.weightsBytes)}, KV ${fmt.bytes(r.memory.kvCacheBytes)}, activations ${fmt.bytes(r.memory.activationsBytes)}, total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.usableBytes)} usable (of ${fmt.bytes(r.memory.deviceBytes)}): ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
       `  prefill ${fmt.seconds(r.prefill.timeS)} (${r.prefill.bound}-bound); decode ${fmt.seconds(r.decode.timeS)}/step, ${fmt.tokensPerS(r.decode.tokensPerS)} (${r.decode.bound}-bound); e2e ${fmt.seconds(r.e2e.timeS)}, ${fmt.tokensPerS(r.e2e.outputTokensPerS)}`,
       ...r.warnings.map((x) => `  warning: ${x}`),
     ];

@@ -288,7 +288,7 @@ function checkAnalysis(v: unknown, at: string): void {
   checkPhase(v.decode, `${at}.decode`);
   need(isObj(v.decode) && isNum(v.decode.tokensPerS), `${at}.decode.tokensPerS: expected a number`);
   need(isObj(v.e2e) && isNum(v.e2e.timeS) && isNum(v.e2e.outputTokensPerS), `${at}.e2e: expected timeS and outputTokensPerS`);
-  need(isObj(v.memory) && isNum(v.memory.totalBytes) && isBool(v.memory.fits), `${at}.memory: expected totalBytes and fits`);
+  need(isObj(v.memory) && isNum(v.memory.totalBytes) && isNum(v.memory.usableBytes) && isNum(v.memory.deviceBytes) && isNum(v.memory.utilization) && isBool(v.memory.fits), `${at}.memory: expected totalBytes, usableBytes, deviceBytes, utilization and fits`);
   const cm = v.costModel;
   need(isObj(cm) && (cm.servingEngine === null || (isObj(cm.servingEngine) && isStr(cm.servingEngine.id) && isStr(cm.servingEngine.name))), `${at}.costModel.servingEngine: expected null or {id, name}`);
   checkEvidence(v.evidence, `${at}.evidence`);

@@ -1,6 +1,7 @@
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/index';
+import { publishedQuantWarning } from '../model/parse';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { weightFormat } from '../quant/formats';
@@ -103,7 +104,8 @@ export const kvCommand: Command = {
       tp,
     };
     const report = kvReport(spec, workload, device, opts);
-    const notes = [...spec.warnings, ...report.warnings];
+    const published = publishedQuantWarning(spec, weights);
+    const notes = [...spec.warnings, ...(published ? [published] : []), ...report.warnings];
     if (spec.dtype === 'fp32' && (!args.has('--weights') || !args.has('--kv'))) {
       notes.push('the checkpoint is stored in fp32 and planned as such; serving engines usually load it in 16-bit: pass --weights bf16 --kv bf16');
     }

@@ -132,10 +132,10 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
 
   const layerGroups = groupLayers(d);
   const dtype = dtypeOf(c, warnings);
+  let quantMethod: string | null = null;
   if (c.has('quantization_config')) {
     const q = c.raw.quantization_config as Record<string, unknown>;
-    const method = typeof q === 'object' && q && typeof q.quant_method === 'string' ? q.quant_method : 'unknown';
-    warnings.push(`the checkpoint is published quantized (quantization_config.quant_method "${method}"); choose the matching --weights format`);
+    quantMethod = typeof q === 'object' && q && typeof q.quant_method === 'string' ? q.quant_method : 'unknown';
   }
   const name =
     typeof c.raw._name_or_path === 'string' && c.raw._name_or_path.trim() && !c.raw._name_or_path.startsWith('/')
@@ -163,6 +163,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     params: undefined as unknown as ModelSpec['params'],
     structure: { ...d.structure, mtpParams: 0 },
     warnings,
+    quantMethod,
   };
   spec.params = countParams(spec);
   if (spec.structure.mtpLayers > 0) {
@@ -774,6 +775,27 @@ function groupLayers(d: Draft): LayerGroup[] {
     g.layers.push(i);
   }
   return groups;
+}
+
+/** Weight formats that reproduce a published quantization method (quantization_config.quant_method). */
+const QUANT_METHOD_FORMATS: Record<string, readonly string[]> = {
+  fp8: ['fp8', 'fp8-e5m2'],
+  fbgemm_fp8: ['fp8'],
+  awq: ['int4-g128', 'int4-g32'],
+  gptq: ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'int8'],
+  bitsandbytes: ['nf4', 'int8'],
+  mxfp4: ['mxfp4'],
+};
+
+/**
+ * A checkpoint published quantized, analyzed with weights that are not its format: a warning to pick the matching
+ * one (null when the weights match, or the checkpoint is not quantized). An unknown method always warns.
+ */
+export function publishedQuantWarning(spec: Pick<ModelSpec, 'quantMethod'>, weights: string): string | null {
+  const m = spec.quantMethod;
+  if (m === null || QUANT_METHOD_FORMATS[m]?.includes(weights)) return null;
+  const match = QUANT_METHOD_FORMATS[m];
+  return `the checkpoint is published quantized (quantization_config.quant_method "${m}"); analyzed with ${weights} weights${match ? `: --weights ${match[0]} matches it` : ''}`;
 }
 
 /** `models/Llama-3.1-8B/config.json` reads as `Llama-3.1-8B`; `mixtral.json` as `mixtral`. */

@@ -125,6 +125,8 @@ export interface ModelSpec {
   structure: ModelStructure;
   /** Non-fatal notes for the user (generic path, defaulted fields...). */
   warnings: string[];
+  /** quantization_config.quant_method of a checkpoint published quantized ("fp8", "awq", ...; "unknown" without one), else null. */
+  quantMethod: string | null;
 }
 
 /** Family-specific structure the parameter count and op graph need beyond the fields above. */

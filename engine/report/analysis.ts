@@ -32,7 +32,7 @@ function workloadLine(r: AnalysisResult): string {
 
 function memoryLine(r: AnalysisResult): string {
   const m = r.memory;
-  return `weights ${fmtBytes(m.weightsBytes)} + KV ${fmtBytes(m.kvCacheBytes)} + activations ${fmtBytes(m.activationsBytes)} + overhead ${fmtBytes(m.overheadBytes)} = ${fmtBytes(m.totalBytes)} of ${fmtBytes(m.deviceBytes)} per device: ${m.fits ? 'fits' : 'DOES NOT FIT'}`;
+  return `weights ${fmtBytes(m.weightsBytes)} + KV ${fmtBytes(m.kvCacheBytes)} + activations ${fmtBytes(m.activationsBytes)} + overhead ${fmtBytes(m.overheadBytes)} = ${fmtBytes(m.totalBytes)} of ${fmtBytes(m.usableBytes)} usable (${Math.round(m.utilization * 100)}% of ${fmtBytes(m.deviceBytes)}) per device: ${m.fits ? 'fits' : 'DOES NOT FIT'}`;
 }
 
 function phaseRows(r: AnalysisResult): string[][] {

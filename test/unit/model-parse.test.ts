@@ -226,3 +226,15 @@ test('DBRX without attn_config / ffn_config: transformers\' defaults, with a war
   assert.ok(spec.warnings.includes("ffn_config is missing: transformers' defaults used (4 experts, top-1, ffn_hidden_size 3584)"), spec.warnings.join('; '));
   assert.equal(parseConfig(raw('dbrx-instruct'), 'dbrx.json').warnings.filter((w) => w.includes('is missing')).length, 0);
 });
+
+test('a checkpoint published quantized: a warning while the weights are not its format, none once they are', async () => {
+  const { analyze } = await import('../../engine/analyze');
+  const { getDevice } = await import('../../engine/hardware/index');
+  const v3 = loadConfigFile(samplePath('deepseek-v3'));
+  assert.equal(v3.quantMethod, 'fp8');
+  const run = (weights: string) =>
+    analyze(v3, { batch: 1, promptTokens: 128, generateTokens: 16, weights, activations: 'bf16', kv: 'bf16', tp: 8 }, getDevice('h200'), { sweeps: false }).warnings.filter((w) => /published quantized/.test(w));
+  assert.deepEqual(run('bf16'), ['the checkpoint is published quantized (quantization_config.quant_method "fp8"); analyzed with bf16 weights: --weights fp8 matches it']);
+  assert.deepEqual(run('fp8'), []);
+  assert.equal(loadConfigFile(samplePath('llama-3-8b')).quantMethod, null);
+});

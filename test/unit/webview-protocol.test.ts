@@ -88,7 +88,7 @@ describe('webview protocol: messages from the host (checked in the webview)', ()
     prefill: phase,
     decode: { ...phase, tokensPerS: 1 },
     e2e: { timeS: 2, outputTokensPerS: 1 },
-    memory: { totalBytes: 1, fits: true },
+    memory: { totalBytes: 1, usableBytes: 72, deviceBytes: 80, utilization: 0.9, fits: true },
     costModel: { servingEngine: null as null | { id: string; name: string } },
     evidence: { hardware: { rows: 4, within15: 1, medianAbsError: 0.2 }, servingEngine: { id: 'tensorrt-llm', rows: 2, within15: 1, medianAbsError: 0.1 } } as Record<string, unknown>,
     ops: [{ name: 'q_proj', phase: 'decode', flops: 2, bytes: 4, intensity: 0.5, bound: 'memory', timeS: 1e-6 }],

@@ -107,7 +107,7 @@ function renderCards(d: RooflineData): void {
     card('decode-tps', 'Decode tokens/s', r.decode.tokensPerS.toFixed(1)),
     card('e2e', 'End to end', formatSeconds(r.e2e.timeS)),
     card('throughput', 'Output tokens/s', r.e2e.outputTokensPerS.toFixed(1)),
-    card('memory', 'Memory', `${formatBytes(r.memory.totalBytes)} / ${formatBytes(r.memory.deviceBytes)}`, r.memory.fits ? 'fits' : 'does not fit'),
+    card('memory', 'Memory', `${formatBytes(r.memory.totalBytes)} / ${formatBytes(r.memory.usableBytes)}`, `${r.memory.fits ? 'fits' : 'does not fit'} (${Math.round(r.memory.utilization * 100)}% of ${formatBytes(r.memory.deviceBytes)} usable)`),
   ].join('');
   $('#cards').dataset.decodeTimeS = String(r.decode.timeS);
   $('#cards').dataset.prefillTimeS = String(r.prefill.timeS);
