@@ -46,7 +46,8 @@ if (bench.code === 0) {
   const here = ridgeline(['analyze', config, '--hardware', 'this', '--format', 'markdown']);
   json.analysisOnThisMachine = here.code === 0 ? JSON.parse(ridgeline(['analyze', config, '--hardware', 'this', '--format', 'json']).out) : null;
   measuredSection = `## This machine, measured through WebGPU\n\n${line}\n\n` +
-    (here.code === 0 ? here.out.replace(/^# /m, '### ') : `Analysis on the measured device failed: ${here.err.trim()}\n`);
+    // Its headings sit two levels under the section's (its title ###, its sections ####), so they do not read as the report's own.
+    (here.code === 0 ? here.out.replace(/^(#{1,4}) /gm, (_, h) => `${'#'.repeat(h.length + 2)} `) : `Analysis on the measured device failed: ${here.err.trim()}\n`);
 } else {
   const why = (bench.err.trim().split('\n').filter((l) => l.startsWith('ridgeline:')).pop() ?? bench.err.trim()).replace(/^ridgeline: /, '');
   process.stdout.write(`measured roofline skipped: ${why}\n`);

@@ -1,5 +1,5 @@
 import type { AnalysisResult, OpResult } from '../analysis';
-import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtSi, fmtTime, textTable } from './format';
+import { csvCell, escapeHtml, escapeMd, fmtBytes, fmtInt, fmtNum, fmtPct, fmtRate, fmtSi, fmtTime, textTable } from './format';
 import { servingEngines } from '../cost/engines';
 import { computedPromptTokens } from '../model/graph';
 
@@ -37,13 +37,46 @@ function memoryLine(r: AnalysisResult): string {
 
 function phaseRows(r: AnalysisResult): string[][] {
   return [
-    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtNum((r.workload.batch * computedPromptTokens(r.workload)) / r.prefill.timeS, 0)} prompt tok/s`],
-    [`decode step @${r.decode.contextTokens}`, fmtSi(r.decode.flops, 'FLOP'), fmtBytes(r.decode.bytes), fmtTime(r.decode.timeS), r.decode.bound, fmtPct(r.decode.mfu), fmtPct(r.decode.mbu), `${fmtNum(r.decode.tokensPerS, 1)} tok/s`],
-    ['end to end', '', '', fmtTime(r.e2e.timeS), '', '', '', `${fmtNum(r.e2e.outputTokensPerS, 1)} output tok/s`],
+    ['prefill (TTFT)', fmtSi(r.prefill.flops, 'FLOP'), fmtBytes(r.prefill.bytes), fmtTime(r.prefill.timeS), r.prefill.bound, fmtPct(r.prefill.mfu), fmtPct(r.prefill.mbu), `${fmtRate((r.workload.batch * computedPromptTokens(r.workload)) / r.prefill.timeS, 0)} prompt tok/s`],
+    [`decode step @${r.decode.contextTokens}`, fmtSi(r.decode.flops, 'FLOP'), fmtBytes(r.decode.bytes), fmtTime(r.decode.timeS), r.decode.bound, fmtPct(r.decode.mfu), fmtPct(r.decode.mbu), `${fmtRate(r.decode.tokensPerS, 1)} tok/s`],
+    ['end to end', '', '', fmtTime(r.e2e.timeS), '', '', '', `${fmtRate(r.e2e.outputTokensPerS, 1)} output tok/s`],
   ];
 }
 
-const PHASE_HEADER = ['phase', 'FLOPs', 'bytes', 'time', 'bound', 'MFU', 'MBU', 'throughput'];
+/** The phase header; under tp the FLOPs and bytes are one device's (the graph is per device). */
+function phaseHeader(r: AnalysisResult): string[] {
+  const per = r.workload.tp > 1 ? ' per device' : '';
+  return ['phase', `FLOPs${per}`, `bytes${per}`, 'time', 'bound', 'MFU', 'MBU', r.workload.tp > 1 ? `throughput (${r.workload.tp} devices)` : 'throughput'];
+}
+
+/** What the phase table's figures are: the mid-point decode step, how end to end adds up, per device under tp. */
+function phasesNote(r: AnalysisResult): string {
+  const e2e = `End to end = prefill (${fmtTime(r.prefill.timeS)}) + ${r.e2e.decodeSteps} decode steps (${fmtTime(r.e2e.decodeTimeS)}) = ${fmtTime(r.e2e.timeS)}.`;
+  const tp = r.workload.tp > 1
+    ? ` Under tp ${r.workload.tp} FLOPs, bytes, MFU and MBU are one device's (its share of the model); times are the group's, throughput and energy count all ${r.workload.tp} devices. Phase bytes are DRAM traffic; the all_reduce op rows list the bytes each device sends over the link.`
+    : '';
+  return `The decode step is reported at the mid-point of generation (${r.decode.contextTokens} tokens in the cache). ${e2e}${tp}`;
+}
+
+function rooflineLine(r: AnalysisResult): string {
+  return `${fmtSi(r.hardware.peakFlopsPerS, 'FLOP/s')} (${r.hardware.peakDtype}, dense) and ${fmtSi(r.hardware.memoryBandwidthBytesPerS, 'B/s')}${r.workload.tp > 1 ? ' per device' : ''}: ridge at ${fmtNum(r.hardware.ridgeIntensity, 1)} FLOP/byte`;
+}
+
+function kvLine(r: AnalysisResult): string {
+  return `${fmtBytes(r.kvCache.bytesPerToken)} per token (${r.kvCache.format}${r.workload.tp > 1 ? ', whole model; memory below is per device' : ''})`;
+}
+
+/** The cost parameters used, one sentence (plain text; each renderer escapes it). */
+function costModelText(r: AnalysisResult): string {
+  const c = r.costModel;
+  const engine = c.servingEngine ? `the ${c.servingEngine.name} profile (engine/cost/engines.json) over ` : '';
+  return `Cost parameters: ${engine}${c.origin}; host work ${fmtTime(c.forwardOverheadS)} per forward pass${c.sequenceOverheadS > 0 ? ` plus ${fmtTime(c.sequenceOverheadS)} per sequence of the batch` : ''}; attention ${c.fusedAttention ? 'fused (FlashAttention)' : `unfused (${c.scoreBytesPerElement}-byte scores through memory)`}${c.groupedDecodeAttention ? '' : `; decode attention reloads K/V per query head (${fmtNum(c.kvReloadDramFraction * 100, 0)}% of the repeats from DRAM)`}${c.prefillChunkTokens > 0 ? `; prefill in chunks of ${c.prefillChunkTokens} tokens` : ''}${c.fp16AccumulateGemm ? '; 16-bit GEMMs accumulate in fp16' : ''}${c.matrixUnitComputeScale !== 1 ? `; tensor-core GEMM and attention kernels at ${c.matrixUnitComputeScale} of their compute efficiency` : ''}${c.dequantizeToBuffer ? '; quantized prompt GEMMs dequantize to a 16-bit buffer first' : ''}${c.blockRescaleGemm ? '; quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block (MMQ)' : ''}${!c.dequantizeToBuffer && c.quantizedGemmComputeScale !== 1 ? `; quantized prompt GEMMs at ${c.quantizedGemmComputeScale} of their compute efficiency` : ''}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${c.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(c.launchOverheadS)} per kernel${c.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(c.interconnect.allreduceLatencyS)} per call` : ''}.`;
+}
+
+/** Plain text with `code` spans, as HTML. */
+function htmlInline(text: string): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
 
 function topOps(r: AnalysisResult, phase: 'prefill' | 'decode', n: number): OpResult[] {
   return r.ops.filter((o) => o.phase === phase).sort((a, b) => b.timeS - a.timeS).slice(0, n);
@@ -65,7 +98,7 @@ function sweepRows(r: AnalysisResult): string[][] {
   const s = r.batchSweep;
   const e = s.expertsRead;
   return s.batch.map((b, i) => {
-    const row = [String(b), fmtTime(s.stepTimeS[i]!), fmtNum(s.tokensPerS[i]!, 0), s.bound[i]!, s.fits[i] ? 'yes' : 'no'];
+    const row = [String(b), fmtTime(s.stepTimeS[i]!), fmtRate(s.tokensPerS[i]!, 0), s.bound[i]!, s.fits[i] ? 'yes' : 'no'];
     if (e) row.push(fmtExperts(e[i]!));
     return row;
   });
@@ -121,11 +154,12 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   out.push(`${r.model.name} (${r.model.modelType}) on ${r.hardware.name}${r.hardware.measured ? ' [measured]' : ''}`);
   out.push(`  ${paramsLine(r)}`);
   out.push(`  ${workloadLine(r)}`);
-  out.push(`  KV cache ${fmtBytes(r.kvCache.bytesPerToken)} per token (${r.kvCache.format})`);
+  out.push(`  KV cache ${kvLine(r)}`);
   out.push(`  memory: ${memoryLine(r)}`);
-  out.push(`  roofline: ${fmtSi(r.hardware.peakFlopsPerS, 'FLOP/s')} ${r.hardware.peakDtype} / ${fmtSi(r.hardware.memoryBandwidthBytesPerS, 'B/s')} -> ridge at ${fmtNum(r.hardware.ridgeIntensity, 1)} FLOP/B`);
+  out.push(`  roofline: ${rooflineLine(r)}`);
   out.push('');
-  out.push(textTable(PHASE_HEADER, phaseRows(r)));
+  out.push(textTable(phaseHeader(r), phaseRows(r)));
+  out.push(phasesNote(r));
   out.push('');
   const s = r.batchSweep;
   if (s.batch.length > 0) {
@@ -155,15 +189,15 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   out.push('');
   out.push(`- Model: ${escapeMd(r.model.modelType)}, ${paramsLine(r)}`);
   out.push(`- Workload: ${workloadLine(r)}`);
-  out.push(`- KV cache: ${fmtBytes(r.kvCache.bytesPerToken)} per token (${r.kvCache.format})`);
+  out.push(`- KV cache: ${kvLine(r)}`);
   out.push(`- Memory: ${memoryLine(r)}`);
-  out.push(`- Roofline: ${fmtSi(r.hardware.peakFlopsPerS, 'FLOP/s')} (${r.hardware.peakDtype}, dense) and ${fmtSi(r.hardware.memoryBandwidthBytesPerS, 'B/s')}: ridge at ${fmtNum(r.hardware.ridgeIntensity, 1)} FLOP/byte`);
+  out.push(`- Roofline: ${rooflineLine(r)}`);
   out.push('');
   out.push('## Phases');
   out.push('');
-  out.push(mdTable(PHASE_HEADER, phaseRows(r)));
+  out.push(mdTable(phaseHeader(r), phaseRows(r)));
   out.push('');
-  out.push(`The decode step is reported at the mid-point of generation (${r.decode.contextTokens} tokens in the cache). End to end = prefill + ${r.e2e.decodeSteps} decode steps (${fmtTime(r.e2e.decodeTimeS)}).`);
+  out.push(escapeMd(phasesNote(r)));
   out.push('');
   out.push(`${energyText(r)}.`);
   out.push('');
@@ -187,8 +221,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   }
   out.push('## Cost model');
   out.push('');
-  const engine = r.costModel.servingEngine ? `the ${escapeMd(r.costModel.servingEngine.name)} profile (engine/cost/engines.json) over ` : '';
-  out.push(`Cost parameters: ${engine}${escapeMd(r.costModel.origin)}; host work ${fmtTime(r.costModel.forwardOverheadS)} per forward pass${r.costModel.sequenceOverheadS > 0 ? ` plus ${fmtTime(r.costModel.sequenceOverheadS)} per sequence of the batch` : ''}; attention ${r.costModel.fusedAttention ? 'fused (FlashAttention)' : `unfused (${r.costModel.scoreBytesPerElement}-byte scores through memory)`}${r.costModel.groupedDecodeAttention ? '' : `; decode attention reloads K/V per query head (${fmtNum(r.costModel.kvReloadDramFraction * 100, 0)}% of the repeats from DRAM)`}${r.costModel.prefillChunkTokens > 0 ? `; prefill in chunks of ${r.costModel.prefillChunkTokens} tokens` : ''}${r.costModel.fp16AccumulateGemm ? '; 16-bit GEMMs accumulate in fp16' : ''}${r.costModel.matrixUnitComputeScale !== 1 ? `; tensor-core GEMM and attention kernels at ${r.costModel.matrixUnitComputeScale} of their compute efficiency` : ''}${r.costModel.dequantizeToBuffer ? '; quantized prompt GEMMs dequantize to a 16-bit buffer first' : ''}${r.costModel.blockRescaleGemm ? '; quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block (MMQ)' : ''}${!r.costModel.dequantizeToBuffer && r.costModel.quantizedGemmComputeScale !== 1 ? `; quantized prompt GEMMs at ${r.costModel.quantizedGemmComputeScale} of their compute efficiency` : ''}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${r.costModel.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(r.costModel.launchOverheadS)} per kernel${r.costModel.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(r.costModel.interconnect.allreduceLatencyS)} per call` : ''}.`);
+  out.push(escapeMd(costModelText(r)));
   if (r.warnings.length) {
     out.push('');
     out.push('## Warnings');
@@ -240,16 +273,17 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   const s = r.batchSweep;
   const sections: string[] = [];
   sections.push(`<h1>${escapeHtml(r.model.name)} on ${escapeHtml(r.hardware.name)}</h1>`);
-  sections.push(`<ul><li>${escapeHtml(paramsLine(r))}</li><li>${escapeHtml(workloadLine(r))}</li><li>KV cache ${escapeHtml(fmtBytes(r.kvCache.bytesPerToken))} per token (${escapeHtml(r.kvCache.format)})</li><li>${escapeHtml(memoryLine(r))}</li></ul>`);
-  sections.push(`<h2>Phases</h2>${table(PHASE_HEADER, phaseRows(r))}<p>${escapeHtml(energyText(r))}.</p><p>${escapeHtml(evidenceText(r).replace(/^evidence: /, 'Evidence: '))}.</p>`);
-  sections.push(`<h2>Roofline</h2><p>Ridge at ${escapeHtml(fmtNum(r.hardware.ridgeIntensity, 1))} FLOP/byte (${escapeHtml(r.hardware.peakDtype)} dense peak). Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
+  sections.push(`<ul><li>Model: ${escapeHtml(r.model.modelType)}, ${escapeHtml(paramsLine(r))}</li><li>Workload: ${escapeHtml(workloadLine(r))}</li><li>KV cache: ${escapeHtml(kvLine(r))}</li><li>Memory: ${escapeHtml(memoryLine(r))}</li></ul>`);
+  sections.push(`<h2>Phases</h2>${table(phaseHeader(r), phaseRows(r))}<p>${escapeHtml(phasesNote(r))}</p><p>${escapeHtml(energyText(r))}.</p><p>${htmlInline(evidenceText(r).replace(/^evidence: /, 'Evidence: '))}.</p>`);
+  sections.push(`<h2>Roofline</h2><p>${escapeHtml(rooflineLine(r))}. Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
-    sections.push(`<h2>Decode throughput against batch</h2><p>Plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; up to batch ${s.maxBatchFits} fits.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
+    sections.push(`<h2>Decode throughput against batch</h2><p>At ${s.contextTokens} tokens of context: plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
   }
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
     sections.push(`<h2>${phase === 'prefill' ? 'Prefill' : 'Decode'} ops</h2>${table(OP_HEADER, r.ops.filter((o) => o.phase === phase).map((o) => opRow(o, total)))}`);
   }
+  sections.push(`<h2>Cost model</h2><p>${escapeHtml(costModelText(r))}</p>`);
   if (r.warnings.length) sections.push(`<h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -34,6 +34,16 @@ export function fmtNum(v: number, digits = 1): string {
   return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/**
+ * A rate (tokens/s): `digits` decimals from 100 up, three significant digits below, so a slow device's 0.0127 tok/s
+ * does not read 0.0.
+ */
+export function fmtRate(v: number, digits = 1): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 100 || v === 0) return fmtNum(v, digits);
+  return v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}
+
 export function fmtInt(v: number): string {
   return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a';
 }

@@ -8,7 +8,7 @@ import { buildGraph, countParams, defaultWorkload, loadConfigFile } from '../../
 import { getDevice } from '../../engine/hardware/index';
 import { analyze } from '../../engine/analyze';
 import { costOps } from '../../engine/cost/roofline';
-import { renderAnalysisMarkdown, renderAnalysisTable } from '../../engine/report/analysis';
+import { renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../../engine/report/analysis';
 import { allreduceCallLatencyS, costParamsFor } from '../../engine/cost/params';
 import { metricOf, runValidation, validationRows, validationStats, withinGoal, withRowParams } from '../../engine/cost/validate';
 import { defaultCostParams } from '../../engine/cost/params';
@@ -670,6 +670,47 @@ test('the batch-sweep line says plainly when not even one sequence fits in memor
   const r8 = analyze(big, defaultWorkload(big, { tp: 8 }), getDevice('mi300x'));
   assert.ok(r8.batchSweep.maxBatchFits > 0);
   assert.match(renderAnalysisTable(r8), new RegExp(`, up to batch ${r8.batchSweep.maxBatchFits} fits in memory\\n`));
+  // The HTML report says the same (it read "up to batch 0 fits").
+  assert.match(renderAnalysisHtml(r), /not even batch 1 fits in memory/);
+  assert.doesNotMatch(renderAnalysisHtml(r), /up to batch 0/);
+});
+
+test('reports: the fit against the usable share, per-device labels under tp, the end-to-end sum, the cost model in HTML, rates of a slow device', () => {
+  const sampleSpec = (n: string) => loadConfigFile(join(samples, `${n}.json`));
+  // Llama-3-70B fp8 at batch 20 on an H100: 78.4 GiB is under the 80 GiB but over the 72 GiB an engine may use.
+  const l70 = sampleSpec('llama-3-70b');
+  const tight = analyze(l70, { batch: 20, promptTokens: 1024, generateTokens: 256, weights: 'fp8', activations: 'fp8', kv: 'bf16', tp: 1 }, getDevice('h100-sxm'), { sweeps: false });
+  assert.ok(tight.memory.totalBytes < tight.memory.deviceBytes && tight.memory.totalBytes > tight.memory.usableBytes);
+  assert.equal(tight.memory.fits, false);
+  assert.equal(tight.memory.usableBytes, 0.9 * tight.memory.deviceBytes);
+  assert.match(renderAnalysisTable(tight), /= 78\.42 GiB of 72\.00 GiB usable \(90% of 80\.00 GiB\) per device: DOES NOT FIT/);
+  assert.ok(tight.warnings.includes('does not fit: 78.4 GiB needed per device, 72.0 GiB usable (90% of 80.0 GiB) on h100-sxm'));
+  // Under tp 8: FLOPs and bytes per device, throughput for the group, KV per token for the whole model.
+  const tp8 = analyze(l70, defaultWorkload(l70, { tp: 8 }), getDevice('h100-sxm'));
+  const table = renderAnalysisTable(tp8);
+  assert.match(table, /phase +FLOPs per device +bytes per device +time +bound +MFU +MBU +throughput \(8 devices\)/);
+  assert.match(table, /KV cache 320\.00 KiB per token \(bf16, whole model; memory below is per device\)/);
+  // End to end = prefill + the decode steps, each stated.
+  const md = renderAnalysisMarkdown(tp8);
+  const note = /End to end = prefill \(([\d.]+) (ms|s)\) \+ (\d+) decode steps \(([\d.]+) (ms|s)\) = ([\d.]+) (ms|s)\./.exec(md);
+  assert.ok(note, md);
+  const sec = (v: string, u: string) => Number(v) * (u === 'ms' ? 1e-3 : 1);
+  assert.equal(Number(note[3]), tp8.e2e.decodeSteps);
+  assert.ok(Math.abs(sec(note[1]!, note[2]!) + sec(note[4]!, note[5]!) - sec(note[6]!, note[7]!)) < 2e-3);
+  assert.ok(Math.abs(tp8.prefill.timeS + tp8.e2e.decodeTimeS - tp8.e2e.timeS) < 1e-12);
+  // HTML: the peak and bandwidth, the cost model, the evidence command as code (no stray backticks).
+  const html = renderAnalysisHtml(tp8);
+  assert.match(html, /<h2>Cost model<\/h2><p>Cost parameters: /);
+  assert.match(html, /989 TFLOP\/s \(bf16, dense\) and 3\.35 TB\/s per device: ridge at 295\.3 FLOP\/byte/);
+  assert.match(html, /<code>ridgeline validate --hardware h100-sxm<\/code>/);
+  assert.doesNotMatch(html, /`/);
+  // A software adapter's rates are shown to three significant digits, not as 0.
+  const slow = { ...getDevice('cpu-generic'), id: 'slow-adapter', memoryBandwidthBytesPerS: 5.13e8, peakFlopsPerS: { fp32: 3.4e9, fp16: 3.4e9 } };
+  const l8 = sampleSpec('llama-3.1-8b');
+  const rs = analyze(l8, defaultWorkload(l8), slow);
+  assert.ok(rs.decode.tokensPerS < 0.1, String(rs.decode.tokensPerS));
+  const tokS = Number(rs.decode.tokensPerS.toPrecision(3));
+  assert.match(renderAnalysisTable(rs), new RegExp(`  ${String(tokS).replace('.', '\\.')} tok/s`));
 });
 
 test("validation: TensorRT-LLM 0.9.0's Mixtral rows priced as FP8 (as the table says) and as W8A16, as the README states", () => {
