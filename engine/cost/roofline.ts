@@ -290,7 +290,9 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   for (let i = i0; i < i1; i++) {
     const op = ops[i]!;
     const b = op.bytes;
-    flops += op.flops;
+    // Model FLOPs (2 per multiply-add): the dequantization of quantized weights is priced below, on the vector
+    // units, but is not the model's work; counted in it, a 4-bit decode step read twice the FLOPs and MFU of 16-bit.
+    flops += op.flops - (op.dequantFlops ?? 0);
     bytes += b.weights + b.actIn + b.actOut + b.kvWrite + (perHeadKv ? b.kvRead * (1 + ((op.kvGroup ?? 1) - 1) * reload) : b.kvRead);
     launches += op.launches;
     message += b.actIn > b.actOut ? b.actIn : b.actOut;

@@ -731,3 +731,18 @@ test("validation: TensorRT-LLM 0.9.0's Mixtral rows priced as FP8 (as the table 
   assert.equal(summary(errors((hw) => hw === 'l40s', true))[0], 2);
   assert.equal(summary(errors((hw) => hw === 'l40s', false))[0], 4);
 });
+
+test('FLOPs and MFU are the model\'s: dequantizing 4-bit weights is priced in the time, not counted as FLOPs', () => {
+  const spec = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+  const run = (weights: string) => analyze(spec, { batch: 1, promptTokens: 1024, generateTokens: 256, weights, activations: 'bf16', kv: 'bf16', tp: 1 }, getDevice('rtx-4090'), { sweeps: false, servingEngine: 'llama.cpp' });
+  const bf16 = run('bf16');
+  const int4 = run('int4-g128');
+  // The same model work in both (2 FLOPs per multiply-add of the same GEMMs); the 4-bit step reads fewer bytes.
+  assert.equal(int4.decode.flops, bf16.decode.flops);
+  assert.equal(int4.prefill.flops, bf16.prefill.flops);
+  const proj = (r: typeof bf16) => r.ops.find((o) => o.phase === 'decode' && o.name === 'q_proj')!;
+  assert.equal(proj(int4).flops, 32 * 2 * 4096 * 4096); // 32 layers of a 4096 x 4096 GEMV
+  assert.ok(int4.decode.bytes < 0.4 * bf16.decode.bytes);
+  // MFU against the same peak: the faster 4-bit step has the higher MFU, in the ratio of the step times.
+  assert.ok(Math.abs(int4.decode.mfu / bf16.decode.mfu - bf16.decode.timeS / int4.decode.timeS) < 1e-9);
+});
