@@ -120,3 +120,13 @@ test('cli: validate filters by --hardware and --engine, and --record writes the 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--table: expected a readable validation table/);
 });
+
+test('evidence and validate give the same median for the same rows (both of the errors at 0.1%)', async () => {
+  const { runValidation, validationStats } = await import('../../engine/cost/validate');
+  const samples = join(__dirname, '../../samples');
+  for (const id of ['h100-sxm', 'a100-80gb', 'mi300x']) {
+    const live = validationStats(runValidation(samples, {}, (r) => r.hardware === id));
+    const ev = evidenceFor(getDevice(id), null).hardware!;
+    assert.deepEqual([ev.rows, ev.within15, ev.medianAbsError], [live.rows, live.within15, live.medianAbsError], id);
+  }
+});
