@@ -73,6 +73,21 @@ function costModelText(r: AnalysisResult): string {
   return `Cost parameters: ${engine}${c.origin}; host work ${fmtTime(c.forwardOverheadS)} per forward pass${c.sequenceOverheadS > 0 ? ` plus ${fmtTime(c.sequenceOverheadS)} per sequence of the batch` : ''}; attention ${c.fusedAttention ? 'fused (FlashAttention)' : `unfused (${c.scoreBytesPerElement}-byte scores through memory)`}${c.groupedDecodeAttention ? '' : `; decode attention reloads K/V per query head (${fmtNum(c.kvReloadDramFraction * 100, 0)}% of the repeats from DRAM)`}${c.prefillChunkTokens > 0 ? `; prefill in chunks of ${c.prefillChunkTokens} tokens` : ''}${c.fp16AccumulateGemm ? '; 16-bit GEMMs accumulate in fp16' : ''}${c.matrixUnitComputeScale !== 1 ? `; tensor-core GEMM and attention kernels at ${c.matrixUnitComputeScale} of their compute efficiency` : ''}${c.dequantizeToBuffer ? '; quantized prompt GEMMs dequantize to a 16-bit buffer first' : ''}${c.blockRescaleGemm ? '; quantized prompt GEMMs multiply 32-wide blocks as integers and rescale each block (MMQ)' : ''}${!c.dequantizeToBuffer && c.quantizedGemmComputeScale !== 1 ? `; quantized prompt GEMMs at ${c.quantizedGemmComputeScale} of their compute efficiency` : ''}${r.model.params.experts > 0 ? `; routed-expert GEMMs at ${c.moeGemmComputeScale} of the GEMM compute efficiency` : ''}; launch overhead ${fmtTime(c.launchOverheadS)} per kernel${c.interconnect && r.workload.tp > 1 ? `; all-reduce latency ${fmtTime(c.interconnect.allreduceLatencyS)} per call` : ''}.`;
 }
 
+/** The decode step against context (the static batch's step as its cache grows): a line, and rows for tables. */
+function curveLine(r: AnalysisResult): string {
+  const c = r.decode.curve;
+  const n = c.contextTokens.length;
+  if (n === 0) return '';
+  return `decode step against context (batch ${r.workload.batch}): ${fmtTime(c.timeS[0]!)} at ${fmtInt(c.contextTokens[0]!)} tokens to ${fmtTime(c.timeS[n - 1]!)} at ${fmtInt(c.contextTokens[n - 1]!)} (${fmtRate(c.tokensPerS[0]!, 1)} to ${fmtRate(c.tokensPerS[n - 1]!, 1)} tok/s)`;
+}
+
+const CURVE_HEADER = ['context tokens', 'step time', 'tokens/s'];
+
+function curveRows(r: AnalysisResult): string[][] {
+  const c = r.decode.curve;
+  return c.contextTokens.map((t, i) => [fmtInt(t), fmtTime(c.timeS[i]!), fmtRate(c.tokensPerS[i]!, 1)]);
+}
+
 /** Plain text with `code` spans, as HTML. */
 function htmlInline(text: string): string {
   return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
@@ -165,8 +180,9 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   if (s.batch.length > 0) {
     const ex = expertsText(r);
     out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, ${fitsText(s.maxBatchFits)}${ex ? `; ${ex}` : ''}`);
-    out.push('');
   }
+  if (r.decode.curve.contextTokens.length > 0) out.push(curveLine(r));
+  if (s.batch.length > 0 || r.decode.curve.contextTokens.length > 0) out.push('');
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
     out.push(`top ${phase} ops by time:`);
@@ -210,6 +226,14 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
     out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
     out.push('');
     out.push(mdTable(sweepHeader(r), sweepRows(r)));
+    out.push('');
+  }
+  if (r.decode.curve.contextTokens.length > 0) {
+    out.push('## Decode against context');
+    out.push('');
+    out.push(`The step of batch ${r.workload.batch} as its KV cache grows (the attention reads grow with it; the weight reads do not).`);
+    out.push('');
+    out.push(mdTable(CURVE_HEADER, curveRows(r)));
     out.push('');
   }
   for (const phase of ['prefill', 'decode'] as const) {
@@ -278,6 +302,9 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   sections.push(`<h2>Roofline</h2><p>${escapeHtml(rooflineLine(r))}. Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
     sections.push(`<h2>Decode throughput against batch</h2><p>At ${s.contextTokens} tokens of context: plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
+  }
+  if (r.decode.curve.contextTokens.length > 0) {
+    sections.push(`<h2>Decode against context</h2><p>The step of batch ${r.workload.batch} as its KV cache grows (the attention reads grow with it; the weight reads do not).</p>${table(CURVE_HEADER, curveRows(r))}`);
   }
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;

@@ -698,6 +698,12 @@ test('reports: the fit against the usable share, per-device labels under tp, the
   assert.equal(Number(note[3]), tp8.e2e.decodeSteps);
   assert.ok(Math.abs(sec(note[1]!, note[2]!) + sec(note[4]!, note[5]!) - sec(note[6]!, note[7]!)) < 2e-3);
   assert.ok(Math.abs(tp8.prefill.timeS + tp8.e2e.decodeTimeS - tp8.e2e.timeS) < 1e-12);
+  // The decode curve is in every human format, not only the JSON: a table in Markdown and HTML, a line in the table.
+  const curve = tp8.decode.curve;
+  assert.ok(curve.contextTokens.length >= 8);
+  const curveMd = md.slice(md.indexOf('## Decode against context'), md.indexOf('## Prefill ops'));
+  assert.equal(curveMd.split('\n').filter((l) => /^\| [\d,]+ \|/.test(l)).length, curve.contextTokens.length);
+  assert.match(renderAnalysisTable(tp8), new RegExp(`decode step against context \\(batch 1\\): .* at ${curve.contextTokens[0]!.toLocaleString('en-US')} tokens to .* at ${curve.contextTokens.at(-1)!.toLocaleString('en-US')} `));
   // HTML: the peak and bandwidth, the cost model, the evidence command as code (no stray backticks).
   const html = renderAnalysisHtml(tp8);
   assert.match(html, /<h2>Cost model<\/h2><p>Cost parameters: /);
