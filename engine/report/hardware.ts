@@ -50,6 +50,6 @@ export function renderDevicesTable(devices: readonly Device[]): string {
     'validated = published measurements on the device predicted within 15% / rows (`ridgeline validate --hardware ID`);',
     'SIMD GEMMs = no tensor / matrix cores in the cost model (vendor other than nvidia or amd).',
     '',
-    textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', 'validated', ''], rows),
+    textTable(['id', 'memory', 'bandwidth', ...DTYPES, 'ridge', 'link', 'TDP', 'validated', 'notes'], rows),
   ].join('\n');
 }

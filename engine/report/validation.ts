@@ -37,7 +37,7 @@ export function renderValidationTable(results: readonly ValidationResult[], grou
     'Published measurements of real engines (engine/cost/validation.json) against the cost model. error = (predicted - measured) / measured;',
     'tolerance: the row\'s stated bound (15% where the model reaches it); known miss = over 15%, within that bound; OUT = outside it.',
     '',
-    textTable(['row', 'metric', 'measured', 'predicted', 'error', 'tolerance', ''], rows),
+    textTable(['row', 'metric', 'measured', 'predicted', 'error', 'tolerance', 'status'], rows),
     '',
     textTable(['rows', 'count', 'median |error|', 'max |error|', 'within 15%', 'within tolerance'], groups.map(([label, s]) => statsLine(label, s))),
   ].join('\n');
