@@ -127,6 +127,9 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
       }
       warnings.push(`${what}; analyzed as a generic Llama-like decoder (RMSNorm, gated MLP, RoPE); check the counts`);
       d = llamaLike(c, 'generic', warnings);
+      // Multi-token-prediction layers (MiMo, GLM-4.5...) are not part of the generic decoder's count.
+      const mtp = c.optInt('num_nextn_predict_layers', LIMITS.layers, 0, 0);
+      if (mtp > 0) warnings.push(`the checkpoint also holds ${mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) that the generic decoder does not count (main model only)`);
     }
   }
 

@@ -238,3 +238,10 @@ test('a checkpoint published quantized: a warning while the weights are not its 
   assert.deepEqual(run('fp8'), []);
   assert.equal(loadConfigFile(samplePath('llama-3-8b')).quantMethod, null);
 });
+
+test('a generic decoder with multi-token-prediction layers says they are not counted', () => {
+  const c = { ...raw('qwen2-7b'), model_type: 'mimo', num_nextn_predict_layers: 1 };
+  const s = parseConfig(c, 'mimo.json');
+  assert.ok(s.warnings.includes('the checkpoint also holds 1 multi-token-prediction layer(s) (num_nextn_predict_layers) that the generic decoder does not count (main model only)'), s.warnings.join('\n'));
+  assert.ok(!parseConfig({ ...c, num_nextn_predict_layers: 0 }, 'mimo.json').warnings.some((w) => /multi-token/.test(w)));
+});
