@@ -328,7 +328,6 @@ function windowFromLayerTypes(c: ConfigReader, layers: number, window: number | 
 // ---------------------------------------------------------------------------------------------------------
 // Families
 
-/** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
 /**
  * Fields a family's transformers configuration class defaults, which its published configs may leave out: Gemma's
  * head_dim is its own (256), not hidden / heads (GemmaConfig, Gemma2Config); Gemma 3's multimodal checkpoints give
@@ -341,6 +340,7 @@ const FAMILY_DEFAULTS: Record<string, Partial<Record<'vocab_size' | 'num_attenti
   gemma3_text: { vocab_size: 262_208, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256 },
 };
 
+/** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
 function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const defaults = FAMILY_DEFAULTS[type] ?? {};
   const defaulted = (Object.keys(defaults) as Array<keyof typeof defaults>).filter((f) => !c.has(f));
