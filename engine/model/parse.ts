@@ -788,6 +788,7 @@ const QUANT_METHOD_FORMATS: Record<string, readonly string[]> = {
   gptq: ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'int8'],
   bitsandbytes: ['nf4', 'int8'],
   mxfp4: ['mxfp4'],
+  bitnet: ['ternary'],
 };
 
 /**
