@@ -152,9 +152,9 @@ export interface AnalysisResult {
     moeGemmComputeScale: number;
     /** Prompt tokens per prefill pass (chunked prefill); 0: the whole prompt in one pass. */
     prefillChunkTokens: number;
-    /** 16-bit GEMMs accumulate in fp16 (at the device's fp16-accumulate peak where it lists one); false on a device without matrix units. */
+    /** 16-bit GEMMs ran at the device's fp16-accumulate peak, where it lists one above its fp16 peak (GeForce cards). */
     fp16AccumulateGemm: boolean;
-    /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores); 1 on a device without them. */
+    /** Factor on the compute efficiency of GEMM and attention kernels on matrix units (tensor cores); 1 where the GEMMs do not run on them. */
     matrixUnitComputeScale: number;
     /** Bytes per score and probability of unfused attention. */
     scoreBytesPerElement: number;

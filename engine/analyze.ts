@@ -169,10 +169,12 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const ops: OpResult[] = prefillCosts.concat(decodeCosts);
 
   const a = spec.attention;
-  // What the engine's settings change on this device: on a device without matrix units (Apple, CPU) its tensor-core
-  // settings price nothing, and the result does not claim them.
-  const units = matrixUnits(device, 'fp16');
+  // What the engine's settings changed here: its tensor-core settings only where the model's GEMMs run on matrix
+  // units (not on Apple or CPU devices, nor in fp32), fp16 accumulation only where it raised a GEMM's rate.
+  const units = matrixUnits(device, mainDtype);
   const quantizedPath = units ? quantizedGemmPath(params, device) : 'in-kernel';
+  const accumulated = params.fp16AccumulateGemm && ops.some((o) => (o.opClass === 'gemm' || o.opClass === 'attention') && o.peakDtype === 'fp16') &&
+    peakFor(device, 'fp16').flopsPerS < matmulPeakFlopsPerS(device, peakFor(device, 'fp16'), params);
   return {
     model: {
       name: spec.name,
@@ -241,7 +243,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
       efficiency: { ...params.efficiency },
       moeGemmComputeScale: params.moeGemmComputeScale,
       prefillChunkTokens: params.prefillChunkTokens,
-      fp16AccumulateGemm: params.fp16AccumulateGemm && units,
+      fp16AccumulateGemm: accumulated,
       matrixUnitComputeScale: units ? params.matrixUnitComputeScale : 1,
       scoreBytesPerElement: params.scoreBytesPerElement,
       // What the quantized prompt GEMMs do on this device.

@@ -248,7 +248,8 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     const st = this.service.state(doc);
     if (!st?.analysis) return undefined;
     const offset = doc.offsetAt(pos);
-    const k = st.keys.find((x) => x.depth === 0 && offset >= x.keyStart && offset <= x.valueEnd);
+    // Top-level fields, and those of a multimodal config's text_config (the language model analyzed).
+    const k = st.keys.find((x) => (x.depth === 0 || (x.depth === 1 && x.path === `text_config.${x.key}`)) && offset >= x.keyStart && offset <= x.valueEnd);
     if (!k || !HOVER_FIELDS.includes(k.key)) return undefined;
     let raw: Record<string, unknown>;
     try {
@@ -256,26 +257,37 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     } catch {
       return undefined;
     }
-    const md = hoverMarkdown(k.key, raw, doc.uri.fsPath, this.settings(), st.analysis.result);
+    const scope = k.depth === 1 && raw.text_config && typeof raw.text_config === 'object' ? 'text_config' : undefined;
+    if (k.depth === 1 && !scope) return undefined;
+    const md = hoverMarkdown(k.key, raw, doc.uri.fsPath, this.settings(), st.analysis.result, scope);
     return md ? new vscode.Hover(md, rangeOf(doc, k)) : undefined;
   }
 }
 
-export function hoverMarkdown(field: string, raw: Record<string, unknown>, file: string, s: Settings, before: AnalysisResult): vscode.MarkdownString | undefined {
-  const { info, results } = whatIfs(raw, file, field, s, before);
+export function hoverMarkdown(field: string, raw: Record<string, unknown>, file: string, s: Settings, before: AnalysisResult, scope?: 'text_config'): vscode.MarkdownString | undefined {
+  const { info, results, spec } = whatIfs(raw, file, field, s, before, scope);
   if (!info) return undefined;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**\`${field}\`**: ${info.what}\n\n`);
   const r = before;
+  const tp = r.workload.tp > 1;
+  const perDevice = tp ? ' per device' : '';
+  // Windowed layers stop adding KV at their window: a per-1k figure holds only below it.
+  const windows = (spec?.layerGroups ?? []).map((g) => g.window).filter((x): x is number => x !== null);
+  const upTo = windows.length ? `, up to the ${Math.min(...windows).toLocaleString('en-US')}-token window of the windowed layers` : '';
+  const wholeModel = tp ? ', whole model' : '';
   md.appendMarkdown(
-    `Now on ${r.hardware.name}${r.workload.tp > 1 ? ` x ${r.workload.tp} (tp)` : ''} (batch ${r.workload.batch}, ${r.workload.promptTokens}+${r.workload.generateTokens} tokens): ` +
-      `${fmt.count(r.model.params.total)} params, weights ${fmt.bytes(r.memory.weightsBytes)}${r.workload.tp > 1 ? ' per device' : ''}, ` +
-      `KV ${fmt.bytes(r.kvCache.bytesPerToken * 1024)} per 1k tokens, decode ${fmt.tokensPerS(r.decode.tokensPerS)}.\n\n`,
+    `Now on ${r.hardware.name}${tp ? ` x ${r.workload.tp} (tp)` : ''} (batch ${r.workload.batch}, ${r.workload.promptTokens}+${r.workload.generateTokens} tokens): ` +
+      `${fmt.count(r.model.params.total)} params, weights ${fmt.bytes(r.memory.weightsBytes)}${perDevice}, ` +
+      `KV ${fmt.bytes(r.kvCache.bytesPerToken * 1024)} per 1k tokens${wholeModel}${upTo}, decode ${fmt.tokensPerS(r.decode.tokensPerS)}.\n\n`,
   );
+  if (info.unused) md.appendMarkdown(`It does not enter this model's cost: ${info.unused}\n\n`);
+  // A change under 0.05% reads as none.
+  const pct = (d: number, base: number) => (base > 0 && Math.abs(d / base) >= 5e-4 ? fmt.percent(d / base) : null);
   for (const w of results) {
     const where = w.workloadLabel ? ` (${w.workloadLabel})` : '';
     if (!w.after) {
-      md.appendMarkdown(`If you ${w.label}${where}: it could not be analyzed with these settings (${w.error}).\n\n`);
+      md.appendMarkdown(`If you ${w.label}${where}: the changed config cannot be analyzed at these settings (${w.error}).\n\n`);
       continue;
     }
     const a = w.after;
@@ -283,22 +295,36 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
     const lines: string[] = [];
     const dp = a.model.params.total - b.model.params.total;
     if (dp !== 0) lines.push(`params ${fmt.delta(dp, fmt.count)}`);
+    const da = a.model.params.active - b.model.params.active;
+    if (da !== 0 && (a.model.params.active !== a.model.params.total || b.model.params.active !== b.model.params.total)) lines.push(`active params ${fmt.delta(da, fmt.count)} (${fmt.count(a.model.params.active)})`);
     const dw = a.memory.weightsBytes - b.memory.weightsBytes;
-    if (dw !== 0) lines.push(`weights ${fmt.delta(dw, fmt.bytes)}`);
+    if (dw !== 0) lines.push(`weights ${fmt.delta(dw, fmt.bytes)}${perDevice}`);
     const dkv = (a.kvCache.bytesPerToken - b.kvCache.bytesPerToken) * 1024;
-    if (dkv !== 0) lines.push(`KV cache ${dkv < 0 ? 'saves' : 'adds'} ${fmt.bytes(Math.abs(dkv))} per 1k tokens of context`);
+    if (dkv !== 0) lines.push(`KV cache ${dkv < 0 ? 'saves' : 'adds'} ${fmt.bytes(Math.abs(dkv))} per 1k tokens of context${wholeModel}${upTo}`);
     const dk = a.memory.kvCacheBytes - b.memory.kvCacheBytes;
-    if (w.workloadLabel) lines.push(`KV cache ${fmt.bytes(a.memory.kvCacheBytes)}${dk !== 0 ? ` (${fmt.delta(dk, fmt.bytes)})` : ''}, total ${fmt.bytes(a.memory.totalBytes)} of ${fmt.bytes(a.memory.usableBytes)} usable`);
-    else if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}`);
-    const dt = a.decode.tokensPerS - b.decode.tokensPerS;
-    if (dt !== 0 && b.decode.tokensPerS > 0) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${fmt.percent(dt / b.decode.tokensPerS)})`);
-    const dpf = a.prefill.timeS - b.prefill.timeS;
-    if (dpf !== 0 && b.prefill.timeS > 0) lines.push(`prefill ${fmt.seconds(a.prefill.timeS)} (${fmt.percent(dpf / b.prefill.timeS)})`);
+    if (w.workloadLabel) lines.push(`KV cache ${fmt.bytes(a.memory.kvCacheBytes)}${perDevice}${dk !== 0 ? ` (${fmt.delta(dk, fmt.bytes)})` : ''}, total ${fmt.bytes(a.memory.totalBytes)} of ${fmt.bytes(a.memory.usableBytes)} usable`);
+    else if (dk !== 0) lines.push(`KV cache at this workload ${fmt.delta(dk, fmt.bytes)}${perDevice}`);
+    // At another workload the base differs from the "Now" line: say where each change starts from.
+    const from = (x: string) => (w.workloadLabel ? ` from ${x}` : '');
+    const dtp = pct(a.decode.tokensPerS - b.decode.tokensPerS, b.decode.tokensPerS);
+    if (dtp) lines.push(`decode ${fmt.tokensPerS(a.decode.tokensPerS)} (${dtp}${from(fmt.tokensPerS(b.decode.tokensPerS))})`);
+    const dpf = pct(a.prefill.timeS - b.prefill.timeS, b.prefill.timeS);
+    if (dpf) lines.push(`prefill ${fmt.seconds(a.prefill.timeS)} (${dpf}${from(fmt.seconds(b.prefill.timeS))})`);
     if (a.memory.fits !== b.memory.fits) lines.push(a.memory.fits ? 'now fits' : 'no longer fits');
     else if (w.workloadLabel) lines.push(a.memory.fits ? 'fits' : 'does not fit');
-    md.appendMarkdown(`If you ${w.label}${where}: ${lines.length ? lines.join('; ') : 'no change in cost'}.\n\n`);
+    if (field === 'torch_dtype' && s.weightsFormat && lines.length) lines.push(`the weights stay ${s.weightsFormat} (ridgeline.weightsFormat)`);
+    md.appendMarkdown(`If you ${w.label}${where}: ${lines.length ? lines.join('; ') : noChange(field, s)}.\n\n`);
   }
   return md;
+}
+
+/** Why a what-if changed nothing: the format settings decide every format, or the layout does not use the field. */
+function noChange(field: string, s: Settings): string {
+  if (field === 'torch_dtype') {
+    const set = (['weightsFormat', 'activationsFormat', 'kvFormat'] as const).filter((k) => s[k]);
+    if (set.length) return `no change in cost (${set.map((k) => `ridgeline.${k}`).join(', ')} set the formats; only those left to the dtype follow it)`;
+  }
+  return 'no change in cost';
 }
 
 /** Quick fixes for "does not fit": a smaller weight format, tensor parallelism, other hardware. */

@@ -172,19 +172,37 @@ function scaleField(field: string, factor: number, label: string, min = 1): Vari
 export interface FieldInfo {
   what: string;
   variants: Variant[];
+  /** Why the field changes nothing for this config (a layout that does not use it), when that is known. */
+  unused?: string;
+}
+
+/** KV heads as the config spells them (Falcon's num_kv_heads, ...), and the field to write a new count to. */
+function kvHeadsOf(r: Record<string, unknown>): { field: string; value: number } | null {
+  for (const f of ['num_key_value_heads', 'num_kv_heads', 'n_head_kv']) {
+    const v = num(r[f]);
+    if (v !== null) return { field: f, value: v };
+  }
+  return null;
 }
 
 const EXPERT_FIELDS = ['num_local_experts', 'num_experts', 'n_routed_experts'];
 const TOPK_FIELDS = ['num_experts_per_tok', 'moe_topk'];
 
-export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInfo | null {
+export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: ModelSpec): FieldInfo | null {
+  const mla = spec?.attention.mla != null;
+  const moe = spec?.layerGroups.some((g) => g.mlp.kind === 'moe') ?? false;
+  const allMoe = spec?.layerGroups.every((g) => g.mlp.kind === 'moe') ?? false;
   switch (field) {
     case 'num_key_value_heads': {
       const heads = num(raw.num_attention_heads);
       const v: Variant[] = [scaleField(field, 0.5, 'halve `num_key_value_heads` (more grouped-query sharing)')];
       const kv = num(raw[field]);
       if (heads !== null && kv !== null && kv < heads && heads % (kv * 2) === 0) v.push(scaleField(field, 2, 'double `num_key_value_heads`'));
-      return { what: 'Heads with their own K and V: the KV cache grows linearly with it; query heads do not.', variants: v };
+      return {
+        what: 'Heads with their own K and V: the KV cache grows linearly with it; query heads do not.',
+        variants: mla ? [] : v,
+        unused: mla ? 'this model caches a compressed latent per token (MLA, `kv_lora_rank`), not K and V per head: its KV cache does not depend on this field.' : undefined,
+      };
     }
     case 'num_attention_heads':
       return {
@@ -194,11 +212,12 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
             label: 'halve `num_attention_heads`',
             apply: (r) => {
               const h = num(r.num_attention_heads);
-              const kv = num(r.num_key_value_heads) ?? h;
+              const kvs = kvHeadsOf(r);
+              const kv = kvs?.value ?? h;
               if (h === null || kv === null || h % 2 !== 0) return null;
               const half = h / 2;
               const out: Record<string, unknown> = { ...r, num_attention_heads: half };
-              if (kv === h) out.num_key_value_heads = half;
+              if (kv === h) out[kvs?.field ?? 'num_key_value_heads'] = half;
               else if (half % kv !== 0) return null;
               return out;
             },
@@ -222,9 +241,13 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
         ],
       };
     case 'intermediate_size':
-      return { what: 'MLP width: most of the weights and most of the FLOPs of a dense model.', variants: [scaleField(field, 0.5, 'halve `intermediate_size`')] };
+      return allMoe
+        ? { what: 'MLP width of dense layers.', variants: [], unused: 'every layer of this model is a mixture of experts (`moe_intermediate_size` sizes them): no layer uses it.' }
+        : { what: 'MLP width: most of the weights and most of the FLOPs of a dense model.', variants: [scaleField(field, 0.5, 'halve `intermediate_size`')] };
     case 'moe_intermediate_size':
-      return { what: 'Width of each routed expert.', variants: [scaleField(field, 0.5, 'halve `moe_intermediate_size`')] };
+      return moe || !spec
+        ? { what: 'Width of each routed expert.', variants: [scaleField(field, 0.5, 'halve `moe_intermediate_size`')] }
+        : { what: 'Width of each routed expert.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
     case 'hidden_size':
       return {
         what: 'Model width: every projection, the embeddings and activations scale with it.',
@@ -235,11 +258,12 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
               const d = num(r.hidden_size);
               const h = num(r.num_attention_heads);
               if (d === null || h === null || d % 2 !== 0 || h % 2 !== 0) return null;
-              const kv = num(r.num_key_value_heads);
+              const kvs = kvHeadsOf(r);
               const out: Record<string, unknown> = { ...r, hidden_size: d / 2, num_attention_heads: h / 2 };
-              if (kv !== null) {
-                if (kv === h) out.num_key_value_heads = h / 2;
-                else if (kv % 2 === 0 && kv / 2 >= 1) out.num_key_value_heads = kv / 2;
+              if (kvs !== null) {
+                const kv = kvs.value;
+                if (kv === h) out[kvs.field] = h / 2;
+                else if (kv % 2 === 0 && kv / 2 >= 1) out[kvs.field] = kv / 2;
                 else return null;
               }
               return out;
@@ -260,21 +284,40 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
         variants: [{ label: `store the weights in ${alt}`, apply: (r) => ({ ...r, torch_dtype: alt }) }],
       };
     }
-    case 'sliding_window':
+    case 'sliding_window': {
+      const windowed = spec ? spec.layerGroups.some((g) => g.window !== null) : raw.sliding_window != null;
+      if (!windowed) {
+        return {
+          what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
+          variants: [],
+          unused: 'no layer of this config uses a window (`sliding_window` is null, or `use_sliding_window` is false, or the window covers the whole context): its KV cache grows with the whole context.',
+        };
+      }
       return {
         what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
         variants: [
-          { label: 'turn the window off (full attention)', apply: (r) => (r.sliding_window == null ? null : { ...r, sliding_window: null, use_sliding_window: false }), workload: atMaxContext },
+          {
+            label: 'turn the window off (full attention)',
+            // A window as long as the trained context is none (Gemma's families default a null window to 4096).
+            apply: (r) => {
+              const max = num(r.max_position_embeddings);
+              return max !== null ? { ...r, sliding_window: max } : { ...r, sliding_window: null, use_sliding_window: false };
+            },
+            workload: atMaxContext,
+          },
           { ...scaleField(field, 0.5, 'halve `sliding_window`'), workload: atMaxContext },
         ],
       };
+    }
     case 'max_position_embeddings':
       return {
         what: 'Longest context the model was trained for: the KV cache at this context is the worst case per sequence.',
         variants: [{ label: 'fill the whole context', apply: (r) => ({ ...r }), workload: atMaxContext }],
       };
     case 'kv_lora_rank':
-      return { what: 'MLA latent width: the KV cache stores this latent (plus the rope dims) instead of full K and V.', variants: [scaleField(field, 0.5, 'halve `kv_lora_rank`')] };
+      return mla || !spec
+        ? { what: 'MLA latent width: the KV cache stores this latent (plus the rope dims) instead of full K and V.', variants: [scaleField(field, 0.5, 'halve `kv_lora_rank`')] }
+        : { what: 'MLA latent width.', variants: [], unused: 'this model does not use multi-head latent attention (MLA): it caches K and V per KV head.' };
     case 'tie_word_embeddings':
       return {
         what: 'Whether the LM head shares the embedding matrix (no separate lm_head weights).',
@@ -282,12 +325,14 @@ export function fieldInfo(field: string, raw: Record<string, unknown>): FieldInf
       };
     case 'num_experts_per_tok':
     case 'moe_topk':
+      if (spec && !moe) return { what: 'Experts each token is routed to.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
       return {
         what: 'Experts each token is routed to: active parameters and decode FLOPs per token scale with it.',
         variants: [scaleField(field, 0.5, `halve \`${field}\``), scaleField(field, 2, `double \`${field}\``)],
       };
     default:
       if (EXPERT_FIELDS.includes(field)) {
+        if (spec && !moe) return { what: 'Routed experts.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
         return {
           what: 'Routed experts: every expert must be in memory, though each token only uses the top-k of them.',
           variants: [
@@ -330,18 +375,34 @@ export interface WhatIf {
 }
 
 /** Re-runs the engine on each variant of the config. */
-export function whatIfs(raw: Record<string, unknown>, file: string, field: string, s: Settings, before: AnalysisResult): { info: FieldInfo | null; results: WhatIf[] } {
-  const info = fieldInfo(field, raw);
-  if (!info) return { info, results: [] };
+export function whatIfs(
+  raw: Record<string, unknown>,
+  file: string,
+  field: string,
+  s: Settings,
+  before: AnalysisResult,
+  scope?: 'text_config',
+): { info: FieldInfo | null; results: WhatIf[]; spec: ModelSpec | null } {
+  let spec: ModelSpec | null = null;
+  try {
+    spec = parseConfig(raw, file);
+  } catch {
+    // The hover still explains the field; its what-ifs name their own errors.
+  }
+  // A field of a multimodal config's text_config varies there; the whole config is analyzed.
+  const inner = scope ? (raw[scope] as Record<string, unknown>) : raw;
+  const wrap = (next: Record<string, unknown> | null) => (next && scope ? { ...raw, [scope]: next } : next);
+  const info = fieldInfo(field, inner, spec ?? undefined);
+  if (!info) return { info, results: [], spec };
   const results: WhatIf[] = [];
   for (const v of info.variants) {
-    const next = v.apply(raw);
+    const next = wrap(v.apply(inner));
     if (!next) continue;
     let settings = s;
     let base = before;
     let workloadLabel: string | undefined;
     if (v.workload) {
-      const w = v.workload(raw, s);
+      const w = v.workload(inner, s);
       if (!w) continue;
       settings = w.settings;
       workloadLabel = w.label;
@@ -358,5 +419,5 @@ export function whatIfs(raw: Record<string, unknown>, file: string, field: strin
       results.push({ label: v.label, workloadLabel, before: base, after: null, error: editorLine(e) });
     }
   }
-  return { info, results };
+  return { info, results, spec };
 }

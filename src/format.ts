@@ -9,17 +9,22 @@ export function bytes(n: number): string {
     [2 ** 20, 'MiB'],
     [2 ** 10, 'KiB'],
   ];
-  for (const [u, name] of units) if (a >= u) return `${trim(n / u)} ${name}`;
+  // A value that rounds up to 1024 of a unit is shown in the next one (1 GiB, not 1024 MiB).
+  for (const [u, name] of units) if (a >= u * ROUNDS_UP) return `${trim(n / u)} ${name}`;
   return `${Math.round(n)} B`;
 }
+
+/** The share of a unit from which trim() rounds to 1000 (or 1024) of the unit below. */
+const ROUNDS_UP = 0.9995;
 
 export function count(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
   const a = Math.abs(n);
-  if (a >= 1e12) return `${trim(n / 1e12)} T`;
-  if (a >= 1e9) return `${trim(n / 1e9)} B`;
-  if (a >= 1e6) return `${trim(n / 1e6)} M`;
-  if (a >= 1e3) return `${trim(n / 1e3)} K`;
+  // 999,885,952 is "1 B", not "1000 M".
+  if (a >= 1e12 * ROUNDS_UP) return `${trim(n / 1e12)} T`;
+  if (a >= 1e9 * ROUNDS_UP) return `${trim(n / 1e9)} B`;
+  if (a >= 1e6 * ROUNDS_UP) return `${trim(n / 1e6)} M`;
+  if (a >= 1e3 * ROUNDS_UP) return `${trim(n / 1e3)} K`;
   return String(Math.round(n));
 }
 

@@ -258,9 +258,9 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   }, opts.cachedPromptTokens ?? 0);
   const how = { sweeps: false, servingEngine: opts.servingEngine, params: opts.params };
   const baseline = analyze(spec, base, device, how);
-  // What the analyses warn of holds for every option (a device priced without matrix units, an assumed link, the
-  // config's defaulted fields).
-  notes.push(...baseline.warnings);
+  // What holds for every option: the config's notes (defaulted fields, generic layout) and how the device is priced
+  // (without matrix units, over an assumed link). Not the baseline format's own fit or memory warnings.
+  notes.push(...spec.warnings, ...baseline.warnings.filter((w) => w.startsWith(`${device.id}: `) || w.startsWith(`${device.id} lists no interconnect`)));
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);

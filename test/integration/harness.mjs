@@ -32,7 +32,7 @@ export function makeWorkspace(root, ws) {
   mkdirSync(join(ws, 'models'), { recursive: true });
   mkdirSync(join(ws, 'kernels'), { recursive: true });
   cpSync(join(root, 'samples/llama-3.1-8b.json'), join(ws, 'llama-3.1-8b/config.json'));
-  for (const f of ['llama-2-7b.json', 'llama-2-70b.json', 'mixtral-8x7b.json', 'mistral-7b-v0.1.json']) cpSync(join(root, 'samples', f), join(ws, 'models', f));
+  for (const f of ['llama-2-7b.json', 'llama-2-70b.json', 'mixtral-8x7b.json', 'mistral-7b-v0.1.json', 'gemma-3-1b.json', 'gemma-3-12b-it.json', 'deepseek-v2-lite.json']) cpSync(join(root, 'samples', f), join(ws, 'models', f));
   cpSync(join(root, 'test/integration/fixtures'), join(ws, 'fixtures'), { recursive: true });
   const sampleKernels = join(root, 'samples/kernels');
   if (existsSync(sampleKernels)) cpSync(sampleKernels, join(ws, 'kernels'), { recursive: true });

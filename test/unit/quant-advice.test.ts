@@ -99,6 +99,11 @@ test("options carry the analysis's warnings: a device without a known vendor is 
   assert.equal(at(custom, 'bf16').prefillTimeS, at(plain, 'bf16').prefillTimeS);
   assert.ok(at(custom, 'int4-g128').prefillTimeS > 1.5 * at(plain, 'int4-g128').prefillTimeS);
   assert.equal(at(custom, 'int4-g128').decodeTimeS, at(plain, 'int4-g128').decodeTimeS);
+  // The baseline format's own fit is not a note on every option: Llama-3-70B in fp16 does not fit one A100, int4 does.
+  const l70 = loadConfigFile(join(samples, 'llama-3-70b.json'));
+  const a100 = adviseQuant(l70, getDevice('a100-80gb'), { batch: 1, promptTokens: 1024, generateTokens: 256 });
+  assert.ok(a100.options.some((o) => o.fits) && a100.options.some((o) => !o.fits));
+  assert.ok(!a100.notes.some((n) => /does not fit|exceed/.test(n)), a100.notes.join('\n'));
 });
 
 test('recommendation: the lowest-risk option that fits and meets the decode target', () => {

@@ -215,6 +215,43 @@ describe('model config: hovers', () => {
     // Mistral-7B: 128 KiB/token; the 4096-token window caps the cache near 512 MiB at 32,768 tokens of
     // context; without it: 32,768 x 128 KiB = 4 GiB, about 3.5 GiB more.
     assert.match(win, /turn the window off \(full attention\) \(at 32,768 tokens of context, batch 1\): KV cache 4 GiB \(\+3\.5 GiB\)/, win);
+    // Its per-1k KV figures hold only below the window, and say so.
+    assert.match(win, /KV 128 MiB per 1k tokens, up to the 4,096-token window of the windowed layers/, win);
+  });
+
+  it('sliding_window on Gemma 3 turns full attention off for real (its family defaults a null window to 4096)', async () => {
+    const gemma = await open('models/gemma-3-1b.json');
+    const win = await waitFor('hover', async () => {
+      const t = await hoverText(gemma.uri, keyPosition(gemma, 'sliding_window'));
+      return t.includes('sliding_window') ? t : undefined;
+    });
+    // 26 layers x 1 KV head x 256 x 2 (K, V) x 2 B = 26 KiB/token: 32,768 tokens of full attention = 832 MiB; with
+    // 22 layers windowed at 512 tokens the cache is 139 MiB.
+    assert.match(win, /turn the window off \(full attention\) \(at 32,768 tokens of context, batch 1\): KV cache 832 MiB \(\+693 MiB\)/, win);
+    // Its lens: 999,885,952 params read 1 B, not 1000 M.
+    assert.ok((await lenses(gemma.uri)).some((t) => t.includes('1 B params')), (await lenses(gemma.uri)).join(' | '));
+  });
+
+  it('fields a layout does not use say so; a multimodal config is hovered in its text_config; expert routing shows active params', async () => {
+    const ds = await open('models/deepseek-v2-lite.json');
+    const kv = await waitFor('hover', async () => {
+      const t = await hoverText(ds.uri, keyPosition(ds, 'num_key_value_heads'));
+      return t.includes('num_key_value_heads') ? t : undefined;
+    });
+    assert.match(kv, /It does not enter this model's cost: this model caches a compressed latent per token \(MLA/, kv);
+    assert.doesNotMatch(kv, /If you halve/);
+    // google/gemma-3-12b-it keeps its sizes in text_config: halving its KV heads (8 -> 4) over 48 layers of 256-wide
+    // heads saves 48 x 4 x 256 x 2 x 2 B = 192 KiB per token, 192 MiB per 1k tokens.
+    const mm = await open('models/gemma-3-12b-it.json');
+    const nested = await waitFor('hover', async () => {
+      const t = await hoverText(mm.uri, keyPosition(mm, 'num_key_value_heads'));
+      return t.includes('num_key_value_heads') ? t : undefined;
+    });
+    assert.match(nested, /halve `num_key_value_heads`[^\n]*KV cache saves 192 MiB per 1k tokens of context, up to the 1,024-token window/, nested);
+    // Mixtral top-2 -> top-1: 32 layers x 3 x 4096 x 14336 = 5.64 B fewer active params (12.9 B -> 7.24 B).
+    const mixtral = await open('models/mixtral-8x7b.json');
+    const topk = await hoverText(mixtral.uri, keyPosition(mixtral, 'num_experts_per_tok'));
+    assert.match(topk, /halve `num_experts_per_tok`[^\n]*active params -5\.64 B \(7\.24 B\)/, topk);
   });
 });
 
