@@ -136,9 +136,12 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
   const layerGroups = groupLayers(d);
   const dtype = dtypeOf(c, warnings);
   let quantMethod: string | null = null;
+  let quantFormats: string[] | null = null;
   if (c.has('quantization_config')) {
     const q = c.raw.quantization_config as Record<string, unknown>;
-    quantMethod = typeof q === 'object' && q && typeof q.quant_method === 'string' ? q.quant_method : 'unknown';
+    const obj = typeof q === 'object' && q !== null && !Array.isArray(q);
+    quantMethod = obj && typeof q.quant_method === 'string' ? q.quant_method : 'unknown';
+    quantFormats = obj ? publishedQuantFormats(q) : null;
   }
   const name =
     typeof c.raw._name_or_path === 'string' && c.raw._name_or_path.trim() && !c.raw._name_or_path.startsWith('/')
@@ -167,6 +170,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     structure: { ...d.structure, mtpParams: 0 },
     warnings,
     quantMethod,
+    quantFormats,
   };
   spec.params = countParams(spec);
   if (spec.structure.mtpLayers > 0) {
@@ -780,26 +784,75 @@ function groupLayers(d: Draft): LayerGroup[] {
   return groups;
 }
 
-/** Weight formats that reproduce a published quantization method (quantization_config.quant_method). */
-const QUANT_METHOD_FORMATS: Record<string, readonly string[]> = {
-  fp8: ['fp8', 'fp8-e5m2'],
-  fbgemm_fp8: ['fp8'],
-  awq: ['int4-g128', 'int4-g32'],
-  gptq: ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'int8'],
-  bitsandbytes: ['nf4', 'int8'],
-  mxfp4: ['mxfp4'],
-  bitnet: ['ternary'],
-};
+/** An integer field of a quantization_config section, or null. */
+function qInt(o: unknown, k: string): number | null {
+  const v = o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' && Number.isInteger(v) ? v : null;
+}
+
+/** Integer weight formats of `bits` bits, the group size's first. */
+function intFormats(bits: number | null, group: number | null): string[] | null {
+  if (bits === 8) return ['int8', 'w8a8'];
+  if (bits === 4) return group === 32 ? ['int4-g32', 'int4-g128'] : ['int4-g128', 'int4-g32'];
+  if (bits === 3) return ['int3-g128'];
+  if (bits === 2) return ['int2-g64'];
+  return null;
+}
 
 /**
- * A checkpoint published quantized, analyzed with weights that are not its format: a warning to pick the matching
- * one (null when the weights match, or the checkpoint is not quantized). An unknown method always warns.
+ * The weight formats that reproduce a checkpoint's published quantization (`quantization_config`), best match first;
+ * null when the method or its settings are not ones the catalog has.
  */
-export function publishedQuantWarning(spec: Pick<ModelSpec, 'quantMethod'>, weights: string): string | null {
+export function publishedQuantFormats(q: Record<string, unknown>): string[] | null {
+  const method = typeof q.quant_method === 'string' ? q.quant_method : '';
+  switch (method) {
+    case 'fp8':
+    case 'fbgemm_fp8':
+      return ['fp8', 'fp8-e5m2'];
+    case 'awq':
+      return intFormats(qInt(q, 'bits') ?? 4, qInt(q, 'group_size'));
+    case 'gptq':
+      return intFormats(qInt(q, 'bits') ?? 4, qInt(q, 'group_size'));
+    case 'bitsandbytes':
+      if (q.load_in_8bit === true) return ['int8'];
+      if (q.load_in_4bit === true) return q.bnb_4bit_quant_type === 'fp4' ? null : ['nf4'];
+      return null;
+    case 'mxfp4':
+      return ['mxfp4'];
+    case 'bitnet':
+      return ['ternary'];
+    case 'compressed-tensors': {
+      // config_groups.<group>.weights: { num_bits, type: "int" | "float" }, input_activations likewise (or null).
+      const groups = q.config_groups && typeof q.config_groups === 'object' ? Object.values(q.config_groups as Record<string, unknown>) : [];
+      const g = groups[0] as Record<string, unknown> | undefined;
+      const w = g?.weights as Record<string, unknown> | undefined;
+      const bits = qInt(w, 'num_bits');
+      if (w?.type === 'float' && bits === 8) return ['fp8', 'fp8-e5m2'];
+      if (w?.type === 'int' && bits === 8) return g?.input_activations ? ['w8a8'] : ['int8'];
+      if (w?.type === 'int') return intFormats(bits, qInt(w, 'group_size'));
+      return null;
+    }
+    case 'modelopt': {
+      const algo = typeof q.quant_algo === 'string' ? q.quant_algo.toUpperCase() : '';
+      if (algo === 'FP8') return ['fp8'];
+      if (algo.includes('W4A16') || algo.includes('INT4_AWQ')) return ['int4-g128', 'int4-g32'];
+      if (algo === 'W8A8_SQ_PER_CHANNEL' || algo.startsWith('INT8')) return ['w8a8', 'int8'];
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * A checkpoint published quantized, analyzed with weights that are not its format: a warning naming the matching
+ * one (null when the weights match, or the checkpoint is not quantized). An unknown method or setting always warns.
+ */
+export function publishedQuantWarning(spec: Pick<ModelSpec, 'quantMethod' | 'quantFormats'>, weights: string): string | null {
   const m = spec.quantMethod;
-  if (m === null || QUANT_METHOD_FORMATS[m]?.includes(weights)) return null;
-  const match = QUANT_METHOD_FORMATS[m];
-  return `the checkpoint is published quantized (quantization_config.quant_method "${m}"); analyzed with ${weights} weights${match ? `: --weights ${match[0]} matches it` : ''}`;
+  if (m === null || spec.quantFormats?.includes(weights)) return null;
+  const match = spec.quantFormats?.[0];
+  return `the checkpoint is published quantized (quantization_config.quant_method "${m}"); analyzed with ${weights} weights${match ? `: --weights ${match} matches it` : '; choose the matching --weights format'}`;
 }
 
 /** `models/Llama-3.1-8B/config.json` reads as `Llama-3.1-8B`; `mixtral.json` as `mixtral`. */

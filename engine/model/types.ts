@@ -127,6 +127,8 @@ export interface ModelSpec {
   warnings: string[];
   /** quantization_config.quant_method of a checkpoint published quantized ("fp8", "awq", ...; "unknown" without one), else null. */
   quantMethod: string | null;
+  /** The weight formats that reproduce that quantization, best first; null when not quantized or not known. */
+  quantFormats: string[] | null;
 }
 
 /** Family-specific structure the parameter count and op graph need beyond the fields above. */

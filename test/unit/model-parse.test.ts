@@ -245,3 +245,25 @@ test('a generic decoder with multi-token-prediction layers says they are not cou
   assert.ok(s.warnings.includes('the checkpoint also holds 1 multi-token-prediction layer(s) (num_nextn_predict_layers) that the generic decoder does not count (main model only)'), s.warnings.join('\n'));
   assert.ok(!parseConfig({ ...c, num_nextn_predict_layers: 0 }, 'mimo.json').warnings.some((w) => /multi-token/.test(w)));
 });
+
+test('the published quantization maps to the catalog formats by method and bits; an unknown one still warns', async () => {
+  const { publishedQuantFormats, publishedQuantWarning } = await import('../../engine/model/parse');
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'gptq', bits: 8, group_size: 128 }), ['int8', 'w8a8']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'gptq', bits: 4, group_size: 32 }), ['int4-g32', 'int4-g128']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'awq', bits: 4, group_size: 128 }), ['int4-g128', 'int4-g32']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'bitsandbytes', load_in_8bit: true }), ['int8']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'bitsandbytes', load_in_4bit: true, bnb_4bit_quant_type: 'nf4' }), ['nf4']);
+  // compressed-tensors (llm-compressor): FP8 weights, W8A8 with int8 activations, W4A16.
+  const ct = (weights: object, acts: object | null) => ({ quant_method: 'compressed-tensors', config_groups: { group_0: { weights, input_activations: acts } } });
+  assert.deepEqual(publishedQuantFormats(ct({ num_bits: 8, type: 'float' }, { num_bits: 8, type: 'float' })), ['fp8', 'fp8-e5m2']);
+  assert.deepEqual(publishedQuantFormats(ct({ num_bits: 8, type: 'int' }, { num_bits: 8, type: 'int' })), ['w8a8']);
+  assert.deepEqual(publishedQuantFormats(ct({ num_bits: 4, type: 'int', group_size: 128 }, null)), ['int4-g128', 'int4-g32']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'modelopt', quant_algo: 'FP8' }), ['fp8']);
+  assert.equal(publishedQuantFormats({ quant_method: 'hqq' }), null);
+  // An 8-bit GPTQ checkpoint is not told that int4 matches it.
+  const gptq8 = parseConfig({ ...raw('llama-3-8b'), quantization_config: { quant_method: 'gptq', bits: 8, group_size: 128 } }, 'q.json');
+  assert.equal(publishedQuantWarning(gptq8, 'int8'), null);
+  assert.equal(publishedQuantWarning(gptq8, 'int4-g128'), 'the checkpoint is published quantized (quantization_config.quant_method "gptq"); analyzed with int4-g128 weights: --weights int8 matches it');
+  const hqq = parseConfig({ ...raw('llama-3-8b'), quantization_config: { quant_method: 'hqq' } }, 'q.json');
+  assert.equal(publishedQuantWarning(hqq, 'int4-g128'), 'the checkpoint is published quantized (quantization_config.quant_method "hqq"); analyzed with int4-g128 weights; choose the matching --weights format');
+});
