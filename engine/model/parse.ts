@@ -338,10 +338,10 @@ function windowFromLayerTypes(c: ConfigReader, layers: number, window: number | 
  * only the sizes that differ from Gemma3TextConfig's defaults in text_config (google/gemma-3-12b-it has no
  * vocab_size nor head_dim; gemma-3-4b-it no heads either).
  */
-const FAMILY_DEFAULTS: Record<string, Partial<Record<'vocab_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim', number>>> = {
-  gemma: { head_dim: 256 },
-  gemma2: { head_dim: 256 },
-  gemma3_text: { vocab_size: 262_208, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256 },
+const FAMILY_DEFAULTS: Record<string, Partial<Record<'vocab_size' | 'num_attention_heads' | 'num_key_value_heads' | 'head_dim' | 'max_position_embeddings', number>>> = {
+  gemma: { head_dim: 256, max_position_embeddings: 8192 },
+  gemma2: { head_dim: 256, max_position_embeddings: 8192 },
+  gemma3_text: { vocab_size: 262_208, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256, max_position_embeddings: 131_072 },
 };
 
 /** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
@@ -358,7 +358,7 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   const kvHeadsRaw = c.optInt('num_key_value_heads', LIMITS.heads, defaults.num_key_value_heads ?? heads);
   const headDimRaw = c.optInt('head_dim', LIMITS.headDim, defaults.head_dim ?? null);
   const a = attentionShape(c, hidden, heads, kvHeadsRaw, headDimRaw);
-  const maxPos = c.optInt('max_position_embeddings', LIMITS.positions, null);
+  const maxPos = c.optInt('max_position_embeddings', LIMITS.positions, defaults.max_position_embeddings ?? null);
   const isGemma = type === 'gemma' || type === 'gemma2' || type === 'gemma3_text';
   // transformers defaults: Gemma ties the LM head to the embeddings, the others do not.
   const tie = c.optBool('tie_word_embeddings', isGemma);

@@ -276,7 +276,7 @@ test("Gemma 3 multimodal checkpoint (google/gemma-3-12b-it's config.json): text_
   // Gemma3TextConfig's defaults: vocab 262,208 and head_dim 256 (not 3840 / 16 = 240).
   assert.equal(s.vocabSize, 262_208);
   assert.equal(s.attention.headDim, 256);
-  assert.ok(s.warnings.some((w) => w === "text_config.vocab_size, text_config.head_dim missing: transformers' gemma3_text defaults used (vocab_size 262208, head_dim 256)"), s.warnings.join('\n'));
+  assert.ok(s.warnings.some((w) => w === "text_config.vocab_size, text_config.head_dim, text_config.max_position_embeddings missing: transformers' gemma3_text defaults used (vocab_size 262208, head_dim 256, max_position_embeddings 131072)"), s.warnings.join('\n'));
   // The Gemma 3 technical report (Table 1) gives the 12B's language model 10,759M non-embedding parameters (its
   // 417M vision encoder is not analyzed): 48 layers x (q 4096 + k 2048 + v 2048 + o 4096) x 3840 attention, 3 x 3840
   // x 15360 MLP, q/k norms 2 x 256 and 4 norms of 3840, plus the final norm.
