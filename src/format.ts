@@ -48,7 +48,8 @@ export function rate(perS: number, unit: string): string {
 
 export function tokensPerS(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
-  return `${n >= 100 ? Math.round(n).toLocaleString('en-US') : trim(n)} tok/s`;
+  // Three significant digits below 100: a slow device's 0.0283 tok/s, not 0.03 or 0.
+  return `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toLocaleString('en-US', { maximumSignificantDigits: 3 })} tok/s`;
 }
 
 /** Signed difference with the same formatter, e.g. "-64 MiB", "+1.2 ms". */

@@ -29,6 +29,11 @@ class Cancelled extends Error {}
 export class GpuService implements vscode.Disposable {
   private busy = false;
 
+  /** A benchmark or profile is running (its kernels are in flight). */
+  get running(): boolean {
+    return this.busy;
+  }
+
   constructor(
     readonly context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,

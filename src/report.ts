@@ -3,7 +3,7 @@
  * AnalysisResult itself, the same object `ridgeline analyze --format json` prints.
  */
 import type { AnalysisResult } from '../engine/analysis';
-import { escapeMd, fmtBytes, fmtInt, fmtTime, renderAnalysisHtml, renderAnalysisMarkdown } from '../engine/report/index';
+import { escapeMd, fmtBytes, fmtInt, fmtRate, fmtTime, renderAnalysisHtml, renderAnalysisMarkdown } from '../engine/report/index';
 
 export const REPORT_FORMATS = ['markdown', 'html', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -33,7 +33,7 @@ export function renderComparison(a: AnalysisResult, b: AnalysisResult): string {
     ['fits', a.memory.fits ? 'yes' : 'no', b.memory.fits ? 'yes' : 'no', ''],
     ['prefill (TTFT)', `${fmtTime(a.prefill.timeS)} (${a.prefill.bound})`, `${fmtTime(b.prefill.timeS)} (${b.prefill.bound})`, ratio(a.prefill.timeS, b.prefill.timeS)],
     ['decode step', `${fmtTime(a.decode.timeS)} (${a.decode.bound})`, `${fmtTime(b.decode.timeS)} (${b.decode.bound})`, ratio(a.decode.timeS, b.decode.timeS)],
-    ['decode tokens/s', a.decode.tokensPerS.toFixed(1), b.decode.tokensPerS.toFixed(1), ratio(a.decode.tokensPerS, b.decode.tokensPerS)],
+    ['decode tokens/s', fmtRate(a.decode.tokensPerS), fmtRate(b.decode.tokensPerS), ratio(a.decode.tokensPerS, b.decode.tokensPerS)],
     ['end to end', fmtTime(a.e2e.timeS), fmtTime(b.e2e.timeS), ratio(a.e2e.timeS, b.e2e.timeS)],
   ];
   const w = a.workload;

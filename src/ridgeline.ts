@@ -63,10 +63,12 @@ export class Ridgeline implements vscode.Disposable {
 
   /** Status bar: "kernels off" from the start where kernels may not run (untrusted workspace, or the setting off),
    *  and back to the adapter state once they may. */
-  private showKernelGate(): void {
+  showKernelGate(): void {
+    // A run in flight shows its own progress; the gate is applied again when it ends.
+    if (this.gpu?.running) return;
     const g = kernelExecutionAllowed(this.current);
     const kind = this.status.state.kind;
-    if (!g.allowed && kind !== 'probing') this.status.setGpu({ kind: 'blocked', reason: g.reason! });
+    if (!g.allowed) this.status.setGpu({ kind: 'blocked', reason: g.reason! });
     else if (g.allowed && kind === 'blocked') {
       this.status.setGpu({ kind: 'unknown' });
       this.showMeasuredAdapter();
@@ -273,13 +275,18 @@ export class Ridgeline implements vscode.Disposable {
       void vscode.window.showWarningMessage('Ridgeline: Profile Kernel runs WGSL compute kernels; open a .wgsl file.');
       return undefined;
     }
-    return this.gpu.profile(doc, kernel, this.current, await this.kernels.analyze(doc, false), () => this.kernels.analyzerInstance());
+    try {
+      return await this.gpu.profile(doc, kernel, this.current, await this.kernels.analyze(doc, false), () => this.kernels.analyzerInstance());
+    } finally {
+      // The setting may have changed while it ran.
+      this.showKernelGate();
+    }
   }
 
   async runBenchmarkCommand() {
     const refusal = this.guardKernelExecution('Run Device Benchmark');
     if (refusal) return refusal;
-    const result = await this.gpu.benchmark();
+    const result = await this.gpu.benchmark().finally(() => this.showKernelGate());
     if (result?.device) {
       // Lenses, hovers and diagnostics on `this` recompute with the new measurement (the settings are unchanged,
       // so no configuration event would tell them).

@@ -83,7 +83,7 @@ function stats(rows: readonly Row[]): EvidenceStats {
   const within15 = byMetric.ttft.within15 + byMetric.tpot.within15 + byMetric.e2e.within15;
   // Shared by every analysis of the device: read-only.
   for (const g of Object.values(byMetric)) Object.freeze(g);
-  return Object.freeze({ rows: errs.length, within15, medianAbsError: medianOfSorted(errs), byMetric: Object.freeze(byMetric) });
+  return Object.freeze({ rows: errs.length, within15, medianAbsError: Math.round(medianOfSorted(errs) * 1e4) / 1e4, byMetric: Object.freeze(byMetric) });
 }
 
 /** Per device id, then per engine id; built on first use (analyze() runs in slider loops). */

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { RidgelineError } from '../errors';
 import { GpuRunner, type RunnerOptions } from './runner';
 
@@ -108,6 +108,9 @@ export async function nodeGpu(opts: { icdPath?: string } = {}): Promise<NodeGpu>
   return { ...found, notes: [...found.notes] };
 }
 
+/** The VK_ICD_FILENAMES this process set itself (SwiftShader), told apart from the user's. */
+let ownIcd: string | undefined;
+
 async function findGpu(opts: { icdPath?: string }): Promise<NodeGpu> {
   const m = await loadDawn();
   const icd = opts.icdPath ?? SWIFTSHADER_ICD;
@@ -125,6 +128,7 @@ async function findGpu(opts: { icdPath?: string }): Promise<NodeGpu> {
   }
   if (!userIcd && existsSync(icd)) {
     process.env.VK_ICD_FILENAMES = icd;
+    ownIcd = icd;
     if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'ridgeline-xdg-'));
     held = m.create([]);
     if (await firstAdapter(held)) {
@@ -134,8 +138,8 @@ async function findGpu(opts: { icdPath?: string }): Promise<NodeGpu> {
   }
   held = null;
   // Say what was tried: the user's driver list (respected as given), SwiftShader, or nothing to try.
-  const why = userIcd
-    ? ` with VK_ICD_FILENAMES=${userIcd}${userIcd.split(':').every((f) => !existsSync(f)) ? ' (no such file)' : ''}; unset it to let Ridgeline look for a GPU and SwiftShader`
+  const why = userIcd && userIcd !== ownIcd
+    ? ` with VK_ICD_FILENAMES=${userIcd}${userIcd.split(delimiter).every((f) => !existsSync(f)) ? ' (no such file)' : ''}; unset it to let Ridgeline look for a GPU and SwiftShader`
     : existsSync(icd)
       ? `, and SwiftShader (${icd}) gave none`
       : ` and no software driver (install chromium for SwiftShader at ${icd})`;

@@ -52,7 +52,7 @@ export function languageOf(file: string): KernelLanguage | null {
 
 /** Why a file is not analyzed (binary, too large), or null. */
 export function skipReason(bytes: Uint8Array): string | null {
-  if (bytes.length > MAX_SOURCE_BYTES) return `file is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB; kernel analysis skips files over 5 MiB`;
+  if (bytes.length > MAX_SOURCE_BYTES) return `file is ${bytes.length.toLocaleString('en-US')} bytes; kernel analysis skips files over 5 MiB (${MAX_SOURCE_BYTES.toLocaleString('en-US')} bytes)`;
   const n = Math.min(bytes.length, 8192);
   for (let i = 0; i < n; i++) if (bytes[i] === 0) return 'file looks binary (NUL bytes); kernel analysis skipped';
   return null;

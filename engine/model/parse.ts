@@ -258,10 +258,10 @@ function attentionShape(c: ConfigReader, hidden: number, heads: number, kvHeads:
   const headsField = c.pick(['num_attention_heads', 'n_head', 'num_heads']) ?? 'num_attention_heads';
   const kvField = c.pick(['num_key_value_heads', 'num_kv_heads', 'n_head_kv']) ?? 'num_key_value_heads';
   const hiddenField = c.pick(['hidden_size', 'n_embd', 'n_embed']) ?? 'hidden_size';
-  if (kvHeads > heads) c.fail(kvField, `at most ${headsField} (${heads})`, kvHeads);
-  if (heads % kvHeads !== 0) c.fail(kvField, `a divisor of ${headsField} (${heads})`, kvHeads);
+  if (kvHeads > heads) c.fail(kvField, `at most ${c.name(headsField)} (${heads})`, kvHeads);
+  if (heads % kvHeads !== 0) c.fail(kvField, `a divisor of ${c.name(headsField)} (${heads})`, kvHeads);
   if (headDim === null) {
-    if (hidden % heads !== 0) c.fail(headsField, `a divisor of ${hiddenField} (${hidden}) when head_dim is not given`, heads);
+    if (hidden % heads !== 0) c.fail(headsField, `a divisor of ${c.name(hiddenField)} (${hidden}) when head_dim is not given`, heads);
     headDim = hidden / heads;
   }
   return { heads, kvHeads, headDim };

@@ -40,8 +40,12 @@ export function fmtNum(v: number, digits = 1): string {
  */
 export function fmtRate(v: number, digits = 1): string {
   if (!Number.isFinite(v)) return 'n/a';
-  if (Math.abs(v) >= 100 || v === 0) return fmtNum(v, digits);
-  return v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  if (v === 0) return fmtNum(0, digits);
+  const a = Math.abs(v);
+  if (a < 1e-3) return v.toExponential(2);
+  // Three significant digits, unless they round to 100 or more (99.96 reads as 100.0, like 100).
+  const three = Number(v.toPrecision(3));
+  return Math.abs(three) >= 100 ? fmtNum(v, digits) : three.toLocaleString('en-US', { maximumSignificantDigits: 3 });
 }
 
 export function fmtInt(v: number): string {

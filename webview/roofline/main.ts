@@ -12,7 +12,7 @@ import { line, symbol, symbolCircle, symbolTriangle } from 'd3-shape';
 import type { Controls, HostMessage, RooflineData } from '../protocol';
 import { ControlBar } from '../shared/controls';
 import { pngDataUrl, svgString } from '../shared/export';
-import { escapeHtml, formatBytes, formatFlopsPerS, formatSeconds, formatSi } from '../shared/format';
+import { escapeHtml, formatBytes, formatFlopsPerS, formatRate, formatSeconds, formatSi } from '../shared/format';
 import { $, connect, getState, onThemeChange, post, reportRendered, setState } from '../shared/host';
 import { themeColors } from '../shared/palette';
 import { injectStyle } from '../shared/style';
@@ -104,9 +104,9 @@ function renderCards(d: RooflineData): void {
     card('params', 'Parameters', formatSi(r.model.params.total)),
     card('ttft', 'Prefill (TTFT)', formatSeconds(r.prefill.timeS), `${r.prefill.bound}-bound`),
     card('tpot', 'Decode step', formatSeconds(r.decode.timeS), `${r.decode.bound}-bound`),
-    card('decode-tps', 'Decode tokens/s', r.decode.tokensPerS.toFixed(1)),
+    card('decode-tps', 'Decode tokens/s', formatRate(r.decode.tokensPerS)),
     card('e2e', 'End to end', formatSeconds(r.e2e.timeS)),
-    card('throughput', 'Output tokens/s', r.e2e.outputTokensPerS.toFixed(1)),
+    card('throughput', 'Output tokens/s', formatRate(r.e2e.outputTokensPerS)),
     card('memory', 'Memory', `${formatBytes(r.memory.totalBytes)} / ${formatBytes(r.memory.usableBytes)}`, `${r.memory.fits ? 'fits' : 'does not fit'} (${Math.round(r.memory.utilization * 100)}% of ${formatBytes(r.memory.deviceBytes)} usable)`),
   ].join('');
   $('#cards').dataset.decodeTimeS = String(r.decode.timeS);

@@ -46,6 +46,13 @@ function trim(v: number): string {
 export const formatFlopsPerS = (v: number): string => `${formatSi(v)}FLOP/s`;
 export const formatBytesPerS = (v: number): string => `${formatSi(v)}B/s`;
 
+/** Tokens per second: one decimal from 100 up, three significant digits below (a slow device's 0.0283, not 0.0). */
+export function formatRate(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 100 || v === 0) return v.toFixed(1);
+  return v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}
+
 export function formatTokens(n: number): string {
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024}k`;
   return String(n);

@@ -5,7 +5,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { HostMessage, SidebarData } from '../protocol';
-import { escapeHtml, formatBytesPerS, formatFlopsPerS, formatSeconds } from '../shared/format';
+import { escapeHtml, formatBytesPerS, formatFlopsPerS, formatRate, formatSeconds } from '../shared/format';
 import { $, connect, post } from '../shared/host';
 import { injectStyle } from '../shared/style';
 
@@ -95,7 +95,7 @@ function render(d: SidebarData): void {
   for (const x of d.recent) {
     const li = document.createElement('li');
     li.dataset.recent = x.label;
-    li.innerHTML = `<div>${escapeHtml(x.label)}</div><div class="muted">${escapeHtml(x.hardware)} · ${x.decodeTokensPerS.toFixed(1)} tok/s decode · TTFT ${escapeHtml(formatSeconds(x.prefillTimeS))}</div>`;
+    li.innerHTML = `<div>${escapeHtml(x.label)}</div><div class="muted">${escapeHtml(x.hardware)} · ${formatRate(x.decodeTokensPerS)} tok/s decode · TTFT ${escapeHtml(formatSeconds(x.prefillTimeS))}</div>`;
     openable(li, x.file, 0);
     rs.append(li);
   }
