@@ -249,7 +249,10 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     if (!st?.analysis) return undefined;
     const offset = doc.offsetAt(pos);
     // Top-level fields, and those of a multimodal config's text_config (the language model analyzed).
-    const k = st.keys.find((x) => (x.depth === 0 || (x.depth === 1 && x.path === `text_config.${x.key}`)) && offset >= x.keyStart && offset <= x.valueEnd);
+    // The innermost key under the cursor (text_config's value spans its fields).
+    const k = st.keys
+      .filter((x) => (x.depth === 0 || (x.depth === 1 && x.path === `text_config.${x.key}`)) && offset >= x.keyStart && offset <= x.valueEnd)
+      .sort((x, y) => y.depth - x.depth)[0];
     if (!k || !HOVER_FIELDS.includes(k.key)) return undefined;
     let raw: Record<string, unknown>;
     try {
