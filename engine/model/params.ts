@@ -65,7 +65,7 @@ export function countParams(spec: ModelSpec): ParamBreakdown {
   // Token embedding; OPT's project_in/project_out (word_embed_proj_dim <-> hidden, no bias) are counted here.
   const embeddings = spec.vocabSize * s.embedDim + (s.embedDim !== h ? 2 * s.embedDim * h : 0);
   const positionEmbeddings = s.positionTableRows * h;
-  const attnPer = attentionParamsPerLayer(spec.attention, h) + (s.qkNorm ? 2 * spec.attention.headDim : 0);
+  const attnPer = attentionParamsPerLayer(spec.attention, h) + qkNormParams(spec);
   let attention = 0;
   let mlp = 0;
   let experts = 0;
@@ -116,11 +116,17 @@ export function mtpParams(spec: ModelSpec): number {
   const m = last.mlp;
   const layer =
     attentionParamsPerLayer(spec.attention, h) +
-    (spec.structure.qkNorm ? 2 * spec.attention.headDim : 0) +
+    qkNormParams(spec) +
     2 * normParams(spec) +
     (m.kind === 'dense'
       ? denseMlpParams(h, m.intermediateSize, m.gated, m.bias)
       : m.numExperts * expertParams(h, m) + sharedExpertParams(h, m) + routerParams(h, m));
   const perModule = layer + 2 * h + 2 * h * h + spec.vocabSize * h * 2 + h;
   return spec.structure.mtpLayers * perModule;
+}
+
+/** Per-head q and k norms of one layer: a weight per head dim each, and a bias too where the norm is a LayerNorm with one (Phi's qk_layernorm). */
+function qkNormParams(spec: ModelSpec): number {
+  if (!spec.structure.qkNorm) return 0;
+  return 2 * spec.attention.headDim * (spec.norm.kind === 'layernorm' && spec.norm.bias ? 2 : 1);
 }

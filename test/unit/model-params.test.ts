@@ -295,3 +295,11 @@ test('Gemma 3: five local (512-token window) layers per global layer, one KV hea
   assert.deepEqual(s.layerGroups[1]!.layers, [5, 11, 17, 23]);
   assert.equal(s.attention.kind, 'mqa');
 });
+
+test("phi with qk_layernorm: per-head q and k LayerNorms with weights and biases, 4 x head_dim a layer", () => {
+  const phi2 = JSON.parse(readFileSync(join(__dirname, '../../samples/phi-2.json'), 'utf8')) as Record<string, unknown>;
+  const plain = parseConfig(phi2, 'phi-2.json');
+  const qk = parseConfig({ ...phi2, qk_layernorm: true }, 'phi-2.json');
+  // 32 layers x (q and k: weight 80 + bias 80 each) = 32 x 320 = 10,240.
+  assert.equal(qk.params.total - plain.params.total, 32 * 4 * 80);
+});
