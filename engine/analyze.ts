@@ -61,12 +61,15 @@ export function resolveFormats(
   device: Device,
   ids: { weights?: string; activations?: string; kv?: string },
   fields: { weights: string; activations: string; kv: string } = { weights: '--weights', activations: '--activations', kv: '--kv' },
+  engineId?: string,
 ): Pick<Workload, 'weights' | 'activations' | 'kv'> {
   const wf = weightFormat(ids.weights || spec.dtype, fields.weights);
+  const engine = engineId ? servingEngine(engineId) : undefined;
+  const quantizedActivations = engine?.quantizedActivations;
   return {
     weights: wf.id,
-    activations: ids.activations ? activationFormat(ids.activations, fields.activations).dtype : defaultActivations(wf, device, spec.dtype),
-    kv: kvFormat(ids.kv || defaultKvFormatId(spec.dtype), fields.kv).id,
+    activations: ids.activations ? activationFormat(ids.activations, fields.activations).dtype : defaultActivations(wf, device, spec.dtype, quantizedActivations),
+    kv: kvFormat(ids.kv || engine?.kvCache || defaultKvFormatId(spec.dtype), fields.kv).id,
   };
 }
 

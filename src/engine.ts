@@ -54,14 +54,14 @@ export function workloadFor(spec: ModelSpec, s: Settings, d: Device): Workload {
     batch: s.batch,
     promptTokens: s.promptTokens,
     generateTokens: s.generateTokens,
-    ...formatsFor(spec, d, { weights: s.weightsFormat, activations: s.activationsFormat, kv: s.kvFormat }),
+    ...formatsFor(spec, d, { weights: s.weightsFormat, activations: s.activationsFormat, kv: s.kvFormat }, s.servingEngine || undefined),
     tp: s.tensorParallel,
   }, s.cachedPromptTokens);
 }
 
 /** The formats of the settings, resolved as the CLI resolves its options (engine/analyze.ts resolveFormats). */
-export function formatsFor(spec: ModelSpec, d: Device, ids: { weights?: string; activations?: string; kv?: string }): Pick<Workload, 'weights' | 'activations' | 'kv'> {
-  return resolveFormats(spec, d, ids, { weights: 'ridgeline.weightsFormat', activations: 'ridgeline.activationsFormat', kv: 'ridgeline.kvFormat' });
+export function formatsFor(spec: ModelSpec, d: Device, ids: { weights?: string; activations?: string; kv?: string }, engineId?: string): Pick<Workload, 'weights' | 'activations' | 'kv'> {
+  return resolveFormats(spec, d, ids, { weights: 'ridgeline.weightsFormat', activations: 'ridgeline.activationsFormat', kv: 'ridgeline.kvFormat' }, engineId);
 }
 
 export interface ConfigAnalysis {

@@ -81,7 +81,7 @@ export const analyzeCommand: Command = {
       batch,
       promptTokens,
       generateTokens,
-      ...resolveFormats(spec, device, { weights: weightsRaw, activations: actRaw, kv: kvRaw }),
+      ...resolveFormats(spec, device, { weights: weightsRaw, activations: actRaw, kv: kvRaw }, undefined, engineId),
       tp,
     }, cachedPromptTokens);
     const r = analyze(spec, workload, device, {

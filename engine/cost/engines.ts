@@ -10,6 +10,12 @@ export interface ServingEngine {
   /** Cost parameters the engine sets; everything else keeps the defaults (or the measured device's). */
   params: Partial<CostParams>;
   source: string;
+  /** The activation format of a quantized weight's GEMMs when the user names none (llama.cpp: fp16), with its source. */
+  quantizedActivations?: string;
+  quantizedActivationsSource?: string;
+  /** The KV-cache format when the user names none (llama.cpp: fp16), with its source; else the model's dtype. */
+  kvCache?: string;
+  kvCacheSource?: string;
 }
 
 /** Keys a profile may set: the cost parameters themselves (engine/cost/params.ts), not their provenance. */
@@ -22,7 +28,11 @@ function load(): readonly Readonly<ServingEngine>[] {
       // The file ships with the engine: a key the cost model does not read is a bug, not user input.
       if (!KNOWN_KEYS.has(k)) throw new Error(`engine/cost/engines.json: ${e.id}: unknown parameter ${k}`);
     }
-    out.push(Object.freeze({ id: e.id, name: e.name, params: Object.freeze({ ...e.params }), source: e.source }));
+    if (e.quantizedActivations !== undefined && !['fp16', 'bf16', 'fp32'].includes(e.quantizedActivations)) {
+      throw new Error(`engine/cost/engines.json: ${e.id}: quantizedActivations ${e.quantizedActivations} is not a 16- or 32-bit activation format`);
+    }
+    if (e.kvCache !== undefined && !['fp16', 'bf16', 'fp32', 'fp8'].includes(e.kvCache)) throw new Error(`engine/cost/engines.json: ${e.id}: kvCache ${e.kvCache} is not a KV format`);
+    out.push(Object.freeze({ ...e, params: Object.freeze({ ...e.params }) }));
   }
   return Object.freeze(out);
 }

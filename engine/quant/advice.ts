@@ -2,6 +2,7 @@ import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { analyze } from '../analyze';
 import type { CostParams } from '../cost/params';
+import { servingEngine } from '../cost/engines';
 import { withPrefixHit } from '../model/graph';
 import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
 import { defaultActivations, effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
@@ -264,7 +265,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);
-    const activations = defaultActivations(w, device, spec.dtype);
+    const activations = defaultActivations(w, device, spec.dtype, opts.servingEngine ? servingEngine(opts.servingEngine).quantizedActivations : undefined);
     if (!eff.native && !w.weightOnly) {
       notes.push(`${w.id}: ${device.id} has no native ${w.computeDtype} compute; modelled as weight-only (dequantized to ${eff.computeDtype})`);
     }

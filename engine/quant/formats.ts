@@ -124,9 +124,11 @@ export function effectiveCompute(
  * where the device computes that natively (fp8 on Hopper/Ada/MI300, W8A8 int8 on Turing and later),
  * otherwise the model's 16-bit dtype (weight-only formats, and 8-bit formats dequantized elsewhere).
  */
-export function defaultActivations(format: WeightFormat, device: Pick<Device, 'peakFlopsPerS'>, modelDtype: string): string {
+export function defaultActivations(format: WeightFormat, device: Pick<Device, 'peakFlopsPerS'>, modelDtype: string, quantizedActivations?: string): string {
   const eff = effectiveCompute(format, device);
   if (eff.native && !format.weightOnly) return format.activationFormat;
+  // A serving engine that runs quantized weights' GEMMs in a fixed format (llama.cpp: fp16), whatever the model's dtype.
+  if (quantizedActivations && format.bitsPerWeight < 16) return quantizedActivations;
   return modelDtype === 'fp32' ? 'fp16' : modelDtype;
 }
 

@@ -36,7 +36,7 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
   // panel's first analysis names the problem.
   let formats = { weights: d.weights || w.weights, activations: d.activations || w.activations, kv: d.kv || w.kv };
   try {
-    formats = formatsFor(spec, getDevice(d.hardware || 'h100-sxm', 'hardware'), { weights: d.weights, activations: d.activations, kv: d.kv });
+    formats = formatsFor(spec, getDevice(d.hardware || 'h100-sxm', 'hardware'), { weights: d.weights, activations: d.activations, kv: d.kv }, d.engine && d.engine !== NO_ENGINE ? d.engine : undefined);
   } catch {
     // kept as written
   }

@@ -125,3 +125,23 @@ test('cli: analyze --engine vllm reports the profile; a wrong id exits 2 with on
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim(), 'ridgeline: --engine: unknown serving engine "vlm"; close matches: vllm');
 });
+
+test("llama.cpp's default formats: a quantized model's GEMMs take fp16 activations and the KV cache is fp16, whatever the checkpoint's dtype", async () => {
+  const { resolveFormats } = await import('../../engine/analyze');
+  const mistral = loadConfigFile(join(__dirname, '../../samples/mistral-7b-v0.1.json')); // torch_dtype bfloat16
+  const rtx4090 = getDevice('rtx-4090');
+  assert.equal(servingEngine('llama.cpp').quantizedActivations, 'fp16');
+  assert.deepEqual(resolveFormats(mistral, rtx4090, { weights: 'int4-g32' }, undefined, 'llama.cpp'), { weights: 'int4-g32', activations: 'fp16', kv: 'fp16' });
+  // A 16-bit GGUF keeps the model's dtype for its GEMMs; the cache is still fp16.
+  assert.deepEqual(resolveFormats(mistral, rtx4090, {}, undefined, 'llama.cpp'), { weights: 'bf16', activations: 'bf16', kv: 'fp16' });
+  // Without the profile, or with another engine: the model's dtype throughout; explicit formats always win.
+  assert.deepEqual(resolveFormats(mistral, rtx4090, { weights: 'int4-g32' }), { weights: 'int4-g32', activations: 'bf16', kv: 'bf16' });
+  assert.deepEqual(resolveFormats(mistral, rtx4090, { weights: 'int4-g32' }, undefined, 'vllm'), { weights: 'int4-g32', activations: 'bf16', kv: 'bf16' });
+  assert.deepEqual(resolveFormats(mistral, rtx4090, { weights: 'int4-g32', activations: 'bf16', kv: 'fp8' }, undefined, 'llama.cpp'), { weights: 'int4-g32', activations: 'bf16', kv: 'fp8' });
+  // The CLI resolves them so: the prompt GEMMs then run against the card's fp16-accumulate rate like a fp16 model's.
+  const cli = join(__dirname, '../../dist/cli.js');
+  const r = spawnSync(process.execPath, [cli, 'analyze', join(__dirname, '../../samples/mistral-7b-v0.1.json'), '--hardware', 'rtx-4090', '--engine', 'llama.cpp', '--weights', 'int4-g32', '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { workload: { activations: string; kv: string }; hardware: { peakFlopsPerS: number } };
+  assert.deepEqual([j.workload.activations, j.workload.kv, j.hardware.peakFlopsPerS], ['fp16', 'fp16', 330.3e12]);
+});
