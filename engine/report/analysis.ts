@@ -97,8 +97,8 @@ function topOps(r: AnalysisResult, phase: 'prefill' | 'decode', n: number): OpRe
   return r.ops.filter((o) => o.phase === phase).sort((a, b) => b.timeS - a.timeS).slice(0, n);
 }
 
-function opRow(o: OpResult, total: number): string[] {
-  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), o.bound, fmtTime(o.timeS), fmtPct(o.timeS / total)];
+function opRow(o: OpResult, total: number, r: AnalysisResult): string[] {
+  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), boundCell(o, r), fmtTime(o.timeS), fmtPct(o.timeS / total)];
 }
 
 const OP_HEADER = ['op', 'layers', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'time', 'share'];
@@ -179,14 +179,17 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
   const s = r.batchSweep;
   if (s.batch.length > 0) {
     const ex = expertsText(r);
-    out.push(`decode batch sweep @${s.contextTokens} tokens: plateau up to batch ${s.plateauEndBatch}, weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, ${fitsText(s.maxBatchFits)}${ex ? `; ${ex}` : ''}`);
+    out.push(`decode batch sweep @${s.contextTokens} tokens: ${plateauText(r)}, ${ridgeText(r)}, ${fitsText(s.maxBatchFits)}${ex ? `; ${ex}` : ''}`);
   }
   if (r.decode.curve.contextTokens.length > 0) out.push(curveLine(r));
   if (s.batch.length > 0 || r.decode.curve.contextTokens.length > 0) out.push('');
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
     out.push(`top ${phase} ops by time:`);
-    out.push(textTable(OP_HEADER, topOps(r, phase, topN).map((o) => opRow(o, total))));
+    const top = topOps(r, phase, topN);
+    out.push(textTable(OP_HEADER, top.map((o) => opRow(o, total, r))));
+    const note = boundNote(r, top);
+    if (note) out.push(note);
     out.push('');
   }
   out.push(energyText(r));
@@ -223,7 +226,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
   if (s.batch.length > 0) {
     out.push('## Decode throughput against batch');
     out.push('');
-    out.push(`At ${s.contextTokens} tokens of context: the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}; the weight GEMMs cross the ridge (turn compute bound) ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}, while attention keeps reading the KV cache at memory speed; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
+    out.push(`At ${s.contextTokens} tokens of context: ${plateauText(r, true)}; the ${ridgeText(r)}, while attention keeps reading the KV cache at memory speed; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` Each sequence routes its token to its own experts, so a step reads more of them as the batch grows (uniform routing; ${expertsText(r)}).` : ''}`);
     out.push('');
     out.push(mdTable(sweepHeader(r), sweepRows(r)));
     out.push('');
@@ -240,8 +243,11 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
     out.push(`## ${phase === 'prefill' ? 'Prefill' : 'Decode'} ops`);
     out.push('');
-    out.push(mdTable(OP_HEADER, r.ops.filter((o) => o.phase === phase).map((o) => opRow(o, total))));
+    const ops = r.ops.filter((o) => o.phase === phase);
+    out.push(mdTable(OP_HEADER, ops.map((o) => opRow(o, total, r))));
     out.push('');
+    const note = boundNote(r, ops);
+    if (note) out.push(escapeMd(note), '');
   }
   out.push('## Cost model');
   out.push('');
@@ -301,14 +307,16 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   sections.push(`<h2>Phases</h2>${table(phaseHeader(r), phaseRows(r))}<p>${escapeHtml(phasesNote(r))}</p><p>${escapeHtml(energyText(r))}.</p><p>${htmlInline(evidenceText(r).replace(/^evidence: /, 'Evidence: '))}.</p>`);
   sections.push(`<h2>Roofline</h2><p>${escapeHtml(rooflineLine(r))}. Dots: <span class="prefill-key">prefill</span> and <span class="decode-key">decode</span> ops at their achieved FLOP/s.</p>${rooflineSvg(r)}`);
   if (s.batch.length > 0) {
-    sections.push(`<h2>Decode throughput against batch</h2><p>At ${s.contextTokens} tokens of context: plateau up to batch ${s.plateauEndBatch}; weight GEMMs cross the ridge ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
+    sections.push(`<h2>Decode throughput against batch</h2><p>At ${s.contextTokens} tokens of context: ${escapeHtml(plateauText(r, true))}; the ${escapeHtml(ridgeText(r))}; ${fitsText(s.maxBatchFits)}.${s.expertsRead ? ` ${escapeHtml(expertsText(r))} (uniform routing).` : ''}</p>${table(sweepHeader(r), sweepRows(r))}`);
   }
   if (r.decode.curve.contextTokens.length > 0) {
     sections.push(`<h2>Decode against context</h2><p>The step of batch ${r.workload.batch} as its KV cache grows (the attention reads grow with it; the weight reads do not).</p>${table(CURVE_HEADER, curveRows(r))}`);
   }
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
-    sections.push(`<h2>${phase === 'prefill' ? 'Prefill' : 'Decode'} ops</h2>${table(OP_HEADER, r.ops.filter((o) => o.phase === phase).map((o) => opRow(o, total)))}`);
+    const ops = r.ops.filter((o) => o.phase === phase);
+    const note = boundNote(r, ops);
+    sections.push(`<h2>${phase === 'prefill' ? 'Prefill' : 'Decode'} ops</h2>${table(OP_HEADER, ops.map((o) => opRow(o, total, r)))}${note ? `<p>${escapeHtml(note)}</p>` : ''}`);
   }
   sections.push(`<h2>Cost model</h2><p>${escapeHtml(costModelText(r))}</p>`);
   if (r.warnings.length) sections.push(`<h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
@@ -338,6 +346,34 @@ export function renderAnalysisCsv(r: AnalysisResult): string {
 }
 
 export { fmtInt };
+
+/** Where the decode step stops being flat in the batch; "no plateau" when batch 2 already costs over 10% more. */
+function plateauText(r: AnalysisResult, long = false): string {
+  const s = r.batchSweep;
+  if (s.batch.length > 1 && s.plateauEndBatch <= s.batch[0]!) return `no plateau: the step time grows by more than 10% already at batch ${s.batch[1]}`;
+  return long ? `the step time stays within 10% of batch 1 up to batch ${s.plateauEndBatch}` : `plateau up to batch ${s.plateauEndBatch}`;
+}
+
+/**
+ * Where the weight GEMMs turn compute bound. Their compute time counts padded row tiles and the dequantization of
+ * quantized weights besides the model's FLOPs, so it can come before the batch their intensity reaches the ridge.
+ */
+function ridgeText(r: AnalysisResult): string {
+  const s = r.batchSweep;
+  return `weight GEMMs turn compute bound ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}`;
+}
+
+/** An op's bound, marked when it is compute bound below the ridge (padded tiles or dequantization, not model FLOPs). */
+function boundCell(o: OpResult, r: AnalysisResult): string {
+  return o.bound === 'compute' && o.intensity < r.hardware.ridgeIntensity ? 'compute*' : o.bound;
+}
+
+/** The footnote for boundCell's mark, when an op of the phase carries it. */
+function boundNote(r: AnalysisResult, ops: readonly OpResult[]): string | null {
+  return ops.some((o) => boundCell(o, r) === 'compute*')
+    ? '* compute bound below the ridge: the time goes to padded GEMM row tiles or to dequantizing the weights on the vector units, work the FLOP/B column (model FLOPs) does not count.'
+    : null;
+}
 
 /** "up to batch N fits in memory", or that not even one sequence does. */
 function fitsText(maxBatchFits: number): string {

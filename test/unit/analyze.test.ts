@@ -752,3 +752,20 @@ test('FLOPs and MFU are the model\'s: dequantizing 4-bit weights is priced in th
   // MFU against the same peak: the faster 4-bit step has the higher MFU, in the ratio of the step times.
   assert.ok(Math.abs(int4.decode.mfu / bf16.decode.mfu - bf16.decode.timeS / int4.decode.timeS) < 1e-9);
 });
+
+test('reports: an op compute bound below the ridge is marked and explained; a sweep without a plateau says so', () => {
+  const mixtral = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const r = analyze(mixtral, { batch: 16, promptTokens: 1024, generateTokens: 256, weights: 'int4-g128', activations: 'bf16', kv: 'bf16', tp: 1 }, getDevice('a100-80gb'));
+  const gateUp = r.ops.find((o) => o.phase === 'decode' && o.name === 'expert_gate_up')!;
+  // Four rows per expert padded to a 16-row tile, and the int4 weights dequantized on the vector units: compute bound
+  // at 15 FLOP/B, ten times below the A100's ridge of 153.
+  assert.equal(gateUp.bound, 'compute');
+  assert.ok(gateUp.intensity < r.hardware.ridgeIntensity / 5);
+  const table = renderAnalysisTable(r);
+  assert.match(table, /expert_gate_up +32 .* compute\* /);
+  assert.match(table, /^\* compute bound below the ridge: the time goes to padded GEMM row tiles or to dequantizing the weights/m);
+  assert.doesNotMatch(renderAnalysisTable(analyze(loadConfigFile(join(samples, 'llama-3.1-8b.json')), defaultWorkload(loadConfigFile(join(samples, 'llama-3.1-8b.json'))), getDevice('h100-sxm'))), /compute\*/);
+  // Mixtral's step grows with the experts a batch reaches: no flat stretch from batch 1.
+  assert.equal(r.batchSweep.plateauEndBatch, 1);
+  assert.match(table, /decode batch sweep @\d+ tokens: no plateau: the step time grows by more than 10% already at batch 2, weight GEMMs turn compute bound at batch \d+/);
+});
