@@ -113,6 +113,11 @@ export const kvCommand: Command = {
   },
 };
 
+/** " (beyond max_position_embeddings N)" when a token count passes what the model was trained for. */
+function beyond(n: number | null | undefined, maxPos: number | null): string {
+  return typeof n === 'number' && maxPos !== null && n > maxPos ? ` (beyond max_position_embeddings ${tokens(maxPos)}: memory only)` : '';
+}
+
 function gib(b: number): string {
   return `${(b / 2 ** 30).toFixed(2)} GiB`;
 }
@@ -174,7 +179,8 @@ export function renderTable(r: KvReport): string {
   out.push('');
   const mc = r.maxContextTokens;
   out.push(
-    `Max context at batch ${mc.batch}: ${tokens(mc.withoutOptions)} tokens` + ('withOptions' in mc ? `; with the options: ${tokens(mc.withOptions)}` : ''),
+    `Max context at batch ${mc.batch}: ${tokens(mc.withoutOptions)} tokens${beyond(mc.withoutOptions, m.maxPositionEmbeddings)}` +
+      ('withOptions' in mc ? `; with the options: ${tokens(mc.withOptions)}${beyond(mc.withOptions, m.maxPositionEmbeddings)}` : ''),
   );
   if (r.prefixSharing) {
     const s = r.prefixSharing;

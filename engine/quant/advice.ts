@@ -322,12 +322,12 @@ export function recommend(options: readonly QuantOption[], maxDecodeTimeS: numbe
   const best = sorted[0]!;
   const fitting = options.filter((o) => o.fits).length;
   const parts = [
-    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk} quality risk (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : 'no quantization'})`,
+    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk === 'none' ? 'no quality risk' : `${best.quality.risk} quality risk`} (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : 'no quantization'})`,
     `${fmtGiB(best.totalBytes)} fits on ${device.id}`,
     `decode ${fmtMs(best.decodeTimeS)} per step (${best.decodeVsBaseline.toFixed(2)}x the unquantized model), prefill ${fmtMs(best.prefillTimeS)} (${best.prefillVsBaseline.toFixed(2)}x)`,
   ];
   if (maxDecodeTimeS !== undefined) parts.push(`meets the ${fmtMs(maxDecodeTimeS)} decode target`);
-  parts.push(`${eligible.length} of ${options.length} options ${maxDecodeTimeS !== undefined ? 'fit and meet the target' : 'fit'} (${fitting} fit); this one ranks first among them (lowest risk, then most weight bits, then most KV bits, then fastest decode)`);
+  parts.push(`${eligible.length} of ${options.length} options ${maxDecodeTimeS !== undefined ? `fit and meet the target (${fitting} fit)` : 'fit'}; this one ranks first among them (lowest risk, then most weight bits, then most KV bits, then fastest decode)`);
   return { weights: best.weights, kv: best.kv, why: parts.join('; ') };
 }
 
@@ -335,5 +335,6 @@ function fmtGiB(b: number): string {
   return `${(b / 2 ** 30).toFixed(2)} GiB`;
 }
 function fmtMs(s: number): string {
+  if (s >= 1) return `${s.toFixed(3)} s`;
   return `${(s * 1000).toFixed(s < 0.01 ? 3 : 1)} ms`;
 }

@@ -71,6 +71,13 @@ test('ridgeline kv table output names the fit and the plan', () => {
   assert.match(r.stdout, /^int2 /m);
   const r2 = run(join(samples, 'llama-3-70b.json'), '--hardware', 'h100-sxm', '--tp', '4');
   assert.match(r2.stdout, /fits: yes/);
+  // A longest context past what the model was trained for says so (Mixtral: 32,768 positions).
+  const m = run(join(samples, 'mixtral-8x7b.json'), '--hardware', 'a100-80gb', '--weights', 'int4-g128');
+  const max = /Max context at batch 1: ([\d,]+) tokens( \(beyond max_position_embeddings 32,768: memory only\))?/.exec(m.stdout);
+  assert.ok(max, m.stdout);
+  assert.ok(Number(max[1]!.replace(/,/g, '')) > 32_768 && max[2] !== undefined);
+  // Llama-3.1-8B on an A10G holds 40,704 tokens, within its 131,072 positions: no mark.
+  assert.match(run(join(samples, 'llama-3.1-8b.json'), '--hardware', 'a10g').stdout, /Max context at batch 1: 40,704 tokens\n/);
 });
 
 test('ridgeline kv bad input: one line, exit 2, no stack trace', () => {
