@@ -82,7 +82,7 @@ test('options: bytes agree with the catalog arithmetic; weight-only prefill is n
   assert.ok(at('int4-g128').prefillTimeS > at('fp8').prefillTimeS);
   // Everything fits an 80 GB H100: the recommendation is the unquantized model.
   assert.deepEqual({ w: r.recommendation!.weights, k: r.recommendation!.kv }, { w: 'bf16', k: 'bf16' });
-  assert.match(r.recommendation!.why, /^bf16 weights with bf16 KV cache: no quality risk \(no quantization\); .*; prefill \d+\.\d ms \(1\.00x\); (\d+) of \1 options fit; this one ranks first/);
+  assert.match(r.recommendation!.why, /^bf16 weights with bf16 KV cache: no quality risk \(no quantization\); .*, prefill \d+\.\d ms \(1\.00x\); (\d+) of \1 options fit; this one ranks first/);
   // Evidence ids all resolve in the result's evidence list.
   const ids = new Set(r.evidence.map((e) => e.id));
   for (const o of r.options) for (const e of o.quality.evidence) assert.ok(ids.has(e), e);
