@@ -19,6 +19,8 @@ export function fmtBytes(v: number): string {
 export function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return 'n/a';
   const a = Math.abs(s);
+  // A software adapter's prefill can take hours: 3.58 h, not 12903.321 s.
+  if (a >= 3600) return `${(s / 3600).toFixed(2)} h`;
   if (a >= 1) return `${s.toFixed(3)} s`;
   if (a >= 1e-3) return `${(s * 1e3).toFixed(3)} ms`;
   if (a >= 1e-6) return `${(s * 1e6).toFixed(2)} us`;
