@@ -20,6 +20,7 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'llama-3.1-405b', total: 405_853_388_800, source: 'meta-llama/Llama-3.1-405B total_size 811,706,777,600 / 2 (by hand: 2 x 128,256 x 16,384 embeddings and head + 126 x (570,425,344 attention + 2,617,245,696 MLP + 32,768 norms) + 16,384 final norm)' },
   { sample: 'llama-30b', total: 32_528_943_616, source: 'LLaMA (Touvron et al. 2023), Table 2: the 33B model, 32.5B parameters (dimension 6656, 52 heads, 60 layers; huggyllama/llama-30b); by hand: 2 x 32,000 x 6,656 embeddings and head + 60 x (177,209,344 attention + 357,826,560 MLP + 13,312 norms) + 6,656 final norm' },
   { sample: 'llama-3-70b', total: 70_553_706_496, source: 'meta-llama/Meta-Llama-3-70B total_size 141,107,412,992 / 2' },
+  { sample: 'llama-3.1-70b', total: 70_553_706_496, source: "meta-llama/Llama-3.1-70B: Llama-3-70B's shapes (its 131,072-token context comes from rope_scaling llama3, no new weights)" },
   { sample: 'mistral-7b-v0.1', total: 7_241_732_096, source: 'mistralai/Mistral-7B-v0.1 total_size 14,483,464,192 / 2' },
   { sample: 'mixtral-8x7b', total: 46_702_792_704, source: 'mistralai/Mixtral-8x7B-v0.1 total_size 93,405,585,408 / 2' },
   { sample: 'qwen2-7b', total: 7_615_616_512, source: 'Qwen/Qwen2-7B total_size 15,231,233,024 / 2' },
