@@ -143,12 +143,13 @@ export interface Variant {
    * Evaluate both the current and the modified config at another workload (e.g. a long context, where a
    * window or the trained context length matters). Returns null when it does not apply.
    */
-  workload?: (raw: Record<string, unknown>, s: Settings) => { settings: Settings; label: string } | null;
+  workload?: (raw: Record<string, unknown>, s: Settings, spec?: ModelSpec) => { settings: Settings; label: string } | null;
 }
 
 /** The trained context length as a workload: one sequence, the whole context as prompt. */
-function atMaxContext(raw: Record<string, unknown>, s: Settings): { settings: Settings; label: string } | null {
-  const max = num(raw.max_position_embeddings) ?? num(raw.n_positions);
+function atMaxContext(raw: Record<string, unknown>, s: Settings, spec?: ModelSpec): { settings: Settings; label: string } | null {
+  // The parsed value where a family defaults it (Gemma 3's multimodal checkpoints leave it out).
+  const max = spec?.maxPositionEmbeddings ?? num(raw.max_position_embeddings) ?? num(raw.n_positions);
   if (max === null || max <= s.promptTokens + s.generateTokens) return null;
   return { settings: { ...s, batch: 1, promptTokens: max - 1, generateTokens: 1 }, label: `at ${max.toLocaleString('en-US')} tokens of context, batch 1` };
 }
@@ -241,7 +242,8 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
         ],
       };
     case 'intermediate_size':
-      return allMoe
+      // Unused only where every layer is MoE and the experts are sized by their own field (Mixtral's are not).
+      return allMoe && num(raw.moe_intermediate_size) !== null
         ? { what: 'MLP width of dense layers.', variants: [], unused: 'every layer of this model is a mixture of experts (`moe_intermediate_size` sizes them): no layer uses it.' }
         : { what: 'MLP width: most of the weights and most of the FLOPs of a dense model.', variants: [scaleField(field, 0.5, 'halve `intermediate_size`')] };
     case 'moe_intermediate_size':
@@ -290,7 +292,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
         return {
           what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
           variants: [],
-          unused: 'no layer of this config uses a window (`sliding_window` is null, or `use_sliding_window` is false, or the window covers the whole context): its KV cache grows with the whole context.',
+          unused: 'no layer of this config is windowed as Ridgeline reads it (`sliding_window` null, `use_sliding_window` false or `max_window_layers` past the last layer, a window as long as the context, or a family read as a generic decoder): its KV cache grows with the whole context.',
         };
       }
       return {
@@ -300,7 +302,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
             label: 'turn the window off (full attention)',
             // A window as long as the trained context is none (Gemma's families default a null window to 4096).
             apply: (r) => {
-              const max = num(r.max_position_embeddings);
+              const max = spec?.maxPositionEmbeddings ?? num(r.max_position_embeddings);
               return max !== null ? { ...r, sliding_window: max } : { ...r, sliding_window: null, use_sliding_window: false };
             },
             workload: atMaxContext,
@@ -402,7 +404,7 @@ export function whatIfs(
     let base = before;
     let workloadLabel: string | undefined;
     if (v.workload) {
-      const w = v.workload(inner, s);
+      const w = v.workload(inner, s, spec ?? undefined);
       if (!w) continue;
       settings = w.settings;
       workloadLabel = w.label;

@@ -31,6 +31,7 @@ export function count(n: number): string {
 export function seconds(s: number): string {
   if (!Number.isFinite(s)) return 'n/a';
   const a = Math.abs(s);
+  if (a >= 3600) return `${trim(s / 3600)} h`;
   if (a >= 1) return `${trim(s)} s`;
   if (a >= 1e-3) return `${trim(s * 1e3)} ms`;
   if (a >= 1e-6) return `${trim(s * 1e6)} µs`;
@@ -49,7 +50,8 @@ export function rate(perS: number, unit: string): string {
 export function tokensPerS(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
   // Three significant digits below 100: a slow device's 0.0283 tok/s, not 0.03 or 0.
-  return `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toLocaleString('en-US', { maximumSignificantDigits: 3 })} tok/s`;
+  if (n > 0 && n < 1e-3) return `${n.toExponential(2)} tok/s`;
+  return `${Number(n.toPrecision(3)) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toLocaleString('en-US', { maximumSignificantDigits: 3 })} tok/s`;
 }
 
 /** Signed difference with the same formatter, e.g. "-64 MiB", "+1.2 ms". */

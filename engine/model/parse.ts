@@ -790,9 +790,9 @@ function qInt(o: unknown, k: string): number | null {
   return typeof v === 'number' && Number.isInteger(v) ? v : null;
 }
 
-/** Integer weight formats of `bits` bits, the group size's first. */
+/** Weight-only integer formats of `bits` bits, the group size's first. */
 function intFormats(bits: number | null, group: number | null): string[] | null {
-  if (bits === 8) return ['int8', 'w8a8'];
+  if (bits === 8) return ['int8'];
   if (bits === 4) return group === 32 ? ['int4-g32', 'int4-g128'] : ['int4-g128', 'int4-g32'];
   if (bits === 3) return ['int3-g128'];
   if (bits === 2) return ['int2-g64'];
@@ -852,7 +852,7 @@ export function publishedQuantWarning(spec: Pick<ModelSpec, 'quantMethod' | 'qua
   const m = spec.quantMethod;
   if (m === null || spec.quantFormats?.includes(weights)) return null;
   const match = spec.quantFormats?.[0];
-  return `the checkpoint is published quantized (quantization_config.quant_method "${m}"); analyzed with ${weights} weights${match ? `: --weights ${match} matches it` : '; choose the matching --weights format'}`;
+  return `the checkpoint is published quantized (quantization_config.quant_method "${m}"); analyzed with ${weights} weights${match ? `: --weights ${match} matches it` : '; no weight format of the catalog reproduces it exactly: pick the nearest'}`;
 }
 
 /** `models/Llama-3.1-8B/config.json` reads as `Llama-3.1-8B`; `mixtral.json` as `mixtral`. */

@@ -230,10 +230,15 @@ export function candidateWeights(spec: ModelSpec, only?: string[]): WeightFormat
   return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype));
 }
 
-export function candidateKv(spec: ModelSpec, only?: string[]): KvFormat[] {
+/** Warnings of the baseline analysis that are about its own format (its fit, a published quantization it is not). */
+const FORMAT_WARNINGS: readonly RegExp[] = [/^does not fit: /, /^weights, activations and overhead alone exceed /, /^the checkpoint is published quantized /];
+
+/** KV options: the 16-bit cache (the serving engine's, e.g. llama.cpp's fp16, else the model's dtype) and below. */
+export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string): KvFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => kvFormat(id, '--kv')))];
-  const own = DTYPE_BITS[spec.dtype];
-  return listKvFormats().filter((k) => k.elementBits <= own && (k.elementBits < 16 || k.id === spec.dtype || (spec.dtype === 'fp32' && k.id === 'fp16')));
+  const own = engineKv ?? (spec.dtype === 'fp32' ? 'fp32' : spec.dtype);
+  const ownBits = (DTYPE_BITS as Record<string, number>)[own] ?? 16;
+  return listKvFormats().filter((k) => k.elementBits <= ownBits && (k.elementBits < 16 || k.id === own || (own === 'fp32' && k.id === 'fp16')));
 }
 
 /**
@@ -246,7 +251,8 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype };
   const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
   const weights = candidateWeights(spec, opts.weights);
-  const kvs = candidateKv(spec, opts.kv);
+  const engine = opts.servingEngine ? servingEngine(opts.servingEngine) : undefined;
+  const kvs = candidateKv(spec, opts.kv, engine?.kvCache);
   const notes: string[] = [];
   const base: Workload = withPrefixHit({
     batch: opts.batch,
@@ -254,18 +260,18 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
     generateTokens: opts.generateTokens,
     weights: spec.dtype,
     activations: act16,
-    kv: spec.dtype,
+    kv: engine?.kvCache ?? spec.dtype,
     tp: opts.tp ?? 1,
   }, opts.cachedPromptTokens ?? 0);
   const how = { sweeps: false, servingEngine: opts.servingEngine, params: opts.params };
   const baseline = analyze(spec, base, device, how);
-  // What holds for every option: the config's notes (defaulted fields, generic layout) and how the device is priced
-  // (without matrix units, over an assumed link). Not the baseline format's own fit or memory warnings.
-  notes.push(...spec.warnings, ...baseline.warnings.filter((w) => w.startsWith(`${device.id}: `) || w.startsWith(`${device.id} lists no interconnect`)));
+  // The analysis's warnings hold for every option (the config's notes, the device's pricing, replicated KV heads,
+  // contexts past the trained length), except those of the baseline format itself: its fit and its published match.
+  notes.push(...baseline.warnings.filter((w) => !FORMAT_WARNINGS.some((re) => re.test(w))));
   const options: QuantOption[] = [];
   for (const w of weights) {
     const eff = effectiveCompute(w, device);
-    const activations = defaultActivations(w, device, spec.dtype, opts.servingEngine ? servingEngine(opts.servingEngine).quantizedActivations : undefined);
+    const activations = defaultActivations(w, device, spec.dtype, engine?.quantizedActivations);
     if (!eff.native && !w.weightOnly) {
       notes.push(`${w.id}: ${device.id} has no native ${w.computeDtype} compute; modelled as weight-only (dequantized to ${eff.computeDtype})`);
     }

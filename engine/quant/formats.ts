@@ -125,10 +125,11 @@ export function effectiveCompute(
  * otherwise the model's 16-bit dtype (weight-only formats, and 8-bit formats dequantized elsewhere).
  */
 export function defaultActivations(format: WeightFormat, device: Pick<Device, 'peakFlopsPerS'>, modelDtype: string, quantizedActivations?: string): string {
+  // A serving engine that runs quantized weights' GEMMs in a fixed format (llama.cpp: fp16, it has no fp8 or int8
+  // activation GEMMs), whatever the model's dtype and the device.
+  if (quantizedActivations && format.bitsPerWeight < 16) return quantizedActivations;
   const eff = effectiveCompute(format, device);
   if (eff.native && !format.weightOnly) return format.activationFormat;
-  // A serving engine that runs quantized weights' GEMMs in a fixed format (llama.cpp: fp16), whatever the model's dtype.
-  if (quantizedActivations && format.bitsPerWeight < 16) return quantizedActivations;
   return modelDtype === 'fp32' ? 'fp16' : modelDtype;
 }
 

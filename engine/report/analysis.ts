@@ -98,7 +98,7 @@ function topOps(r: AnalysisResult, phase: 'prefill' | 'decode', n: number): OpRe
 }
 
 function opRow(o: OpResult, total: number, r: AnalysisResult): string[] {
-  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), boundCell(o, r), fmtTime(o.timeS), fmtPct(o.timeS / total)];
+  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), boundCell(o), fmtTime(o.timeS), fmtPct(o.timeS / total)];
 }
 
 const OP_HEADER = ['op', 'layers', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'time', 'share'];
@@ -188,7 +188,7 @@ export function renderAnalysisTable(r: AnalysisResult, topN = 8): string {
     out.push(`top ${phase} ops by time:`);
     const top = topOps(r, phase, topN);
     out.push(textTable(OP_HEADER, top.map((o) => opRow(o, total, r))));
-    const note = boundNote(r, top);
+    const note = boundNote(top);
     if (note) out.push(note);
     out.push('');
   }
@@ -246,7 +246,7 @@ export function renderAnalysisMarkdown(r: AnalysisResult): string {
     const ops = r.ops.filter((o) => o.phase === phase);
     out.push(mdTable(OP_HEADER, ops.map((o) => opRow(o, total, r))));
     out.push('');
-    const note = boundNote(r, ops);
+    const note = boundNote(ops);
     if (note) out.push(escapeMd(note), '');
   }
   out.push('## Cost model');
@@ -315,7 +315,7 @@ export function renderAnalysisHtml(r: AnalysisResult): string {
   for (const phase of ['prefill', 'decode'] as const) {
     const total = phase === 'prefill' ? r.prefill.timeS : r.decode.timeS;
     const ops = r.ops.filter((o) => o.phase === phase);
-    const note = boundNote(r, ops);
+    const note = boundNote(ops);
     sections.push(`<h2>${phase === 'prefill' ? 'Prefill' : 'Decode'} ops</h2>${table(OP_HEADER, ops.map((o) => opRow(o, total, r)))}${note ? `<p>${escapeHtml(note)}</p>` : ''}`);
   }
   sections.push(`<h2>Cost model</h2><p>${escapeHtml(costModelText(r))}</p>`);
@@ -363,15 +363,20 @@ function ridgeText(r: AnalysisResult): string {
   return `weight GEMMs turn compute bound ${s.ridgeBatch === null ? 'at no batch in the sweep' : `at batch ${s.ridgeBatch}`}`;
 }
 
-/** An op's bound, marked when it is compute bound below the ridge (padded tiles or dequantization, not model FLOPs). */
-function boundCell(o: OpResult, r: AnalysisResult): string {
-  return o.bound === 'compute' && o.intensity < r.hardware.ridgeIntensity ? 'compute*' : o.bound;
+/**
+ * An op's bound, marked when it is compute bound although its model FLOPs alone would leave it memory bound: its
+ * attainable rate is the memory roof (intensity x bandwidth at the class's efficiency), so the compute time that
+ * exceeds the memory time is work beyond those FLOPs (padded row tiles, dequantization).
+ */
+function boundCell(o: OpResult): string {
+  const onMemoryRoof = o.attainableFlopsPerS > 0 && o.memoryS > 0 && Math.abs(o.flops / o.attainableFlopsPerS - o.memoryS) <= 1e-9 * o.memoryS;
+  return o.bound === 'compute' && onMemoryRoof ? 'compute*' : o.bound;
 }
 
 /** The footnote for boundCell's mark, when an op of the phase carries it. */
-function boundNote(r: AnalysisResult, ops: readonly OpResult[]): string | null {
-  return ops.some((o) => boundCell(o, r) === 'compute*')
-    ? '* compute bound below the ridge: the time goes to padded GEMM row tiles or to dequantizing the weights on the vector units, work the FLOP/B column (model FLOPs) does not count.'
+function boundNote(ops: readonly OpResult[]): string | null {
+  return ops.some((o) => boundCell(o) === 'compute*')
+    ? '* compute bound where its model FLOPs alone would be memory bound: the time goes to padded GEMM row tiles or to dequantizing the weights on the vector units, work the FLOP/B column (model FLOPs) does not count.'
     : null;
 }
 

@@ -763,7 +763,14 @@ test('reports: an op compute bound below the ridge is marked and explained; a sw
   assert.ok(gateUp.intensity < r.hardware.ridgeIntensity / 5);
   const table = renderAnalysisTable(r);
   assert.match(table, /expert_gate_up +32 .* compute\* /);
-  assert.match(table, /^\* compute bound below the ridge: the time goes to padded GEMM row tiles or to dequantizing the weights/m);
+  assert.match(table, /^\* compute bound where its model FLOPs alone would be memory bound: the time goes to padded GEMM row tiles or to dequantizing the weights/m);
+  // Not marked: ops compute bound at their class's efficiencies (DeepSeek-V2-Lite's fused attention at 258 FLOP/B on an
+  // H100, under the datasheet ridge of 295 but over the ridge of attention's 0.55 compute / 0.8 memory efficiencies).
+  const ds = loadConfigFile(join(samples, 'deepseek-v2-lite.json'));
+  const dsr = analyze(ds, defaultWorkload(ds, { promptTokens: 1024, generateTokens: 256 }), getDevice('h100-sxm'));
+  const fa = dsr.ops.find((o) => o.phase === 'prefill' && o.name === 'flash_attention')!;
+  assert.ok(fa.bound === 'compute' && fa.intensity < dsr.hardware.ridgeIntensity, `${fa.bound} ${fa.intensity}`);
+  assert.doesNotMatch(renderAnalysisTable(dsr, 100), /compute\*/);
   assert.doesNotMatch(renderAnalysisTable(analyze(loadConfigFile(join(samples, 'llama-3.1-8b.json')), defaultWorkload(loadConfigFile(join(samples, 'llama-3.1-8b.json'))), getDevice('h100-sxm'))), /compute\*/);
   // Mixtral's step grows with the experts a batch reaches: no flat stretch from batch 1.
   assert.equal(r.batchSweep.plateauEndBatch, 1);

@@ -248,7 +248,7 @@ test('a generic decoder with multi-token-prediction layers says they are not cou
 
 test('the published quantization maps to the catalog formats by method and bits; an unknown one still warns', async () => {
   const { publishedQuantFormats, publishedQuantWarning } = await import('../../engine/model/parse');
-  assert.deepEqual(publishedQuantFormats({ quant_method: 'gptq', bits: 8, group_size: 128 }), ['int8', 'w8a8']);
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'gptq', bits: 8, group_size: 128 }), ['int8']); // weight-only: not w8a8
   assert.deepEqual(publishedQuantFormats({ quant_method: 'gptq', bits: 4, group_size: 32 }), ['int4-g32', 'int4-g128']);
   assert.deepEqual(publishedQuantFormats({ quant_method: 'awq', bits: 4, group_size: 128 }), ['int4-g128', 'int4-g32']);
   assert.deepEqual(publishedQuantFormats({ quant_method: 'bitsandbytes', load_in_8bit: true }), ['int8']);
@@ -265,5 +265,5 @@ test('the published quantization maps to the catalog formats by method and bits;
   assert.equal(publishedQuantWarning(gptq8, 'int8'), null);
   assert.equal(publishedQuantWarning(gptq8, 'int4-g128'), 'the checkpoint is published quantized (quantization_config.quant_method "gptq"); analyzed with int4-g128 weights: --weights int8 matches it');
   const hqq = parseConfig({ ...raw('llama-3-8b'), quantization_config: { quant_method: 'hqq' } }, 'q.json');
-  assert.equal(publishedQuantWarning(hqq, 'int4-g128'), 'the checkpoint is published quantized (quantization_config.quant_method "hqq"); analyzed with int4-g128 weights; choose the matching --weights format');
+  assert.equal(publishedQuantWarning(hqq, 'int4-g128'), 'the checkpoint is published quantized (quantization_config.quant_method "hqq"); analyzed with int4-g128 weights; no weight format of the catalog reproduces it exactly: pick the nearest');
 });

@@ -125,3 +125,15 @@ test('recommendation: the lowest-risk option that fits and meets the decode targ
   // An impossible target: no recommendation.
   assert.equal(adviseQuant(spec, dev, { batch: 1, promptTokens: 1024, generateTokens: 256, maxDecodeTimeS: 1e-9 }).recommendation, null);
 });
+
+test('notes keep what holds for every option (replicated KV heads); under llama.cpp the 16-bit cache option is its fp16', () => {
+  const l8 = loadConfigFile(join(samples, 'llama-3-8b.json'));
+  const tp16 = adviseQuant(l8, getDevice('h100-sxm'), { batch: 1, promptTokens: 1024, generateTokens: 256, tp: 16 });
+  assert.ok(tp16.notes.some((n) => /KV head/.test(n) && /replicated/.test(n)), tp16.notes.join('\n'));
+  const mistral = loadConfigFile(join(samples, 'mistral-7b-v0.1.json')); // bf16
+  const lc = adviseQuant(mistral, getDevice('rtx-4090'), { batch: 1, promptTokens: 512, generateTokens: 128, servingEngine: 'llama.cpp' });
+  const kvs = [...new Set(lc.options.map((o) => o.kv))];
+  assert.ok(kvs.includes('fp16') && !kvs.includes('bf16'), kvs.join(','));
+  // Quantized weights take llama.cpp's fp16 activations.
+  assert.ok(lc.options.filter((o) => o.weights === 'int4-g32').every((o) => o.activations === 'fp16'));
+});

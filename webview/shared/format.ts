@@ -17,6 +17,7 @@ export function formatBytes(bytes: number): string {
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '–';
   const a = Math.abs(s);
+  if (a >= 3600) return `${(s / 3600).toFixed(2)} h`;
   if (a >= 1) return `${s.toFixed(a >= 100 ? 0 : 2)} s`;
   if (a >= 1e-3) return `${(s * 1e3).toFixed(a >= 0.1 ? 0 : 2)} ms`;
   if (a >= 1e-6) return `${(s * 1e6).toFixed(a >= 1e-4 ? 0 : 2)} µs`;
@@ -49,8 +50,10 @@ export const formatBytesPerS = (v: number): string => `${formatSi(v)}B/s`;
 /** Tokens per second: one decimal from 100 up, three significant digits below (a slow device's 0.0283, not 0.0). */
 export function formatRate(v: number): string {
   if (!Number.isFinite(v)) return 'n/a';
-  if (Math.abs(v) >= 100 || v === 0) return v.toFixed(1);
-  return v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  if (v === 0) return '0.0';
+  if (Math.abs(v) < 1e-3) return v.toExponential(2);
+  const three = Number(v.toPrecision(3));
+  return Math.abs(three) >= 100 ? v.toFixed(1) : three.toLocaleString('en-US', { maximumSignificantDigits: 3 });
 }
 
 export function formatTokens(n: number): string {
