@@ -2,6 +2,7 @@ import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/index';
 import { publishedQuantWarning } from '../model/parse';
+import { servingEngine } from '../cost/engines';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { weightFormat } from '../quant/formats';
@@ -15,7 +16,8 @@ memory plan (weights + KV + activations + overhead vs device memory x utilizatio
   --hardware ID          device (default h100-sxm; \`ridgeline hardware\` lists them)
   --devices FILE         load extra devices from a JSON file first
   --kv FMT               KV format of the plan and the context table: fp32, fp16, bf16, fp8, fp8-e5m2, int8, int4, int2
-                         (default: the model's dtype)
+                         (default: the model's dtype, or the serving engine's cache: llama.cpp's fp16)
+  --engine ID            serving engine profile: its default KV format and prefill chunk (llama.cpp: fp16, 512)
   --weights FMT          weight format (default: the model's dtype)
   --batch N              sequences in the plan (default 1)
   --context N            tokens per sequence in the plan (default 4096)
@@ -23,7 +25,7 @@ memory plan (weights + KV + activations + overhead vs device memory x utilizatio
   --tp N                 tensor-parallel degree; figures are per device (default 1)
   --utilization F        fraction of device memory the runtime may use (default 0.9)
   --overhead-gib N       runtime overhead in GiB (default 1.25: CUDA context + graphs/workspaces)
-  --prefill-chunk N      most tokens per prefill forward pass, for peak activations (default 8192)
+  --prefill-chunk N      most tokens per prefill forward pass, for peak activations (default 8192, or the engine's)
   --group N --residual N group size and full-precision recent tokens of int8/int4/int2 (default 32, 128)
   --window N             sliding window imposed on every layer
   --sinks N --recent N   attention sinks + recent window (StreamingLLM)
@@ -46,7 +48,8 @@ export const kvCommand: Command = {
     const devicesFile = args.str('--devices');
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const device = getDevice(args.str('--hardware', 'h100-sxm'));
-    const kv = kvFormat(args.str('--kv', defaultKvFormatId(spec.dtype))).id;
+    const engine = args.has('--engine') ? servingEngine(args.str('--engine', '')) : undefined;
+    const kv = kvFormat(args.str('--kv', engine?.kvCache ?? defaultKvFormatId(spec.dtype))).id;
     const weights = weightFormat(args.str('--weights', spec.dtype), '--weights').id;
     const maxTok = MAX_CONTEXT_SEARCH_TOKENS;
     const batch = args.int('--batch', 1, { min: 1, max: 1e7 });
@@ -54,7 +57,7 @@ export const kvCommand: Command = {
     const tp = args.int('--tp', 1, { min: 1, max: 4096 });
     const opts: MemoryOptions = {
       blockTokens: args.int('--block', 16, { min: 1, max: 65536 }),
-      prefillChunkTokens: args.int('--prefill-chunk', DEFAULT_PREFILL_CHUNK_TOKENS, { min: 1, max: maxTok }),
+      prefillChunkTokens: args.int('--prefill-chunk', engine?.params.prefillChunkTokens || DEFAULT_PREFILL_CHUNK_TOKENS, { min: 1, max: maxTok }),
       contextTokens: context,
     };
     if (args.has('--utilization')) opts.utilization = args.num('--utilization', 0.9, { min: 0.01, max: 1 });

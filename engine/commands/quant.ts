@@ -3,6 +3,7 @@ import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { adviseQuant, type QuantAdvice } from '../quant/advice';
+import { servingEngine } from '../cost/engines';
 import { measureModel, planMeasurement, type MeasureOptions, type QuantErrorResult } from '../quant/measure';
 import { measureModelGpu } from '../quant/gpu';
 import { closeNodeGpu, nodeRunner } from '../gpu/node';
@@ -22,6 +23,8 @@ highest-quality option that fits (and meets --max-decode-ms).
   --max-decode-ms X      decode step target in milliseconds
   --weights a,b          weight formats to consider (default: every format up to the model's width)
   --kv a,b               KV-cache formats to consider (default: every format up to the model's width)
+  --serving-engine ID    serving engine profile, as analyze --engine: its costs and default formats (llama.cpp:
+                         fp16 activations for quantized weights, an fp16 cache)
 
 With safetensors weights: the error of each format measured on every 2-D weight (quantize,
 dequantize, compare): SQNR in dB and relative RMSE, and the layers ranked by sensitivity. A weight
@@ -51,7 +54,7 @@ function list(args: Args, option: string): string[] | undefined {
 }
 
 /** Options of each mode: given to the other mode, they get an error saying where they apply. */
-const CONFIG_OPTIONS = ['--hardware', '--devices', '--batch', '--prompt', '--generate', '--tp', '--max-decode-ms', '--weights', '--kv'];
+const CONFIG_OPTIONS = ['--hardware', '--devices', '--batch', '--prompt', '--generate', '--tp', '--max-decode-ms', '--weights', '--kv', '--serving-engine'];
 const WEIGHTS_OPTIONS = ['--formats', '--rank-by', '--top', '--threads', '--engine'];
 
 function rejectOtherMode(args: Args, file: string, weights: boolean): void {
@@ -102,6 +105,7 @@ export const quantCommand: Command = {
     const maxMs = args.has('--max-decode-ms') ? args.num('--max-decode-ms', 0, { min: 1e-6, max: 1e9 }) : undefined;
     const weights = list(args, '--weights');
     const kv = list(args, '--kv');
+    const servingEngineId = args.has('--serving-engine') ? servingEngine(args.str('--serving-engine', ''), '--serving-engine').id : undefined;
     args.rejectUnknown();
     if (devicesFile) registerDevices(loadDeviceFile(devicesFile), devicesFile);
     const spec = loadConfigFile(file);
@@ -114,6 +118,7 @@ export const quantCommand: Command = {
       maxDecodeTimeS: maxMs === undefined ? undefined : maxMs / 1000,
       weights,
       kv,
+      servingEngine: servingEngineId,
     });
     return { text: format === 'json' ? JSON.stringify(r, null, 2) : renderAdvice(r), notes: r.notes };
   },

@@ -125,3 +125,22 @@ test('ridgeline kv --devices: a device from a JSON file sizes the plan', () => {
   const out = JSON.parse(r.stdout) as { plan: { usableBytes: number; kv: { budgetBytes: number } } };
   assert.equal(out.plan.usableBytes, 0.9 * 24 * 2 ** 30);
 });
+
+test("ridgeline kv --engine: the engine's cache format and prefill chunk (llama.cpp: fp16, 512 tokens); an unknown id exits 2", () => {
+  const cfg = join(samples, 'mistral-7b-v0.1.json'); // bf16
+  const j = (...a: string[]) => {
+    const r = run(cfg, '--hardware', 'rtx-4090', '--format', 'json', ...a);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { plan: { kv: { format: string }; prefillChunkTokens?: number; activationsBytes: number } };
+  };
+  const plain = j();
+  const lc = j('--engine', 'llama.cpp');
+  assert.equal(plain.plan.kv.format, 'bf16');
+  assert.equal(lc.plan.kv.format, 'fp16');
+  // 512-token micro-batches: the peak activations are smaller than with 8192-token passes.
+  assert.ok(lc.plan.activationsBytes < plain.plan.activationsBytes);
+  assert.equal(j('--engine', 'llama.cpp', '--kv', 'fp8').plan.kv.format, 'fp8');
+  const bad = run(cfg, '--engine', 'vlm');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--engine: unknown serving engine "vlm"; close matches: vllm/);
+});

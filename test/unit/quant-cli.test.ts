@@ -335,7 +335,7 @@ test('an option of the other mode says which input it applies to', () => {
   }
   for (const [option, value] of [['--formats', 'int4'], ['--rank-by', 'int4'], ['--top', '3'], ['--threads', '1'], ['--engine', 'cpu']]) {
     const line = badInput(['quant', config, option!, value!]);
-    assert.ok(line.endsWith(`${option}: expected only when quant is given safetensors weights; ${config} is read as a model config (its options: --hardware, --devices, --batch, --prompt, --generate, --tp, --max-decode-ms, --weights, --kv)`), line);
+    assert.ok(line.endsWith(`${option}: expected only when quant is given safetensors weights; ${config} is read as a model config (its options: --hardware, --devices, --batch, --prompt, --generate, --tp, --max-decode-ms, --weights, --kv, --serving-engine)`), line);
   }
 });
 
@@ -350,4 +350,17 @@ test('only embeddings and an LM head: their errors are listed, no empty whole-mo
   assert.match(r.stdout, /model\.embed_tokens\.weight +1x128 +F32 +54\.12/);
   assert.match(r.stdout, /lm_head\.weight +1x128 +F32 +54\.12/);
   assert.doesNotMatch(r.stdout, /exact|Whole model/);
+});
+
+test('ridgeline quant --serving-engine: costs and default formats of the profile (llama.cpp: fp16 cache, fp16 activations for quantized weights)', () => {
+  const cfg = join(__dirname, '../../samples/mistral-7b-v0.1.json'); // bf16
+  const r = run('quant', cfg, '--hardware', 'rtx-4090', '--serving-engine', 'llama.cpp', '--weights', 'int4-g32,bf16', '--format', 'json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { options: Array<{ weights: string; kv: string; activations: string }> };
+  assert.ok(j.options.some((o) => o.kv === 'fp16') && !j.options.some((o) => o.kv === 'bf16'));
+  assert.ok(j.options.filter((o) => o.weights === 'int4-g32').every((o) => o.activations === 'fp16'));
+  // Only with a config: the weights mode's --engine is the measurement engine.
+  const bad = run('quant', cfg, '--serving-engine', 'vlm');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--serving-engine: unknown serving engine "vlm"/);
 });
