@@ -176,8 +176,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   // units (not on Apple or CPU devices, nor in fp32), fp16 accumulation only where it raised a GEMM's rate.
   const units = matrixUnits(device, mainDtype);
   const quantizedPath = units ? quantizedGemmPath(params, device) : 'in-kernel';
-  const accumulated = params.fp16AccumulateGemm && ops.some((o) => (o.opClass === 'gemm' || o.opClass === 'attention') && o.peakDtype === 'fp16') &&
-    peakFor(device, 'fp16').flopsPerS < matmulPeakFlopsPerS(device, peakFor(device, 'fp16'), params);
+  const acc = device.fp16AccumulateFlopsPerS;
+  const accumulated = params.fp16AccumulateGemm && acc !== undefined && acc > (device.peakFlopsPerS.fp16 ?? 0) &&
+    ops.some((o) => (o.opClass === 'gemm' || o.opClass === 'attention') && o.peakDtype === 'fp16');
   return {
     model: {
       name: spec.name,

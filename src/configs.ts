@@ -153,7 +153,7 @@ function configDiagnostics(doc: vscode.TextDocument, st: ConfigState, s: Setting
     const anchor = st.keys.find((k) => k.key === 'model_type') ?? st.keys.find((k) => k.key === 'architectures');
     const d = new vscode.Diagnostic(
       anchor ? rangeOf(doc, anchor) : whole,
-      `Does not fit on ${r.hardware.name}: needs ${fmt.bytes(r.memory.totalBytes)} (weights ${fmt.bytes(r.memory.weightsBytes)}, KV cache ${fmt.bytes(r.memory.kvCacheBytes)}) of ${fmt.bytes(r.memory.usableBytes)} usable (${Math.round(r.memory.utilization * 100)}% of ${fmt.bytes(r.memory.deviceBytes)}) at batch ${r.workload.batch}, ${r.workload.promptTokens + r.workload.generateTokens} tokens${r.workload.tp > 1 ? `, tp ${r.workload.tp}` : ''}`,
+      `Does not fit on ${r.hardware.name}: needs ${fmt.bytes(r.memory.totalBytes)} (weights ${fmt.bytes(r.memory.weightsBytes)}, KV cache ${fmt.bytes(r.memory.kvCacheBytes)}) of ${usable(r)} at batch ${r.workload.batch}, ${r.workload.promptTokens + r.workload.generateTokens} tokens${r.workload.tp > 1 ? `, tp ${r.workload.tp}` : ''}`,
       vscode.DiagnosticSeverity.Warning,
     );
     d.code = CONFIG_CODES.doesNotFit;
@@ -196,6 +196,11 @@ export class ConfigLensProvider implements vscode.CodeLensProvider {
   }
 }
 
+/** "72 GiB usable (90% of 80 GiB)": the memory a fit is judged against. */
+function usable(r: AnalysisResult): string {
+  return `${fmt.bytes(r.memory.usableBytes)} usable (${Math.round(r.memory.utilization * 100)}% of ${fmt.bytes(r.memory.deviceBytes)})`;
+}
+
 /** Plain lens records for a result (also what the tests compare with the engine's numbers). */
 export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip: string; command: string }> {
   const p = r.model.params;
@@ -211,7 +216,7 @@ export function configLenses(r: AnalysisResult): Array<{ title: string; tooltip:
     },
     {
       title: `$(database) weights ${fmt.bytes(r.memory.weightsBytes)}${tp ? ' per device' : ''} (${w.weights}${tp ? `, tp ${w.tp}` : ''})`,
-      tooltip: `Weights in ${w.weights}${tp ? `, split over ${w.tp} devices` : ''}; total ${fmt.bytes(r.memory.totalBytes)} of ${fmt.bytes(r.memory.usableBytes)} usable (${Math.round(r.memory.utilization * 100)}% of ${fmt.bytes(r.memory.deviceBytes)}) on ${tp ? 'each ' : ''}${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
+      tooltip: `Weights in ${w.weights}${tp ? `, split over ${w.tp} devices` : ''}; total ${fmt.bytes(r.memory.totalBytes)} of ${usable(r)} on ${tp ? 'each ' : ''}${r.hardware.name}: ${r.memory.fits ? 'fits' : 'does NOT fit'}`,
       command: 'ridgeline.showKvPlanner',
     },
     {
@@ -262,13 +267,15 @@ export class ConfigHoverProvider implements vscode.HoverProvider {
     }
     const scope = k.depth === 1 && raw.text_config && typeof raw.text_config === 'object' ? 'text_config' : undefined;
     if (k.depth === 1 && !scope) return undefined;
-    const md = hoverMarkdown(k.key, raw, doc.uri.fsPath, this.settings(), st.analysis.result, scope);
+    const md = hoverMarkdown(k.key, raw, doc.uri.fsPath, this.settings(), st.analysis, scope);
     return md ? new vscode.Hover(md, rangeOf(doc, k)) : undefined;
   }
 }
 
-export function hoverMarkdown(field: string, raw: Record<string, unknown>, file: string, s: Settings, before: AnalysisResult, scope?: 'text_config'): vscode.MarkdownString | undefined {
-  const { info, results, spec } = whatIfs(raw, file, field, s, before, scope);
+export function hoverMarkdown(field: string, raw: Record<string, unknown>, file: string, s: Settings, current: ConfigAnalysis, scope?: 'text_config'): vscode.MarkdownString | undefined {
+  const { info, results } = whatIfs(raw, file, field, s, current, scope);
+  const spec = current.spec;
+  const before = current.result;
   if (!info) return undefined;
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**\`${field}\`**: ${info.what}\n\n`);
@@ -276,7 +283,7 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
   const tp = r.workload.tp > 1;
   const perDevice = tp ? ' per device' : '';
   // Windowed layers stop adding KV at their window: a per-1k figure holds only below it.
-  const windows = (spec?.layerGroups ?? []).map((g) => g.window).filter((x): x is number => x !== null);
+  const windows = spec.layerGroups.map((g) => g.window).filter((x): x is number => x !== null);
   const upTo = windows.length ? `, up to the ${Math.min(...windows).toLocaleString('en-US')}-token window of the windowed layers` : '';
   const wholeModel = tp ? ', whole model' : '';
   md.appendMarkdown(

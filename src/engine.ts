@@ -143,13 +143,13 @@ export interface Variant {
    * Evaluate both the current and the modified config at another workload (e.g. a long context, where a
    * window or the trained context length matters). Returns null when it does not apply.
    */
-  workload?: (raw: Record<string, unknown>, s: Settings, spec?: ModelSpec) => { settings: Settings; label: string } | null;
+  workload?: (raw: Record<string, unknown>, s: Settings, spec: ModelSpec) => { settings: Settings; label: string } | null;
 }
 
 /** The trained context length as a workload: one sequence, the whole context as prompt. */
-function atMaxContext(raw: Record<string, unknown>, s: Settings, spec?: ModelSpec): { settings: Settings; label: string } | null {
+function atMaxContext(raw: Record<string, unknown>, s: Settings, spec: ModelSpec): { settings: Settings; label: string } | null {
   // The parsed value where a family defaults it (Gemma 3's multimodal checkpoints leave it out).
-  const max = spec?.maxPositionEmbeddings ?? num(raw.max_position_embeddings) ?? num(raw.n_positions);
+  const max = spec.maxPositionEmbeddings ?? num(raw.max_position_embeddings) ?? num(raw.n_positions);
   if (max === null || max <= s.promptTokens + s.generateTokens) return null;
   return { settings: { ...s, batch: 1, promptTokens: max - 1, generateTokens: 1 }, label: `at ${max.toLocaleString('en-US')} tokens of context, batch 1` };
 }
@@ -189,10 +189,10 @@ function kvHeadsOf(r: Record<string, unknown>): { field: string; value: number }
 const EXPERT_FIELDS = ['num_local_experts', 'num_experts', 'n_routed_experts'];
 const TOPK_FIELDS = ['num_experts_per_tok', 'moe_topk'];
 
-export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: ModelSpec): FieldInfo | null {
-  const mla = spec?.attention.mla != null;
-  const moe = spec?.layerGroups.some((g) => g.mlp.kind === 'moe') ?? false;
-  const allMoe = spec?.layerGroups.every((g) => g.mlp.kind === 'moe') ?? false;
+export function fieldInfo(field: string, raw: Record<string, unknown>, spec: ModelSpec): FieldInfo | null {
+  const mla = spec.attention.mla !== null;
+  const moe = spec.layerGroups.some((g) => g.mlp.kind === 'moe');
+  const allMoe = spec.layerGroups.every((g) => g.mlp.kind === 'moe');
   switch (field) {
     case 'num_key_value_heads': {
       const heads = num(raw.num_attention_heads);
@@ -247,7 +247,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
         ? { what: 'MLP width of dense layers.', variants: [], unused: 'every layer of this model is a mixture of experts (`moe_intermediate_size` sizes them): no layer uses it.' }
         : { what: 'MLP width: most of the weights and most of the FLOPs of a dense model.', variants: [scaleField(field, 0.5, 'halve `intermediate_size`')] };
     case 'moe_intermediate_size':
-      return moe || !spec
+      return moe
         ? { what: 'Width of each routed expert.', variants: [scaleField(field, 0.5, 'halve `moe_intermediate_size`')] }
         : { what: 'Width of each routed expert.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
     case 'hidden_size':
@@ -287,7 +287,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
       };
     }
     case 'sliding_window': {
-      const windowed = spec ? spec.layerGroups.some((g) => g.window !== null) : raw.sliding_window != null;
+      const windowed = spec.layerGroups.some((g) => g.window !== null);
       if (!windowed) {
         return {
           what: 'Attention window: the KV cache of windowed layers stops growing at this many tokens.',
@@ -302,7 +302,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
             label: 'turn the window off (full attention)',
             // A window as long as the trained context is none (Gemma's families default a null window to 4096).
             apply: (r) => {
-              const max = spec?.maxPositionEmbeddings ?? num(r.max_position_embeddings);
+              const max = spec.maxPositionEmbeddings ?? num(r.max_position_embeddings);
               return max !== null ? { ...r, sliding_window: max } : { ...r, sliding_window: null, use_sliding_window: false };
             },
             workload: atMaxContext,
@@ -317,7 +317,7 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
         variants: [{ label: 'fill the whole context', apply: (r) => ({ ...r }), workload: atMaxContext }],
       };
     case 'kv_lora_rank':
-      return mla || !spec
+      return mla
         ? { what: 'MLA latent width: the KV cache stores this latent (plus the rope dims) instead of full K and V.', variants: [scaleField(field, 0.5, 'halve `kv_lora_rank`')] }
         : { what: 'MLA latent width.', variants: [], unused: 'this model does not use multi-head latent attention (MLA): it caches K and V per KV head.' };
     case 'tie_word_embeddings':
@@ -327,14 +327,14 @@ export function fieldInfo(field: string, raw: Record<string, unknown>, spec?: Mo
       };
     case 'num_experts_per_tok':
     case 'moe_topk':
-      if (spec && !moe) return { what: 'Experts each token is routed to.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
+      if (!moe) return { what: 'Experts each token is routed to.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
       return {
         what: 'Experts each token is routed to: active parameters and decode FLOPs per token scale with it.',
         variants: [scaleField(field, 0.5, `halve \`${field}\``), scaleField(field, 2, `double \`${field}\``)],
       };
     default:
       if (EXPERT_FIELDS.includes(field)) {
-        if (spec && !moe) return { what: 'Routed experts.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
+        if (!moe) return { what: 'Routed experts.', variants: [], unused: 'this model has no mixture-of-experts layer: no layer uses it.' };
         return {
           what: 'Routed experts: every expert must be in memory, though each token only uses the top-k of them.',
           variants: [
@@ -382,20 +382,17 @@ export function whatIfs(
   file: string,
   field: string,
   s: Settings,
-  before: AnalysisResult,
+  current: ConfigAnalysis,
   scope?: 'text_config',
-): { info: FieldInfo | null; results: WhatIf[]; spec: ModelSpec | null } {
-  let spec: ModelSpec | null = null;
-  try {
-    spec = parseConfig(raw, file);
-  } catch {
-    // The hover still explains the field; its what-ifs name their own errors.
-  }
+): { info: FieldInfo | null; results: WhatIf[] } {
+  // The config as analyzed (the lenses' parse of the same text): its layout decides what a field does.
+  const spec = current.spec;
+  const before = current.result;
   // A field of a multimodal config's text_config varies there; the whole config is analyzed.
   const inner = scope ? (raw[scope] as Record<string, unknown>) : raw;
   const wrap = (next: Record<string, unknown> | null) => (next && scope ? { ...raw, [scope]: next } : next);
-  const info = fieldInfo(field, inner, spec ?? undefined);
-  if (!info) return { info, results: [], spec };
+  const info = fieldInfo(field, inner, spec);
+  if (!info) return { info, results: [] };
   const results: WhatIf[] = [];
   for (const v of info.variants) {
     const next = wrap(v.apply(inner));
@@ -404,7 +401,7 @@ export function whatIfs(
     let base = before;
     let workloadLabel: string | undefined;
     if (v.workload) {
-      const w = v.workload(inner, s, spec ?? undefined);
+      const w = v.workload(inner, s, spec);
       if (!w) continue;
       settings = w.settings;
       workloadLabel = w.label;
@@ -421,5 +418,5 @@ export function whatIfs(
       results.push({ label: v.label, workloadLabel, before: base, after: null, error: editorLine(e) });
     }
   }
-  return { info, results, spec };
+  return { info, results };
 }

@@ -1,4 +1,5 @@
 /** Display formatting for editor text (lenses, hovers, messages). Binary units for bytes. */
+import { fmtRate } from '../engine/report/format';
 
 export function bytes(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
@@ -49,9 +50,8 @@ export function rate(perS: number, unit: string): string {
 
 export function tokensPerS(n: number): string {
   if (!Number.isFinite(n)) return 'n/a';
-  // Three significant digits below 100: a slow device's 0.0283 tok/s, not 0.03 or 0.
-  if (n > 0 && n < 1e-3) return `${n.toExponential(2)} tok/s`;
-  return `${Number(n.toPrecision(3)) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toLocaleString('en-US', { maximumSignificantDigits: 3 })} tok/s`;
+  // Whole numbers from 100 up, three significant digits below (a slow device's 0.0283 tok/s), as the CLI's reports.
+  return `${fmtRate(n, 0)} tok/s`;
 }
 
 /** Signed difference with the same formatter, e.g. "-64 MiB", "+1.2 ms". */

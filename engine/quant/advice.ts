@@ -230,9 +230,6 @@ export function candidateWeights(spec: ModelSpec, only?: string[]): WeightFormat
   return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype));
 }
 
-/** Warnings of the baseline analysis that are about its own format (its fit, a published quantization it is not). */
-const FORMAT_WARNINGS: readonly RegExp[] = [/^does not fit: /, /^weights, activations and overhead alone exceed /, /^the checkpoint is published quantized /];
-
 /** KV options: the 16-bit cache (the serving engine's, e.g. llama.cpp's fp16, else the model's dtype) and below. */
 export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string): KvFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => kvFormat(id, '--kv')))];
@@ -265,10 +262,10 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   }, opts.cachedPromptTokens ?? 0);
   const how = { sweeps: false, servingEngine: opts.servingEngine, params: opts.params };
   const baseline = analyze(spec, base, device, how);
-  // The analysis's warnings hold for every option (the config's notes, the device's pricing, replicated KV heads,
-  // contexts past the trained length), except those of the baseline format itself: its fit and its published match.
-  notes.push(...baseline.warnings.filter((w) => !FORMAT_WARNINGS.some((re) => re.test(w))));
   const options: QuantOption[] = [];
+  // The analyses' warnings that hold for every option (the config's notes, the device's pricing, replicated KV heads,
+  // contexts past the trained length); one option's own (its fit, a published format it is not) are not notes.
+  let common: Set<string> | null = null;
   for (const w of weights) {
     const eff = effectiveCompute(w, device);
     const activations = defaultActivations(w, device, spec.dtype, engine?.quantizedActivations);
@@ -277,6 +274,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
     }
     for (const k of kvs) {
       const r = analyze(spec, { ...base, weights: w.id, activations, kv: k.id }, device, how);
+      common = common === null ? new Set(r.warnings) : new Set(r.warnings.filter((x) => common!.has(x)));
       const q = optionRisk(w.id, k.id, ctx);
       const decodeTimeS = r.decode.timeS;
       options.push({
@@ -300,6 +298,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
       });
     }
   }
+  notes.unshift(...(common ?? []));
   const recommendation = recommend(options, opts.maxDecodeTimeS, device);
   const cited = new Set(options.flatMap((o) => o.quality.evidence));
   return {

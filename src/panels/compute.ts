@@ -118,10 +118,10 @@ export function rooflineData(spec: ModelSpec, source: string, c: Controls, opts:
   const measured = device.measured ? null : measuredDevice();
   const roofs = roofsOf(device);
   // An engine that accumulates fp16 GEMMs in fp16 (llama.cpp's cuBLAS path) runs them against the device's
-  // fp16-accumulate rate where it lists a higher one (GeForce cards): that ceiling is drawn when an op uses it.
+  // fp16-accumulate rate where it lists a higher one (GeForce cards): the analysis says when an op did, and that
+  // ceiling is drawn.
   const acc = device.fp16AccumulateFlopsPerS;
-  const usesAcc = result.costModel.fp16AccumulateGemm && result.ops.some((o) => (o.opClass === 'gemm' || o.opClass === 'attention') && o.peakDtype === 'fp16' && o.attainableFlopsPerS > 0);
-  if (usesAcc && acc !== undefined && acc > (device.peakFlopsPerS.fp16 ?? 0)) roofs.peaks.push({ dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
+  if (result.costModel.fp16AccumulateGemm && acc !== undefined) roofs.peaks.push({ dtype: 'fp16 (fp16 accumulate)', flopsPerS: acc });
   return { source, result, roofs, measuredRoofs: measured ? roofsOf(measured) : null };
 }
 

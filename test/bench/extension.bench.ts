@@ -34,7 +34,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       locateKeys(text);
       analyzeConfigText(text, file, SETTINGS);
     });
-    const before = analyzeConfigText(text, file, SETTINGS).result;
+    const before = analyzeConfigText(text, file, SETTINGS);
     const field = raw.num_key_value_heads !== undefined ? 'num_key_value_heads' : 'num_hidden_layers';
     const hoverUs = perCallUs(() => whatIfs(raw, file, field, SETTINGS, before));
     out[name] = {

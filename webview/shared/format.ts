@@ -1,4 +1,5 @@
 /** Display formatting shared by the webviews. Units follow the value's name (bytes, seconds, FLOP/s). */
+import { fmtRate } from '../../engine/report/format';
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -47,14 +48,8 @@ function trim(v: number): string {
 export const formatFlopsPerS = (v: number): string => `${formatSi(v)}FLOP/s`;
 export const formatBytesPerS = (v: number): string => `${formatSi(v)}B/s`;
 
-/** Tokens per second: one decimal from 100 up, three significant digits below (a slow device's 0.0283, not 0.0). */
-export function formatRate(v: number): string {
-  if (!Number.isFinite(v)) return 'n/a';
-  if (v === 0) return '0.0';
-  if (Math.abs(v) < 1e-3) return v.toExponential(2);
-  const three = Number(v.toPrecision(3));
-  return Math.abs(three) >= 100 ? v.toFixed(1) : three.toLocaleString('en-US', { maximumSignificantDigits: 3 });
-}
+/** Tokens per second: one decimal from 100 up, three significant digits below (a slow device's 0.0283, not 0.0), as the CLI's reports. */
+export const formatRate = (v: number): string => fmtRate(v, 1);
 
 export function formatTokens(n: number): string {
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024}k`;
