@@ -82,8 +82,15 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const engine = opts.servingEngine === undefined ? null : servingEngine(opts.servingEngine);
   const params = costParamsFor(device, engine?.params, opts.params);
   const warnings: string[] = [...spec.warnings];
-  const published = publishedQuantWarning(spec, weightFormat(workload.weights).id);
+  const wf = weightFormat(workload.weights);
+  const published = publishedQuantWarning(spec, wf.id);
   if (published) warnings.push(published);
+  // A format only some engines run (GGUF: llama.cpp) priced with another engine's kernels and defaults.
+  if (wf.servingEngines && !(opts.servingEngine !== undefined && wf.servingEngines.includes(opts.servingEngine))) {
+    warnings.push(
+      `${wf.id} is a format ${wf.servingEngines.join(', ')} runs; priced with ${opts.servingEngine === undefined ? "the defaults'" : `${opts.servingEngine}'s`} kernels (add --engine ${wf.servingEngines[0]} for its kernels and formats)`,
+    );
+  }
   const notes = new Set<string>();
   let link = device.interconnect ?? null;
   if (workload.tp > 1 && !link) {

@@ -9,13 +9,15 @@
 //   kind 3  MXFP4: scale 2^(floor(log2 max|w|) - 2), nearest E2M1 value (|w| / scale < 8, table by quarters)
 //   kind 4  float with `mant` mantissa bits, per-tensor `scale`, smallest normal 2^minExp, saturating at maxValue
 //   kind 5  ternary: gamma = `scale` (mean |w| of the tensor), q = min(1, floor(|w| / gamma + 0.5))
+//   kind 6  integer, ggml's Q4_0/Q5_0/Q6_K: m = the group's largest-magnitude weight (signed; a tie takes the positive),
+//           d = m / -levels, q = min(levels - 1, floor(w / d + 0.5)); levels = 2^(bits-1)
 
 struct Params {
   n: u32,          // elements in the chunk (rows x cols)
   cols: u32,
   group: u32,      // elements per group (<= cols)
   kind: u32,
-  levels: f32,     // kind 0: 2^bits - 1; kind 1: 2^(bits-1) - 1
+  levels: f32,     // kind 0: 2^bits - 1; kind 1: 2^(bits-1) - 1; kind 6: 2^(bits-1)
   scale: f32,      // kinds 4 and 5: the per-tensor scale
   maxValue: f32,   // kind 4
   minNormal: f32,  // kind 4: 2^minExp
@@ -96,6 +98,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           let v = w[i];
           let d = floor(v * inv + 0.5) * s - v;
           e += d * d;
+        }
+      }
+    }
+    case 6u: {
+      let m = select(mn, mx, mx >= -mn);
+      if (m != 0.0) {
+        let d = m / -p.levels;
+        let inv = -p.levels / m;
+        for (var i = start; i < end; i++) {
+          let v = w[i];
+          let dq = min(p.levels - 1.0, floor(v * inv + 0.5)) * d - v;
+          e += dq * dq;
         }
       }
     }

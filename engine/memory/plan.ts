@@ -1,7 +1,7 @@
 import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
-import { weightFormat } from '../quant/formats';
+import { lmHeadBitsPerWeight, moreBitsExtraBytes, weightFormat } from '../quant/formats';
 import { computedPromptTokens, tpReplicatedParams, tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
@@ -146,13 +146,19 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   const wf = weightFormat(workload.weights);
   const p = spec.params;
   const keep = new Set(wf.keepsHighPrecision);
-  let high = 0;
-  if (keep.has('embeddings')) high += p.embeddings + p.positionEmbeddings;
-  if (keep.has('lmHead')) high += p.lmHead;
-  if (keep.has('norms')) high += p.norms;
-  const quantized = p.total - high;
   const highBytesPerParam = 2; // tensors a quantized format keeps are served in 16-bit
-  const weightsAll = (quantized * wf.bitsPerWeight) / 8 + high * highBytesPerParam;
+  // The output matrix in a format of its own (llama.cpp's Q6_K; tied embeddings: the shared table).
+  const headParams = wf.lmHead === undefined ? 0 : p.lmHead > 0 ? p.lmHead : p.embeddings;
+  let high = 0;
+  if (keep.has('embeddings')) high += p.embeddings + p.positionEmbeddings - (p.lmHead > 0 ? 0 : headParams);
+  if (keep.has('lmHead')) high += p.lmHead - (p.lmHead > 0 ? headParams : 0);
+  if (keep.has('norms')) high += p.norms;
+  const quantized = p.total - high - headParams;
+  const weightsAll =
+    (quantized * wf.bitsPerWeight) / 8 +
+    high * highBytesPerParam +
+    (headParams * lmHeadBitsPerWeight(wf, highBytesPerParam * 8)) / 8 +
+    moreBitsExtraBytes(spec, wf);
   // Tensor parallel splits the projections and the vocab (embedding and lm_head); norms are replicated, and so
   // are the tensors tpReplicatedParams names (MLA's latent projections, the router, K/V heads fewer than tp).
   const normBytes = keep.has('norms') ? p.norms * highBytesPerParam : (p.norms * wf.bitsPerWeight) / 8;
@@ -209,7 +215,7 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
     tp,
     contextTokens,
     sequences: workload.batch,
-    weights: { format: wf.id, bitsPerWeight: wf.bitsPerWeight, quantizedParams: quantized, highPrecisionParams: high, totalBytes: weightsAll },
+    weights: { format: wf.id, bitsPerWeight: wf.bitsPerWeight, quantizedParams: quantized + headParams, highPrecisionParams: high, totalBytes: weightsAll },
     kv: {
       format: f.id,
       label: f.label,

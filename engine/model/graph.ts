@@ -1,6 +1,6 @@
 import { inputError } from '../errors';
 import { kvFormat } from '../memory/kvFormats';
-import { weightFormat } from '../quant/formats';
+import { lmHeadBitsPerWeight, tensorBitsPerWeight, weightFormat } from '../quant/formats';
 import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, Workload } from './types';
 import { mlaDownParamsPerLayer } from './params';
 
@@ -191,8 +191,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   // Bytes per element.
   const hiBytes = spec.dtype === 'fp32' && wf.bitsPerWeight >= 32 ? 4 : 2;
   const wB = wf.bitsPerWeight / 8;
-  const embedB = wf.keepsHighPrecision.includes('embeddings') ? hiBytes : wB;
-  const lmB = wf.keepsHighPrecision.includes('lmHead') ? hiBytes : wB;
+  const lmB = lmHeadBitsPerWeight(wf, hiBytes * 8) / 8;
+  // Tied embeddings share the output matrix's table, in its format where the format names one (llama.cpp: Q6_K).
+  const embedB = spec.tieWordEmbeddings && wf.lmHead !== undefined ? lmB : wf.keepsHighPrecision.includes('embeddings') ? hiBytes : wB;
   const normB = wf.keepsHighPrecision.includes('norms') ? hiBytes : wB;
   const aB = af.bytes;
   const kvB = kf.bitsPerElement / 8;
@@ -229,6 +230,8 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const vhd = a.vHeadDim;
   const softmaxFlops = 5 + (spec.positionEmbedding === 'alibi' ? 1 : 0) + (s.attnLogitSoftcap !== null ? 3 : 0);
   const kvQuantFlops = kf.bitsPerElement < 16 ? 2 : 0;
+  // Bytes per down-projection weight of a layer group (a mixed format promotes some layers' ffn_down).
+  const downB = (layers: readonly number[]): number => (wf.moreBits ? tensorBitsPerWeight(wf, 'ffn_down', layers, spec.numLayers) / 8 : wB);
 
   for (const g of spec.layerGroups) {
     const L = g.layers.length;
@@ -297,7 +300,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       else {
         b.gemm('q_proj', L, li, M, nq, h, a.qkvBias);
         b.gemm('k_proj', L, li, M, nk, h, a.qkvBias);
-        b.gemm('v_proj', L, li, M, nv, h, a.qkvBias);
+        b.gemm('v_proj', L, li, M, nv, h, a.qkvBias, wf.moreBits ? tensorBitsPerWeight(wf, 'attn_v', g.layers, spec.numLayers) / 8 : wB);
       }
       if (s.qkNorm) b.add('qk_norm', L, li, 'norm', dt16, M * (heads + kvh), hd, 1, 1, 1, normFlops * M * (heads + kvh) * hd, {
         weights: 2 * hd * normB, actIn: M * (nq + nk) * aB, actOut: M * (nq + nk) * aB, kvRead: 0, kvWrite: 0,
@@ -324,7 +327,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       // Attention and MLP read the same normed input (second norm only where the model has one) and are
       // summed with the residual in one add after a single all-reduce.
       if (s.normsPerLayer !== 1) b.norm('mlp_norm', L, li, M, h);
-      b.mlp(g.mlp, L, li);
+      b.mlp(g.mlp, L, li, downB(g.layers));
       b.allreduce('allreduce', L, li, M);
       b.elementwise('residual_add', L, li, M * h, 3, 2);
     } else {
@@ -332,7 +335,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       b.allreduce('allreduce_attn', L, li, M);
       b.elementwise('residual_add_attn', L, li, M * h, 2, 1);
       if (s.normsPerLayer !== 1) b.norm('mlp_norm', L, li, M, h);
-      b.mlp(g.mlp, L, li);
+      b.mlp(g.mlp, L, li, downB(g.layers));
       if (s.normsPerLayer === 4) b.norm('post_mlp_norm', L, li, M, h);
       b.allreduce('allreduce_mlp', L, li, M);
       b.elementwise('residual_add_mlp', L, li, M * h, 2, 1);
@@ -431,7 +434,9 @@ class GraphBuilder {
   gemm(name: string, L: number, layer: number | undefined, rows: number, n: number, k: number, bias: boolean, wBytes = this.wB, count = 1): void {
     const wElems = count * n * k;
     const aB = this.aB;
-    const dq = wBytes === this.wB ? this.dequant * wElems : 0;
+    // Weights stored narrower than 16 bits are dequantized (the format's own, a mixed format's promoted tensors,
+    // a quantized output matrix); tensors kept in the model's dtype are not.
+    const dq = wBytes < this.hiBytes ? this.dequant * wElems : 0;
     this.add(name, L, layer, 'gemm', this.gemmDtype, rows, n, k, count, 1, 2 * count * rows * n * k + (bias ? count * rows * n : 0) + dq, {
       weights: wElems * wBytes + (bias ? count * n * this.hiBytes : 0),
       actIn: count * rows * k * aB,
@@ -467,11 +472,12 @@ class GraphBuilder {
     this.add(name, L, layer, 'comm', this.dt16, rows, this.h, 1, 1, 1, 0, { weights: 0, actIn: rows * this.h * (this.aB < 2 ? 2 : this.aB), actOut: 0, kvRead: 0, kvWrite: 0 });
   }
 
-  mlp(m: MlpSpec, L: number, li: number | undefined): void {
+  /** The MLP of one layer group; `downB`: bytes per down-projection weight. */
+  mlp(m: MlpSpec, L: number, li: number | undefined, downB = this.wB): void {
     const { tp, M, h, gemmDtype, hiBytes, aB, wB, dequant } = this;
     if (m.kind === 'dense') {
       const inter = Math.ceil(m.intermediateSize / tp);
-      this.denseBlock(MLP_NAMES, L, li, M, inter, m.gated, m.bias, m.activation);
+      this.denseBlock(MLP_NAMES, L, li, M, inter, m.gated, m.bias, m.activation, downB);
       return;
     }
     const e = m.numExperts;
@@ -495,13 +501,13 @@ class GraphBuilder {
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
     this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
-      weights: downElems * wB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
+      weights: downElems * downB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * downElems);
     this.markRouted(e, m.topK, M);
     // Weighted sum of the top-k expert outputs per token.
     this.elementwise('moe_combine', L, li, M * h, m.topK, 2 * m.topK);
     if (m.sharedExperts > 0) {
-      this.denseBlock(SHARED_NAMES, L, li, M, Math.ceil((m.sharedExperts * m.sharedIntermediateSize) / tp), m.gated, false, m.activation);
+      this.denseBlock(SHARED_NAMES, L, li, M, Math.ceil((m.sharedExperts * m.sharedIntermediateSize) / tp), m.gated, false, m.activation, downB);
       if (m.sharedExpertGate) {
         // Qwen2-MoE: sigmoid(x . w) scales the shared expert output (replicated, hidden -> 1).
         this.add('shared_expert_gate', L, li, 'gemm', gemmDtype, M, 1, h, 1, 1, 2 * M * h + 6 * M * h, {
@@ -516,7 +522,7 @@ class GraphBuilder {
     this.ops[this.ops.length - 1]!.routing = { experts, topK, tokens };
   }
 
-  denseBlock(names: BlockNames, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string): void {
+  denseBlock(names: BlockNames, L: number, li: number | undefined, rows: number, inter: number, gated: boolean, bias: boolean, act: string, downB = this.wB): void {
     const h = this.h;
     if (gated && this.fusedGateUp) this.gemm(names.gateUp, L, li, rows, 2 * inter, h, bias);
     else {
@@ -525,7 +531,7 @@ class GraphBuilder {
     }
     // The activation (and the gate product) runs over the intermediate width, not the hidden size.
     this.elementwise(names.act, L, li, rows * inter, gated ? 2 : 1, actFlops(act) + (gated ? 1 : 0));
-    this.gemm(names.down, L, li, rows, h, inter, bias);
+    this.gemm(names.down, L, li, rows, h, inter, bias, downB);
   }
 }
 

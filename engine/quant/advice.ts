@@ -223,11 +223,24 @@ export interface AdviseOptions {
   params?: Partial<CostParams>;
 }
 
-/** Candidate weight formats: the catalog up to the model's own width (fp32 only for fp32 models). */
-export function candidateWeights(spec: ModelSpec, only?: string[]): WeightFormat[] {
+/**
+ * Candidate weight formats: the catalog up to the model's own width (fp32 only for fp32 models). A format for
+ * named engines (GGUF: llama.cpp) is a candidate under those engines only, and an engine with formats of its own
+ * gets those as its quantized candidates (llama.cpp loads no GPTQ, AWQ, FP8 or bitsandbytes checkpoints).
+ */
+export function candidateWeights(spec: ModelSpec, only?: string[], servingEngineId?: string): WeightFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => weightFormat(id, '--weights')))];
   const own = DTYPE_BITS[spec.dtype];
-  return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype));
+  const all = listWeightFormats();
+  const ownEngineOnly = servingEngineId !== undefined && all.some((f) => f.servingEngines?.includes(servingEngineId));
+  return all.filter(
+    (f) =>
+      f.bitsPerWeight <= own &&
+      (f.bitsPerWeight < 16 || f.id === spec.dtype) &&
+      (f.servingEngines === undefined
+        ? !ownEngineOnly || f.bitsPerWeight >= 16
+        : servingEngineId !== undefined && f.servingEngines.includes(servingEngineId)),
+  );
 }
 
 /** KV options: the 16-bit cache (the serving engine's, e.g. llama.cpp's fp16, else the model's dtype) and below. */
@@ -247,7 +260,7 @@ export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string)
 export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions): QuantAdvice {
   const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype };
   const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
-  const weights = candidateWeights(spec, opts.weights);
+  const weights = candidateWeights(spec, opts.weights, opts.servingEngine);
   const engine = opts.servingEngine ? servingEngine(opts.servingEngine) : undefined;
   const kvs = candidateKv(spec, opts.kv, engine?.kvCache);
   const notes: string[] = [];

@@ -1,4 +1,4 @@
-import type { Dtype } from '../model/types';
+import type { Dtype, ModelSpec } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import table from './formats.json';
@@ -14,8 +14,12 @@ export type Quantizer =
   | { kind: 'identity' }
   /** Floating-point rounding (fp16/bf16 without a scale; fp8 with one fp32 scale per tensor mapping |max| to maxValue). */
   | { kind: 'float'; mantissaBits: number; exponentBits: number; maxValue?: number; minNormalExp?: number; scale: 'none' | 'per-tensor' }
-  /** Integer round-to-nearest. groupSize 0 = one scale per output channel (row); symmetric = absmax scale, no zero. */
-  | { kind: 'int'; bits: number; groupSize: number; symmetric: boolean }
+  /**
+   * Integer round-to-nearest. groupSize 0 = one scale per output channel (row); symmetric = absmax scale, no zero,
+   * levels -(2^(bits-1) - 1)..2^(bits-1) - 1. signedMax (ggml's Q4_0, Q5_0, Q6_K): the scale maps the group's
+   * largest-magnitude weight onto -2^(bits-1), so levels run -2^(bits-1)..2^(bits-1) - 1 and the opposite sign clamps.
+   */
+  | { kind: 'int'; bits: number; groupSize: number; symmetric: boolean; signedMax?: boolean }
   /** QLoRA NormalFloat-4: absmax per block, 16-value codebook. */
   | { kind: 'nf4'; blockSize: number }
   /** OCP MX FP4: E2M1 elements with one shared power-of-two (E8M0) scale per block. */
@@ -24,6 +28,9 @@ export type Quantizer =
   | { kind: 'ternary' };
 
 export type KeptTensor = 'embeddings' | 'lmHead' | 'norms';
+
+/** Tensors a mixed format (llama.cpp's Q4_K_M) stores in more bits in some layers. */
+export type MoreBitsTensor = 'attn_v' | 'ffn_down';
 
 export interface WeightFormat {
   id: string;
@@ -49,12 +56,21 @@ export interface WeightFormat {
   fallbackDequantFlopsPerWeight: number;
   /** Tensors kept in the model's 16-bit dtype by default. */
   keepsHighPrecision: KeptTensor[];
+  /** Format the output matrix is stored in (llama.cpp: Q6_K); with tied embeddings, the shared table. Unset: lmHead follows keepsHighPrecision. */
+  lmHead?: string;
+  /** A mixed format: these tensors in `format` in the layers llama.cpp's use_more_bits picks (see moreBitsShare). */
+  moreBits?: { format: string; tensors: MoreBitsTensor[] };
+  /** Serving engines that run this format (GGUF formats: llama.cpp); unset: any. */
+  servingEngines?: string[];
+  /** How the measured-error path departs from the format's own quantizer, where it does. */
+  quantizerNote?: string;
   /** Devices that compute in this format natively, by architecture. */
   nativeSupport: string;
   source: string;
 }
 
-interface Row extends Omit<WeightFormat, 'fallbackDequantFlopsPerWeight' | 'quantizer' | 'computeDtype' | 'fallbackComputeDtype' | 'family' | 'keepsHighPrecision'> {
+interface Row extends Omit<WeightFormat, 'fallbackDequantFlopsPerWeight' | 'quantizer' | 'computeDtype' | 'fallbackComputeDtype' | 'family' | 'keepsHighPrecision' | 'moreBits'> {
+  moreBits?: { format: string; tensors: string[] };
   fallbackDequantFlopsPerWeight?: number;
   quantizer: { kind: string; [k: string]: unknown };
   computeDtype: string;
@@ -65,6 +81,7 @@ interface Row extends Omit<WeightFormat, 'fallbackDequantFlopsPerWeight' | 'quan
 
 const DTYPES: readonly string[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
 const KEPT: readonly string[] = ['embeddings', 'lmHead', 'norms'];
+const MORE_BITS: readonly string[] = ['attn_v', 'ffn_down'];
 
 /** Validates one catalog row; a malformed row is a programming error caught by the unit tests. */
 function fromRow(r: Row): WeightFormat {
@@ -72,6 +89,7 @@ function fromRow(r: Row): WeightFormat {
     throw new Error(`formats.json: ${r.id}: unknown compute dtype`);
   }
   if (!r.keepsHighPrecision.every((k) => KEPT.includes(k))) throw new Error(`formats.json: ${r.id}: unknown kept tensor`);
+  if (r.moreBits && !r.moreBits.tensors.every((t) => MORE_BITS.includes(t))) throw new Error(`formats.json: ${r.id}: unknown moreBits tensor`);
   if (!(r.bitsPerWeight > 0) || !r.source) throw new Error(`formats.json: ${r.id}: bits and source are required`);
   return {
     ...r,
@@ -80,11 +98,17 @@ function fromRow(r: Row): WeightFormat {
     computeDtype: r.computeDtype as Dtype,
     fallbackComputeDtype: r.fallbackComputeDtype as Dtype,
     keepsHighPrecision: r.keepsHighPrecision as KeptTensor[],
+    moreBits: r.moreBits as WeightFormat['moreBits'],
     fallbackDequantFlopsPerWeight: r.fallbackDequantFlopsPerWeight ?? r.dequantFlopsPerWeight,
   };
 }
 
 const FORMATS: WeightFormat[] = (table.formats as Row[]).map(fromRow);
+for (const f of FORMATS) {
+  for (const ref of [f.lmHead, f.moreBits?.format]) {
+    if (ref !== undefined && !FORMATS.some((x) => x.id === ref)) throw new Error(`formats.json: ${f.id}: unknown format ${ref}`);
+  }
+}
 
 export function listWeightFormats(): readonly WeightFormat[] {
   return FORMATS;
@@ -133,6 +157,59 @@ export function defaultActivations(format: WeightFormat, device: Pick<Device, 'p
   return modelDtype === 'fp32' ? 'fp16' : modelDtype;
 }
 
+/**
+ * llama.cpp's use_more_bits (llama-quant.cpp): the first and the last eighth of the layers and every third layer
+ * between, the layers whose attn_v and ffn_down a mixed k-quant (Q4_K_M, Q5_K_M) stores in Q6_K.
+ */
+export function useMoreBits(layer: number, layers: number): boolean {
+  const eighth = Math.floor(layers / 8);
+  return layer < eighth || layer >= Math.floor((7 * layers) / 8) || (layer - eighth) % 3 === 2;
+}
+
+/**
+ * Bits per weight of one tensor kind over a group of layers: the format's own, or for a tensor a mixed format
+ * promotes, the promoted layers' share at the higher format's bits (Llama-3-8B's 32 layers: 16 of them in Q6_K).
+ */
+export function tensorBitsPerWeight(f: WeightFormat, tensor: MoreBitsTensor, layerIndices: readonly number[], layers: number): number {
+  const m = f.moreBits;
+  if (!m || !m.tensors.includes(tensor) || layerIndices.length === 0) return f.bitsPerWeight;
+  let promoted = 0;
+  for (const i of layerIndices) if (useMoreBits(i, layers)) promoted++;
+  const hi = weightFormat(m.format).bitsPerWeight;
+  return f.bitsPerWeight + ((hi - f.bitsPerWeight) * promoted) / layerIndices.length;
+}
+
+/**
+ * Bits per weight of the output matrix: the format's lmHead format (llama.cpp: Q6_K; with tied embeddings the
+ * shared table, as llama-quantize stores token_embd when a model has no output tensor), else the kept dtype's
+ * `keptBits` where the format keeps the head, else the format's own.
+ */
+export function lmHeadBitsPerWeight(f: WeightFormat, keptBits: number): number {
+  if (f.lmHead !== undefined) return weightFormat(f.lmHead).bitsPerWeight;
+  return f.keepsHighPrecision.includes('lmHead') ? keptBits : f.bitsPerWeight;
+}
+
+/**
+ * Extra bytes a mixed format's promoted tensors take over the format's own bits (0 for a format that mixes
+ * nothing): attn_v (each layer's own V projection; not a fused QKV or MLA's latent projection) and ffn_down
+ * (dense, routed and shared experts), over the layers use_more_bits picks.
+ */
+export function moreBitsExtraBytes(spec: ModelSpec, f: WeightFormat): number {
+  if (!f.moreBits) return 0;
+  const a = spec.attention;
+  const h = spec.hiddenSize;
+  let bits = 0;
+  for (const g of spec.layerGroups) {
+    const v = a.mla || spec.structure.fusedQkv ? 0 : a.kvHeads * a.vHeadDim * h;
+    const m = g.mlp;
+    const down = m.kind === 'dense' ? m.intermediateSize * h : (m.numExperts * m.expertIntermediateSize + m.sharedExperts * m.sharedIntermediateSize) * h;
+    const n = g.layers.length;
+    bits += v * n * (tensorBitsPerWeight(f, 'attn_v', g.layers, spec.numLayers) - f.bitsPerWeight);
+    bits += down * n * (tensorBitsPerWeight(f, 'ffn_down', g.layers, spec.numLayers) - f.bitsPerWeight);
+  }
+  return bits / 8;
+}
+
 /** Parameter groups by how a quantized checkpoint stores them. */
 export interface WeightParamSplit {
   embeddings: number;
@@ -157,29 +234,39 @@ const DTYPE_BYTES: Record<string, number> = { fp32: 4, fp16: 2, bf16: 2 };
 
 /**
  * Weight bytes of a model stored in `format`: linear weights at the format's bits per weight, the
- * tensors the format keeps (embeddings, lm_head, norms) at the model's own dtype.
+ * tensors the format keeps (embeddings, lm_head, norms) at the model's own dtype, the output matrix in the
+ * format's lmHead format where it names one (with tied embeddings, the shared table), plus `extraBytes`
+ * (a mixed format's promoted tensors: moreBitsExtraBytes).
  * Worked example (Llama-3.1-8B, int4-g128, bf16 model): 6,979,321,856 linear params x 4.25 / 8
  * = 3,707,764,736 B, plus (2 x 525,336,576 embedding/lm_head + 266,240 norm params) x 2 B = 2,101,878,784 B:
  * 5,809,643,520 B in all (5.41 GiB).
  */
-export function quantizedWeightBytes(params: WeightParamSplit, format: WeightFormat, modelDtype: 'fp32' | 'fp16' | 'bf16'): QuantizedWeightBytes {
+export function quantizedWeightBytes(
+  params: WeightParamSplit,
+  format: WeightFormat,
+  modelDtype: 'fp32' | 'fp16' | 'bf16',
+  extraBytes = 0,
+): QuantizedWeightBytes {
   const keptElemBytes = DTYPE_BYTES[modelDtype] ?? 2;
   // A tensor is kept when the format keeps it; a format wider than the model's dtype widens everything.
   const wider = format.bitsPerWeight > keptElemBytes * 8;
   const keep = (k: KeptTensor) => !wider && format.keepsHighPrecision.includes(k);
   let quantParams = params.linear;
   let keptParams = 0;
+  // The output matrix in a format of its own (tied: the embedding table is the output matrix).
+  const headParams = format.lmHead === undefined ? 0 : params.lmHead > 0 ? params.lmHead : params.embeddings;
+  const headBytes = Math.ceil((headParams * lmHeadBitsPerWeight(format, keptElemBytes * 8)) / 8);
   for (const [k, n] of [
-    ['embeddings', params.embeddings + params.positionEmbeddings],
-    ['lmHead', params.lmHead],
+    ['embeddings', params.embeddings + params.positionEmbeddings - (params.lmHead > 0 ? 0 : headParams)],
+    ['lmHead', params.lmHead - (params.lmHead > 0 ? headParams : 0)],
     ['norms', params.norms],
   ] as Array<[KeptTensor, number]>) {
     if (keep(k)) keptParams += n;
     else quantParams += n;
   }
-  const quantizedBytes = Math.ceil((quantParams * format.bitsPerWeight) / 8);
+  const quantizedBytes = Math.ceil((quantParams * format.bitsPerWeight) / 8) + headBytes + Math.ceil(extraBytes);
   const keptBytes = keptParams * keptElemBytes;
-  const total = quantParams + keptParams;
+  const total = quantParams + keptParams + headParams;
   const totalBytes = quantizedBytes + keptBytes;
   return { quantizedBytes, keptBytes, totalBytes, bitsPerParam: total > 0 ? (totalBytes * 8) / total : 0 };
 }

@@ -38,6 +38,7 @@ export function gpuParams(f: WeightFormat, cols: number, stats: TensorStats): Ke
     case 'identity':
       return null;
     case 'int':
+      if (q.signedMax) return { ...base, kind: 6, group: q.groupSize === 0 ? cols : Math.min(q.groupSize, cols), levels: 2 ** (q.bits - 1) };
       if (q.groupSize === 0 || q.symmetric) return { ...base, kind: 1, group: q.groupSize === 0 ? cols : Math.min(q.groupSize, cols), levels: 2 ** (q.bits - 1) - 1 };
       return { ...base, kind: 0, group: Math.min(q.groupSize, cols), levels: 2 ** q.bits - 1 };
     case 'nf4':

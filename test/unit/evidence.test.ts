@@ -40,15 +40,16 @@ test('evidence: every built-in device counts its validation rows and those withi
   assert.ok(covered >= 10, `${covered} devices with published measurements`);
 });
 
-test('evidence: worked by hand for llama.cpp on the H100 PCIe (four llama-bench rows, the prompts missed) and for a device with none', () => {
-  // The rows' recorded errors: generation -3.8% and -4.2%, prompts -33.5% and -37.2%.
+test('evidence: worked by hand for llama.cpp on the H100 PCIe (eight llama-bench rows, the prompts missed) and for a device with none', () => {
+  // The rows' recorded errors: F16 generation -3.8% and -4.2%, F16 prompts -33.5% and -37.2%; Q4_K_M generation
+  // -22.8% and -21.0%, Q4_K_M prompts -31.4% and -35.2%.
   const ev = evidenceFor(getDevice('h100-pcie'), 'llama.cpp');
-  assert.equal(ev.hardware!.rows, 4);
+  assert.equal(ev.hardware!.rows, 8);
   assert.equal(ev.hardware!.within15, 2);
-  assert.deepEqual(ev.hardware!.byMetric, { ttft: { rows: 2, within15: 0 }, tpot: { rows: 2, within15: 2 }, e2e: { rows: 0, within15: 0 } });
-  // Median of |errors| 0.038, 0.042, 0.335, 0.372: (0.042 + 0.335) / 2.
-  assert.ok(Math.abs(ev.hardware!.medianAbsError - 0.1885) < 1e-12);
-  assert.equal(ev.servingEngine!.rows, 4);
+  assert.deepEqual(ev.hardware!.byMetric, { ttft: { rows: 4, within15: 0 }, tpot: { rows: 4, within15: 2 }, e2e: { rows: 0, within15: 0 } });
+  // Median of |errors| 0.038, 0.042, 0.210, 0.228, 0.314, 0.335, 0.352, 0.372: (0.228 + 0.314) / 2.
+  assert.ok(Math.abs(ev.hardware!.medianAbsError - 0.271) < 1e-12);
+  assert.equal(ev.servingEngine!.rows, 8);
   assert.equal(evidenceFor(getDevice('h100-pcie'), 'vllm').servingEngine!.rows, 0);
   const l4 = evidenceFor(getDevice('l4'), null);
   assert.equal(l4.hardware!.rows, 0);
@@ -74,8 +75,8 @@ test('evidence: analyze reports it, and the table, Markdown and JSON say it', ()
   const r = analyze(spec, defaultWorkload(spec, { promptTokens: 512, generateTokens: 128 }), getDevice('h100-pcie'), { servingEngine: 'llama.cpp', sweeps: false });
   assert.deepEqual(r.evidence, evidenceFor(getDevice('h100-pcie'), 'llama.cpp'));
   const text = evidenceText(r);
-  assert.match(text, /^evidence: 2 of 4 published measurements on NVIDIA H100 PCIe 80GB predicted within 15% \(median error 18\.9%; TTFT 0 of 2, TPOT 2 of 2\); with llama\.cpp: 2 of 4 within 15% \(median error 18\.9%\); `ridgeline validate --hardware h100-pcie` lists them$/);
-  assert.ok(renderAnalysisMarkdown(r).includes('Evidence: 2 of 4 published measurements'));
+  assert.match(text, /^evidence: 2 of 8 published measurements on NVIDIA H100 PCIe 80GB predicted within 15% \(median error 27\.1%; TTFT 0 of 4, TPOT 2 of 4\); with llama\.cpp: 2 of 8 within 15% \(median error 27\.1%\); `ridgeline validate --hardware h100-pcie` lists them$/);
+  assert.ok(renderAnalysisMarkdown(r).includes('Evidence: 2 of 8 published measurements'));
   const none = analyze(spec, defaultWorkload(spec), getDevice('l4'), { sweeps: false });
   assert.match(evidenceText(none), /holds no published measurement on NVIDIA L4 24GB: the prediction is untested on this device/);
   const j = run('analyze', join(samples, 'llama-2-7b.json'), '--hardware', 'a100-80gb', '--engine', 'vllm', '--format', 'json');
@@ -92,7 +93,7 @@ test('cli: validate filters by --hardware and --engine, and --record writes the 
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { rows: { id: string; hardware: string; servingEngine: string }[] };
   assert.deepEqual(j.rows.map((x) => x.id), validationRows().filter((x) => x.hardware === 'h100-pcie' && x.servingEngine === 'llama.cpp').map((x) => x.id));
-  assert.equal(j.rows.length, 4);
+  assert.equal(j.rows.length, 8);
   const none = run('validate', '--hardware', 'l4');
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--hardware: expected filters that some row of the table matches/);

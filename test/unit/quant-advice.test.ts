@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EVIDENCE, adviseQuant, kvRisk, optionRisk, weightsRisk } from '../../engine/quant/advice';
-import { listWeightFormats, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
+import { listWeightFormats, moreBitsExtraBytes, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
 import { listKvFormats } from '../../engine/memory/kvFormats';
 import { loadConfigFile } from '../../engine/model/parse';
 import { getDevice } from '../../engine/hardware/index';
@@ -59,11 +59,36 @@ test('KV risk by bits: KIVI covers 2 bits and up, KVQuant 3 and up, MiKV caveat 
   assert.ok(o.evidence.includes('bfp-kv') && o.evidence.includes('code-3-2bit'));
 });
 
+test('under llama.cpp the weight candidates are its GGUF formats, at their sizes, and its fp16 cache', () => {
+  const spec = loadConfigFile(join(samples, 'llama-3-8b.json'));
+  const r = adviseQuant(spec, getDevice('rtx-4090'), { batch: 1, promptTokens: 512, generateTokens: 128, servingEngine: 'llama.cpp' });
+  const weights = [...new Set(r.options.map((o) => o.weights))];
+  assert.deepEqual(weights.sort(), ['bf16', 'q4_0', 'q4_k_m', 'q5_0', 'q5_k_m', 'q6_k', 'q8_0']);
+  const split = splitParams(spec.params);
+  for (const id of ['q4_0', 'q4_k_m', 'q8_0']) {
+    const o = r.options.find((x) => x.weights === id && x.kv === 'fp16')!;
+    const f = weightFormat(id);
+    assert.ok(Math.abs(o.weightsBytes - quantizedWeightBytes(split, f, 'bf16', moreBitsExtraBytes(spec, f)).totalBytes) <= 1, id);
+    assert.equal(o.activations, 'fp16');
+  }
+  // Quality from llama-quantize's own table (Llama-3-8B): Q8_0 +0.0026 ppl, Q4_0 +0.4685.
+  const q80 = r.options.find((x) => x.weights === 'q8_0' && x.kv === 'fp16')!.quality;
+  const q40 = r.options.find((x) => x.weights === 'q4_0' && x.kv === 'fp16')!.quality;
+  assert.deepEqual([q80.risk, q80.evidence], ['low', ['llama-quantize-q8-0']]);
+  assert.equal(q40.risk, 'medium');
+  assert.ok(q40.evidence.includes('llama-quantize-q4-0'));
+  // Memory-bound decode at batch 1: the step follows the bytes, Q4_0 < Q4_K_M < Q8_0.
+  const step = (id: string) => r.options.find((x) => x.weights === id && x.kv === 'fp16')!.decodeTimeS;
+  assert.ok(step('q4_0') < step('q4_k_m') && step('q4_k_m') < step('q8_0'));
+});
+
 test('options: bytes agree with the catalog arithmetic; weight-only prefill is not faster than native fp8', () => {
   const spec = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
   const h100 = getDevice('h100-sxm');
   const r = adviseQuant(spec, h100, { batch: 1, promptTokens: 1024, generateTokens: 256 });
-  const nW = listWeightFormats().filter((f) => f.bitsPerWeight < 16 || f.id === 'bf16').length;
+  // Without a serving engine, llama.cpp's GGUF formats are not candidates.
+  const nW = listWeightFormats().filter((f) => (f.bitsPerWeight < 16 || f.id === 'bf16') && f.servingEngines === undefined).length;
+  assert.ok(!r.options.some((o) => o.weights.startsWith('q')));
   const nK = listKvFormats().filter((k) => k.elementBits < 16 || k.id === 'bf16').length;
   assert.equal(r.options.length, nW * nK);
   const split = splitParams(spec.params);

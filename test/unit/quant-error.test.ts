@@ -198,13 +198,64 @@ test('kernels agree with element-by-element references (fp8 e4m3, nf4, mxfp4, te
   }
 });
 
+/** ggml's reference loops (quantize_row_q4_0_ref, q5_0, q8_0), element by element: the squared error. */
+function ggmlError(id: string, x: Float32Array, group: number): number {
+  let err = 0;
+  for (let g = 0; g < x.length; g += group) {
+    const grp = x.subarray(g, g + group);
+    if (id === 'q8_0') {
+      let amax = 0;
+      for (const v of grp) amax = Math.max(amax, Math.abs(v));
+      const d = amax / 127;
+      for (const v of grp) {
+        const q = d === 0 ? 0 : Math.sign(v / d) * Math.round(Math.abs(v / d)); // roundf: halves away from zero
+        err += (q * d - v) ** 2;
+      }
+    } else {
+      const half = id === 'q4_0' ? 8 : 16; // Q4_0: levels 0..15 around 8; Q5_0: 0..31 around 16
+      let amax = 0;
+      let max = 0;
+      for (const v of grp) if (Math.abs(v) > amax) [amax, max] = [Math.abs(v), v]; // the first largest magnitude
+      const d = max / -half;
+      const id1 = d !== 0 ? 1 / d : 0;
+      for (const v of grp) {
+        const xi = Math.min(2 * half - 1, Math.trunc(v * id1 + half + 0.5));
+        err += ((xi - half) * d - v) ** 2;
+      }
+    }
+  }
+  return err;
+}
+
+test('GGUF quantizers agree with the reference loops of ggml (Q4_0, Q5_0, Q8_0); a Q4_0 group by hand', () => {
+  const rows = 64;
+  const cols = 512;
+  const x = gaussian(rows * cols, 0.05, 5);
+  for (const id of ['q4_0', 'q5_0', 'q8_0']) {
+    const got = kernelError(id, x, rows, cols);
+    const want = ggmlError(id, x, 32);
+    assert.ok(Math.abs(got - want) <= 1e-9 * want, `${id}: ${got} vs ${want}`);
+  }
+  // [1, -0.5, 0.3, -0.1] (a group of 4 by hand): d = 1 / -8 = -0.125; 1 -> -8 d and -0.5 -> 4 d exactly; 0.3 ->
+  // -2.4 rounds to -2 -> 0.25 (error 0.05); -0.1 -> 0.8 rounds to 1 -> -0.125 (error 0.025): 0.05^2 + 0.025^2.
+  const g = Float32Array.from([1, -0.5, 0.3, -0.1]);
+  const q40 = { kind: 'int' as const, bits: 4, groupSize: 4, symmetric: true, signedMax: true };
+  assert.ok(Math.abs(makeKernel(q40)(g, 1, 4, statsOf(g)) - (0.05 ** 2 + 0.025 ** 2)) < 1e-8);
+  // The level opposite the largest weight clamps at 7 d: [-1, 0.99] -> d = 0.125, 0.99 -> 7.92 -> 7 (error 0.115).
+  const c = Float32Array.from([-1, 0.99]);
+  assert.ok(Math.abs(makeKernel({ ...q40, groupSize: 2 })(c, 1, 2, statsOf(c)) - 0.115 ** 2) < 1e-8);
+  // 16 levels a step apart beat 15 (the symmetric int4 quantizer, +-7): Q4_0 measures less error than g32 +-7.
+  const sym7 = makeKernel({ kind: 'int', bits: 4, groupSize: 32, symmetric: true })(x, rows, cols, statsOf(x));
+  assert.ok(kernelError('q4_0', x, rows, cols) < sym7);
+});
+
 test('shared block statistics give the same errors as each kernel scanning its own groups', () => {
   const rows = 32;
   const cols = 512;
   const x = gaussian(rows * cols, 0.03, 21);
   const blocks = { min: new Float32Array((rows * cols) / BLOCK), max: new Float32Array((rows * cols) / BLOCK) };
   blockStats(x, rows * cols, blocks);
-  for (const id of ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'nf4', 'mxfp4', 'int8']) {
+  for (const id of ['int4-g128', 'int4-g32', 'int3-g128', 'int2-g64', 'nf4', 'mxfp4', 'int8', 'q4_0', 'q8_0', 'q4_k_m', 'q6_k']) {
     const k = makeKernel(weightFormat(id).quantizer);
     assert.equal(k(x, rows, cols, statsOf(x), blocks), k(x, rows, cols, statsOf(x), null), id);
   }

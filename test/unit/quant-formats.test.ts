@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { effectiveCompute, listWeightFormats, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
+import { effectiveCompute, listWeightFormats, moreBitsExtraBytes, quantizedWeightBytes, splitParams, useMoreBits, weightFormat } from '../../engine/quant/formats';
 import { loadConfigFile } from '../../engine/model/parse';
 import { getDevice } from '../../engine/hardware/index';
 import { RidgelineError } from '../../engine/errors';
@@ -25,6 +25,13 @@ test('bits per weight: every format equals its element bits plus amortized scale
     'int2-g64': 2 + (16 + 16) / 64, // 2.5
     mxfp4: 4 + 8 / 32, // OCP MX: E2M1 + one E8M0 scale per 32 = 4.25
     ternary: 8 / 5, // 5 trits per byte (3^5 = 243 <= 256): 1.6, vs the log2(3) = 1.585 bound
+    // GGUF blocks (ggml-common.h), bytes x 8 / weights per block:
+    q8_0: (34 * 8) / 32, // fp16 scale + 32 int8: 8.5
+    q6_k: (210 * 8) / 256, // ql[128] + qh[64] + int8 scales[16] + fp16 d: 6.5625
+    q5_k_m: (176 * 8) / 256, // Q5_K: d, dmin + scales[12] + qh[32] + qs[128]: 5.5 (plus its Q6_K tensors)
+    q5_0: (22 * 8) / 32, // fp16 d + qh[4] + qs[16]: 5.5
+    q4_k_m: (144 * 8) / 256, // Q4_K: d, dmin + scales[12] + qs[128]: 4.5 (plus its Q6_K tensors)
+    q4_0: (18 * 8) / 32, // fp16 d + qs[16]: 4.5
   };
   const ids = listWeightFormats().map((f) => f.id);
   assert.deepEqual([...ids].sort(), Object.keys(expected).sort());
@@ -39,7 +46,11 @@ test('bits per weight: every format equals its element bits plus amortized scale
 test('quantizer layout matches the bits counted', () => {
   for (const f of listWeightFormats()) {
     const q = f.quantizer;
-    if (q.kind === 'int' && q.groupSize > 0) {
+    if (f.servingEngines?.includes('llama.cpp')) {
+      // GGUF: the quantizer rounds to the block's element bits; the blocks store their scales in bytes of their own
+      // (above), k-quants' 6-bit sub-block scales included, so the group arithmetic below does not apply.
+      assert.ok(q.kind === 'int' && f.bitsPerWeight > q.bits && f.bitsPerWeight - q.bits <= 0.5625, f.id);
+    } else if (q.kind === 'int' && q.groupSize > 0) {
       assert.equal(f.bitsPerWeight, q.bits + 32 / q.groupSize, f.id);
     } else if (q.kind === 'int') {
       assert.equal(f.bitsPerWeight, q.bits, f.id);
@@ -109,11 +120,48 @@ test('bytes for Llama-3.1-8B and Llama-2-7B, by hand', () => {
 });
 
 test('fewer bits never need more memory (Llama-3-70B)', () => {
-  const s = splitParams(loadConfigFile(join(samples, 'llama-3-70b.json')).params);
-  const fmts = [...listWeightFormats()].sort((a, b) => b.bitsPerWeight - a.bitsPerWeight);
-  for (let i = 1; i < fmts.length; i++) {
-    const prev = quantizedWeightBytes(s, fmts[i - 1]!, 'bf16').totalBytes;
-    const cur = quantizedWeightBytes(s, fmts[i]!, 'bf16').totalBytes;
-    assert.ok(cur <= prev, `${fmts[i]!.id} (${cur}) <= ${fmts[i - 1]!.id} (${prev})`);
+  const spec = loadConfigFile(join(samples, 'llama-3-70b.json'));
+  const s = splitParams(spec.params);
+  const bytes = (f: ReturnType<typeof weightFormat>) => quantizedWeightBytes(s, f, 'bf16', moreBitsExtraBytes(spec, f)).totalBytes;
+  // Within one storage policy: the catalog's formats (16-bit embeddings and head), then llama.cpp's (everything
+  // quantized, the head in Q6_K, a mixed format's promoted tensors); q5_k_m holds more than q5_0 at the same 5.5.
+  for (const gguf of [false, true]) {
+    const fmts = listWeightFormats()
+      .filter((f) => (f.servingEngines !== undefined) === gguf)
+      .sort((a, b) => b.bitsPerWeight - a.bitsPerWeight || bytes(b) - bytes(a));
+    for (let i = 1; i < fmts.length; i++) {
+      const prev = bytes(fmts[i - 1]!);
+      const cur = bytes(fmts[i]!);
+      assert.ok(cur <= prev, `${fmts[i]!.id} (${cur}) <= ${fmts[i - 1]!.id} (${prev})`);
+    }
   }
+  assert.ok(bytes(weightFormat('q5_k_m')) > bytes(weightFormat('q5_0')));
+  assert.ok(bytes(weightFormat('q4_k_m')) > bytes(weightFormat('q4_0')));
+});
+
+test('GGUF sizes of Llama-3-8B match the table of llama-quantize', () => {
+  // llama-quantize --help lists each type's size at Llama-3-8B (GiB, 2 decimals): Q4_0 4.34G, Q5_0 5.21G, Q8_0 7.96G,
+  // Q4_K_M 4.58G, Q5_K_M 5.33G, Q6_K 6.14G. By hand for Q4_0: 6,979,321,856 linear + 525,336,576 embedding weights at
+  // 4.5 bits = 4,221,370,368 B, the 525,336,576-weight output in Q6_K at 6.5625 bits = 430,940,160 B, norms kept:
+  // 4,652,843,008 B = 4.333 GiB. Q4_K_M adds Q6_K for attn_v and ffn_down in 16 of the 32 layers (use_more_bits:
+  // 0-3, 6, 9, ..., 27, 28-31): 16 x (4096 x 1024 + 14336 x 4096) x 2.0625 / 8 = 259,522,560 B.
+  // llama.cpp keeps the norms in f32 (counted here at 2 bytes: 0.0005 GiB) and the file holds the tokenizer.
+  const spec = loadConfigFile(join(samples, 'llama-3-8b.json'));
+  const s = splitParams(spec.params);
+  const gib = (id: string) => quantizedWeightBytes(s, weightFormat(id), 'bf16', moreBitsExtraBytes(spec, weightFormat(id))).totalBytes / 2 ** 30;
+  const published: Record<string, number> = { q4_0: 4.34, q5_0: 5.21, q8_0: 7.96, q4_k_m: 4.58, q5_k_m: 5.33, q6_k: 6.14 };
+  for (const [id, want] of Object.entries(published)) assert.ok(Math.abs(gib(id) - want) < 0.015, `${id}: ${gib(id).toFixed(3)} GiB vs ${want}`);
+  assert.equal(quantizedWeightBytes(s, weightFormat('q4_0'), 'bf16').totalBytes, 4_221_370_368 + 430_940_160 + 266_240 * 2);
+  assert.equal(moreBitsExtraBytes(spec, weightFormat('q4_k_m')), 259_522_560);
+  assert.equal(moreBitsExtraBytes(spec, weightFormat('q4_0')), 0);
+  // use_more_bits over 32 layers picks 16: the first and last 4 and every third between.
+  assert.deepEqual(
+    Array.from({ length: 32 }, (_, i) => i).filter((i) => useMoreBits(i, 32)),
+    [0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31],
+  );
+  // Tied embeddings (Llama-3.2-1B): the one table is the output matrix, stored in Q6_K.
+  const tied = splitParams(loadConfigFile(join(samples, 'llama-3.2-1b.json')).params);
+  assert.equal(tied.lmHead, 0);
+  const t = quantizedWeightBytes(tied, weightFormat('q4_0'), 'bf16');
+  assert.equal(t.totalBytes, Math.ceil((tied.linear * 4.5) / 8) + Math.ceil((tied.embeddings * 6.5625) / 8) + tied.norms * 2);
 });
