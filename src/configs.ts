@@ -8,6 +8,8 @@ import { analyzeConfigText, editorLine, HOVER_FIELDS, isInputError, whatIfs, typ
 import * as fmt from './format';
 import { likelyTypo, locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
 import type { Settings } from './settings';
+import { servingEngine } from '../engine/cost/engines';
+import { weightFormat } from '../engine/quant/formats';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { language: 'json', scheme: 'file' },
@@ -328,13 +330,32 @@ export function hoverMarkdown(field: string, raw: Record<string, unknown>, file:
   return md;
 }
 
-/** Why a what-if changed nothing: the format settings decide every format, or the layout does not use the field. */
+/**
+ * Why a what-if changed nothing: the format settings, or the serving engine's profile (llama.cpp: an fp16 cache,
+ * fp16 activations for quantized weights), decide every format; or the layout does not use the field.
+ */
 function noChange(field: string, s: Settings): string {
   if (field === 'torch_dtype') {
-    const set = (['weightsFormat', 'activationsFormat', 'kvFormat'] as const).filter((k) => s[k]);
-    if (set.length) return `no change in cost (${set.map((k) => `ridgeline.${k}`).join(', ')} set the formats; only those left to the dtype follow it)`;
+    const set = (['weightsFormat', 'activationsFormat', 'kvFormat'] as const).filter((k) => s[k]).map((k) => `ridgeline.${k}`);
+    const fixed = engineFixedFormats(s);
+    if (fixed) set.push(fixed);
+    if (set.length) return `no change in cost (${set.join(', ')} set the formats; only those left to the dtype follow it)`;
   }
   return 'no change in cost';
+}
+
+/** The formats the serving engine's profile fixes where the settings leave them to the dtype, in words; '' for none. */
+function engineFixedFormats(s: Settings): string {
+  if (!s.servingEngine) return '';
+  try {
+    const e = servingEngine(s.servingEngine);
+    const parts: string[] = [];
+    if (e.kvCache && !s.kvFormat) parts.push(`the ${e.kvCache} KV cache`);
+    if (e.quantizedActivations && !s.activationsFormat && s.weightsFormat && weightFormat(s.weightsFormat).bitsPerWeight < 16) parts.push(`${e.quantizedActivations} activations`);
+    return parts.length ? `the ${e.name} profile (${parts.join(' and ')})` : '';
+  } catch {
+    return '';
+  }
 }
 
 /** Quick fixes for "does not fit": a smaller weight format, tensor parallelism, other hardware. */

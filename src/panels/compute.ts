@@ -56,6 +56,21 @@ export function initialControls(spec: ModelSpec, d: Partial<Defaults>): Controls
   };
 }
 
+/**
+ * The controls after the engine control changed: the activation and KV formats that engine takes for the
+ * chosen weights, as a panel opened with it would start (llama.cpp: fp16 activations for quantized weights and
+ * an fp16 cache; back to the defaults: the model's dtype). The weights and the workload stay. A device or weight
+ * format the engine cannot resolve keeps the controls as they are: the analysis names the problem.
+ */
+export function withEngineFormats(spec: ModelSpec, c: Controls): Controls {
+  try {
+    const f = formatsFor(spec, getDevice(c.hardware, 'hardware'), { weights: c.weights }, servingEngineOf(c));
+    return f.activations === c.activations && f.kv === c.kv ? c : { ...c, activations: f.activations, kv: f.kv };
+  } catch {
+    return c;
+  }
+}
+
 export function workloadOf(c: Controls): Workload {
   return withPrefixHit({
     batch: c.batch,

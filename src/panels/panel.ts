@@ -4,7 +4,7 @@ import { parseConfig } from '../../engine/model/parse';
 import { measureModel, type QuantErrorResult } from '../../engine/quant/measure';
 import type { ModelSpec } from '../../engine/model/types';
 import { checkControls, checkWebviewMessage, type Controls, type HostMessage, type WebviewMessage } from '../../webview/protocol';
-import { controlOptions, initialControls, kvData, rooflineData, type Defaults, type EngineOptions } from './compute';
+import { controlOptions, initialControls, kvData, rooflineData, withEngineFormats, type Defaults, type EngineOptions } from './compute';
 import { webviewHtml, webviewOptions } from './html';
 import { quantData } from './quant';
 import { BUNDLED_SAMPLE } from './sample';
@@ -192,11 +192,15 @@ export class AnalysisPanel {
         this.ready = true;
         await this.start();
         break;
-      case 'setControls':
-        this.controls = msg.controls;
+      case 'setControls': {
+        // A new engine brings its own activation and KV formats; the webview is told, so its controls show them.
+        const engineChanged = this.controls !== null && this.spec !== null && this.controls.engine !== msg.controls.engine;
+        this.controls = engineChanged && this.spec ? withEngineFormats(this.spec, msg.controls) : msg.controls;
+        if (this.controls !== msg.controls) this.post({ type: 'init', view: this.kind, controls: this.controls, options: controlOptions() });
         this.lastRequestId = Math.max(this.lastRequestId, msg.requestId);
         this.compute(msg.requestId);
         break;
+      }
       case 'pickSafetensors':
         if (this.kind === 'quant') await this.pickSafetensors();
         break;

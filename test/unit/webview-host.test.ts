@@ -5,7 +5,7 @@ import { getDevice } from '../../engine/hardware/index';
 import { kvBytesPerToken, planMemory } from '../../engine/memory/index';
 import { parseConfig } from '../../engine/model/parse';
 import { analyze } from '../../engine/analyze';
-import { controlOptions, initialControls, kvData, KV_CONTEXTS, memoryOptions, rooflineData, roofsOf } from '../../src/panels/compute';
+import { controlOptions, initialControls, kvData, KV_CONTEXTS, memoryOptions, rooflineData, roofsOf, withEngineFormats } from '../../src/panels/compute';
 import { quantData } from '../../src/panels/quant';
 import { checkHostMessage, NO_ENGINE } from '../../webview/protocol';
 
@@ -97,6 +97,21 @@ describe('the panels cost what the lenses and the CLI cost', () => {
     assert.deepEqual([aliased.weights, aliased.kv, aliased.activations], ['int4-g128', 'fp8', 'fp16']);
     // A bad id stays as written: the panel's first analysis names it.
     assert.equal(initialControls(spec, { hardware: 'h100-sxm', weights: 'int5' }).weights, 'int5');
+  });
+
+  it('a new engine control brings its formats: llama.cpp fp16 activations and cache for Q4_K_M, the defaults back', () => {
+    // Llama-3.1-8B is bf16: with the defaults its cache and activations are bf16.
+    const start = initialControls(spec, { hardware: 'rtx-4090', weights: 'q4_k_m' });
+    assert.deepEqual([start.activations, start.kv], ['bf16', 'bf16']);
+    const cpp = withEngineFormats(spec, { ...start, engine: 'llama.cpp' });
+    assert.deepEqual([cpp.weights, cpp.activations, cpp.kv, cpp.batch], ['q4_k_m', 'fp16', 'fp16', start.batch]);
+    const back = withEngineFormats(spec, { ...cpp, engine: start.engine });
+    assert.deepEqual([back.activations, back.kv], ['bf16', 'bf16']);
+    // Nothing to change: the same object (the panel then sends the webview nothing).
+    assert.equal(withEngineFormats(spec, back), back);
+    // An unknown device keeps the controls as they are.
+    const bad = { ...cpp, hardware: 'no-such-gpu', engine: start.engine };
+    assert.equal(withEngineFormats(spec, bad), bad);
   });
 
   it('the quantization advisor costs the tp, cached prompt and serving engine of the controls', () => {

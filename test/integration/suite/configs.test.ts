@@ -194,6 +194,23 @@ describe('model config: hovers', () => {
     assert.match(dtype, /store the weights in float32[^\n]*weights \+15 GiB/, dtype);
   });
 
+  it('torch_dtype under llama.cpp with Q4_K_M weights: the settings and the profile fix every format', async () => {
+    const doc = await open(CONFIG);
+    await setSetting('servingEngine', 'llama.cpp');
+    await setSetting('weightsFormat', 'q4_k_m');
+    try {
+      const text = await waitFor('hover', async () => {
+        const t = await hoverText(doc.uri, keyPosition(doc, 'torch_dtype'));
+        return /llama\.cpp profile/.test(t) ? t : undefined;
+      });
+      // Q4_K_M weights, and llama.cpp's fp16 cache and fp16 activations for quantized weights: float32 changes nothing.
+      assert.match(text, /store the weights in float32[^\n]*no change in cost \(ridgeline\.weightsFormat, the llama\.cpp profile \(the fp16 KV cache and fp16 activations\) set the formats/, text);
+    } finally {
+      await setSetting('servingEngine', undefined);
+      await setSetting('weightsFormat', undefined);
+    }
+  });
+
   it('num_local_experts (Mixtral): every expert costs memory, only top-k cost time', async () => {
     const doc = await open('models/mixtral-8x7b.json');
     const text = await waitFor('hover', async () => {
