@@ -85,11 +85,13 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const wf = weightFormat(workload.weights);
   const published = publishedQuantWarning(spec, wf.id);
   if (published) warnings.push(published);
-  // A format only some engines run (GGUF: llama.cpp) priced with another engine's kernels and defaults.
-  if (wf.servingEngines && !(opts.servingEngine !== undefined && wf.servingEngines.includes(opts.servingEngine))) {
-    warnings.push(
-      `${wf.id} is a format ${wf.servingEngines.join(', ')} runs; priced with ${opts.servingEngine === undefined ? "the defaults'" : `${opts.servingEngine}'s`} kernels (add --engine ${wf.servingEngines[0]} for its kernels and formats)`,
-    );
+  // A format only some engines run (GGUF weights, llama.cpp's cache types) priced with another engine's kernels.
+  for (const f of [wf, kvFormat(workload.kv)]) {
+    if (f.servingEngines && !(opts.servingEngine !== undefined && f.servingEngines.includes(opts.servingEngine))) {
+      warnings.push(
+        `${f === wf ? 'weights' : 'KV cache'} ${f.id} is a format ${f.servingEngines.join(', ')} runs; priced with ${opts.servingEngine === undefined ? "the defaults'" : `${opts.servingEngine}'s`} kernels (add --engine ${f.servingEngines[0]} for its kernels and formats)`,
+      );
+    }
   }
   const notes = new Set<string>();
   let link = device.interconnect ?? null;

@@ -88,6 +88,8 @@ export function kvLayout(spec: ModelSpec, tp = 1): KvLayout {
  */
 export function exactTensorBytes(t: KvTensor, tokens: number, f: KvFormat): number {
   if (tokens <= 0) return 0;
+  // llama.cpp's cache types: every token's row in blocks of groupSize along the head dimension, one scale each.
+  if (f.scheme === 'block') return (tokens * t.heads * (t.dim * f.elementBits + Math.ceil(t.dim / f.groupSize) * (f.scaleBits + f.zeroBits))) / 8;
   if (f.scheme !== 'grouped') return (tokens * t.heads * t.dim * f.elementBits) / 8;
   const g = f.groupSize;
   const r = f.residualTokens;

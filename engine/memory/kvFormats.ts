@@ -7,7 +7,12 @@ import table from './kv-formats.json';
  * (what the op graph charges per cached element); the exact bytes at a given context, with the
  * full-precision recent window of grouped formats, come from `tensorBytes` in kvCache.ts.
  */
-export type KvScheme = 'plain' | 'per-tensor' | 'grouped';
+/**
+ * plain: the element alone; per-tensor: one scale per K and per V tensor of a layer; grouped: KIVI's layout (keys per
+ * channel over groups of tokens, values per token, a full-precision residual); block: llama.cpp's cache types, each
+ * token's K and V row cut into blocks of groupSize elements along the head dimension, one scale per block.
+ */
+export type KvScheme = 'plain' | 'per-tensor' | 'grouped' | 'block';
 
 export interface KvFormat {
   id: string;
@@ -29,6 +34,8 @@ export interface KvFormat {
   zeroBits: number;
   /** grouped: bits of the full-precision residual elements. */
   fullPrecisionBits: number;
+  /** Serving engines that run this cache type (llama.cpp's q8_0 and q4_0); unset: any. */
+  servingEngines?: string[];
   source: string;
 }
 
@@ -44,6 +51,7 @@ interface Row {
   scaleBits?: number;
   zeroBits?: number;
   fullPrecisionBits?: number;
+  servingEngines?: string[];
   source: string;
 }
 
@@ -62,15 +70,16 @@ function fromRow(r: Row): KvFormat {
     scaleBits: r.scaleBits ?? 0,
     zeroBits: r.zeroBits ?? 0,
     fullPrecisionBits: r.fullPrecisionBits ?? r.elementBits,
+    servingEngines: r.servingEngines,
     source: r.source,
   };
   f.bitsPerElement = averageBits(f);
   return f;
 }
 
-/** Long-context bits per element: grouped formats pay (scale + zero) / groupSize on top of the element. */
+/** Long-context bits per element: grouped and block formats pay (scale + zero) / groupSize on top of the element. */
 function averageBits(f: KvFormat): number {
-  return f.scheme === 'grouped' ? f.elementBits + (f.scaleBits + f.zeroBits) / f.groupSize : f.elementBits;
+  return f.scheme === 'grouped' || f.scheme === 'block' ? f.elementBits + (f.scaleBits + f.zeroBits) / f.groupSize : f.elementBits;
 }
 
 const KV_FORMATS: KvFormat[] = (table.formats as Row[]).map(fromRow);

@@ -243,12 +243,25 @@ export function candidateWeights(spec: ModelSpec, only?: string[], servingEngine
   );
 }
 
-/** KV options: the 16-bit cache (the serving engine's, e.g. llama.cpp's fp16, else the model's dtype) and below. */
-export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string): KvFormat[] {
+/**
+ * KV options: the 16-bit cache (the serving engine's, e.g. llama.cpp's fp16, else the model's dtype) and below. As
+ * for the weights, a cache type for named engines (llama.cpp's q8_0 and q4_0) is a candidate under those only, and
+ * an engine with cache types of its own gets those as its quantized options.
+ */
+export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string, servingEngineId?: string): KvFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => kvFormat(id, '--kv')))];
   const own = engineKv ?? (spec.dtype === 'fp32' ? 'fp32' : spec.dtype);
   const ownBits = (DTYPE_BITS as Record<string, number>)[own] ?? 16;
-  return listKvFormats().filter((k) => k.elementBits <= ownBits && (k.elementBits < 16 || k.id === own || (own === 'fp32' && k.id === 'fp16')));
+  const all = listKvFormats();
+  const ownEngineOnly = servingEngineId !== undefined && all.some((k) => k.servingEngines?.includes(servingEngineId));
+  return all.filter(
+    (k) =>
+      k.elementBits <= ownBits &&
+      (k.elementBits < 16 || k.id === own || (own === 'fp32' && k.id === 'fp16')) &&
+      (k.servingEngines === undefined
+        ? !ownEngineOnly || k.elementBits >= 16
+        : servingEngineId !== undefined && k.servingEngines.includes(servingEngineId)),
+  );
 }
 
 /**
@@ -262,7 +275,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
   const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
   const weights = candidateWeights(spec, opts.weights, opts.servingEngine);
   const engine = opts.servingEngine ? servingEngine(opts.servingEngine) : undefined;
-  const kvs = candidateKv(spec, opts.kv, engine?.kvCache);
+  const kvs = candidateKv(spec, opts.kv, engine?.kvCache, opts.servingEngine);
   const notes: string[] = [];
   const base: Workload = withPrefixHit({
     batch: opts.batch,

@@ -159,6 +159,23 @@ test('format bits include their scales: grouped g32 with fp16 scale + zero adds 
   assert.equal(kvFormat('KIVI-2').id, 'int2');
 });
 
+test("llama.cpp's q8_0 and q4_0 cache types: each token's rows in blocks of 32 with one fp16 scale", () => {
+  assert.equal(kvFormat('q8_0').bitsPerElement, 8.5); // 8 + 16 / 32
+  assert.equal(kvFormat('q4_0').bitsPerElement, 4.5); // 4 + 16 / 32
+  const s = model('llama-3-8b');
+  // 32 layers x 2 (K, V) x 8 KV heads x (128 x 8 + 4 blocks x 16) bits / 8 = 512 x 136 B = 69,632 B per token;
+  // q4_0: 512 x (128 x 4 + 64) / 8 = 36,864 B. Every token is quantized at once: no full-precision residual.
+  assert.equal(kvBytesPerToken(s, 'q8_0'), 69_632);
+  assert.equal(kvBytesPerToken(s, 'q4_0'), 36_864);
+  const layout = kvLayout(s, 1);
+  assert.equal(kvUse(layout, kvFormat('q8_0'), one(1), exact).bytes, 69_632);
+  assert.equal(kvUse(layout, kvFormat('q4_0'), one(1000), exact).bytes, 36_864_000);
+  // A head dimension that is not a multiple of 32 pays a whole block's scale for its last, short block.
+  const t: KvTensor = { role: 'k', heads: 1, dim: 80 };
+  assert.equal(exactTensorBytes(t, 1, kvFormat('q8_0')), (80 * 8 + 3 * 16) / 8);
+  assert.deepEqual(kvFormat('q4_0').servingEngines, ['llama.cpp']);
+});
+
 test('fp8 per-tensor scale: one fp32 scale per K and per V tensor of each layer', () => {
   const layout = kvLayout(sample('llama-2-7b'));
   // 16 tokens x 256 KiB + 32 layers x 2 tensors x 4 B = 4,194,304 + 256

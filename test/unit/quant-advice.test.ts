@@ -64,6 +64,10 @@ test('under llama.cpp the weight candidates are its GGUF formats, at their sizes
   const r = adviseQuant(spec, getDevice('rtx-4090'), { batch: 1, promptTokens: 512, generateTokens: 128, servingEngine: 'llama.cpp' });
   const weights = [...new Set(r.options.map((o) => o.weights))];
   assert.deepEqual(weights.sort(), ['bf16', 'q4_0', 'q4_k_m', 'q5_0', 'q5_k_m', 'q6_k', 'q8_0']);
+  // Its cache types: f16 (its default) and the q8_0 and q4_0 blocks; no FP8 or KIVI-style cache.
+  assert.deepEqual([...new Set(r.options.map((o) => o.kv))].sort(), ['fp16', 'q4_0', 'q8_0']);
+  const cache = (kv: string) => r.options.find((x) => x.weights === 'q4_k_m' && x.kv === kv)!.kvCacheBytes;
+  assert.ok(Math.abs(cache('q8_0') / cache('fp16') - 8.5 / 16) < 1e-9 && Math.abs(cache('q4_0') / cache('fp16') - 4.5 / 16) < 1e-9);
   const split = splitParams(spec.params);
   for (const id of ['q4_0', 'q4_k_m', 'q8_0']) {
     const o = r.options.find((x) => x.weights === id && x.kv === 'fp16')!;
@@ -89,7 +93,7 @@ test('options: bytes agree with the catalog arithmetic; weight-only prefill is n
   // Without a serving engine, llama.cpp's GGUF formats are not candidates.
   const nW = listWeightFormats().filter((f) => (f.bitsPerWeight < 16 || f.id === 'bf16') && f.servingEngines === undefined).length;
   assert.ok(!r.options.some((o) => o.weights.startsWith('q')));
-  const nK = listKvFormats().filter((k) => k.elementBits < 16 || k.id === 'bf16').length;
+  const nK = listKvFormats().filter((k) => (k.elementBits < 16 || k.id === 'bf16') && k.servingEngines === undefined).length;
   assert.equal(r.options.length, nW * nK);
   const split = splitParams(spec.params);
   for (const o of r.options) {
