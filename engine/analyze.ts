@@ -15,6 +15,7 @@ import { defaultKvFormatId, kvFormat } from './memory/kvFormats';
 import { defaultActivations, weightFormat } from './quant/formats';
 import { evidenceFor } from './cost/evidence';
 import { publishedQuantWarning } from './model/parse';
+import { engineFormatWarnings } from './cost/engineFormats';
 
 /**
  * ModelSpec + Workload + Device -> AnalysisResult (the CLI's JSON, what panels render).
@@ -85,14 +86,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const wf = weightFormat(workload.weights);
   const published = publishedQuantWarning(spec, wf.id);
   if (published) warnings.push(published);
-  // A format only some engines run (GGUF weights, llama.cpp's cache types) priced with another engine's kernels.
-  for (const f of [wf, kvFormat(workload.kv)]) {
-    if (f.servingEngines && !(opts.servingEngine !== undefined && f.servingEngines.includes(opts.servingEngine))) {
-      warnings.push(
-        `${f === wf ? 'weights' : 'KV cache'} ${f.id} is a format ${f.servingEngines.join(', ')} runs; priced with ${opts.servingEngine === undefined ? "the defaults'" : `${opts.servingEngine}'s`} kernels (add --engine ${f.servingEngines[0]} for its kernels and formats)`,
-      );
-    }
-  }
+  warnings.push(...engineFormatWarnings(spec, workload, opts.servingEngine, { fusedAttention: params.fusedAttention }));
   const notes = new Set<string>();
   let link = device.interconnect ?? null;
   if (workload.tp > 1 && !link) {

@@ -377,8 +377,10 @@ export class ConfigCodeActions implements vscode.CodeActionProvider {
         continue;
       }
       if (d.source !== 'ridgeline' || d.code !== CONFIG_CODES.doesNotFit) continue;
-      const int4 = new vscode.CodeAction('Ridgeline: estimate with int4-g128 weights (setting ridgeline.weightsFormat)', vscode.CodeActionKind.QuickFix);
-      int4.command = { title: 'int4 weights', command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', 'int4-g128'] };
+      // A 4-bit format the serving engine runs: llama.cpp's Q4_K_M, else GPTQ/AWQ's int4-g128.
+      const fmt4 = vscode.workspace.getConfiguration('ridgeline').get<string>('servingEngine') === 'llama.cpp' ? 'q4_k_m' : 'int4-g128';
+      const int4 = new vscode.CodeAction(`Ridgeline: estimate with ${fmt4} weights (setting ridgeline.weightsFormat)`, vscode.CodeActionKind.QuickFix);
+      int4.command = { title: `${fmt4} weights`, command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', fmt4] };
       int4.diagnostics = [d];
       int4.isPreferred = true;
       out.push(int4);

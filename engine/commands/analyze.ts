@@ -5,6 +5,7 @@ import { withPrefixHit } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { listWeightFormats } from '../quant/formats';
+import { listKvFormats } from '../memory/kvFormats';
 import { analyze, resolveFormats } from '../analyze';
 import { servingEngines } from '../cost/engines';
 import { renderAnalysisCsv, renderAnalysisHtml, renderAnalysisMarkdown, renderAnalysisTable } from '../report/analysis';
@@ -24,7 +25,8 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
                          (fp16) are accepted
   --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype; fp8 / int8 with
                          --weights fp8 / w8a8 where the device computes them natively)
-  --kv FMT               KV-cache format (default: the model's dtype)
+  --kv FMT               KV-cache format: ${listKvFormats().map((f) => f.id).join(', ')}
+                         (default: the model's dtype, or the serving engine's cache: llama.cpp's fp16)
   --tp N                 tensor-parallel degree; must divide the attention heads and split the KV heads evenly
                          (a divisor or a multiple of their count) (default 1)
   --engine ID            serving engine profile: ${servingEngines().map((e) => e.id).join(', ')} (default: none,

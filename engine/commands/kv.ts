@@ -1,3 +1,4 @@
+import { engineFormatWarnings } from '../cost/engineFormats';
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/index';
@@ -6,7 +7,7 @@ import { servingEngine } from '../cost/engines';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { weightFormat } from '../quant/formats';
-import { kvFormat, defaultKvFormatId, kvReport, MAX_CONTEXT_SEARCH_TOKENS, DEFAULT_PREFILL_CHUNK_TOKENS, type KvReport, type MemoryOptions } from '../memory/index';
+import { kvFormat, defaultKvFormatId, listKvFormats, kvReport, MAX_CONTEXT_SEARCH_TOKENS, DEFAULT_PREFILL_CHUNK_TOKENS, type KvReport, type MemoryOptions } from '../memory/index';
 
 const USAGE = `ridgeline kv <config.json> [options]
 
@@ -15,7 +16,7 @@ memory plan (weights + KV + activations + overhead vs device memory x utilizatio
 
   --hardware ID          device (default h100-sxm; \`ridgeline hardware\` lists them)
   --devices FILE         load extra devices from a JSON file first
-  --kv FMT               KV format of the plan and the context table: fp32, fp16, bf16, fp8, fp8-e5m2, int8, int4, int2
+  --kv FMT               KV format of the plan and the context table: ${listKvFormats().map((f) => f.id).join(', ')}
                          (default: the model's dtype, or the serving engine's cache: llama.cpp's fp16)
   --engine ID            serving engine profile: its default KV format and prefill chunk (llama.cpp: fp16, 512)
   --weights FMT          weight format (default: the model's dtype)
@@ -108,7 +109,9 @@ export const kvCommand: Command = {
     };
     const report = kvReport(spec, workload, device, opts);
     const published = publishedQuantWarning(spec, weights);
-    const notes = [...spec.warnings, ...(published ? [published] : []), ...report.warnings];
+    // Formats an engine does not run as asked (a GGUF or llama.cpp cache type elsewhere, an fp8 cache under llama.cpp).
+    const engineNotes = engineFormatWarnings(spec, workload, engine?.id);
+    const notes = [...spec.warnings, ...(published ? [published] : []), ...engineNotes, ...report.warnings];
     if (spec.dtype === 'fp32' && (!args.has('--weights') || !args.has('--kv'))) {
       notes.push('the checkpoint is stored in fp32 and planned as such; serving engines usually load it in 16-bit: pass --weights bf16 --kv bf16');
     }

@@ -157,7 +157,7 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   const weightsAll =
     (quantized * wf.bitsPerWeight) / 8 +
     high * highBytesPerParam +
-    (headParams * lmHeadBitsPerWeight(wf, highBytesPerParam * 8)) / 8 +
+    (headParams * lmHeadBitsPerWeight(wf, highBytesPerParam * 8, spec)) / 8 +
     moreBitsExtraBytes(spec, wf);
   // Tensor parallel splits the projections and the vocab (embedding and lm_head); norms are replicated, and so
   // are the tensors tpReplicatedParams names (MLA's latent projections, the router, K/V heads fewer than tp).

@@ -191,7 +191,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   // Bytes per element.
   const hiBytes = spec.dtype === 'fp32' && wf.bitsPerWeight >= 32 ? 4 : 2;
   const wB = wf.bitsPerWeight / 8;
-  const lmB = lmHeadBitsPerWeight(wf, hiBytes * 8) / 8;
+  const lmB = lmHeadBitsPerWeight(wf, hiBytes * 8, spec) / 8;
   // Tied embeddings share the output matrix's table, in its format where the format names one (llama.cpp: Q6_K).
   const embedB = spec.tieWordEmbeddings && wf.lmHead !== undefined ? lmB : wf.keepsHighPrecision.includes('embeddings') ? hiBytes : wB;
   const normB = wf.keepsHighPrecision.includes('norms') ? hiBytes : wB;

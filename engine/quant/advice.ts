@@ -5,7 +5,7 @@ import type { CostParams } from '../cost/params';
 import { servingEngine } from '../cost/engines';
 import { withPrefixHit } from '../model/graph';
 import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
-import { defaultActivations, effectiveCompute, listWeightFormats, weightFormat, type WeightFormat } from './formats';
+import { defaultActivations, effectiveCompute, linearBitsPerWeight, listWeightFormats, weightFormat, type WeightFormat } from './formats';
 import table from './evidence.json';
 
 /**
@@ -175,6 +175,7 @@ export interface QuantOption {
   computeDtype: string;
   /** True when the device computes in the weight format natively (fp8 on Hopper, int8 on Turing+). */
   native: boolean;
+  /** Bits per quantized linear weight: the format's, or a mixed format's average (Llama-3-8B in Q4_K_M: 4.80). */
   bitsPerWeight: number;
   kvBitsPerElement: number;
   weightsBytes: number;
@@ -309,7 +310,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
         activations,
         computeDtype: eff.computeDtype,
         native: eff.native,
-        bitsPerWeight: w.bitsPerWeight,
+        bitsPerWeight: linearBitsPerWeight(spec, w),
         kvBitsPerElement: k.bitsPerElement,
         weightsBytes: r.memory.weightsBytes,
         kvCacheBytes: r.memory.kvCacheBytes,

@@ -118,7 +118,12 @@ export function listWeightFormats(): readonly WeightFormat[] {
 export function weightFormat(id: string, field = '--weights'): WeightFormat {
   const key = id.trim().toLowerCase();
   const f = FORMATS.find((x) => x.id === key || x.aliases.includes(key));
-  if (!f) throw inputError({ field, expected: `a weight format: ${FORMATS.map((x) => x.id).join(', ')}`, got: id });
+  if (!f) {
+    // A llama.cpp type the catalog does not hold (Q4_K_S, Q3_K_M, IQ4_XS, Q4_1, Q2_K, ...): name the GGUF ones it does.
+    const gguf = /^(gguf-)?(i?q\d|tq\d)/.test(key) ? FORMATS.filter((x) => x.servingEngines?.includes('llama.cpp')).map((x) => x.id) : [];
+    const hint = gguf.length ? ` (llama.cpp's GGUF types modelled: ${gguf.join(', ')})` : '';
+    throw inputError({ field, expected: `a weight format: ${FORMATS.map((x) => x.id).join(', ')}${hint}`, got: id });
+  }
   return f;
 }
 
@@ -182,11 +187,25 @@ export function tensorBitsPerWeight(f: WeightFormat, tensor: MoreBitsTensor, lay
 /**
  * Bits per weight of the output matrix: the format's lmHead format (llama.cpp: Q6_K; with tied embeddings the
  * shared table, as llama-quantize stores token_embd when a model has no output tensor), else the kept dtype's
- * `keptBits` where the format keeps the head, else the format's own.
+ * `keptBits` where the format keeps the head, else the format's own. llama-quantize writes the output matrix in
+ * Q8_0 instead for Falcon and where its rows (the hidden size) are not a multiple of 256, the k-quant super-block
+ * (llama-quant.cpp, llama_tensor_get_type: `arch == LLM_ARCH_FALCON || nx % QK_K != 0`): pass the `model` for it.
  */
-export function lmHeadBitsPerWeight(f: WeightFormat, keptBits: number): number {
-  if (f.lmHead !== undefined) return weightFormat(f.lmHead).bitsPerWeight;
+export function lmHeadBitsPerWeight(f: WeightFormat, keptBits: number, model?: Pick<ModelSpec, 'modelType' | 'structure'>): number {
+  if (f.lmHead !== undefined) {
+    const q8 = model !== undefined && (model.modelType === 'falcon' || model.structure.embedDim % 256 !== 0);
+    return weightFormat(q8 ? 'q8_0' : f.lmHead).bitsPerWeight;
+  }
   return f.keepsHighPrecision.includes('lmHead') ? keptBits : f.bitsPerWeight;
+}
+
+/**
+ * Bits per quantized linear weight: the format's own, or for a mixed format (Q4_K_M) the average over the linear
+ * weights with its promoted tensors (Llama-3-8B in Q4_K_M: 4.5 + 259,522,560 x 8 / 6,979,321,856 = 4.797).
+ */
+export function linearBitsPerWeight(spec: ModelSpec, f: WeightFormat): number {
+  const linear = splitParams(spec.params).linear;
+  return linear > 0 ? f.bitsPerWeight + (moreBitsExtraBytes(spec, f) * 8) / linear : f.bitsPerWeight;
 }
 
 /**
@@ -235,8 +254,8 @@ const DTYPE_BYTES: Record<string, number> = { fp32: 4, fp16: 2, bf16: 2 };
 /**
  * Weight bytes of a model stored in `format`: linear weights at the format's bits per weight, the
  * tensors the format keeps (embeddings, lm_head, norms) at the model's own dtype, the output matrix in the
- * format's lmHead format where it names one (with tied embeddings, the shared table), plus `extraBytes`
- * (a mixed format's promoted tensors: moreBitsExtraBytes).
+ * format's lmHead format where it names one (with tied embeddings, the shared table). With the `model`, a mixed
+ * format's promoted tensors (moreBitsExtraBytes) and llama-quantize's Q8_0 output rule count too.
  * Worked example (Llama-3.1-8B, int4-g128, bf16 model): 6,979,321,856 linear params x 4.25 / 8
  * = 3,707,764,736 B, plus (2 x 525,336,576 embedding/lm_head + 266,240 norm params) x 2 B = 2,101,878,784 B:
  * 5,809,643,520 B in all (5.41 GiB).
@@ -245,8 +264,9 @@ export function quantizedWeightBytes(
   params: WeightParamSplit,
   format: WeightFormat,
   modelDtype: 'fp32' | 'fp16' | 'bf16',
-  extraBytes = 0,
+  model?: ModelSpec,
 ): QuantizedWeightBytes {
+  const extraBytes = model ? moreBitsExtraBytes(model, format) : 0;
   const keptElemBytes = DTYPE_BYTES[modelDtype] ?? 2;
   // A tensor is kept when the format keeps it; a format wider than the model's dtype widens everything.
   const wider = format.bitsPerWeight > keptElemBytes * 8;
@@ -255,7 +275,7 @@ export function quantizedWeightBytes(
   let keptParams = 0;
   // The output matrix in a format of its own (tied: the embedding table is the output matrix).
   const headParams = format.lmHead === undefined ? 0 : params.lmHead > 0 ? params.lmHead : params.embeddings;
-  const headBytes = Math.ceil((headParams * lmHeadBitsPerWeight(format, keptElemBytes * 8)) / 8);
+  const headBytes = Math.ceil((headParams * lmHeadBitsPerWeight(format, keptElemBytes * 8, model)) / 8);
   for (const [k, n] of [
     ['embeddings', params.embeddings + params.positionEmbeddings - (params.lmHead > 0 ? 0 : headParams)],
     ['lmHead', params.lmHead - (params.lmHead > 0 ? headParams : 0)],

@@ -418,6 +418,8 @@ export function assembleResult(
 ): QuantErrorResult {
   const ids = formats.map((f) => f.id);
   const notes = [...(extra.notes ?? [])];
+  // Where the measured rounding departs from the format's own (llama.cpp's k-quants), say how.
+  for (const f of formats) if (f.quantizerNote) notes.push(`${f.id}: ${f.quantizerNote}`);
   // A tensor holding NaN or Inf has no defined error: it moves to `skipped` with its counts, and the
   // rest of the model is still reported. The sums give it away at no cost (any NaN or Inf makes the
   // signal sum non-finite; finite float32 weights cannot overflow the float64 sums).

@@ -85,6 +85,11 @@ function errorLine(e: unknown): string {
 export class AnalysisPanel {
   private ready = false;
   private spec: ModelSpec | null = null;
+  /**
+   * Formats a new engine brought, until the webview shows them: a control it changes before our `init` arrives
+   * still carries the old ones (`stale`), which are replaced by `fresh`.
+   */
+  private engineFormats: { engine: string; stale: Pick<Controls, 'activations' | 'kv'>; fresh: Pick<Controls, 'activations' | 'kv'> } | null = null;
   private controls: Controls | null;
   /** Latest request id seen from the webview (answers to older ones are dropped there). */
   private lastRequestId = 0;
@@ -123,6 +128,24 @@ export class AnalysisPanel {
 
   reveal(): void {
     this.panel.reveal(undefined, false);
+  }
+
+  /**
+   * The controls a webview sent, with a new engine's activation and KV formats applied (the webview is sent them,
+   * so its controls show them); a message sent before that arrives keeps them too.
+   */
+  private withEngineChange(c: Controls): Controls {
+    const prev = this.controls;
+    if (prev !== null && this.spec !== null && prev.engine !== c.engine) {
+      const next = withEngineFormats(this.spec, c);
+      this.engineFormats = next === c ? null : { engine: c.engine, stale: { activations: c.activations, kv: c.kv }, fresh: { activations: next.activations, kv: next.kv } };
+      if (next !== c) this.post({ type: 'init', view: this.kind, controls: next, options: controlOptions() });
+      return next;
+    }
+    const p = this.engineFormats;
+    if (p && c.engine === p.engine && c.activations === p.stale.activations && c.kv === p.stale.kv) return { ...c, ...p.fresh };
+    this.engineFormats = null;
+    return c;
   }
 
   /** Points the panel at another config (keeps the controls that still apply). */
@@ -192,15 +215,11 @@ export class AnalysisPanel {
         this.ready = true;
         await this.start();
         break;
-      case 'setControls': {
-        // A new engine brings its own activation and KV formats; the webview is told, so its controls show them.
-        const engineChanged = this.controls !== null && this.spec !== null && this.controls.engine !== msg.controls.engine;
-        this.controls = engineChanged && this.spec ? withEngineFormats(this.spec, msg.controls) : msg.controls;
-        if (this.controls !== msg.controls) this.post({ type: 'init', view: this.kind, controls: this.controls, options: controlOptions() });
+      case 'setControls':
+        this.controls = this.withEngineChange(msg.controls);
         this.lastRequestId = Math.max(this.lastRequestId, msg.requestId);
         this.compute(msg.requestId);
         break;
-      }
       case 'pickSafetensors':
         if (this.kind === 'quant') await this.pickSafetensors();
         break;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EVIDENCE, adviseQuant, kvRisk, optionRisk, weightsRisk } from '../../engine/quant/advice';
-import { listWeightFormats, moreBitsExtraBytes, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
+import { listWeightFormats, quantizedWeightBytes, splitParams, weightFormat } from '../../engine/quant/formats';
 import { listKvFormats } from '../../engine/memory/kvFormats';
 import { loadConfigFile } from '../../engine/model/parse';
 import { getDevice } from '../../engine/hardware/index';
@@ -72,7 +72,7 @@ test('under llama.cpp the weight candidates are its GGUF formats, at their sizes
   for (const id of ['q4_0', 'q4_k_m', 'q8_0']) {
     const o = r.options.find((x) => x.weights === id && x.kv === 'fp16')!;
     const f = weightFormat(id);
-    assert.ok(Math.abs(o.weightsBytes - quantizedWeightBytes(split, f, 'bf16', moreBitsExtraBytes(spec, f)).totalBytes) <= 1, id);
+    assert.ok(Math.abs(o.weightsBytes - quantizedWeightBytes(split, f, 'bf16', spec).totalBytes) <= 1, id);
     assert.equal(o.activations, 'fp16');
   }
   // Quality from llama-quantize's own table (Llama-3-8B): Q8_0 +0.0026 ppl, Q4_0 +0.4685.

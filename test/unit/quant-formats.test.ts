@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { effectiveCompute, listWeightFormats, moreBitsExtraBytes, quantizedWeightBytes, splitParams, useMoreBits, weightFormat } from '../../engine/quant/formats';
+import { effectiveCompute, linearBitsPerWeight, listWeightFormats, lmHeadBitsPerWeight, moreBitsExtraBytes, quantizedWeightBytes, splitParams, useMoreBits, weightFormat } from '../../engine/quant/formats';
 import { loadConfigFile } from '../../engine/model/parse';
 import { getDevice } from '../../engine/hardware/index';
 import { RidgelineError } from '../../engine/errors';
@@ -122,7 +122,7 @@ test('bytes for Llama-3.1-8B and Llama-2-7B, by hand', () => {
 test('fewer bits never need more memory (Llama-3-70B)', () => {
   const spec = loadConfigFile(join(samples, 'llama-3-70b.json'));
   const s = splitParams(spec.params);
-  const bytes = (f: ReturnType<typeof weightFormat>) => quantizedWeightBytes(s, f, 'bf16', moreBitsExtraBytes(spec, f)).totalBytes;
+  const bytes = (f: ReturnType<typeof weightFormat>) => quantizedWeightBytes(s, f, 'bf16', spec).totalBytes;
   // Within one storage policy: the catalog's formats (16-bit embeddings and head), then llama.cpp's (everything
   // quantized, the head in Q6_K, a mixed format's promoted tensors); q5_k_m holds more than q5_0 at the same 5.5.
   for (const gguf of [false, true]) {
@@ -148,7 +148,7 @@ test('GGUF sizes of Llama-3-8B match the table of llama-quantize', () => {
   // llama.cpp keeps the norms in f32 (counted here at 2 bytes: 0.0005 GiB) and the file holds the tokenizer.
   const spec = loadConfigFile(join(samples, 'llama-3-8b.json'));
   const s = splitParams(spec.params);
-  const gib = (id: string) => quantizedWeightBytes(s, weightFormat(id), 'bf16', moreBitsExtraBytes(spec, weightFormat(id))).totalBytes / 2 ** 30;
+  const gib = (id: string) => quantizedWeightBytes(s, weightFormat(id), 'bf16', spec).totalBytes / 2 ** 30;
   const published: Record<string, number> = { q4_0: 4.34, q5_0: 5.21, q8_0: 7.96, q4_k_m: 4.58, q5_k_m: 5.33, q6_k: 6.14 };
   for (const [id, want] of Object.entries(published)) assert.ok(Math.abs(gib(id) - want) < 0.015, `${id}: ${gib(id).toFixed(3)} GiB vs ${want}`);
   assert.equal(quantizedWeightBytes(s, weightFormat('q4_0'), 'bf16').totalBytes, 4_221_370_368 + 430_940_160 + 266_240 * 2);
@@ -164,4 +164,25 @@ test('GGUF sizes of Llama-3-8B match the table of llama-quantize', () => {
   assert.equal(tied.lmHead, 0);
   const t = quantizedWeightBytes(tied, weightFormat('q4_0'), 'bf16');
   assert.equal(t.totalBytes, Math.ceil((tied.linear * 4.5) / 8) + Math.ceil((tied.embeddings * 6.5625) / 8) + tied.norms * 2);
+  // Q4_K_M's linear weights average 4.5 + 259,522,560 x 8 / 6,979,321,856 = 4.797 bits (the advisor's bits/w).
+  assert.ok(Math.abs(linearBitsPerWeight(spec, weightFormat('q4_k_m')) - 4.797) < 5e-4);
+  assert.equal(linearBitsPerWeight(spec, weightFormat('q4_0')), 4.5);
+});
+
+test("llama-quantize's output rule: Q8_0 for Falcon and for a hidden size that is not a multiple of 256", () => {
+  // Qwen2-0.5B: hidden 896 = 3.5 x 256, tied embeddings: the one 151,936 x 896 table in Q8_0 (8.5 bits), not Q6_K.
+  const qwen = loadConfigFile(join(samples, 'qwen2-0.5b.json'));
+  assert.equal(qwen.structure.embedDim, 896);
+  const qs = splitParams(qwen.params);
+  assert.equal(qs.lmHead, 0);
+  const q = quantizedWeightBytes(qs, weightFormat('q4_0'), 'bf16', qwen);
+  assert.equal(q.totalBytes, Math.ceil((qs.linear * 4.5) / 8) + Math.ceil((qs.embeddings * 8.5) / 8) + qs.norms * 2);
+  assert.equal(lmHeadBitsPerWeight(weightFormat('q4_k_m'), 16, qwen), 8.5);
+  // Falcon-7B (hidden 4544 = 17.75 x 256, and Falcon in any case).
+  assert.equal(lmHeadBitsPerWeight(weightFormat('q4_0'), 16, loadConfigFile(join(samples, 'falcon-7b.json'))), 8.5);
+  // Llama-3-8B (4096 = 16 x 256): Q6_K; without the model, the format's own rule.
+  assert.equal(lmHeadBitsPerWeight(weightFormat('q4_0'), 16, loadConfigFile(join(samples, 'llama-3-8b.json'))), 6.5625);
+  assert.equal(lmHeadBitsPerWeight(weightFormat('q4_0'), 16), 6.5625);
+  // Formats that keep the head in 16 bits are unchanged.
+  assert.equal(lmHeadBitsPerWeight(weightFormat('int4-g128'), 16, qwen), 16);
 });

@@ -48,6 +48,22 @@ describe('diagnostics and quick fixes', () => {
     await waitFor('RLC003 cleared at int4', () => (ridgelineDiagnostics(doc.uri).some((x) => x.code === 'RLC003') ? undefined : true));
   });
 
+  it('under llama.cpp the 4-bit quick fix is its Q4_K_M', async () => {
+    await setSetting('hardware', 'h100-sxm');
+    await setSetting('weightsFormat', undefined);
+    await setSetting('servingEngine', 'llama.cpp');
+    try {
+      const doc = await open('models/llama-2-70b.json');
+      const d = await waitFor('RLC003', () => ridgelineDiagnostics(doc.uri).find((x) => x.code === 'RLC003'));
+      const actions = (await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range)) ?? [];
+      const titles = actions.map((a) => a.title).join('; ');
+      assert.ok(actions.some((a) => /estimate with q4_k_m weights/.test(a.title)), titles);
+      assert.ok(!actions.some((a) => /int4-g128/.test(a.title)), titles);
+    } finally {
+      await setSetting('servingEngine', undefined);
+    }
+  });
+
   it('the JSON schema is attached to config.json: an unknown torch_dtype is flagged by VS Code\'s JSON support', async () => {
     const doc = await open('fixtures/schema/config.json');
     const line = doc.getText().split('\n').findIndex((l) => l.includes('"torch_dtype"'));

@@ -1,0 +1,88 @@
+import type { ModelSpec } from '../model/types';
+import { listWeightFormats, weightFormat, type WeightFormat } from '../quant/formats';
+import { kvFormat, listKvFormats, type KvFormat } from '../memory/kvFormats';
+import { servingEngine } from './engines';
+
+/**
+ * What a serving engine does not run as asked: the warnings `analyze` and `kv` give when formats, attention or
+ * tensor parallelism are priced in a way the engine would not serve them. Every one is a warning, not an error:
+ * the figures are still what the model prices for the settings given.
+ */
+export function engineFormatWarnings(
+  spec: ModelSpec,
+  w: { weights: string; kv: string; activations?: string; tp: number },
+  engineId: string | undefined,
+  opts: { fusedAttention?: boolean } = {},
+): string[] {
+  const out: string[] = [];
+  const wf = weightFormat(w.weights);
+  const kf = kvFormat(w.kv);
+  const engine = engineId === undefined ? undefined : servingEngine(engineId);
+  const id = engine?.id;
+  const label = engine ? `${engine.name}'s` : "the defaults'";
+  // A format only some engines run (GGUF weights, llama.cpp's cache types) priced with another engine's kernels.
+  for (const [what, f] of [['weights', wf], ['KV cache', kf]] as const) {
+    if (f.servingEngines && !(id !== undefined && f.servingEngines.includes(id))) {
+      out.push(`${what} ${f.id} is a format ${f.servingEngines.join(', ')} runs; priced with ${label} kernels (the ${f.servingEngines[0]} serving-engine profile prices its own)`);
+    }
+  }
+  if (engine && id !== undefined) {
+    // An engine with formats of its own (llama.cpp: GGUF) given a quantized format it does not load.
+    const ownWeights = ownFormats(id, 'weights');
+    if (ownWeights.length && wf.bitsPerWeight < 16 && !wf.servingEngines?.includes(id)) {
+      out.push(`${engine.name} does not run ${wf.id} weights (its quantized formats: ${ownWeights.join(', ')}); priced with its kernels as if it did`);
+    }
+    const ownKv = ownFormats(id, 'kv');
+    if (ownKv.length && kf.bitsPerElement < 16 && !kf.servingEngines?.includes(id)) {
+      out.push(`${engine.name} has no ${kf.id} KV cache (its quantized cache types: ${ownKv.join(', ')}); priced as if it had`);
+    }
+    if (engine.quantizedActivations && wf.bitsPerWeight < 16 && w.activations && w.activations !== engine.quantizedActivations && !['fp16', 'bf16', 'fp32'].includes(w.activations)) {
+      out.push(`${engine.name} runs quantized GEMMs with ${engine.quantizedActivations} activations; ${w.activations} activations are priced as asked`);
+    }
+    if (engine.multiGpu && w.tp > 1) out.push(`--tp ${w.tp} with ${engine.name}: priced as tensor parallelism, which it does not run: ${engine.multiGpu}`);
+  }
+  if (kf.scheme === 'block') out.push(...blockCacheWarnings(spec, kf, opts.fusedAttention));
+  out.push(...kQuantRowWarnings(spec, wf));
+  return out;
+}
+
+/** The quantized formats an engine runs of its own (llama.cpp: GGUF weights, its cache types). */
+function ownFormats(engineId: string, kind: 'weights' | 'kv'): string[] {
+  const list: ReadonlyArray<WeightFormat | KvFormat> = kind === 'weights' ? listWeightFormats() : listKvFormats();
+  return list.filter((f) => f.servingEngines?.includes(engineId)).map((f) => f.id);
+}
+
+/** llama.cpp's cache blocks: the head dimension must be whole blocks, and a quantized V cache needs flash attention. */
+function blockCacheWarnings(spec: ModelSpec, kf: KvFormat, fusedAttention: boolean | undefined): string[] {
+  const out: string[] = [];
+  const a = spec.attention;
+  const dims = a.mla ? [a.mla.kvLoraRank + a.mla.qkRopeHeadDim] : [...new Set([a.headDim, a.vHeadDim])];
+  const odd = dims.filter((d) => d % kf.groupSize !== 0);
+  if (odd.length) out.push(`llama.cpp refuses a ${kf.id} cache here: its blocks of ${kf.groupSize} do not divide the head dimension ${odd.join(' / ')}`);
+  if (fusedAttention === false) out.push(`llama.cpp needs flash attention for a quantized V cache (${kf.id}); with unfused attention it refuses this cache`);
+  return out;
+}
+
+/**
+ * k-quants (Q4_K, Q5_K, Q6_K) store super-blocks of 256 along each row: llama-quantize writes a tensor whose
+ * rows are not a multiple of 256 in a fallback type instead (Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0;
+ * llama-quant.cpp), which the catalog's bytes do not follow.
+ */
+function kQuantRowWarnings(spec: ModelSpec, wf: WeightFormat): string[] {
+  if (!wf.servingEngines || !/_k/.test(wf.id)) return [];
+  const a = spec.attention;
+  const widths = new Map<string, number>([['hidden size', spec.hiddenSize]]);
+  if (!a.mla) widths.set('attention output width', a.heads * a.vHeadDim);
+  for (const g of spec.layerGroups) {
+    const m = g.mlp;
+    if (m.kind === 'dense') widths.set('intermediate size', m.intermediateSize);
+    else {
+      widths.set('expert width', m.expertIntermediateSize);
+      if (m.sharedExperts > 0) widths.set('shared expert width', m.sharedExperts * m.sharedIntermediateSize);
+    }
+  }
+  const odd = [...widths].filter(([, v]) => v % 256 !== 0).map(([k, v]) => `the ${k} (${v})`);
+  return odd.length
+    ? [`${wf.id}: tensors whose rows are ${odd.join(' or ')} wide are not whole super-blocks of 256; llama-quantize stores them in a fallback type (Q5_0, Q5_1 or Q8_0), which these bytes do not follow`]
+    : [];
+}
