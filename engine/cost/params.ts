@@ -97,6 +97,12 @@ export interface CostParams {
    * kernel on matrix units: 1 for the defaults' dequantizing GEMMs; below 1 where an engine's kernels reach less.
    */
   quantizedGemmComputeScale: number;
+  /**
+   * Factor on the memory efficiency of a matrix-vector product over quantized weights (up to 8 rows, the weights
+   * dequantized in the kernel): the device's quantizedMemoryEfficiencyScale (llama.cpp's Metal mat-vec kernels on
+   * Apple GPUs), else 1.
+   */
+  quantizedWeightMemoryScale: number;
   /** Where the efficiencies and overhead came from (`defaults` or the measured adapter). */
   origin: string;
 }
@@ -154,6 +160,7 @@ function fromDefaults(): CostParams {
     dequantizeToBuffer: false,
     blockRescaleGemm: false,
     quantizedGemmComputeScale: 1,
+    quantizedWeightMemoryScale: 1,
     origin: 'defaults (engine/cost/defaults.json)',
   };
 }
@@ -219,6 +226,11 @@ function deviceParams(device: Device): CostParams {
     for (const c of CLASSES) if (c !== 'comm') p.efficiency[c].memory *= scale;
     scaled.push(`memory efficiencies x ${scale}`);
   }
+  const quantScale = device.quantizedMemoryEfficiencyScale;
+  if (quantScale !== undefined) {
+    p.quantizedWeightMemoryScale = quantScale;
+    scaled.push(`memory efficiency of quantized matrix-vector products x ${quantScale}`);
+  }
   const computeScale = device.computeEfficiencyScale;
   if (computeScale !== undefined) {
     for (const c of MATRIX_CLASSES) p.efficiency[c].compute *= computeScale;
@@ -267,6 +279,7 @@ function checkParams(p: CostParams): void {
   fraction('kvReloadDramFraction', p.kvReloadDramFraction, true);
   fraction('matrixUnitComputeScale', p.matrixUnitComputeScale, false);
   fraction('quantizedGemmComputeScale', p.quantizedGemmComputeScale, false);
+  fraction('quantizedWeightMemoryScale', p.quantizedWeightMemoryScale, false);
   if (!(p.scoreBytesPerElement > 0)) throw inputError({ field: 'scoreBytesPerElement', expected: 'bytes > 0', got: p.scoreBytesPerElement });
   if (!(p.overlap >= 0 && p.overlap <= 1)) throw inputError({ field: 'overlap', expected: 'a number in [0, 1]', got: p.overlap });
 }

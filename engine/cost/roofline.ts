@@ -275,6 +275,9 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   // whether it runs as int8 blocks (quantizedGemmPath).
   let quantizedOnUnits = false;
   let int8Blocks = false;
+  // Quantized weights read by a matrix-vector kernel (up to SIMD_GEMM_MIN_ROWS rows): at
+  // params.quantizedWeightMemoryScale of the bandwidth.
+  let quantizedMatVec = false;
   // Only matrix units (tensor cores, AMD matrix cores) compute whole tiles; SIMD/GEMV paths do not pad.
   const tiles = params.gemmTileM;
   const onMatrixUnits = matrixUnits(ctx.device, host.computeDtype);
@@ -315,6 +318,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
         passLaunches += op.launches;
         bytes += w16 - b.weights;
       } else if (pad || m < SIMD_GEMM_MIN_ROWS) {
+        if (m < SIMD_GEMM_MIN_ROWS) quantizedMatVec = true;
         dequantTileFlops += dq * Math.ceil(m / DEQUANT_TILE_M);
         if (path !== null) {
           quantizedOnUnits = true;
@@ -374,7 +378,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   const unit = matmul && onMatrixUnits ? params.matrixUnitComputeScale : 1;
   const quant = quantizedOnUnits ? params.quantizedGemmComputeScale : 1;
   const peakEff = peakFlops * eff.compute * scale * moe * unit * quant;
-  const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory;
+  const bwEff = ctx.device.memoryBandwidthBytesPerS * eff.memory * (quantizedMatVec ? params.quantizedWeightMemoryScale : 1);
   // Dequantization runs on the vector units (CUDA cores / SIMD), not the matrix units: the fp32 peak.
   const vectorFlopsPerS = ctx.device.peakFlopsPerS.fp32 ?? peak.flopsPerS;
   const computeS = padFlops / peakEff + (dequantTileFlops > 0 ? dequantTileFlops / (vectorFlopsPerS * eff.compute) : 0);

@@ -44,6 +44,14 @@ export interface Device {
   /** Where computeEfficiencyScale comes from. */
   computeEfficiencySource?: string;
   /**
+   * Factor on the memory efficiency of matrix-vector products over quantized weights (decode GEMMs of up to 8 rows
+   * that dequantize each weight in the kernel), on top of memoryEfficiencyScale: where those kernels reach less of
+   * the bandwidth than 16-bit ones (llama.cpp's Metal mat-vec kernels on Apple GPUs). Absent = 1.
+   */
+  quantizedMemoryEfficiencyScale?: number;
+  /** Where quantizedMemoryEfficiencyScale comes from. */
+  quantizedMemoryEfficiencySource?: string;
+  /**
    * Dense FP16 tensor peak with FP16 accumulation, where the datasheet lists it above the FP32-accumulate figure
    * in peakFlopsPerS.fp16 (GeForce cards run FP32 accumulation at half rate). Used only by cost parameters that
    * say the engine accumulates in FP16 (fp16AccumulateGemm). Absent = the fp16 peak either way.

@@ -10,7 +10,8 @@ const DEVICE_FIELDS = [
   'id', 'name', 'vendor', 'source', 'memoryBytes', 'memoryBandwidthBytesPerS', 'peakFlopsPerS', 'l2CacheBytes',
   'sharedMemoryPerSmBytes', 'maxSharedMemoryPerBlockBytes', 'smCount', 'maxThreadsPerSm', 'maxThreadsPerBlock',
   'registersPerSm', 'simdWidth', 'maxBlocksPerSm', 'reservedSharedMemoryPerBlockBytes', 'interconnect', 'tdpWatts', 'memoryEfficiencyScale', 'memoryEfficiencySource',
-  'computeEfficiencyScale', 'computeEfficiencySource', 'fp16AccumulateFlopsPerS', 'measured',
+  'computeEfficiencyScale', 'computeEfficiencySource', 'quantizedMemoryEfficiencyScale', 'quantizedMemoryEfficiencySource',
+  'fp16AccumulateFlopsPerS', 'measured',
 ];
 const INTERCONNECT_FIELDS = ['kind', 'bandwidthBytesPerS'];
 const MEASURED_FIELDS = ['adapter', 'dispatchOverheadS', 'efficiency', 'dateIso'];
@@ -116,7 +117,7 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
     throw inputError({ file, field: where('reservedSharedMemoryPerBlockBytes'), expected: 'a whole number of bytes from 0 to 2^20', got: reserved });
   }
   // Factors on the cost model's efficiencies, each with its source.
-  for (const side of ['memory', 'compute'] as const) {
+  for (const side of ['memory', 'compute', 'quantizedMemory'] as const) {
     const s = d[`${side}EfficiencyScale`];
     if (s !== undefined && (typeof s !== 'number' || !(s > 0 && s <= 1))) throw inputError({ file, field: where(`${side}EfficiencyScale`), expected: 'a fraction in (0, 1]', got: s });
     if (d[`${side}EfficiencySource`] !== undefined) str(`${side}EfficiencySource`);

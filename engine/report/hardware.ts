@@ -42,6 +42,7 @@ export function renderDevicesTable(devices: readonly Device[]): string {
           MATRIX_UNIT_VENDORS.includes(d.vendor) ? '' : `SIMD GEMMs (vendor ${d.vendor})`,
           d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
           d.computeEfficiencyScale !== undefined ? `matrix eff. x${d.computeEfficiencyScale}` : '',
+          d.quantizedMemoryEfficiencyScale !== undefined ? `quantized mem. eff. x${d.quantizedMemoryEfficiencyScale}` : '',
         ].filter(Boolean).join(', '),
     ];
   });

@@ -544,11 +544,14 @@ test("tile padding: the README's figures (Batch and tiles; MoE)", () => {
   // model's experts pass 8 rows at batch 86 (DeepSeek-V2-Lite, 64 experts, 6 per token, over 4 devices).
   assert.equal(drop('mistral-7b-v0.1.json', 'cpu-generic', 8, 9, { weights: 'int4-g128' }), 0.044);
   assert.equal(drop('deepseek-v2-lite.json', 'cpu-generic', 85, 86, { weights: 'int4-g128', tp: 4 }), 0.048);
-  // The README's largest such dips over the samples that fit: dense 6.5% at batch 9 and 6.9% one past 32 rows
-  // (Falcon 180B over two devices), MoE 9.7% where DBRX's experts pass 8 rows (batch 33).
-  assert.equal(drop('falcon-180b.json', 'apple-m3-max', 8, 9, { weights: 'int8', tp: 2 }), 0.065);
+  // The README's largest such dips over the samples that fit: dense 5.8% at batch 9 and 6.9% one past 32 rows
+  // (Falcon 180B over two devices), MoE 8.9% where DBRX's experts pass 8 rows (batch 33). On the Apple chips the
+  // matrix-vector products up to 8 rows read quantized weights at 0.85 of the bandwidth (their
+  // quantizedMemoryEfficiencyScale), so leaving them costs less: Falcon 180B in int8 on two M3 Max gains 1.6% at 9.
+  assert.equal(drop('falcon-180b.json', 'cpu-generic', 8, 9, { weights: 'nf4', tp: 2 }), 0.058);
   assert.equal(drop('falcon-180b.json', 'cpu-generic', 32, 33, { weights: 'nf4', tp: 2 }), 0.069);
-  assert.equal(drop('dbrx-instruct.json', 'apple-m3-max', 32, 33, { weights: 'fp8', tp: 2 }), 0.097);
+  assert.equal(drop('dbrx-instruct.json', 'cpu-generic', 32, 33, { weights: 'nf4', tp: 2 }), 0.089);
+  assert.equal(drop('falcon-180b.json', 'apple-m3-max', 8, 9, { weights: 'int8', tp: 2 }), -0.016);
   // Ternary Llama-2-70B on an RTX 3090: 16% from batch 1 to 2, 35% from 16 to 17.
   assert.equal(drop('llama-2-70b.json', 'rtx-3090', 1, 2, { weights: 'ternary' }), 0.16);
   assert.equal(drop('llama-2-70b.json', 'rtx-3090', 16, 17, { weights: 'ternary' }), 0.348);

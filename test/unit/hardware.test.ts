@@ -157,7 +157,7 @@ test('a device may scale the memory efficiencies (its kernels reach less of the 
   for (const c of ['gemm', 'attention', 'elementwise', 'norm'] as const) assert.ok(Math.abs(p.efficiency[c].memory - d.efficiency[c].memory * 0.81) < 1e-12, c);
   assert.equal(p.efficiency.comm.memory, d.efficiency.comm.memory);
   assert.equal(p.efficiency.gemm.compute, d.efficiency.gemm.compute);
-  assert.match(p.origin, /memory efficiencies x 0\.81 on apple-m2-ultra/);
+  assert.match(p.origin, /memory efficiencies x 0\.81, memory efficiency of quantized matrix-vector products x 0\.85 on apple-m2-ultra/);
   const mine = tmpFile('scaled.json', JSON.stringify([{ ...GOOD, id: 'scaled', memoryEfficiencyScale: 0.5 }]));
   registerDevices(loadDeviceFile(mine), mine);
   assert.equal(costParamsFor(getDevice('scaled')).efficiency.gemm.memory, d.efficiency.gemm.memory * 0.5);
@@ -190,6 +190,17 @@ test('a device may scale the compute efficiencies of its matrix kernels (clock u
   for (const bad of [0, -0.2, 1.01, '0.5', null]) {
     const f = tmpFile('badcscale.json', JSON.stringify([{ ...GOOD, computeEfficiencyScale: bad }]));
     assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /computeEfficiencyScale: expected a fraction in \(0, 1\]/.test(e.message), String(bad));
+  }
+});
+
+test('a device may scale the memory efficiency of quantized matrix-vector products (the Apple chips: 0.85); the figure is checked', () => {
+  assert.equal(costParamsFor(getDevice('apple-m2-ultra')).quantizedWeightMemoryScale, 0.85);
+  assert.match(costParamsFor(getDevice('apple-m3-max')).origin, /memory efficiency of quantized matrix-vector products x 0\.85 on apple-m3-max/);
+  assert.equal(costParamsFor(getDevice('h100-sxm')).quantizedWeightMemoryScale, 1);
+  assert.ok((getDevice('apple-m2-ultra').quantizedMemoryEfficiencySource ?? '').includes('calibration'));
+  for (const bad of [0, 1.5, '0.85']) {
+    const f = tmpFile('badqscale.json', JSON.stringify([{ ...GOOD, quantizedMemoryEfficiencyScale: bad }]));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /quantizedMemoryEfficiencyScale: expected a fraction in \(0, 1\]/.test(e.message), String(bad));
   }
 });
 

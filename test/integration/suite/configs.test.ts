@@ -135,7 +135,7 @@ describe('model config: code lenses', () => {
       const why = await waitFor('RLC004 naming the misspelled field', () =>
         vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'ridgeline' && x.code === 'RLC004' && /tdpWats/.test(x.message)),
       );
-      assert.equal(why.message, 'ridgeline.customDevices[0](lab-gpu).tdpWats: expected a known field (did you mean tdpWatts?): id, name, vendor, source, memoryBytes, memoryBandwidthBytesPerS, peakFlopsPerS, l2CacheBytes, sharedMemoryPerSmBytes, maxSharedMemoryPerBlockBytes, smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth, maxBlocksPerSm, reservedSharedMemoryPerBlockBytes, interconnect, tdpWatts, memoryEfficiencyScale, memoryEfficiencySource, computeEfficiencyScale, computeEfficiencySource, fp16AccumulateFlopsPerS, measured; this entry is skipped');
+      assert.equal(why.message, 'ridgeline.customDevices[0](lab-gpu).tdpWats: expected a known field (did you mean tdpWatts?): id, name, vendor, source, memoryBytes, memoryBandwidthBytesPerS, peakFlopsPerS, l2CacheBytes, sharedMemoryPerSmBytes, maxSharedMemoryPerBlockBytes, smCount, maxThreadsPerSm, maxThreadsPerBlock, registersPerSm, simdWidth, maxBlocksPerSm, reservedSharedMemoryPerBlockBytes, interconnect, tdpWatts, memoryEfficiencyScale, memoryEfficiencySource, computeEfficiencyScale, computeEfficiencySource, quantizedMemoryEfficiencyScale, quantizedMemoryEfficiencySource, fp16AccumulateFlopsPerS, measured; this entry is skipped');
       assert.ok(vscode.languages.getDiagnostics(doc.uri).some((x) => x.source === 'ridgeline' && x.code === 'RLC001' && /unknown hardware id "lab-gpu"/.test(x.message)));
     } finally {
       await setSetting('customDevices', undefined);
