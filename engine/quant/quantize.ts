@@ -223,8 +223,7 @@ export function makeKernel(q: Quantizer): ErrorKernel {
     case 'float':
       return floatKernel(q.mantissaBits, q.exponentBits, q.maxValue, q.minNormalExp, q.scale);
     case 'int':
-      if (q.signedMax) return signedMaxGroupKernel(q.bits, q.groupSize);
-      return q.groupSize === 0 ? intRowSymmetricKernel(q.bits) : intGroupKernel(q.bits, q.groupSize, q.symmetric);
+      return q.groupSize === 0 && !q.signedMax ? intRowSymmetricKernel(q.bits) : intGroupKernel(q.bits, q.groupSize, q.symmetric, q.signedMax === true);
     case 'nf4':
       return nf4Kernel(q.blockSize);
     case 'mxfp4':
@@ -337,11 +336,19 @@ function groupMinMax(x: Float32Array, g: number, end: number, blocks: BlockStats
 /**
  * Group-wise integer RTN. Asymmetric: scale = (max - min) / (2^bits - 1), zero = min, so the group's
  * range maps onto 0..2^bits-1 (GPTQ/AWQ layout). Symmetric: scale = max|w| / (2^(bits-1) - 1).
+ * signedMax, ggml's Q4_0 / Q5_0 rounding (quantize_row_q4_0_ref): the group's largest-magnitude weight m (signed; of
+ * a +a/-a tie, the positive) sets the scale d = m / -2^(bits-1), so m itself lands on level -2^(bits-1) exactly;
+ * every weight rounds to the nearest level in -2^(bits-1)..2^(bits-1) - 1 (the top one clamps), w ~ q d.
+ * Worked example (4 bits, group [1, -0.5, 0.3, -0.1]): d = 1 / -8 = -0.125; 1 -> q = -8 (exact); -0.5 -> 4 (exact);
+ * 0.3 -> -2.4 rounds to -2 -> 0.25 (error 0.05); -0.1 -> 0.8 rounds to 1 -> -0.125 (error 0.025).
+ * groupIn 0: one group per row.
  */
-function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorKernel {
+function intGroupKernel(bits: number, groupIn: number, symmetric: boolean, signedMax = false): ErrorKernel {
   const levels = 2 ** bits - 1;
   const qmax = 2 ** (bits - 1) - 1;
+  const lv = 2 ** (bits - 1);
   return (x, rows, cols, _stats, blocks) => {
+    const group = groupIn === 0 ? cols : groupIn;
     const useBlocks = blocks && group % BLOCK === 0 && cols % group === 0;
     const per = group / BLOCK;
     let err = 0;
@@ -352,7 +359,17 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
         groupMinMax(x, g, end, useBlocks ? blocks : null, per);
         const mn = minMax[0]!;
         const mx = minMax[1]!;
-        if (symmetric) {
+        if (signedMax) {
+          const m = mx >= -mn ? mx : mn;
+          if (m === 0) continue;
+          const d = m / -lv;
+          const inv = -lv / m;
+          for (let i = g; i < end; i++) {
+            const v = x[i]!;
+            const e = Math.min(qmax, Math.floor(v * inv + 0.5)) * d - v;
+            err += e * e;
+          }
+        } else if (symmetric) {
           const amax = Math.max(-mn, mx);
           if (amax === 0) continue;
           const scale = amax / qmax;
@@ -374,43 +391,6 @@ function intGroupKernel(bits: number, group: number, symmetric: boolean): ErrorK
             const d = mn + q * scale - v;
             err += d * d;
           }
-        }
-      }
-    }
-    return err;
-  };
-}
-
-/**
- * ggml's Q4_0 / Q5_0 rounding (quantize_row_q4_0_ref): the group's largest-magnitude weight m (signed; of a
- * +a/-a tie, the positive) sets the scale d = m / -2^(bits-1), so m itself lands on level -2^(bits-1) exactly;
- * every weight rounds to the nearest level in -2^(bits-1)..2^(bits-1) - 1 (the top one clamps), w ~ q d.
- * Worked example (4 bits, group [1, -0.5, 0.3, -0.1]): d = 1 / -8 = -0.125; 1 -> q = -8 (exact); -0.5 -> 4 (exact);
- * 0.3 -> -2.4 rounds to -2 -> 0.25 (error 0.05); -0.1 -> 0.8 rounds to 1 -> -0.125 (error 0.025).
- */
-function signedMaxGroupKernel(bits: number, groupIn: number): ErrorKernel {
-  const lv = 2 ** (bits - 1);
-  const top = lv - 1;
-  return (x, rows, cols, _stats, blocks) => {
-    const group = groupIn === 0 ? cols : groupIn;
-    const useBlocks = blocks && group % BLOCK === 0 && cols % group === 0;
-    const per = group / BLOCK;
-    let err = 0;
-    for (let r = 0; r < rows; r++) {
-      const rowEnd = (r + 1) * cols;
-      for (let g = r * cols; g < rowEnd; g += group) {
-        const end = g + group < rowEnd ? g + group : rowEnd;
-        groupMinMax(x, g, end, useBlocks ? blocks : null, per);
-        const mn = minMax[0]!;
-        const mx = minMax[1]!;
-        const m = mx >= -mn ? mx : mn;
-        if (m === 0) continue;
-        const d = m / -lv;
-        const inv = -lv / m;
-        for (let i = g; i < end; i++) {
-          const v = x[i]!;
-          const e = Math.min(top, Math.floor(v * inv + 0.5)) * d - v;
-          err += e * e;
         }
       }
     }
