@@ -58,7 +58,7 @@ export interface WeightFormat {
   keepsHighPrecision: KeptTensor[];
   /** Format the output matrix is stored in (llama.cpp: Q6_K); with tied embeddings, the shared table. Unset: lmHead follows keepsHighPrecision. */
   lmHead?: string;
-  /** A mixed format: these tensors in `format` in the layers llama.cpp's use_more_bits picks (see moreBitsShare). */
+  /** A mixed format: these tensors in `format` in the layers llama.cpp's use_more_bits picks (see tensorBitsPerWeight). */
   moreBits?: { format: string; tensors: MoreBitsTensor[] };
   /** Serving engines that run this format (GGUF formats: llama.cpp); unset: any. */
   servingEngines?: string[];
