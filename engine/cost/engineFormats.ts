@@ -39,7 +39,7 @@ export function engineFormatWarnings(
     if (engine.quantizedActivations && wf.bitsPerWeight < 16 && w.activations && w.activations !== engine.quantizedActivations && !['fp16', 'bf16', 'fp32'].includes(w.activations)) {
       out.push(`${engine.name} runs quantized GEMMs with ${engine.quantizedActivations} activations; ${w.activations} activations are priced as asked`);
     }
-    if (engine.multiGpu && w.tp > 1) out.push(`--tp ${w.tp} with ${engine.name}: priced as tensor parallelism, which it does not run: ${engine.multiGpu}`);
+    if (engine.multiGpu && w.tp > 1) out.push(`tp ${w.tp} with ${engine.name}: priced as tensor parallelism, which it does not run: ${engine.multiGpu}`);
   }
   if (kf.scheme === 'block') out.push(...blockCacheWarnings(spec, kf, opts.fusedAttention));
   out.push(...kQuantRowWarnings(spec, wf));

@@ -29,7 +29,7 @@ test('llama.cpp given what it does not run: GPTQ/FP8 weights, an FP8 or KIVI cac
   assert.equal(w.length, 3, w.join('\n'));
   assert.match(w[0]!, /^llama\.cpp does not run int4-g128 weights \(its quantized formats: q8_0, q6_k, q5_k_m, q5_0, q4_k_m, q4_0\)/);
   assert.match(w[1]!, /^llama\.cpp has no fp8 KV cache \(its quantized cache types: q8_0, q4_0\)/);
-  assert.match(w[2]!, /^--tp 2 with llama\.cpp: priced as tensor parallelism, which it does not run: .*--split-mode layer/);
+  assert.match(w[2]!, /^tp 2 with llama\.cpp: priced as tensor parallelism, which it does not run: .*--split-mode layer/);
   assert.match(engineFormatWarnings(llama3, { ...base, weights: 'q4_0', activations: 'fp8' }, 'llama.cpp')[0]!, /runs quantized GEMMs with fp16 activations; fp8 activations are priced as asked/);
   // 16-bit weights and caches are anyone's; bf16 activations for quantized weights are a 16-bit choice, not warned.
   assert.deepEqual(engineFormatWarnings(llama3, { weights: 'bf16', kv: 'bf16', activations: 'bf16', tp: 1 }, 'llama.cpp'), []);
