@@ -71,17 +71,17 @@ function blockCacheWarnings(spec: ModelSpec, kf: KvFormat, fusedAttention: boole
 function kQuantRowWarnings(spec: ModelSpec, wf: WeightFormat): string[] {
   if (!wf.servingEngines || !/_k/.test(wf.id)) return [];
   const a = spec.attention;
-  const widths = new Map<string, number>([['hidden size', spec.hiddenSize]]);
-  if (!a.mla) widths.set('attention output width', a.heads * a.vHeadDim);
+  // Every distinct (what, width) pair: layer groups may differ (a dense first layer before the experts).
+  const widths: Array<[string, number]> = [['hidden size', spec.hiddenSize], ['attention output width', a.heads * a.vHeadDim]];
   for (const g of spec.layerGroups) {
     const m = g.mlp;
-    if (m.kind === 'dense') widths.set('intermediate size', m.intermediateSize);
+    if (m.kind === 'dense') widths.push(['intermediate size', m.intermediateSize]);
     else {
-      widths.set('expert width', m.expertIntermediateSize);
-      if (m.sharedExperts > 0) widths.set('shared expert width', m.sharedExperts * m.sharedIntermediateSize);
+      widths.push(['expert width', m.expertIntermediateSize]);
+      if (m.sharedExperts > 0) widths.push(['shared expert width', m.sharedExperts * m.sharedIntermediateSize]);
     }
   }
-  const odd = [...widths].filter(([, v]) => v % 256 !== 0).map(([k, v]) => `the ${k} (${v})`);
+  const odd = [...new Set(widths.filter(([, v]) => v % 256 !== 0).map(([k, v]) => `the ${k} (${v})`))];
   return odd.length
     ? [`${wf.id}: tensors whose rows are ${odd.join(' or ')} wide are not whole super-blocks of 256; llama-quantize stores them in a fallback type (Q5_0, Q5_1 or Q8_0), which these bytes do not follow`]
     : [];

@@ -16,8 +16,9 @@ export interface ServingEngine {
   /** The KV-cache format when the user names none (llama.cpp: fp16), with its source; else the model's dtype. */
   kvCache?: string;
   kvCacheSource?: string;
-  /** How the engine spreads a model over several GPUs where that is not the tensor parallelism --tp prices, with its source. */
+  /** How the engine spreads a model over several GPUs where that is not the tensor parallelism priced here, with its source. */
   multiGpu?: string;
+  multiGpuSource?: string;
 }
 
 /** Keys a profile may set: the cost parameters themselves (engine/cost/params.ts), not their provenance. */

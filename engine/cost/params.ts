@@ -239,6 +239,8 @@ function deviceParams(device: Device): CostParams {
   if (scaled.length) p.origin = `defaults (engine/cost/defaults.json), ${scaled.join(', ')} on ${device.id} (engine/hardware/devices.json)`;
   const m = device.measured;
   if (m) {
+    // Measured efficiencies replace the datasheet-derived factors, the quantized mat-vec one included.
+    p.quantizedWeightMemoryScale = 1;
     p.launchOverheadS = m.dispatchOverheadS;
     for (const [key, v] of Object.entries(m.efficiency ?? {})) {
       if (typeof v !== 'number') continue;

@@ -44,9 +44,10 @@ export interface Device {
   /** Where computeEfficiencyScale comes from. */
   computeEfficiencySource?: string;
   /**
-   * Factor on the memory efficiency of matrix-vector products over quantized weights (decode GEMMs of up to 8 rows
-   * that dequantize each weight in the kernel), on top of memoryEfficiencyScale: where those kernels reach less of
-   * the bandwidth than 16-bit ones (llama.cpp's Metal mat-vec kernels on Apple GPUs). Absent = 1.
+   * Factor on the memory efficiency of matrix-vector products over quantized weights (GEMMs of up to 8 rows that
+   * dequantize each weight in the kernel: decode, and a short prefill's LM head), on top of memoryEfficiencyScale,
+   * for every quantized format: where those kernels reach less of the bandwidth than 16-bit ones (llama.cpp's Metal
+   * mat-vec kernels on Apple GPUs). A measured device's own efficiencies replace it. Absent = 1.
    */
   quantizedMemoryEfficiencyScale?: number;
   /** Where quantizedMemoryEfficiencyScale comes from. */

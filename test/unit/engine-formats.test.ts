@@ -58,6 +58,10 @@ test('k-quants on rows that are not whole super-blocks of 256 (Qwen2-0.5B: 896) 
     'q4_k_m: tensors whose rows are the hidden size (896) or the attention output width (896) wide are not whole super-blocks of 256; llama-quantize stores them in a fallback type (Q5_0, Q5_1 or Q8_0), which these bytes do not follow',
   ]);
   assert.deepEqual(engineFormatWarnings(qwen, { ...base, weights: 'q4_0' }, 'llama.cpp'), []);
+  // Every layer group counts: DeepSeek-V2-Lite's dense first layer (10944) and its experts (1408).
+  const ds = engineFormatWarnings(loadConfigFile(join(samples, 'deepseek-v2-lite.json')), { weights: 'q4_k_m', kv: 'bf16', activations: 'bf16', tp: 1 }, 'llama.cpp');
+  assert.equal(ds.length, 1);
+  assert.match(ds[0]!, /the intermediate size \(10944\) or the expert width \(1408\) wide/);
   assert.deepEqual(engineFormatWarnings(llama3, { ...base, weights: 'q6_k' }, 'llama.cpp'), []);
 });
 

@@ -198,6 +198,11 @@ test('a device may scale the memory efficiency of quantized matrix-vector produc
   assert.match(costParamsFor(getDevice('apple-m3-max')).origin, /memory efficiency of quantized matrix-vector products x 0\.85 on apple-m3-max/);
   assert.equal(costParamsFor(getDevice('h100-sxm')).quantizedWeightMemoryScale, 1);
   assert.ok((getDevice('apple-m2-ultra').quantizedMemoryEfficiencySource ?? '').includes('calibration'));
+  // A measured device's own efficiencies replace the datasheet-derived factors, this one included.
+  const m2 = getDevice('apple-m2-ultra');
+  const measured = { ...m2, measured: { adapter: 'Apple M2 Ultra', dispatchOverheadS: 5e-6, efficiency: { 'gemm.memory': 0.6 }, dateIso: '2026-01-01T00:00:00Z' } };
+  assert.equal(costParamsFor(measured).quantizedWeightMemoryScale, 1);
+  assert.equal(costParamsFor(measured).efficiency.gemm.memory, 0.6);
   for (const bad of [0, 1.5, '0.85']) {
     const f = tmpFile('badqscale.json', JSON.stringify([{ ...GOOD, quantizedMemoryEfficiencyScale: bad }]));
     assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /quantizedMemoryEfficiencyScale: expected a fraction in \(0, 1\]/.test(e.message), String(bad));
