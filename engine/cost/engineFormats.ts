@@ -22,19 +22,17 @@ export function engineFormatWarnings(
   const label = engine ? `${engine.name}'s` : "the defaults'";
   // A format only some engines run (GGUF weights, llama.cpp's cache types) priced with another engine's kernels.
   for (const [what, f] of [['weights', wf], ['KV cache', kf]] as const) {
-    if (f.servingEngines && !(id !== undefined && f.servingEngines.includes(id))) {
+    if (f.servingEngines && !engineRuns(what === 'weights' ? 'weights' : 'kv', f, id)) {
       out.push(`${what} ${f.id} is a format ${f.servingEngines.join(', ')} runs; priced with ${label} kernels (the ${f.servingEngines[0]} serving-engine profile prices its own)`);
     }
   }
   if (engine && id !== undefined) {
     // An engine with formats of its own (llama.cpp: GGUF) given a quantized format it does not load.
-    const ownWeights = ownFormats(id, 'weights');
-    if (ownWeights.length && wf.bitsPerWeight < 16 && !wf.servingEngines?.includes(id)) {
-      out.push(`${engine.name} does not run ${wf.id} weights (its quantized formats: ${ownWeights.join(', ')}); priced with its kernels as if it did`);
+    if (!wf.servingEngines && !engineRuns('weights', wf, id)) {
+      out.push(`${engine.name} does not run ${wf.id} weights (its quantized formats: ${ownFormats(id, 'weights').join(', ')}); priced with its kernels as if it did`);
     }
-    const ownKv = ownFormats(id, 'kv');
-    if (ownKv.length && kf.bitsPerElement < 16 && !kf.servingEngines?.includes(id)) {
-      out.push(`${engine.name} has no ${kf.id} KV cache (its quantized cache types: ${ownKv.join(', ')}); priced as if it had`);
+    if (!kf.servingEngines && !engineRuns('kv', kf, id)) {
+      out.push(`${engine.name} has no ${kf.id} KV cache (its quantized cache types: ${ownFormats(id, 'kv').join(', ')}); priced as if it had`);
     }
     if (engine.quantizedActivations && wf.bitsPerWeight < 16 && w.activations && w.activations !== engine.quantizedActivations && !['fp16', 'bf16', 'fp32'].includes(w.activations)) {
       out.push(`${engine.name} runs quantized GEMMs with ${engine.quantizedActivations} activations; ${w.activations} activations are priced as asked`);
@@ -50,6 +48,17 @@ export function engineFormatWarnings(
 function ownFormats(engineId: string, kind: 'weights' | 'kv'): string[] {
   const list: ReadonlyArray<WeightFormat | KvFormat> = kind === 'weights' ? listWeightFormats() : listKvFormats();
   return list.filter((f) => f.servingEngines?.includes(engineId)).map((f) => f.id);
+}
+
+/**
+ * Whether a serving engine (its profile id; undefined: the defaults) runs a weight or cache format: a format for
+ * named engines (GGUF, llama.cpp's cache types) only under those; under an engine with quantized formats of its
+ * own, below 16 bits only those. The quant advisor's candidates and the warnings above both ask this.
+ */
+export function engineRuns(kind: 'weights' | 'kv', f: WeightFormat | KvFormat, engineId: string | undefined): boolean {
+  if (f.servingEngines) return engineId !== undefined && f.servingEngines.includes(engineId);
+  const bits = 'bitsPerWeight' in f ? f.bitsPerWeight : f.bitsPerElement;
+  return bits >= 16 || engineId === undefined || ownFormats(engineId, kind).length === 0;
 }
 
 /** llama.cpp's cache blocks: the head dimension must be whole blocks, and a quantized V cache needs flash attention. */
@@ -69,7 +78,8 @@ function blockCacheWarnings(spec: ModelSpec, kf: KvFormat, fusedAttention: boole
  * llama-quant.cpp), which the catalog's bytes do not follow.
  */
 function kQuantRowWarnings(spec: ModelSpec, wf: WeightFormat): string[] {
-  if (!wf.servingEngines || !/_k/.test(wf.id)) return [];
+  const sb = wf.superBlock;
+  if (sb === undefined) return [];
   const a = spec.attention;
   // Every distinct (what, width) pair: layer groups may differ (a dense first layer before the experts).
   const widths: Array<[string, number]> = [['hidden size', spec.hiddenSize], ['attention output width', a.heads * a.vHeadDim]];
@@ -81,8 +91,8 @@ function kQuantRowWarnings(spec: ModelSpec, wf: WeightFormat): string[] {
       if (m.sharedExperts > 0) widths.push(['shared expert width', m.sharedExperts * m.sharedIntermediateSize]);
     }
   }
-  const odd = [...new Set(widths.filter(([, v]) => v % 256 !== 0).map(([k, v]) => `the ${k} (${v})`))];
+  const odd = [...new Set(widths.filter(([, v]) => v % sb !== 0).map(([k, v]) => `the ${k} (${v})`))];
   return odd.length
-    ? [`${wf.id}: tensors whose rows are ${odd.join(' or ')} wide are not whole super-blocks of 256; llama-quantize stores them in a fallback type (Q5_0, Q5_1 or Q8_0), which these bytes do not follow`]
+    ? [`${wf.id}: tensors whose rows are ${odd.join(' or ')} wide are not whole super-blocks of ${sb}; llama-quantize stores them in a fallback type (Q5_0, Q5_1 or Q8_0), which these bytes do not follow`]
     : [];
 }

@@ -1,7 +1,7 @@
 import type { ModelSpec, Workload } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
-import { lmHeadBitsPerWeight, moreBitsExtraBytes, weightFormat } from '../quant/formats';
+import { lmHeadBitsPerWeight, lmHeadFormatParams, moreBitsExtraBytes, weightFormat } from '../quant/formats';
 import { computedPromptTokens, tpReplicatedParams, tpSplit } from '../model/graph';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
@@ -148,7 +148,7 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   const keep = new Set(wf.keepsHighPrecision);
   const highBytesPerParam = 2; // tensors a quantized format keeps are served in 16-bit
   // The output matrix in a format of its own (llama.cpp's Q6_K; tied embeddings: the shared table).
-  const headParams = wf.lmHead === undefined ? 0 : p.lmHead > 0 ? p.lmHead : p.embeddings;
+  const headParams = lmHeadFormatParams(wf, p);
   let high = 0;
   if (keep.has('embeddings')) high += p.embeddings + p.positionEmbeddings - (p.lmHead > 0 ? 0 : headParams);
   if (keep.has('lmHead')) high += p.lmHead - (p.lmHead > 0 ? headParams : 0);

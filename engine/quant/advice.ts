@@ -3,6 +3,7 @@ import type { Device } from '../hardware/types';
 import { analyze } from '../analyze';
 import type { CostParams } from '../cost/params';
 import { servingEngine } from '../cost/engines';
+import { engineRuns } from '../cost/engineFormats';
 import { withPrefixHit } from '../model/graph';
 import { listKvFormats, kvFormat, type KvFormat } from '../memory/kvFormats';
 import { defaultActivations, effectiveCompute, linearBitsPerWeight, listWeightFormats, weightFormat, type WeightFormat } from './formats';
@@ -232,16 +233,7 @@ export interface AdviseOptions {
 export function candidateWeights(spec: ModelSpec, only?: string[], servingEngineId?: string): WeightFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => weightFormat(id, '--weights')))];
   const own = DTYPE_BITS[spec.dtype];
-  const all = listWeightFormats();
-  const ownEngineOnly = servingEngineId !== undefined && all.some((f) => f.servingEngines?.includes(servingEngineId));
-  return all.filter(
-    (f) =>
-      f.bitsPerWeight <= own &&
-      (f.bitsPerWeight < 16 || f.id === spec.dtype) &&
-      (f.servingEngines === undefined
-        ? !ownEngineOnly || f.bitsPerWeight >= 16
-        : servingEngineId !== undefined && f.servingEngines.includes(servingEngineId)),
-  );
+  return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype) && engineRuns('weights', f, servingEngineId));
 }
 
 /**
@@ -253,15 +245,8 @@ export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string,
   if (only && only.length) return [...new Set(only.map((id) => kvFormat(id, '--kv')))];
   const own = engineKv ?? (spec.dtype === 'fp32' ? 'fp32' : spec.dtype);
   const ownBits = (DTYPE_BITS as Record<string, number>)[own] ?? 16;
-  const all = listKvFormats();
-  const ownEngineOnly = servingEngineId !== undefined && all.some((k) => k.servingEngines?.includes(servingEngineId));
-  return all.filter(
-    (k) =>
-      k.elementBits <= ownBits &&
-      (k.elementBits < 16 || k.id === own || (own === 'fp32' && k.id === 'fp16')) &&
-      (k.servingEngines === undefined
-        ? !ownEngineOnly || k.elementBits >= 16
-        : servingEngineId !== undefined && k.servingEngines.includes(servingEngineId)),
+  return listKvFormats().filter(
+    (k) => k.elementBits <= ownBits && (k.elementBits < 16 || k.id === own || (own === 'fp32' && k.id === 'fp16')) && engineRuns('kv', k, servingEngineId),
   );
 }
 
@@ -274,9 +259,9 @@ export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string,
 export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions): QuantAdvice {
   const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype };
   const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
-  const weights = candidateWeights(spec, opts.weights, opts.servingEngine);
   const engine = opts.servingEngine ? servingEngine(opts.servingEngine) : undefined;
-  const kvs = candidateKv(spec, opts.kv, engine?.kvCache, opts.servingEngine);
+  const weights = candidateWeights(spec, opts.weights, engine?.id);
+  const kvs = candidateKv(spec, opts.kv, engine?.kvCache, engine?.id);
   const notes: string[] = [];
   const base: Workload = withPrefixHit({
     batch: opts.batch,

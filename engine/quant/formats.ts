@@ -60,6 +60,8 @@ export interface WeightFormat {
   lmHead?: string;
   /** A mixed format: these tensors in `format` in the layers llama.cpp's use_more_bits picks (see tensorBitsPerWeight). */
   moreBits?: { format: string; tensors: MoreBitsTensor[] };
+  /** k-quants: weights per super-block along a row (llama.cpp's QK_K, 256); a row must be whole super-blocks. */
+  superBlock?: number;
   /** Serving engines that run this format (GGUF formats: llama.cpp); unset: any. */
   servingEngines?: string[];
   /** How the measured-error path departs from the format's own quantizer, where it does. */
@@ -188,15 +190,24 @@ export function tensorBitsPerWeight(f: WeightFormat, tensor: MoreBitsTensor, lay
  * Bits per weight of the output matrix: the format's lmHead format (llama.cpp: Q6_K; with tied embeddings the
  * shared table, as llama-quantize stores token_embd when a model has no output tensor), else the kept dtype's
  * `keptBits` where the format keeps the head, else the format's own. llama-quantize writes the output matrix in
- * Q8_0 instead for Falcon and where its rows (the hidden size) are not a multiple of 256, the k-quant super-block
+ * Q8_0 instead for Falcon and where its rows (the hidden size) are not whole super-blocks of its Q6_K
  * (llama-quant.cpp, llama_tensor_get_type: `arch == LLM_ARCH_FALCON || nx % QK_K != 0`): pass the `model` for it.
  */
 export function lmHeadBitsPerWeight(f: WeightFormat, keptBits: number, model?: Pick<ModelSpec, 'modelType' | 'structure'>): number {
   if (f.lmHead !== undefined) {
-    const q8 = model !== undefined && (model.modelType === 'falcon' || model.structure.embedDim % 256 !== 0);
-    return weightFormat(q8 ? 'q8_0' : f.lmHead).bitsPerWeight;
+    const head = weightFormat(f.lmHead);
+    const q8 = model !== undefined && (model.modelType === 'falcon' || (head.superBlock !== undefined && model.structure.embedDim % head.superBlock !== 0));
+    return (q8 ? weightFormat('q8_0') : head).bitsPerWeight;
   }
   return f.keepsHighPrecision.includes('lmHead') ? keptBits : f.bitsPerWeight;
+}
+
+/**
+ * Parameters stored in the format's own output-matrix format (its lmHead): the output matrix, or with tied
+ * embeddings (no lm_head parameters) the shared table; 0 for a format that names none.
+ */
+export function lmHeadFormatParams(f: WeightFormat, p: { lmHead: number; embeddings: number }): number {
+  return f.lmHead === undefined ? 0 : p.lmHead > 0 ? p.lmHead : p.embeddings;
 }
 
 /**
@@ -274,7 +285,7 @@ export function quantizedWeightBytes(
   let quantParams = params.linear;
   let keptParams = 0;
   // The output matrix in a format of its own (tied: the embedding table is the output matrix).
-  const headParams = format.lmHead === undefined ? 0 : params.lmHead > 0 ? params.lmHead : params.embeddings;
+  const headParams = lmHeadFormatParams(format, params);
   const headBytes = Math.ceil((headParams * lmHeadBitsPerWeight(format, keptElemBytes * 8, model)) / 8);
   for (const [k, n] of [
     ['embeddings', params.embeddings + params.positionEmbeddings - (params.lmHead > 0 ? 0 : headParams)],

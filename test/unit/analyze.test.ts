@@ -622,6 +622,8 @@ test("validation: the README's summary rows (all rows, vLLM's V0 engine, llama.c
   assert.deepEqual(count((r) => r.hardware === 't4'), [5, 5]);
   assert.deepEqual(count((r) => r.hardware === 'a100-40gb'), [49, 54]);
   assert.deepEqual(count((r) => r.servingEngine === 'llama.cpp'), [72, 93]);
+  // The Llama-3-8B Q4_K_M rows of the May 2024 llama-bench tables ("GGUF weights"): 21 of 32.
+  assert.deepEqual(count((r) => r.weights === 'q4_k_m'), [21, 32]);
 });
 
 test("validation: AMD's vLLM 0.10 table ran its prompts from the prefix cache; the rows say how many tokens", () => {
