@@ -211,9 +211,37 @@ async function runCommand(page, title) {
   }
 }
 
+/**
+ * Shows the Ridgeline view container. A command, not the activity-bar icon: clicking the icon of the
+ * container already shown hides the side bar.
+ */
+async function showRidgelineSidebar(page) {
+  await runCommand(page, 'View: Show Ridgeline');
+}
+
+/**
+ * Opens a workspace file through Quick Open (the palette without '>'), which does not depend on the
+ * explorer's state: its tree may be scrolled, collapsed or hidden by an earlier step. Retried like
+ * runCommand, since the file index fills asynchronously.
+ */
 async function openFile(page, name) {
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().dblclick();
-  await page.locator(`.tab[aria-label*="${name}"]`).first().waitFor({ timeout: 10_000 });
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(name);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    try {
+      await row.waitFor({ timeout: 10_000 });
+      await row.click();
+      await page.locator(`.tab[aria-label*="${name}"]`).first().waitFor({ timeout: 10_000 });
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw e;
+      await page.waitForTimeout(1000);
+    }
+  }
 }
 
 /** Waits until the roofline frame reports a render newer than `after`; returns { requestId, renderMs }. */
@@ -578,7 +606,7 @@ async function main() {
   // ---- Sidebar profiler ----
   await test('sidebar profiler lists the recent analysis and opens it on click', async () => {
     await closeAllEditors(page);
-    await page.locator('.activitybar [aria-label^="Ridgeline"]').first().click();
+    await showRidgelineSidebar(page);
     const sb = await viewFrame(page, 'sidebar');
     await sb.locator('[data-recent]').first().waitFor({ timeout: 15_000 });
     const label = await sb.locator('[data-recent]').first().getAttribute('data-recent');
@@ -600,10 +628,9 @@ async function main() {
   });
 
   await test('a profiled WGSL kernel appears in the sidebar and opens its source line', async () => {
-    await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
     await openFile(page, 'axpy.wgsl');
     await runCommand(page, 'Ridgeline: Profile Kernel');
-    await page.locator('.activitybar [aria-label^="Ridgeline"]').first().click();
+    await showRidgelineSidebar(page);
     const sb = await viewFrame(page, 'sidebar');
     const row = sb.locator('[data-kernel="axpy"]');
     await row.waitFor({ timeout: 60_000 });
