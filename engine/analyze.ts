@@ -88,7 +88,12 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   if (published) warnings.push(published);
   warnings.push(...engineFormatWarnings(spec, workload, opts.servingEngine, { fusedAttention: params.fusedAttention }));
   const notes = new Set<string>();
-  let link = device.interconnect ?? null;
+  let link: { kind: string; bandwidthBytesPerS: number } | null = device.interconnect ?? null;
+  const ic = device.interconnect;
+  if (ic?.groupSize !== undefined && ic.beyondGroup && workload.tp > ic.groupSize) {
+    // The fast link joins only groupSize devices: a wider ring crosses slower hops and runs at the slowest.
+    link = { kind: `${ic.beyondGroup.kind} (a ring of ${workload.tp} spans more than ${ic.groupSize} devices)`, bandwidthBytesPerS: ic.beyondGroup.bandwidthBytesPerS };
+  }
   if (workload.tp > 1 && !link) {
     link = FALLBACK_LINK;
     warnings.push(`${device.id} lists no interconnect: tensor-parallel all-reduce assumed over ${FALLBACK_LINK.kind}`);

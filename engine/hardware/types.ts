@@ -26,7 +26,12 @@ export interface Device {
   reservedSharedMemoryPerBlockBytes?: number;
   /** SIMD width: 32 (NVIDIA warp), 64 (AMD wavefront on CDNA). */
   simdWidth?: number;
-  interconnect?: { kind: string; bandwidthBytesPerS: number };
+  /**
+   * The link a tensor-parallel all-reduce runs over, bytes/s per direction. `groupSize` and `beyondGroup`
+   * describe a device whose fast link joins only a small group (the two GCDs of an MI250X card): a ring over
+   * more than `groupSize` devices runs at `beyondGroup`, its slowest hop.
+   */
+  interconnect?: { kind: string; bandwidthBytesPerS: number; groupSize?: number; beyondGroup?: { kind: string; bandwidthBytesPerS: number } };
   tdpWatts?: number;
   /**
    * Factor on the memory efficiency of every op class for this device: the share of the datasheet bandwidth its

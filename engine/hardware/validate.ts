@@ -13,7 +13,8 @@ const DEVICE_FIELDS = [
   'computeEfficiencyScale', 'computeEfficiencySource', 'quantizedMemoryEfficiencyScale', 'quantizedMemoryEfficiencySource',
   'fp16AccumulateFlopsPerS', 'measured',
 ];
-const INTERCONNECT_FIELDS = ['kind', 'bandwidthBytesPerS'];
+const INTERCONNECT_FIELDS = ['kind', 'bandwidthBytesPerS', 'groupSize', 'beyondGroup'];
+const LINK_FIELDS = ['kind', 'bandwidthBytesPerS'];
 const MEASURED_FIELDS = ['adapter', 'dispatchOverheadS', 'efficiency', 'dateIso'];
 /** Keys of measured.efficiency: an op class (both sides) or `class.compute` / `class.memory`. */
 const EFFICIENCY_KEYS = CLASSES.flatMap((c) => [c, `${c}.compute`, `${c}.memory`]);
@@ -43,6 +44,7 @@ function fieldRange(field: string): readonly [number, number, boolean] {
       return [2 ** 20, 2 ** 50, false];
     case 'memoryBandwidthBytesPerS':
     case 'interconnect.bandwidthBytesPerS':
+    case 'interconnect.beyondGroup.bandwidthBytesPerS':
       return [1e6, 1e15, false];
     case 'l2CacheBytes':
     case 'sharedMemoryPerSmBytes':
@@ -128,6 +130,15 @@ export function validateDevice(d: unknown, file: string, at = 'device'): Device 
     known(d.interconnect, INTERCONNECT_FIELDS, 'interconnect.');
     pos(d.interconnect.bandwidthBytesPerS, 'interconnect.bandwidthBytesPerS');
     if (typeof d.interconnect.kind !== 'string') throw inputError({ file, field: where('interconnect.kind'), expected: 'a string' });
+    const g = d.interconnect.groupSize;
+    const beyond = d.interconnect.beyondGroup;
+    if (g !== undefined || beyond !== undefined) {
+      if (!Number.isSafeInteger(g) || (g as number) < 2 || (g as number) > 1024) throw inputError({ file, field: where('interconnect.groupSize'), expected: 'an integer from 2 to 1024, with interconnect.beyondGroup', got: g });
+      if (!isObj(beyond)) throw inputError({ file, field: where('interconnect.beyondGroup'), expected: '{ kind, bandwidthBytesPerS }: the link of a ring over more than groupSize devices', got: beyond });
+      known(beyond, LINK_FIELDS, 'interconnect.beyondGroup.');
+      pos(beyond.bandwidthBytesPerS, 'interconnect.beyondGroup.bandwidthBytesPerS');
+      if (typeof beyond.kind !== 'string') throw inputError({ file, field: where('interconnect.beyondGroup.kind'), expected: 'a string' });
+    }
   }
   if (d.measured !== undefined) {
     if (!isObj(d.measured)) throw inputError({ file, field: where('measured'), expected: 'an object' });

@@ -159,6 +159,20 @@ test('MBU counts device memory traffic: the all-reduce messages of tp cross the 
   }
 });
 
+test("a ring wider than a link's group runs at the link beyond it: the MI250X's two GCDs, then single links between cards", () => {
+  const spec = loadConfigFile(join(samples, 'llama-2-70b.json'));
+  for (const [tp, linkBytesPerS] of [[2, 200e9], [4, 50e9], [8, 50e9]] as const) {
+    const r = analyze(spec, defaultWorkload(spec, { tp }), getDevice('mi250x'), { sweeps: false });
+    assert.equal(r.costModel.interconnect?.bandwidthBytesPerS, linkBytesPerS, `tp ${tp}`);
+    assert.equal(/spans more than 2 devices/.test(r.costModel.interconnect?.kind ?? ''), tp > 2, `tp ${tp}: ${r.costModel.interconnect?.kind}`);
+    // Ring all-reduce: 2(N-1)/N x message bytes at 80% of the link (an Infinity Fabric link is NVLink-class).
+    const comm = r.ops.find((o) => o.opClass === 'comm' && o.phase === 'prefill');
+    assert.ok(comm, `tp ${tp}: no all-reduce op`);
+    const want = ((2 * (tp - 1)) / tp) * comm.bytes / (linkBytesPerS * 0.8);
+    assert.ok(Math.abs(comm.memoryS - want) <= 1e-9 * want, `tp ${tp}: ${comm.memoryS} s, expected ${want}`);
+  }
+});
+
 test('a measured device from a device file is named as such, not as measured on this machine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ridgeline-measured-'));
   const f = join(dir, 'd.json');

@@ -120,7 +120,7 @@ test('device files: misspelled fields, the id `this`, a measured block without i
   // A misspelled optional field would have been dropped without a word (tdpWats: no energy estimate).
   bad('typo.json', [{ ...GOOD, tdpWats: 400 }], /devices\[0\]\(my-gpu\)\.tdpWats: expected a known field \(did you mean tdpWatts\?\): id, name, vendor, /);
   bad('typo-l2.json', [{ ...GOOD, l2CachBytes: 1 << 20 }], /\.l2CachBytes: expected a known field \(did you mean l2CacheBytes\?\)/);
-  bad('typo-link.json', [{ ...GOOD, interconnect: { kind: 'NVLink', bandwidthBytesPerS: 1e11, latency: 1 } }], /\.interconnect\.latency: expected a known field: kind, bandwidthBytesPerS$/);
+  bad('typo-link.json', [{ ...GOOD, interconnect: { kind: 'NVLink', bandwidthBytesPerS: 1e11, latency: 1 } }], /\.interconnect\.latency: expected a known field: kind, bandwidthBytesPerS, groupSize, beyondGroup$/);
   bad('this.json', [{ ...GOOD, id: 'This' }], /devices\[0\]\(this\)\.id: expected an id other than "this", which names the device `ridgeline bench` measured on this machine$/);
   const measured = { adapter: 'a colleague\'s GPU', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' };
   bad('m-adapter.json', [{ ...GOOD, measured: { ...measured, adapter: undefined } }], /\.measured\.adapter: expected a non-empty string$/);
@@ -217,6 +217,36 @@ test('a device may list its fp16-accumulate tensor peak (GeForce); the figure is
     const f = tmpFile('badacc.json', JSON.stringify([{ ...GOOD, fp16AccumulateFlopsPerS: bad }]));
     assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && /fp16AccumulateFlopsPerS: expected a positive number/.test(e.message), String(bad));
   }
+});
+
+test('the MI250X is one GCD, as ROCm and --tp count it: half the data sheet\'s card', () => {
+  // AMD MI250X data sheet (the card): 128 GB HBM2e, 3.2768 TB/s, 383 TFLOPS FP16, 220 CUs, 560 W, over two GCDs.
+  const d = getDevice('mi250x');
+  assert.equal(d.memoryBytes, 64 * 2 ** 30);
+  assert.equal(d.memoryBandwidthBytesPerS, 3.2768e12 / 2);
+  assert.equal(d.peakFlopsPerS.fp16, 383e12 / 2);
+  assert.equal(d.smCount, 220 / 2);
+  assert.equal(d.tdpWatts, 560 / 2);
+  // OLCF Frontier node: the card's two GCDs share four links (200 GB/s per direction); cards, one or two (50 or 100).
+  assert.equal(d.interconnect?.bandwidthBytesPerS, 200e9);
+  assert.equal(d.interconnect?.groupSize, 2);
+  assert.equal(d.interconnect?.beyondGroup?.bandwidthBytesPerS, 50e9);
+});
+
+test('device files: a link group needs an integer size of 2 or more and the link beyond it', () => {
+  const link = { kind: 'Fabric', bandwidthBytesPerS: 100e9 };
+  const ok = tmpFile('group.json', JSON.stringify([{ ...GOOD, interconnect: { ...link, groupSize: 4, beyondGroup: { kind: 'PCIe', bandwidthBytesPerS: 25e9 } } }]));
+  assert.equal(loadDeviceFile(ok)[0].interconnect?.beyondGroup?.bandwidthBytesPerS, 25e9);
+  const bad = (name: string, interconnect: unknown, want: RegExp) => {
+    const f = tmpFile(name, JSON.stringify([{ ...GOOD, interconnect }]));
+    assert.throws(() => loadDeviceFile(f), (e: unknown) => e instanceof RidgelineError && e.exitCode === 2 && want.test(e.message), `${name}: ${want}`);
+  };
+  bad('g1.json', { ...link, groupSize: 1, beyondGroup: link }, /interconnect\.groupSize: expected an integer from 2 to 1024/);
+  bad('g2.json', { ...link, groupSize: 2.5, beyondGroup: link }, /interconnect\.groupSize/);
+  bad('g3.json', { ...link, groupSize: 2 }, /interconnect\.beyondGroup: expected \{ kind, bandwidthBytesPerS \}/);
+  bad('g4.json', { ...link, beyondGroup: link }, /interconnect\.groupSize/);
+  bad('g5.json', { ...link, groupSize: 2, beyondGroup: { kind: 'x', bandwidthBytesPerS: -1 } }, /interconnect\.beyondGroup\.bandwidthBytesPerS: expected a positive number/);
+  bad('g6.json', { ...link, groupSize: 2, beyondGroup: { kind: 'x', bandwidthBytesPerS: 1e9, latency: 1 } }, /interconnect\.beyondGroup\.latency: expected a known field/);
 });
 
 test('`this` needs a measured device', () => {
