@@ -11,6 +11,11 @@ export interface OpResult {
   phase: Phase;
   layer?: number;
   layers: number;
+  /**
+   * Which layer group the row belongs to, for a model with several ("window 4096" / "full attention" for
+   * Gemma 2, "dense MLP" / "MoE" for DeepSeek); absent otherwise.
+   */
+  layerGroup?: string;
   flops: number;
   bytes: number;
   /** FLOPs per byte. */

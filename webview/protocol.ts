@@ -299,6 +299,7 @@ function checkAnalysis(v: unknown, at: string): void {
     need(o.phase === 'prefill' || o.phase === 'decode', `${p}.phase: expected prefill or decode`);
     for (const k of ['flops', 'bytes', 'intensity', 'timeS']) need(isNum(o[k]) && (o[k] as number) >= 0, `${p}.${k}: expected a number >= 0`);
     need(isStr(o.bound), `${p}.bound: expected a string`);
+    need(o.layerGroup === undefined || isStr(o.layerGroup), `${p}.layerGroup: expected a string when present`);
   });
 }
 

@@ -165,6 +165,7 @@ function cloneOp(a: Op): Op {
     routing: a.routing,
     bytes: { weights: b.weights, actIn: b.actIn, actOut: b.actOut, kvRead: b.kvRead, kvWrite: b.kvWrite },
     fusedInto: a.fusedInto,
+    layerGroup: a.layerGroup,
   };
 }
 

@@ -134,6 +134,8 @@ export interface OpCost {
   /** Layers the row covers; `layer` is set when it is one layer. */
   layers: number;
   layer?: number;
+  /** The layer group of a model with several (Op.layerGroup): "window 4096", "full attention", "MoE", ... */
+  layerGroup?: string;
   opClass: OpClass;
   computeDtype: Dtype;
   /** Dtype of the peak actually used. */
@@ -496,6 +498,7 @@ function opCost(ops: readonly Op[], i0: number, i1: number, ctx: CostContext, e:
     launches: e.launches,
   };
   if (host.layer !== undefined) out.layer = host.layer;
+  if (host.layerGroup !== undefined) out.layerGroup = host.layerGroup;
   if (e.dequantPassS > 0) out.dequantPassS = e.dequantPassS;
   if (i1 - i0 > 1) {
     const fused: string[] = [];

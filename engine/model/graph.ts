@@ -1,7 +1,7 @@
 import { inputError } from '../errors';
 import { kvFormat } from '../memory/kvFormats';
 import { lmHeadBitsPerWeight, tensorBitsPerWeight, weightFormat } from '../quant/formats';
-import type { Dtype, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, Workload } from './types';
+import type { Dtype, LayerGroup, MlpSpec, ModelSpec, Op, OpBytes, OpClass, OpGraph, Phase, Workload } from './types';
 import { mlaDownParamsPerLayer } from './params';
 
 /**
@@ -169,6 +169,29 @@ export interface GraphOptions {
   output?: boolean;
 }
 
+/**
+ * Labels telling a model's layer groups apart in op rows (`Op.layerGroup`): what differs between them, the
+ * attention window (Gemma 2, gpt-oss: "window 4096" / "full attention") or the MLP (DeepSeek's first
+ * layers: "dense MLP" / "MoE"), else the layers. None for a model of one group.
+ */
+export function layerGroupLabels(groups: readonly LayerGroup[]): (string | undefined)[] {
+  if (groups.length < 2) return groups.map(() => undefined);
+  const windows = new Set(groups.map((g) => g.window)).size > 1;
+  const mlps = new Set(groups.map((g) => g.mlp.kind)).size > 1;
+  const layersText = (g: LayerGroup) => {
+    const l = g.layers;
+    return l.length === 1 ? `layer ${l[0]}` : l[l.length - 1]! - l[0]! + 1 === l.length ? `layers ${l[0]}-${l[l.length - 1]}` : `${l.length} layers from ${l[0]}`;
+  };
+  const labels = groups.map((g) => {
+    const parts: string[] = [];
+    if (windows) parts.push(g.window === null ? 'full attention' : `window ${g.window}`);
+    if (mlps) parts.push(g.mlp.kind === 'moe' ? 'MoE' : 'dense MLP');
+    return parts.join(', ');
+  });
+  // Groups that differ in something else (expert sizes, say) are told apart by their layers.
+  return labels.map((label, i) => (label === '' || labels.indexOf(label) !== labels.lastIndexOf(label) ? (label ? `${label}, ` : '') + layersText(groups[i]!) : label));
+}
+
 export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, contextTokens: number, opts?: GraphOptions): OpGraph {
   checkInt(workload.batch, '--batch', 1, 1 << 20);
   checkInt(workload.tp, '--tp', 1, 4096);
@@ -233,9 +256,12 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   // Bytes per down-projection weight of a layer group (a mixed format promotes some layers' ffn_down).
   const downB = (layers: readonly number[]): number => (wf.moreBits ? tensorBitsPerWeight(wf, 'ffn_down', layers, spec.numLayers) / 8 : wB);
 
-  for (const g of spec.layerGroups) {
+  const groupLabels = layerGroupLabels(spec.layerGroups);
+  for (let gi = 0; gi < spec.layerGroups.length; gi++) {
+    const g = spec.layerGroups[gi]!;
     const L = g.layers.length;
     const li = L === 1 ? g.layers[0] : undefined;
+    b.layerGroup = groupLabels[gi];
     b.norm('attn_norm', L, li, M, h);
 
     // Attention: queries per sequence T, keys per query (decode) or causal pairs (prefill).
@@ -341,6 +367,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       b.elementwise('residual_add_mlp', L, li, M * h, 2, 1);
     }
   }
+  b.layerGroup = undefined;
 
   // Output: final norm and LM head on the last token of each sequence only (prefill) or the new token.
   if (prefill && opts?.output === false) return { phase, contextTokens, ops: b.ops };
@@ -422,8 +449,12 @@ class GraphBuilder {
       routing: undefined,
       bytes: b,
       fusedInto,
+      layerGroup: this.layerGroup,
     });
   }
+
+  /** Label of the layer group the next ops belong to (undefined for a model of one group). */
+  layerGroup: string | undefined = undefined;
 
   /** Marks the last `n` ops (attention of one layer group) as reading K/V shared by `group` query heads. */
   setKvGroup(n: number, group: number): void {

@@ -203,6 +203,11 @@ export interface Op {
   /** Stable op name, e.g. `q_proj`, `attn_qk`, `attn_softmax`, `mlp_down`, `lm_head`. */
   name: string;
   phase: Phase;
+  /**
+   * The layer group of a model with several (graph.ts layerGroupLabels: "window 4096", "full attention", "MoE",
+   * ...); undefined for a model of one group and for the rows outside the layers.
+   */
+  layerGroup?: string;
   /** Set when the row is one layer; undefined (omitted in JSON) for rows covering several layers or none. */
   layer?: number;
   /** Number of layers this row covers (1 for lm_head, embeddings). */

@@ -97,8 +97,13 @@ function topOps(r: AnalysisResult, phase: 'prefill' | 'decode', n: number): OpRe
   return r.ops.filter((o) => o.phase === phase).sort((a, b) => b.timeS - a.timeS).slice(0, n);
 }
 
+/** An op row's name, with its layer group where the model has several ("mlp_down (window 4096)"). */
+export function opLabel(o: Pick<OpResult, 'name' | 'layerGroup'>): string {
+  return o.layerGroup ? `${o.name} (${o.layerGroup})` : o.name;
+}
+
 function opRow(o: OpResult, total: number, r: AnalysisResult): string[] {
-  return [o.name, String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), boundCell(o), fmtTime(o.timeS), fmtPct(o.timeS / total)];
+  return [opLabel(o), String(o.layers), fmtSi(o.flops, 'FLOP'), fmtBytes(o.bytes), fmtNum(o.intensity, 1), boundCell(o), fmtTime(o.timeS), fmtPct(o.timeS / total)];
 }
 
 const OP_HEADER = ['op', 'layers', 'FLOPs', 'bytes', 'FLOP/B', 'bound', 'time', 'share'];
@@ -278,7 +283,7 @@ export function rooflineSvg(r: AnalysisResult, width = 640, height = 360): strin
   const ridge = peak / bw;
   const roof = `M${lx(xMin).toFixed(1)},${ly(xMin * bw).toFixed(1)} L${lx(ridge).toFixed(1)},${ly(peak).toFixed(1)} L${lx(xMax).toFixed(1)},${ly(peak).toFixed(1)}`;
   const dots = pts
-    .map((o, i) => `<circle cx="${lx(o.intensity).toFixed(1)}" cy="${ly(achieved[i]!).toFixed(1)}" r="4" class="${o.phase}"><title>${escapeHtml(`${o.phase} ${o.name}: ${fmtNum(o.intensity, 1)} FLOP/B, ${fmtSi(achieved[i]!, 'FLOP/s')}, ${o.bound}`)}</title></circle>`)
+    .map((o, i) => `<circle cx="${lx(o.intensity).toFixed(1)}" cy="${ly(achieved[i]!).toFixed(1)}" r="4" class="${o.phase}"><title>${escapeHtml(`${o.phase} ${opLabel(o)}: ${fmtNum(o.intensity, 1)} FLOP/B, ${fmtSi(achieved[i]!, 'FLOP/s')}, ${o.bound}`)}</title></circle>`)
     .join('');
   const ticks: string[] = [];
   for (let e = Math.ceil(Math.log10(xMin)); e <= Math.floor(Math.log10(xMax)); e++) {
@@ -337,7 +342,7 @@ ${sections.join('\n')}
 `;
 }
 
-export const CSV_COLUMNS = ['phase', 'name', 'layers', 'layer', 'opClass', 'computeDtype', 'flops', 'bytes', 'intensity', 'bound', 'computeS', 'memoryS', 'dequantPassS', 'overheadS', 'timeS'] as const;
+export const CSV_COLUMNS = ['phase', 'name', 'layerGroup', 'layers', 'layer', 'opClass', 'computeDtype', 'flops', 'bytes', 'intensity', 'bound', 'computeS', 'memoryS', 'dequantPassS', 'overheadS', 'timeS'] as const;
 
 export function renderAnalysisCsv(r: AnalysisResult): string {
   const lines = [CSV_COLUMNS.join(',')];

@@ -363,9 +363,24 @@ test('cli: table, markdown, html (self-contained) and csv', () => {
   assert.doesNotMatch(html.stdout, /<script|<link /);
   const csv = run('analyze', CONFIG, '--format', 'csv');
   const lines = csv.stdout.trim().split('\n');
-  assert.equal(lines[0], 'phase,name,layers,layer,opClass,computeDtype,flops,bytes,intensity,bound,computeS,memoryS,dequantPassS,overheadS,timeS');
+  assert.equal(lines[0], 'phase,name,layerGroup,layers,layer,opClass,computeDtype,flops,bytes,intensity,bound,computeS,memoryS,dequantPassS,overheadS,timeS');
   assert.ok(lines.length > 20);
   assert.doesNotMatch(t.stdout + md.stdout + html.stdout + csv.stdout, /NaN|Infinity/);
+});
+
+test('reports name the layer group of an op row where the model has several (Gemma 2: window and full attention)', () => {
+  const g2 = join(samples, 'gemma-2-9b.json');
+  const t = run('analyze', g2);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /^mlp_\w+ \(window 4096\) +21 /m);
+  assert.match(t.stdout, /^mlp_\w+ \(full attention\) +21 /m);
+  const j = JSON.parse(run('analyze', g2, '--format', 'json').stdout) as { ops: { name: string; layerGroup?: string }[] };
+  assert.deepEqual([...new Set(j.ops.map((o) => o.layerGroup).filter((x) => x))], ['window 4096', 'full attention']);
+  const csv = run('analyze', g2, '--format', 'csv').stdout.trim().split('\n');
+  assert.ok(csv.some((l) => l.startsWith('decode,mlp_down,window 4096,21,')), 'no decode mlp_down row of the sliding layers in the CSV');
+  // One group: no layerGroup in the JSON, an empty CSV cell.
+  const l = JSON.parse(run('analyze', CONFIG, '--format', 'json').stdout) as { ops: object[] };
+  assert.ok(l.ops.every((o) => !('layerGroup' in o)), 'a one-group model has layerGroup in its JSON');
 });
 
 function oneLineExit2(r: ReturnType<typeof run>, re: RegExp): void {

@@ -273,3 +273,29 @@ test('prefill after a cached prefix: chunks add up, the prefix is read from the 
   assert.equal(gd.ops.filter((o) => o.name === 'kv_b_proj').reduce((a, o) => Math.max(a, o.shape.m), 0), 400);
   assert.throws(() => buildGraph(s, w, 'prefill', 10, { cachedTokens: -1 }), /cachedTokens/);
 });
+
+test('op rows of a model with several layer groups say which group they belong to', async () => {
+  const { layerGroupLabels } = await import('../../engine/model/graph');
+  // Gemma 2: alternating 4096-token sliding-window and global layers (layer 0 slides).
+  const g2 = sample('gemma-2-9b');
+  assert.deepEqual(layerGroupLabels(g2.layerGroups), ['window 4096', 'full attention']);
+  const dec = buildGraph(g2, defaultWorkload(g2), 'decode', 1024);
+  const downs = dec.ops.filter((o) => o.name === 'mlp_down');
+  assert.deepEqual(downs.map((o) => `${o.layerGroup}:${o.layers}`), ['window 4096:21', 'full attention:21']);
+  // Every row within the layers is told apart by (name, group); rows outside them carry none.
+  const keys = dec.ops.filter((o) => o.layerGroup !== undefined).map((o) => `${o.name}|${o.layerGroup}`);
+  assert.equal(new Set(keys).size, keys.length);
+  assert.equal(op(dec, 'lm_head').layerGroup, undefined);
+  // DeepSeek-V3: three dense layers, then MoE ones.
+  const ds = sample('deepseek-v3');
+  assert.deepEqual(layerGroupLabels(ds.layerGroups), ['dense MLP', 'MoE']);
+  // One group: no label at all.
+  const ll = sample('llama-2-7b');
+  assert.ok(buildGraph(ll, defaultWorkload(ll), 'decode', 10).ops.every((o) => o.layerGroup === undefined), 'llama-2-7b rows carry a group');
+  // Groups alike in window and MLP kind are told apart by their layers.
+  const [a, b] = g2.layerGroups;
+  assert.deepEqual(
+    layerGroupLabels([{ ...a!, window: null, layers: [0, 1, 2] }, { ...b!, window: null, layers: [3, 5] }, { ...b!, window: 64, layers: [4] }]),
+    ['full attention, layers 0-2', 'full attention, 2 layers from 3', 'window 64'],
+  );
+});

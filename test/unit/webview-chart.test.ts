@@ -81,10 +81,10 @@ describe('roofline chart data (the engine result mapped to marks, nothing recomp
 
   it('exports one CSV row per op with units in the header', () => {
     const csv = opsCsv(d).trim().split('\n');
-    assert.equal(csv[0], 'phase,name,layer,layers,flops,bytes,intensityFlopsPerByte,bound,timeS');
+    assert.equal(csv[0], 'phase,name,layerGroup,layer,layers,flops,bytes,intensityFlopsPerByte,bound,timeS');
     assert.equal(csv.length, d.result.ops.length + 1);
     const first = d.result.ops[0];
     assert.ok(first);
-    assert.equal(csv[1], [first.phase, first.name, first.layer ?? '', first.layers, first.flops, first.bytes, first.intensity, first.bound, first.timeS].join(','));
+    assert.equal(csv[1], [first.phase, first.name, '', first.layer ?? '', first.layers, first.flops, first.bytes, first.intensity, first.bound, first.timeS].join(','));
   });
 });

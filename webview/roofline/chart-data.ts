@@ -24,6 +24,8 @@ export interface OpPoint {
   phase: 'prefill' | 'decode';
   layer?: number;
   layers: number;
+  /** The op's layer group, for a model with several ("window 4096", "MoE"). */
+  layerGroup?: string;
   intensity: number;
   /** Achieved FLOP/s in the model: flops / timeS. */
   flopsPerS: number;
@@ -98,6 +100,7 @@ export function buildChartModel(d: RooflineData): ChartModel {
     phase: o.phase,
     layer: o.layer,
     layers: o.layers,
+    layerGroup: o.layerGroup,
     intensity: o.intensity,
     flopsPerS: o.flops / o.timeS,
     flops: o.flops,
@@ -141,9 +144,9 @@ function csvCell(v: string | number | undefined): string {
 
 /** The ops table as CSV (one row per op row of the result), with units in the header names. */
 export function opsCsv(d: RooflineData): string {
-  const head = ['phase', 'name', 'layer', 'layers', 'flops', 'bytes', 'intensityFlopsPerByte', 'bound', 'timeS'];
+  const head = ['phase', 'name', 'layerGroup', 'layer', 'layers', 'flops', 'bytes', 'intensityFlopsPerByte', 'bound', 'timeS'];
   const rows = d.result.ops.map((o) =>
-    [o.phase, o.name, o.layer, o.layers, o.flops, o.bytes, o.intensity, o.bound, o.timeS].map(csvCell).join(','),
+    [o.phase, o.name, o.layerGroup, o.layer, o.layers, o.flops, o.bytes, o.intensity, o.bound, o.timeS].map(csvCell).join(','),
   );
   return [head.join(','), ...rows].join('\n') + '\n';
 }

@@ -125,7 +125,7 @@ const tooltip = $('#tooltip');
 
 function detail(p: OpPoint): string {
   return [
-    `${p.name} (${p.phase}${p.layer !== undefined ? `, layer ${p.layer}` : p.layers > 1 ? `, ${p.layers} layers` : ''})`,
+    `${p.name} (${p.phase}${p.layerGroup ? `, ${p.layerGroup}` : ''}${p.layer !== undefined ? `, layer ${p.layer}` : p.layers > 1 ? `, ${p.layers} layers` : ''})`,
     `intensity ${p.intensity.toPrecision(3)} FLOP/byte`,
     `attained ${formatFlopsPerS(p.flopsPerS)}`,
     `${formatSi(p.flops)}FLOP, ${formatBytes(p.bytes)}`,
