@@ -11,6 +11,8 @@
 //   kind 5  ternary: gamma = `scale` (mean |w| of the tensor), q = min(1, floor(|w| / gamma + 0.5))
 //   kind 6  integer, ggml's Q4_0/Q5_0/Q6_K: m = the group's largest-magnitude weight (signed; a tie takes the positive),
 //           d = m / -levels, q = min(levels - 1, floor(w / d + 0.5)); levels = 2^(bits-1)
+//   kind 7  NVFP4: block scale s = E4M3(max|w| / 6 / `scale`) x `scale` (roundFloat with E4M3's constants; `scale`
+//           is the tensor's), nearest E2M1 value as kind 3 (index clamped at 31); a block whose s is 0 reads zeros
 
 struct Params {
   n: u32,          // elements in the chunk (rows x cols)
@@ -18,11 +20,11 @@ struct Params {
   group: u32,      // elements per group (<= cols)
   kind: u32,
   levels: f32,     // kind 0: 2^bits - 1; kind 1: 2^(bits-1) - 1; kind 6: 2^(bits-1)
-  scale: f32,      // kinds 4 and 5: the per-tensor scale
-  maxValue: f32,   // kind 4
-  minNormal: f32,  // kind 4: 2^minExp
-  subStep: f32,    // kind 4: 2^(minExp - mant)
-  mant: u32,       // kind 4
+  scale: f32,      // kinds 4, 5 and 7: the per-tensor scale
+  maxValue: f32,   // kinds 4 and 7
+  minNormal: f32,  // kinds 4 and 7: 2^minExp
+  subStep: f32,    // kinds 4 and 7: 2^(minExp - mant)
+  mant: u32,       // kinds 4 and 7
   groupsPerRow: u32,
   groups: u32,
 }
@@ -140,6 +142,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           let a = abs(w[i]);
           let d = E2M1_BY_QUARTER[min(u32(a * inv4), 31u)] * s - a;
           e += d * d;
+        }
+      }
+    }
+    case 7u: {
+      if (amax > 0.0) {
+        let s = roundFloat(amax / 6.0 / p.scale) * p.scale;
+        if (s > 0.0) {
+          let inv4 = 4.0 / s;
+          for (var i = start; i < end; i++) {
+            let a = abs(w[i]);
+            let d = E2M1_BY_QUARTER[min(u32(a * inv4), 31u)] * s - a;
+            e += d * d;
+          }
+        } else {
+          for (var i = start; i < end; i++) {
+            e += w[i] * w[i];
+          }
         }
       }
     }

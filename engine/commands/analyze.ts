@@ -1,7 +1,7 @@
 import type { Args, Command } from './args';
 import { inputError } from '../errors';
 import { loadConfigFile } from '../model/parse';
-import { withPrefixHit } from '../model/graph';
+import { ACTIVATION_FORMAT_IDS, withPrefixHit } from '../model/graph';
 import type { Workload } from '../model/types';
 import { getDevice, loadDeviceFile, registerDevices } from '../hardware/index';
 import { listWeightFormats } from '../quant/formats';
@@ -23,8 +23,8 @@ end-to-end time and throughput of a static batch, a batch sweep and a decode cur
   --weights FMT          weight format: ${listWeightFormats().map((f) => f.id).join(', ')}
                          (default: the model's dtype); aliases such as int4, gptq, awq (int4-g128), float16
                          (fp16) are accepted
-  --activations FMT      activation format: fp32, fp16, bf16, fp8, int8 (default: the model's dtype; fp8 / int8 with
-                         --weights fp8 / w8a8 where the device computes them natively)
+  --activations FMT      activation format: ${ACTIVATION_FORMAT_IDS.join(', ')} (default: the model's dtype; fp8 / int8 /
+                         fp4 with --weights fp8 / w8a8 / nvfp4 where the device computes them natively)
   --kv FMT               KV-cache format: ${listKvFormats().map((f) => f.id).join(', ')}
                          (default: the model's dtype, or the serving engine's cache: llama.cpp's fp16)
   --tp N                 tensor-parallel degree; must divide the attention heads and split the KV heads evenly

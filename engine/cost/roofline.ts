@@ -31,6 +31,7 @@ const FALLBACK: Record<Dtype, readonly Dtype[]> = {
   fp16: ['fp16', 'bf16', 'fp32'],
   bf16: ['bf16', 'fp16', 'fp32'],
   fp8: ['fp8', 'fp16', 'bf16', 'fp32'],
+  fp4: ['fp4', 'fp8', 'fp16', 'bf16', 'fp32'],
   int8: ['int8', 'fp16', 'bf16', 'fp32'],
   int4: ['int4', 'int8', 'fp16', 'bf16', 'fp32'],
 };
@@ -287,7 +288,7 @@ function evalKernel(ops: readonly Op[], i0: number, i1: number, ctx: CostContext
   // An 8-bit (or 4-bit) GEMM on a device without that dtype runs at a wider peak: both operands are converted
   // in the main loop, each weight tile once per row tile and each activation tile once per column tile.
   const dt = host.computeDtype;
-  const convert = host.opClass === 'gemm' && (dt === 'fp8' || dt === 'int8' || dt === 'int4') && cachedPeak(ctx, dt).dtype !== dt;
+  const convert = host.opClass === 'gemm' && (dt === 'fp8' || dt === 'fp4' || dt === 'int8' || dt === 'int4') && cachedPeak(ctx, dt).dtype !== dt;
   // A decode attention kernel without K/V sharing reloads each cached K/V head once per query head of its group;
   // params.kvReloadDramFraction of those repeats reach DRAM (the rest hit L2).
   const perHeadKv = !params.groupedDecodeAttention && host.phase === 'decode' && host.opClass === 'attention';

@@ -3,7 +3,7 @@ import type { Device } from './types';
 import { inputError } from '../errors';
 import { CLASSES } from '../cost/params';
 
-const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'fp4', 'int8', 'int4'];
 
 /** Every field a device may have (types.ts); any other name is a misspelling, except `$`-prefixed comments. */
 const DEVICE_FIELDS = [

@@ -56,10 +56,13 @@ const ACT_FORMATS: Record<string, ActFormat> = {
   fp8: { bytes: 1, dtype: 'fp8' },
   'fp8-e4m3': { bytes: 1, dtype: 'fp8' },
   int8: { bytes: 1, dtype: 'int8' },
+  // FP4 as NVFP4 stores it, the activations of W4A4 nvfp4: E2M1 values with an E4M3 scale per 16 (4 + 8 / 16 = 4.5 bits).
+  fp4: { bytes: 0.5625, dtype: 'fp4' },
+  nvfp4: { bytes: 0.5625, dtype: 'fp4' },
 };
 
 /** Activation formats the graph understands (ids for `--activations`). */
-export const ACTIVATION_FORMAT_IDS = ['fp32', 'fp16', 'bf16', 'fp8', 'int8'] as const;
+export const ACTIVATION_FORMAT_IDS = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'fp4'] as const;
 
 export function activationFormat(id: string, field = '--activations'): ActFormat {
   const f = ACT_FORMATS[id.toLowerCase()];
@@ -221,15 +224,17 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const aB = af.bytes;
   const kvB = kf.bitsPerElement / 8;
 
-  // What the math runs in: 8-bit activations with <= 8-bit weights run the 8-bit kernel (W8A8 int8, FP8);
+  // What the math runs in: 8-bit activations with <= 8-bit weights run the 8-bit kernel (W8A8 int8, FP8), FP4
+  // activations with FP4 weights the FP4 one (W4A4 nvfp4: both operands block-scaled E2M1);
   // otherwise the weights are dequantized into the 16-bit activation dtype (W4A16 -> fp16).
-  const dt16: Dtype = af.dtype === 'fp32' ? 'fp32' : af.dtype === 'bf16' || (af.bytes === 1 && spec.dtype === 'bf16') ? 'bf16' : 'fp16';
-  const gemmDtype: Dtype = af.bytes === 1 && wf.bitsPerWeight <= 8.5 ? af.dtype : dt16;
+  const narrowAct = af.bytes < 2;
+  const dt16: Dtype = af.dtype === 'fp32' ? 'fp32' : af.dtype === 'bf16' || (narrowAct && spec.dtype === 'bf16') ? 'bf16' : 'fp16';
+  const gemmDtype: Dtype = af.dtype === 'fp4' ? (wf.computeDtype === 'fp4' ? 'fp4' : dt16) : af.bytes === 1 && wf.bitsPerWeight <= 8.5 ? af.dtype : dt16;
   // Dequantization FLOPs per weight read: sub-8-bit weights into an 8-bit kernel, or any quantized weight
   // into a 16-bit kernel (formats without native support pay their fallback cost).
   const dequant =
-    gemmDtype === af.dtype && af.bytes === 1
-      ? wf.bitsPerWeight < 8 ? wf.dequantFlopsPerWeight : 0
+    gemmDtype === af.dtype && narrowAct
+      ? wf.bitsPerWeight < 8 * af.bytes ? wf.dequantFlopsPerWeight : 0
       : wf.bitsPerWeight < 16 ? (wf.weightOnly ? wf.dequantFlopsPerWeight : wf.fallbackDequantFlopsPerWeight ?? wf.dequantFlopsPerWeight) : 0;
   const attnDtype: Dtype = af.dtype === 'fp8' && kf.bitsPerElement === 8 ? 'fp8' : dt16;
 

@@ -828,6 +828,8 @@ export function publishedQuantFormats(q: Record<string, unknown>): string[] | nu
       const w = g?.weights as Record<string, unknown> | undefined;
       const bits = qInt(w, 'num_bits');
       if (w?.type === 'float' && bits === 8) return ['fp8', 'fp8-e5m2'];
+      // llm-compressor's NVFP4 scheme: float weights of 4 bits in groups of 16 (E4M3 group scales).
+      if (w?.type === 'float' && bits === 4) return qInt(w, 'group_size') === 16 ? ['nvfp4'] : null;
       if (w?.type === 'int' && bits === 8) return g?.input_activations ? ['w8a8'] : ['int8'];
       if (w?.type === 'int') return intFormats(bits, qInt(w, 'group_size'));
       return null;
@@ -835,6 +837,7 @@ export function publishedQuantFormats(q: Record<string, unknown>): string[] | nu
     case 'modelopt': {
       const algo = typeof q.quant_algo === 'string' ? q.quant_algo.toUpperCase() : '';
       if (algo === 'FP8') return ['fp8'];
+      if (algo === 'NVFP4') return ['nvfp4'];
       if (algo.includes('W4A16') || algo.includes('INT4_AWQ')) return ['int4-g128', 'int4-g32'];
       if (algo === 'W8A8_SQ_PER_CHANNEL' || algo.startsWith('INT8')) return ['w8a8', 'int8'];
       return null;

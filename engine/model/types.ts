@@ -7,7 +7,7 @@
 export type AttentionKind = 'mha' | 'gqa' | 'mqa' | 'mla';
 export type Phase = 'prefill' | 'decode';
 /** Numeric types an op can compute in. The cost model picks the device peak by this. */
-export type Dtype = 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'int4';
+export type Dtype = 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'fp8' | 'fp4' | 'int8' | 'int4';
 
 export interface MlaSpec {
   kvLoraRank: number;

@@ -24,6 +24,11 @@ export type Quantizer =
   | { kind: 'nf4'; blockSize: number }
   /** OCP MX FP4: E2M1 elements with one shared power-of-two (E8M0) scale per block. */
   | { kind: 'mxfp4'; blockSize: number }
+  /**
+   * NVIDIA NVFP4: E2M1 elements, one FP8 E4M3 scale per block (the block's |max| / 6, rounded to E4M3) in units
+   * of one fp32 scale per tensor (the tensor's |max| / (448 x 6), so every block scale fits E4M3).
+   */
+  | { kind: 'nvfp4'; blockSize: number }
   /** BitNet b1.58: scale = mean |W| over the tensor, values rounded and clipped to {-1, 0, +1}. */
   | { kind: 'ternary' };
 
@@ -81,7 +86,7 @@ interface Row extends Omit<WeightFormat, 'fallbackDequantFlopsPerWeight' | 'quan
   keepsHighPrecision: string[];
 }
 
-const DTYPES: readonly string[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+const DTYPES: readonly string[] = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'fp4', 'int8', 'int4'];
 const KEPT: readonly string[] = ['embeddings', 'lmHead', 'norms'];
 const MORE_BITS: readonly string[] = ['attn_v', 'ffn_down'];
 

@@ -2,7 +2,7 @@ import type { GpuRunner } from '../gpu/runner';
 import { Usage } from '../gpu/runner';
 import quantErrorWgsl from '../../kernels/quant-error.wgsl';
 import type { WeightFormat } from './formats';
-import { floatConstants, needsTensorStats, type TensorStats } from './quantize';
+import { floatConstants, needsTensorStats, NVFP4_SCALE_MAX, NVFP4_VALUE_MAX, type TensorStats } from './quantize';
 import { assembleResult, measureTensorCpu, planMeasurement, type MeasureOptions, type QuantErrorResult, type TensorSums } from './measure';
 import { decodeToF32, streamTensorRows, type TensorInfo } from './safetensors';
 
@@ -45,6 +45,11 @@ export function gpuParams(f: WeightFormat, cols: number, stats: TensorStats): Ke
       return { ...base, kind: 2, group: Math.min(q.blockSize, cols) };
     case 'mxfp4':
       return { ...base, kind: 3, group: Math.min(q.blockSize, cols) };
+    case 'nvfp4':
+      // The block scales round as E4M3 (roundFloat with 3 mantissa bits) in units of the tensor scale.
+      return stats.absMax > 0
+        ? { ...base, kind: 7, group: Math.min(q.blockSize, cols), scale: stats.absMax / (NVFP4_SCALE_MAX * NVFP4_VALUE_MAX), maxValue: NVFP4_SCALE_MAX, minNormal: 2 ** -6, subStep: 2 ** -9, mant: 3 }
+        : null;
     case 'float': {
       const c = floatConstants(q);
       const scale = q.scale === 'per-tensor' && stats.absMax > 0 ? stats.absMax / c.maxValue : 1;

@@ -217,6 +217,20 @@ function measureTensor16(t: TensorInfo, formats: readonly WeightFormat[], chunkB
   const noise = new Float64Array(ks.length);
   const blocks: BlockStats | null = groupIdx.length > 0 && cols % BLOCK === 0 ? (sb ? { min: sb.min, max: sb.max } : { min: buf.bmin, max: buf.bmax }) : null;
   const stats: TensorStats = { absMax: 0, meanAbs: 0 };
+  // A group-wise format scaled by the whole tensor (NVFP4's fp32 tensor scale) needs its |max| before the first
+  // group: one read of the bits ahead of the pass (16-bit magnitudes order as their bits without the sign).
+  if (groupIdx.some((k) => needsTensorStats(formats[k]!.quantizer))) {
+    let top = 0;
+    streamTensorRows(t, chunkBytes, (bytes) => {
+      const all = bytes.byteLength >> 1;
+      const u16 = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, all) : new Uint16Array(bytes.slice().buffer);
+      for (let i = 0; i < all; i++) {
+        const mag = u16[i]! & 0x7fff;
+        if (mag > top) top = mag;
+      }
+    }, sb ? sb.raw : buf.raw);
+    stats.absMax = (lut ?? bf16Values())[top]!;
+  }
   // Formats that can share a pass (same group, same rounding) run as pairs; the rest one by one.
   const pairs: Array<{ kernel: PairKernel; a: number; b: number }> = [];
   const singles: number[] = [];

@@ -203,7 +203,7 @@ function ternaryValueError(vals: Float64Array, counts: Float64Array, m: number, 
 }
 
 export function needsTensorStats(q: Quantizer): boolean {
-  return q.kind === 'ternary' || (q.kind === 'float' && q.scale === 'per-tensor');
+  return q.kind === 'ternary' || q.kind === 'nvfp4' || (q.kind === 'float' && q.scale === 'per-tensor');
 }
 
 /** QLoRA's NF4 code values (quantiles of N(0,1) normalized to [-1, 1], with an exact zero). */
@@ -228,6 +228,8 @@ export function makeKernel(q: Quantizer): ErrorKernel {
       return nf4Kernel(q.blockSize);
     case 'mxfp4':
       return mxfp4Kernel(q.blockSize);
+    case 'nvfp4':
+      return nvfp4Kernel(q.blockSize);
     case 'ternary':
       return ternaryKernel();
   }
@@ -693,6 +695,57 @@ function mxfp4Error(x: Float32Array, rows: number, cols: number, blockSize: numb
       for (let i = g; i < end; i++) {
         const a = Math.abs(x[i]!);
         const d = lut[(a * inv4) | 0]! * scale - a;
+        err += d * d;
+      }
+    }
+  }
+  return err;
+}
+
+/** Largest FP8 E4M3 value and largest E2M1 value: NVFP4's tensor scale maps the tensor's |max| onto their product. */
+export const NVFP4_SCALE_MAX = 448;
+export const NVFP4_VALUE_MAX = 6;
+// E4M3 rounding (3 mantissa bits, smallest normal 2^-6, subnormal step 2^-9): floatKernel's arithmetic.
+const E4M3_SPLIT = 2 ** (52 - 3) + 1;
+const E4M3_MIN_NORMAL = 2 ** -6;
+const E4M3_MAGIC = 1.5 * 2 ** 52 * 2 ** (-6 - 3);
+
+/** A positive value rounded to the nearest FP8 E4M3 value, saturating at 448. */
+export function roundE4M3(t: number): number {
+  const c = t * E4M3_SPLIT;
+  const r = t < E4M3_MIN_NORMAL ? t + E4M3_MAGIC - E4M3_MAGIC : c - (c - t);
+  return Math.min(NVFP4_SCALE_MAX, r);
+}
+
+/**
+ * NVFP4 (NVIDIA, Blackwell): the tensor scale g = |max of the tensor| / (448 x 6); per block of 16 the scale
+ * s = E4M3(|max of the block| / 6 / g) x g; elements are w / s rounded to the nearest E2M1 value, saturating
+ * at 6 (mxfp4Table: |w| / s is below 8 except where a subnormal block scale rounded far down, clamped to 6).
+ * A block whose scale rounds to 0 dequantizes to zeros.
+ */
+function nvfp4Kernel(blockSize: number): ErrorKernel {
+  const lut = mxfp4Table();
+  return (x, rows, cols, stats) => (stats.absMax === 0 ? 0 : nvfp4Error(x, rows, cols, blockSize, lut, stats.absMax / (NVFP4_SCALE_MAX * NVFP4_VALUE_MAX)));
+}
+
+function nvfp4Error(x: Float32Array, rows: number, cols: number, blockSize: number, lut: Float64Array, tensorScale: number): number {
+  let err = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowEnd = (r + 1) * cols;
+    for (let g = r * cols; g < rowEnd; g += blockSize) {
+      const end = g + blockSize < rowEnd ? g + blockSize : rowEnd;
+      const amax = absMax(x, g, end);
+      if (amax === 0) continue;
+      const scale = roundE4M3(amax / NVFP4_VALUE_MAX / tensorScale) * tensorScale;
+      if (scale === 0) {
+        for (let i = g; i < end; i++) err += x[i]! * x[i]!;
+        continue;
+      }
+      const inv4 = 4 / scale;
+      for (let i = g; i < end; i++) {
+        const a = Math.abs(x[i]!);
+        const k = (a * inv4) | 0;
+        const d = lut[k < 31 ? k : 31]! * scale - a;
         err += d * d;
       }
     }

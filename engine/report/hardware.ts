@@ -3,7 +3,7 @@ import { fmtBytes, fmtSi, textTable } from './format';
 import { evidenceFor } from '../cost/evidence';
 import { MATRIX_UNIT_VENDORS } from '../cost/roofline';
 
-const DTYPES = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const;
+const DTYPES = ['fp32', 'tf32', 'fp16', 'bf16', 'fp8', 'fp4', 'int8', 'int4'] as const;
 
 /** Rows of the validation table on a device of the database, and how many are within 15%: "79/96"; "-" for none. */
 function validated(d: Device): string {

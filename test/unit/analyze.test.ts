@@ -437,7 +437,7 @@ test('cli: hardware lists `this` after the device table while a measurement exis
   const measured = { ...getDevice('t4'), id: 'this', name: 'lab T4 (measured)', peakFlopsPerS: { fp32: 3.4e9 }, measured: { adapter: 'lab T4', dispatchOverheadS: 5e-6, dateIso: '2026-01-01T00:00:00Z' } };
   writeFileSync(join(cache, 'measured-device.json'), JSON.stringify(measured));
   assert.equal(ids().at(-1), 'this');
-  assert.match(hw().stdout, /^this +16\.00 GiB +320 GB\/s +0\.0034( +-){6} +0\.011 .* measured\s*$/m);
+  assert.match(hw().stdout, /^this +16\.00 GiB +320 GB\/s +0\.0034( +-){7} +0\.011 .* measured\s*$/m);
   // An unknown id offers it too.
   const bad = spawnSync(process.execPath, [cli, 'analyze', CONFIG, '--hardware', 'thsi'], { encoding: 'utf8', env });
   assert.equal(bad.status, 2);

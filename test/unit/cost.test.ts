@@ -8,7 +8,7 @@ import { getDevice } from '../../engine/hardware/index';
 import { costParamsFor, defaultCostParams, type CostParams } from '../../engine/cost/params';
 import { costKernel, costOps, expectedPaddedRows, kernels, paddedM, peakFor, type CostContext } from '../../engine/cost/roofline';
 import { DecodeGraphs } from '../../engine/cost/decode';
-import { analyze } from '../../engine/analyze';
+import { analyze, resolveFormats } from '../../engine/analyze';
 
 const samples = join(__dirname, '../../samples');
 const llama7b = loadConfigFile(join(samples, 'llama-2-7b.json'));
@@ -557,4 +557,30 @@ test("tile padding: the README's figures (Batch and tiles; MoE)", () => {
   assert.equal(drop('llama-2-70b.json', 'rtx-3090', 16, 17, { weights: 'ternary' }), 0.348);
   // Mixtral's 128-token prefill with the default tiles: 314 expert rows computed for 256 real ones.
   assert.equal(Math.round(expectedPaddedRows(8, 2, 128, defaultCostParams().gemmTileM)), 314);
+});
+
+test('NVFP4 computes at the fp4 peak where the device has one (B200: twice fp8) and runs weight-only elsewhere', () => {
+  const spec = loadConfigFile(join(__dirname, '../../samples/llama-3.1-70b.json'));
+  const run = (hw: string, weights: string) => {
+    const d = getDevice(hw);
+    return analyze(spec, { ...defaultWorkload(spec), ...resolveFormats(spec, d, { weights }), batch: 8, promptTokens: 2048 }, d, { sweeps: false });
+  };
+  // B200 (HGX datasheet, dense): FP4 9 PFLOPS, FP8 4.5. Defaults: nvfp4 weights bring FP4 activations (W4A4).
+  const fp4 = run('b200', 'nvfp4');
+  assert.equal(fp4.workload.activations, 'fp4');
+  const down4 = fp4.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_down')!;
+  assert.equal(down4.peakDtype, 'fp4');
+  // Same GEMM in fp8 (dtype factor 0.74 for both): the compute term halves at twice the peak.
+  const down8 = run('b200', 'fp8').ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_down')!;
+  assert.equal(down8.peakDtype, 'fp8');
+  assert.ok(Math.abs(down8.computeS / down4.computeS - 2) < 1e-9, `fp8 ${down8.computeS} s vs fp4 ${down4.computeS} s`);
+  // Decode reads 4.5 bits per linear weight: 9/16 of the fp8 weight bytes of each GEMM.
+  const dec4 = fp4.ops.find((o) => o.phase === 'decode' && o.name === 'mlp_up')!;
+  const dec8 = run('b200', 'fp8').ops.find((o) => o.phase === 'decode' && o.name === 'mlp_up')!;
+  const w = 8192 * 28672 * 80; // Llama-3-70B up projection, all layers
+  assert.ok(Math.abs(dec8.bytes - dec4.bytes - w * (1 - 0.5625)) / w < 0.01, `${dec8.bytes} - ${dec4.bytes}`);
+  // The H100 has no FP4 tensor cores: bf16 activations, the GEMMs at the bf16 peak with the weights dequantized.
+  const h = run('h100-sxm', 'nvfp4');
+  assert.equal(h.workload.activations, 'bf16');
+  assert.equal(h.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_down')!.peakDtype, 'bf16');
 });

@@ -259,6 +259,10 @@ test('the published quantization maps to the catalog formats by method and bits;
   assert.deepEqual(publishedQuantFormats(ct({ num_bits: 8, type: 'int' }, { num_bits: 8, type: 'int' })), ['w8a8']);
   assert.deepEqual(publishedQuantFormats(ct({ num_bits: 4, type: 'int', group_size: 128 }, null)), ['int4-g128', 'int4-g32']);
   assert.deepEqual(publishedQuantFormats({ quant_method: 'modelopt', quant_algo: 'FP8' }), ['fp8']);
+  // NVFP4: NVIDIA's ModelOpt checkpoints (quant_algo "NVFP4") and llm-compressor's scheme (4-bit floats in groups of 16).
+  assert.deepEqual(publishedQuantFormats({ quant_method: 'modelopt', quant_algo: 'NVFP4' }), ['nvfp4']);
+  assert.deepEqual(publishedQuantFormats(ct({ num_bits: 4, type: 'float', group_size: 16 }, { num_bits: 4, type: 'float', group_size: 16 })), ['nvfp4']);
+  assert.equal(publishedQuantFormats(ct({ num_bits: 4, type: 'float', group_size: 32 }, null)), null);
   assert.equal(publishedQuantFormats({ quant_method: 'hqq' }), null);
   // An 8-bit GPTQ checkpoint is not told that int4 matches it.
   const gptq8 = parseConfig({ ...raw('llama-3-8b'), quantization_config: { quant_method: 'gptq', bits: 8, group_size: 128 } }, 'q.json');

@@ -167,6 +167,17 @@ function refError(q: Quantizer, x: Float32Array, rows: number, cols: number): nu
       const s = 2 ** (Math.floor(Math.log2(m)) - 2);
       for (let i = g; i < g + q.blockSize; i++) add(x[i]!, nearest(vals, x[i]! / s) * s);
     }
+  } else if (q.kind === 'nvfp4') {
+    // Block scale: |max| / 6 in units of the tensor scale |max| / (448 x 6), the nearest E4M3 value (or 448).
+    const e4m3 = e4m3Values().filter((v) => v >= 0);
+    const vals = E2M1_VALUES.flatMap((v) => [v, -v]);
+    const g = st.absMax / (448 * 6);
+    for (let b = 0; b < x.length; b += q.blockSize) {
+      let m = 0;
+      for (let i = b; i < b + q.blockSize; i++) m = Math.max(m, Math.abs(x[i]!));
+      const s = nearest(e4m3, m / 6 / g) * g;
+      for (let i = b; i < b + q.blockSize; i++) add(x[i]!, s === 0 ? 0 : nearest(vals, x[i]! / s) * s);
+    }
   } else if (q.kind === 'ternary') {
     for (const w of x) add(w, nearest([-1, 0, 1], w / st.meanAbs) * st.meanAbs);
   } else if (q.kind === 'int' && q.groupSize > 0) {
@@ -186,16 +197,44 @@ function refError(q: Quantizer, x: Float32Array, rows: number, cols: number): nu
   return err;
 }
 
-test('kernels agree with element-by-element references (fp8 e4m3, nf4, mxfp4, ternary, int groups)', () => {
+test('kernels agree with element-by-element references (fp8 e4m3, nf4, mxfp4, nvfp4, ternary, int groups)', () => {
   const rows = 64;
   const cols = 384; // not a multiple of 128: rows end with a shorter group
   const x = gaussian(rows * cols, 0.05, 3);
-  for (const id of ['fp8', 'nf4', 'mxfp4', 'ternary', 'int4-g128', 'int3-g128', 'int2-g64', 'int4-g32']) {
+  for (const id of ['fp8', 'nf4', 'mxfp4', 'nvfp4', 'ternary', 'int4-g128', 'int3-g128', 'int2-g64', 'int4-g32']) {
     const q = weightFormat(id).quantizer;
     const got = makeKernel(q)(x, rows, cols, statsOf(x));
     const want = refError(q, x, rows, cols);
     assert.ok(Math.abs(got - want) <= 1e-9 * want, `${id}: ${got} vs ${want}`);
   }
+});
+
+test('NVFP4: two blocks worked by hand, the E4M3 block scale beating MXFP4\'s power of two, and a block whose scale underflows', () => {
+  const q = weightFormat('nvfp4').quantizer;
+  assert.deepEqual(q, { kind: 'nvfp4', blockSize: 16 });
+  // Tensor |max| 6: tensor scale g = 6 / 2688. Block 1 (|max| 6): 6 / 6 / g = 448, exact in E4M3, scale 1:
+  // 6 and 3 exact, 1.4 -> 1.5 (0.1^2), -0.2 -> 0 (0.2^2). Block 2 (|max| 0.7): 0.7 / 6 / g = 52.27, E4M3 52
+  // (steps of 4 in [32, 64)), scale 52 g = 0.116071...: 0.7 -> 6 s = 0.696429, 0.35 -> 3 s = 0.348214.
+  const x = new Float32Array(32);
+  x.set([6, 3, 1.4, -0.2], 0);
+  x.set([0.7, -0.35], 16);
+  const s2 = (52 * 6) / 2688;
+  const want = (1.5 - Math.fround(1.4)) ** 2 + Math.fround(0.2) ** 2 + (6 * s2 - Math.fround(0.7)) ** 2 + (3 * s2 - Math.fround(0.35)) ** 2;
+  const got = makeKernel(q)(x, 1, 32, statsOf(x));
+  assert.ok(Math.abs(got - want) <= 1e-12, `${got} vs ${want}`);
+  // MXFP4 on block 2 takes 2^floor(log2 0.7) / 4 = 0.125: 0.7 -> 6 x 0.125 = 0.75, a 14x larger squared error there.
+  const mx = makeKernel(weightFormat('mxfp4').quantizer)(x.subarray(16), 1, 16, statsOf(x.subarray(16)));
+  assert.ok(mx > 10 * (got - (1.5 - Math.fround(1.4)) ** 2 - Math.fround(0.2) ** 2), `mxfp4 ${mx}`);
+  // A block below E4M3's smallest subnormal (2^-9 of the tensor scale) dequantizes to zeros: its error is its energy.
+  const y = new Float32Array(32);
+  y[0] = 6;
+  y[16] = 1e-5;
+  assert.ok(Math.abs(makeKernel(q)(y, 1, 32, statsOf(y)) - Math.fround(1e-5) ** 2) < 1e-20);
+  // On Gaussian weights, 16-element E4M3-scaled blocks beat MXFP4's 32-element power-of-two ones.
+  const g = gaussian(64 * 256, 0.02, 9);
+  const nv = makeKernel(q)(g, 64, 256, statsOf(g));
+  const mxg = makeKernel(weightFormat('mxfp4').quantizer)(g, 64, 256, statsOf(g));
+  assert.ok(nv < 0.8 * mxg, `nvfp4 ${nv} vs mxfp4 ${mxg}`);
 });
 
 /** ggml's reference loops (quantize_row_q4_0_ref, q5_0, q8_0), element by element: the squared error. */
@@ -414,4 +453,20 @@ test('planMeasurement: nothing to measure, an empty format list and --rank-by ar
   const ok = writeModel('ok.safetensors', [{ name: 'w', dtype: 'F32', shape: [1, 4], data: Buffer.alloc(16) }]);
   expectInputError(() => planMeasurement(ok, { formats: ['int8'], rankBy: 'nf4' }), /--rank-by: expected one of the measured --formats \(got "nf4"\)/);
   assert.deepEqual(planMeasurement(ok).measured.map((t) => t.name), ['w']);
+});
+
+test('NVFP4 on 16-bit tensors: the tensor scale is read before the blocks, so BF16, F16 and F32 agree with the kernel', () => {
+  const rows = 48;
+  const cols = 160; // 10 blocks of 16 per row
+  const x = gaussian(rows * cols, 0.03, 21);
+  const bf = Uint16Array.from(new Uint32Array(x.buffer), (v) => v >>> 16); // truncated to bf16
+  const xb = new Float32Array(Uint32Array.from(bf, (v) => v << 16).buffer);
+  const p = writeModel('nvfp4.safetensors', [
+    { name: 'b.weight', dtype: 'BF16', shape: [rows, cols], data: Buffer.from(bf.buffer) },
+    { name: 'f.weight', dtype: 'F32', shape: [rows, cols], data: Buffer.from(xb.buffer) },
+  ]);
+  const r = measureModelCpu(p, { formats: ['nvfp4', 'int4-g128'] });
+  const want = errorOf(signal(xb), makeKernel(weightFormat('nvfp4').quantizer)(xb, rows, cols, statsOf(xb))).sqnrDb!;
+  assert.ok(want > 15 && want < 25, `nvfp4 SQNR ${want} dB on Gaussian weights`);
+  for (const t of r.tensors) assert.ok(Math.abs(t.errors.nvfp4!.sqnrDb! - want) < 1e-9, `${t.name}: ${t.errors.nvfp4!.sqnrDb} vs ${want}`);
 });

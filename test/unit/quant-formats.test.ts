@@ -24,6 +24,7 @@ test('bits per weight: every format equals its element bits plus amortized scale
     'int3-g128': 3 + (16 + 16) / 128, // 3.25
     'int2-g64': 2 + (16 + 16) / 64, // 2.5
     mxfp4: 4 + 8 / 32, // OCP MX: E2M1 + one E8M0 scale per 32 = 4.25
+    nvfp4: 4 + 8 / 16, // NVFP4: E2M1 + one E4M3 scale per 16 = 4.5 (+ one fp32 scale per tensor, not counted)
     ternary: 8 / 5, // 5 trits per byte (3^5 = 243 <= 256): 1.6, vs the log2(3) = 1.585 bound
     // GGUF blocks (ggml-common.h), bytes x 8 / weights per block:
     q8_0: (34 * 8) / 32, // fp16 scale + 32 int8: 8.5
@@ -108,6 +109,10 @@ test('bytes for Llama-3.1-8B and Llama-2-7B, by hand', () => {
   assert.equal(q.totalBytes, 5_809_643_520);
   // bf16: 2 bytes per parameter.
   assert.equal(quantizedWeightBytes(s3, weightFormat('bf16'), 'bf16').totalBytes, 16_060_522_496);
+  // nvfp4: 6,979,321,856 x 4.5 / 8 = 3,925,868,544, the same bf16 embeddings, head and norms: 6,027,747,328 B.
+  const nv = quantizedWeightBytes(s3, weightFormat('nvfp4'), 'bf16');
+  assert.equal(nv.quantizedBytes, 3_925_868_544);
+  assert.equal(nv.totalBytes, 6_027_747_328);
 
   const l2 = loadConfigFile(join(samples, 'llama-2-7b.json'));
   assert.equal(l2.params.total, 6_738_415_616); // published count
