@@ -12,7 +12,7 @@ import { inputError } from './errors';
 import { servingEngine } from './cost/engines';
 import { kvBytesPerToken } from './memory/kvCache';
 import { defaultKvFormatId, kvFormat } from './memory/kvFormats';
-import { defaultActivations, weightFormat } from './quant/formats';
+import { defaultActivations, weightFormat, type WeightFormat } from './quant/formats';
 import { evidenceFor } from './cost/evidence';
 import { publishedQuantWarning } from './model/parse';
 import { engineFormatWarnings } from './cost/engineFormats';
@@ -87,6 +87,7 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   const published = publishedQuantWarning(spec, wf.id);
   if (published) warnings.push(published);
   warnings.push(...engineFormatWarnings(spec, workload, opts.servingEngine, { fusedAttention: params.fusedAttention }));
+  warnings.push(...fp4Warnings(workload, wf, device));
   const notes = new Set<string>();
   let link: { kind: string; bandwidthBytesPerS: number } | null = device.interconnect ?? null;
   const ic = device.interconnect;
@@ -273,6 +274,21 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
     ops,
     warnings,
   };
+}
+
+/**
+ * FP4 activations are one operand of an FP4 (NVFP4, W4A4) GEMM: with other weights they are priced as 16-bit, and
+ * on a device without FP4 tensor cores (before Blackwell) no engine runs that GEMM.
+ */
+function fp4Warnings(workload: Workload, wf: WeightFormat, device: Device): string[] {
+  if (activationFormat(workload.activations).dtype !== 'fp4') return [];
+  if (wf.computeDtype !== 'fp4') {
+    return [`fp4 activations feed only an FP4 GEMM with nvfp4 weights: with ${wf.id} weights the GEMMs run in 16-bit and the activations are priced as 16-bit`];
+  }
+  if (!((device.peakFlopsPerS.fp4 ?? 0) > 0)) {
+    return [`${device.id} has no FP4 tensor cores: NVFP4 W4A4 runs on Blackwell (B200, B300, RTX 50); here it is priced at the ${peakFor(device, 'fp4').dtype} peak with conversions, which no engine does (leave the activations to their default for nvfp4's weight-only path)`];
+  }
+  return [];
 }
 
 /** True when an interconnect's kind names PCIe (its all-reduce runs at params.pcieCommEfficiency). */

@@ -221,7 +221,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   // Tied embeddings share the output matrix's table, in its format where the format names one (llama.cpp: Q6_K).
   const embedB = spec.tieWordEmbeddings && wf.lmHead !== undefined ? lmB : wf.keepsHighPrecision.includes('embeddings') ? hiBytes : wB;
   const normB = wf.keepsHighPrecision.includes('norms') ? hiBytes : wB;
-  const aB = af.bytes;
+  // FP4 activations exist only as the inputs of an FP4 GEMM: with other weights the GEMMs run in 16-bit and so
+  // do the activations (analyze warns).
+  const aB = af.dtype === 'fp4' && wf.computeDtype !== 'fp4' ? 2 : af.bytes;
   const kvB = kf.bitsPerElement / 8;
 
   // What the math runs in: 8-bit activations with <= 8-bit weights run the 8-bit kernel (W8A8 int8, FP8), FP4
@@ -230,11 +232,12 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   const narrowAct = af.bytes < 2;
   const dt16: Dtype = af.dtype === 'fp32' ? 'fp32' : af.dtype === 'bf16' || (narrowAct && spec.dtype === 'bf16') ? 'bf16' : 'fp16';
   const gemmDtype: Dtype = af.dtype === 'fp4' ? (wf.computeDtype === 'fp4' ? 'fp4' : dt16) : af.bytes === 1 && wf.bitsPerWeight <= 8.5 ? af.dtype : dt16;
-  // Dequantization FLOPs per weight read: sub-8-bit weights into an 8-bit kernel, or any quantized weight
+  // Dequantization FLOPs per weight read: narrower weights into an 8-bit kernel (a format's own cost where the
+  // kernel is its native one, else its fallback cost: nvfp4 weights into an fp8 GEMM), or any quantized weight
   // into a 16-bit kernel (formats without native support pay their fallback cost).
   const dequant =
     gemmDtype === af.dtype && narrowAct
-      ? wf.bitsPerWeight < 8 * af.bytes ? wf.dequantFlopsPerWeight : 0
+      ? wf.bitsPerWeight < 8 * af.bytes ? (wf.computeDtype === gemmDtype ? wf.dequantFlopsPerWeight : wf.fallbackDequantFlopsPerWeight) : 0
       : wf.bitsPerWeight < 16 ? (wf.weightOnly ? wf.dequantFlopsPerWeight : wf.fallbackDequantFlopsPerWeight ?? wf.dequantFlopsPerWeight) : 0;
   const attnDtype: Dtype = af.dtype === 'fp8' && kf.bitsPerElement === 8 ? 'fp8' : dt16;
 

@@ -828,8 +828,9 @@ export function publishedQuantFormats(q: Record<string, unknown>): string[] | nu
       const w = g?.weights as Record<string, unknown> | undefined;
       const bits = qInt(w, 'num_bits');
       if (w?.type === 'float' && bits === 8) return ['fp8', 'fp8-e5m2'];
-      // llm-compressor's NVFP4 scheme: float weights of 4 bits in groups of 16 (E4M3 group scales).
-      if (w?.type === 'float' && bits === 4) return qInt(w, 'group_size') === 16 ? ['nvfp4'] : null;
+      // llm-compressor's NVFP4 scheme: float weights and activations of 4 bits in groups of 16 (E4M3 group scales).
+      // Its weight-only NVFP4A16 has no format of its own here (nvfp4 brings FP4 activations on Blackwell).
+      if (w?.type === 'float' && bits === 4) return qInt(w, 'group_size') === 16 && g?.input_activations ? ['nvfp4'] : null;
       if (w?.type === 'int' && bits === 8) return g?.input_activations ? ['w8a8'] : ['int8'];
       if (w?.type === 'int') return intFormats(bits, qInt(w, 'group_size'));
       return null;

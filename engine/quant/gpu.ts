@@ -9,7 +9,7 @@ import { decodeToF32, streamTensorRows, type TensorInfo } from './safetensors';
 /**
  * The measured-error path on the WebGPU engine (kernels/quant-error.wgsl through the GPU runner).
  * The CPU streams and decodes each tensor in chunks of whole rows (and computes the signal sum and the
- * per-tensor statistics fp8 and ternary need); the GPU quantizes, dequantizes and sums squared errors
+ * per-tensor statistics fp8, ternary and nvfp4 need); the GPU quantizes, dequantizes and sums squared errors
  * per group for every format; the host adds the group sums in float64.
  * Agreement with the CPU path: the GPU computes each element's error in float32 (the CPU in float64),
  * so SQNR agrees to within 0.01 dB (test/gpu/quant-error.test.ts).

@@ -31,10 +31,11 @@ import { simdBuffers, simdKernels, simdPairJob, simdSingleJob, type SimdJob } fr
  *   SQNR (dB) = 10 log10( sum w^2 / sum (q(w) - w)^2 )
  *   relRmse   = sqrt( sum (q(w) - w)^2 / sum w^2 )  (= 10^(-SQNR/20))
  * Tensors stream through in chunks of whole rows (a fixed buffer, never a whole tensor or file);
- * formats with a per-tensor scale (fp8, ternary) need one extra pass for the tensor's |max| / mean |w|.
+ * formats with a per-tensor scale (fp8, ternary, nvfp4's tensor scale) need the tensor's |max| / mean |w|: 16-bit
+ * tensors count them during the pass, and read the |max| ahead of it only for nvfp4, whose blocks need it.
  */
 
-/** Formats measured when none are named: everything below 16 bits. */
+/** Formats measured when none are named: the generic ones below 16 bits (not the GGUF types or nvfp4). */
 export const DEFAULT_ERROR_FORMATS = ['fp8', 'fp8-e5m2', 'int8', 'int4-g128', 'int4-g32', 'nf4', 'mxfp4', 'int3-g128', 'int2-g64', 'ternary'] as const;
 
 export interface FormatError {

@@ -43,6 +43,9 @@ export function renderDevicesTable(devices: readonly Device[]): string {
           d.memoryEfficiencyScale !== undefined ? `memory eff. x${d.memoryEfficiencyScale}` : '',
           d.computeEfficiencyScale !== undefined ? `matrix eff. x${d.computeEfficiencyScale}` : '',
           d.quantizedMemoryEfficiencyScale !== undefined ? `quantized mem. eff. x${d.quantizedMemoryEfficiencyScale}` : '',
+          d.interconnect?.groupSize !== undefined && d.interconnect.beyondGroup
+            ? `link beyond ${d.interconnect.groupSize} devices ${fmtSi(d.interconnect.beyondGroup.bandwidthBytesPerS, 'B/s')}`
+            : '',
         ].filter(Boolean).join(', '),
     ];
   });

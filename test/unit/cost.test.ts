@@ -583,4 +583,28 @@ test('NVFP4 computes at the fp4 peak where the device has one (B200: twice fp8) 
   const h = run('h100-sxm', 'nvfp4');
   assert.equal(h.workload.activations, 'bf16');
   assert.equal(h.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_down')!.peakDtype, 'bf16');
+  assert.deepEqual(h.warnings, []);
+});
+
+test('FP4 activations outside an NVFP4 GEMM: nvfp4 weights in an fp8 GEMM pay their dequantization; warnings name what runs', () => {
+  const spec = loadConfigFile(join(__dirname, '../../samples/llama-3.1-70b.json'));
+  const run = (hw: string, weights: string, activations: string) =>
+    analyze(spec, { ...defaultWorkload(spec), weights, activations, batch: 8, promptTokens: 2048 }, getDevice(hw), { sweeps: false });
+  const down = (r: ReturnType<typeof run>) => r.ops.find((o) => o.phase === 'prefill' && o.name === 'mlp_down')!;
+  // In an fp8 GEMM, 4-bit E2M1 weights are converted as mxfp4's are (2 FLOPs per weight on the vector units): the
+  // same compute term, where nvfp4 had passed for fp8 weights.
+  const nv8 = down(run('b200', 'nvfp4', 'fp8'));
+  assert.ok(Math.abs(nv8.computeS / down(run('b200', 'mxfp4', 'fp8')).computeS - 1) < 1e-12, 'nvfp4 and mxfp4 into fp8');
+  assert.ok(nv8.computeS > down(run('b200', 'fp8', 'fp8')).computeS * 1.2, 'nvfp4 into fp8 costs no more than fp8 weights');
+  // FP4 activations with int4 weights: the GEMMs run in bf16 and the activations are priced as 16-bit, with a warning.
+  const int4fp4 = run('b200', 'int4-g128', 'fp4');
+  const int4bf16 = run('b200', 'int4-g128', 'bf16');
+  assert.equal(down(int4fp4).bytes, down(int4bf16).bytes);
+  assert.equal(down(int4fp4).peakDtype, 'bf16');
+  assert.ok(int4fp4.warnings.includes('fp4 activations feed only an FP4 GEMM with nvfp4 weights: with int4-g128 weights the GEMMs run in 16-bit and the activations are priced as 16-bit'), int4fp4.warnings.join('\n'));
+  // NVFP4 W4A4 forced onto a Hopper GPU: priced at the fp8 peak with a warning that no engine runs it.
+  const h = run('h100-sxm', 'nvfp4', 'fp4');
+  assert.equal(down(h).peakDtype, 'fp8');
+  assert.ok(h.warnings.some((w) => w.startsWith('h100-sxm has no FP4 tensor cores: NVFP4 W4A4 runs on Blackwell')), h.warnings.join('\n'));
+  assert.deepEqual(run('b200', 'nvfp4', 'fp4').warnings, []);
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { clearRegisteredDevices, closeMatches, getDevice, listDevices, loadDeviceFile, registerDevices, setMeasuredDeviceLoader } from '../../engine/hardware/index';
 import { RidgelineError } from '../../engine/errors';
 import { costParamsFor, defaultCostParams } from '../../engine/cost/params';
+import { renderDevicesTable } from '../../engine/report/hardware';
 
 const IDS = [
   'h100-sxm', 'h100-pcie', 'h200', 'b200', 'a100-80gb', 'a100-40gb', 'l40s', 'l4', 'a10g', 't4', 'v100', 'rtx-4090',
@@ -231,6 +232,8 @@ test('the MI250X is one GCD, as ROCm and --tp count it: half the data sheet\'s c
   assert.equal(d.interconnect?.bandwidthBytesPerS, 200e9);
   assert.equal(d.interconnect?.groupSize, 2);
   assert.equal(d.interconnect?.beyondGroup?.bandwidthBytesPerS, 50e9);
+  // The device table shows the slower link in its notes.
+  assert.match(renderDevicesTable([d]), /^mi250x .* 200 GB\/s +280 W .* link beyond 2 devices 50\.0 GB\/s$/m);
 });
 
 test('device files: a link group needs an integer size of 2 or more and the link beyond it', () => {

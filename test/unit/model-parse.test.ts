@@ -263,6 +263,8 @@ test('the published quantization maps to the catalog formats by method and bits;
   assert.deepEqual(publishedQuantFormats({ quant_method: 'modelopt', quant_algo: 'NVFP4' }), ['nvfp4']);
   assert.deepEqual(publishedQuantFormats(ct({ num_bits: 4, type: 'float', group_size: 16 }, { num_bits: 4, type: 'float', group_size: 16 })), ['nvfp4']);
   assert.equal(publishedQuantFormats(ct({ num_bits: 4, type: 'float', group_size: 32 }, null)), null);
+  // NVFP4A16 (weights only): no W4A16 FP4 format of its own, so no match rather than W4A4.
+  assert.equal(publishedQuantFormats(ct({ num_bits: 4, type: 'float', group_size: 16 }, null)), null);
   assert.equal(publishedQuantFormats({ quant_method: 'hqq' }), null);
   // An 8-bit GPTQ checkpoint is not told that int4 matches it.
   const gptq8 = parseConfig({ ...raw('llama-3-8b'), quantization_config: { quant_method: 'gptq', bits: 8, group_size: 128 } }, 'q.json');

@@ -8,6 +8,7 @@ import { weightFormat, type Quantizer } from '../../engine/quant/formats';
 import { countNonFinite, errorOf, measureModel, measureModelCpu, planMeasurement, resolveFormats } from '../../engine/quant/measure';
 import { encodeSafetensorsHeader, readSafetensorsHeader, type SafetensorsDtype } from '../../engine/quant/safetensors';
 import { RidgelineError } from '../../engine/errors';
+import { fromF16Array, toF16Array } from '../../engine/gpu/f16';
 
 let dir = '';
 before(() => {
@@ -461,12 +462,18 @@ test('NVFP4 on 16-bit tensors: the tensor scale is read before the blocks, so BF
   const x = gaussian(rows * cols, 0.03, 21);
   const bf = Uint16Array.from(new Uint32Array(x.buffer), (v) => v >>> 16); // truncated to bf16
   const xb = new Float32Array(Uint32Array.from(bf, (v) => v << 16).buffer);
+  const h16 = toF16Array(x);
+  const xh = fromF16Array(h16);
   const p = writeModel('nvfp4.safetensors', [
     { name: 'b.weight', dtype: 'BF16', shape: [rows, cols], data: Buffer.from(bf.buffer) },
     { name: 'f.weight', dtype: 'F32', shape: [rows, cols], data: Buffer.from(xb.buffer) },
+    { name: 'h.weight', dtype: 'F16', shape: [rows, cols], data: Buffer.from(h16.buffer) },
   ]);
   const r = measureModelCpu(p, { formats: ['nvfp4', 'int4-g128'] });
   const want = errorOf(signal(xb), makeKernel(weightFormat('nvfp4').quantizer)(xb, rows, cols, statsOf(xb))).sqnrDb!;
   assert.ok(want > 15 && want < 25, `nvfp4 SQNR ${want} dB on Gaussian weights`);
-  for (const t of r.tensors) assert.ok(Math.abs(t.errors.nvfp4!.sqnrDb! - want) < 1e-9, `${t.name}: ${t.errors.nvfp4!.sqnrDb} vs ${want}`);
+  assert.deepEqual(r.tensors.map((t) => t.name), ['b.weight', 'f.weight', 'h.weight']);
+  for (const t of r.tensors.slice(0, 2)) assert.ok(Math.abs(t.errors.nvfp4!.sqnrDb! - want) < 1e-9, `${t.name}: ${t.errors.nvfp4!.sqnrDb} vs ${want}`);
+  const wantH = errorOf(signal(xh), makeKernel(weightFormat('nvfp4').quantizer)(xh, rows, cols, statsOf(xh))).sqnrDb!;
+  assert.ok(Math.abs(r.tensors[2]!.errors.nvfp4!.sqnrDb! - wantH) < 1e-9, `F16: ${r.tensors[2]!.errors.nvfp4!.sqnrDb} vs ${wantH}`);
 });
