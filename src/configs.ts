@@ -4,12 +4,13 @@
  * file turns its plain results into vscode types.
  */
 import * as vscode from 'vscode';
-import { analyzeConfigText, editorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
+import { analyzeConfigText, device, editorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
 import * as fmt from './format';
 import { likelyTypo, locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
 import type { Settings } from './settings';
 import { servingEngine } from '../engine/cost/engines';
-import { weightFormat } from '../engine/quant/formats';
+import { fourBitFormatFor, weightFormat } from '../engine/quant/formats';
+import type { Device } from '../engine/hardware/types';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { language: 'json', scheme: 'file' },
@@ -377,8 +378,15 @@ export class ConfigCodeActions implements vscode.CodeActionProvider {
         continue;
       }
       if (d.source !== 'ridgeline' || d.code !== CONFIG_CODES.doesNotFit) continue;
-      // A 4-bit format the serving engine runs: llama.cpp's Q4_K_M, else GPTQ/AWQ's int4-g128.
-      const fmt4 = vscode.workspace.getConfiguration('ridgeline').get<string>('servingEngine') === 'llama.cpp' ? 'q4_k_m' : 'int4-g128';
+      // A 4-bit format the serving engine and the GPU run: llama.cpp's Q4_K_M, NVFP4 on Blackwell, else int4-g128.
+      const cfg = vscode.workspace.getConfiguration('ridgeline');
+      let gpu: Pick<Device, 'peakFlopsPerS'> = { peakFlopsPerS: {} };
+      try {
+        gpu = device(cfg.get<string>('hardware') || 'h100-sxm');
+      } catch {
+        // An unknown hardware id is reported by the diagnostics; suggest the format any GPU runs.
+      }
+      const fmt4 = fourBitFormatFor(gpu, cfg.get<string>('servingEngine') || undefined);
       const int4 = new vscode.CodeAction(`Ridgeline: estimate with ${fmt4} weights (setting ridgeline.weightsFormat)`, vscode.CodeActionKind.QuickFix);
       int4.command = { title: `${fmt4} weights`, command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', fmt4] };
       int4.diagnostics = [d];

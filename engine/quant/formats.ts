@@ -135,6 +135,15 @@ export function weightFormat(id: string, field = '--weights'): WeightFormat {
 }
 
 /**
+ * The 4-bit weight format to suggest where a model does not fit: llama.cpp's Q4_K_M under that engine, NVFP4 on a
+ * GPU with FP4 tensor cores (Blackwell), else GPTQ/AWQ's int4-g128.
+ */
+export function fourBitFormatFor(device: Pick<Device, 'peakFlopsPerS'>, engineId?: string): string {
+  if (engineId === 'llama.cpp') return 'q4_k_m';
+  return (device.peakFlopsPerS.fp4 ?? 0) > 0 ? 'nvfp4' : 'int4-g128';
+}
+
+/**
  * What a format really does on one device: the native compute dtype when the device has a peak for it
  * (fp8 on Hopper/Ada/MI300, int8 on Turing and later), otherwise the weights are dequantized and the
  * matmul runs in the fallback dtype. Devices list only the dtypes they compute natively (hardware/types).

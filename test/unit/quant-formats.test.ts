@@ -191,3 +191,13 @@ test("llama-quantize's output rule: Q8_0 for Falcon and for a hidden size that i
   // Formats that keep the head in 16 bits are unchanged.
   assert.equal(lmHeadBitsPerWeight(weightFormat('int4-g128'), 16, qwen), 16);
 });
+
+test('the 4-bit format a does-not-fit quick fix suggests: Q4_K_M under llama.cpp, NVFP4 on Blackwell, else int4-g128', async () => {
+  const { fourBitFormatFor } = await import('../../engine/quant/formats');
+  const { getDevice } = await import('../../engine/hardware/index');
+  assert.equal(fourBitFormatFor(getDevice('b200')), 'nvfp4');
+  assert.equal(fourBitFormatFor(getDevice('h100-sxm')), 'int4-g128');
+  assert.equal(fourBitFormatFor(getDevice('b200'), 'llama.cpp'), 'q4_k_m');
+  assert.equal(fourBitFormatFor(getDevice('h100-sxm'), 'vllm'), 'int4-g128');
+  assert.equal(fourBitFormatFor({ peakFlopsPerS: {} }), 'int4-g128');
+});
