@@ -88,6 +88,9 @@ export function analyze(spec: ModelSpec, workload: Workload, device: Device, opt
   if (published) warnings.push(published);
   warnings.push(...engineFormatWarnings(spec, workload, opts.servingEngine, { fusedAttention: params.fusedAttention }));
   warnings.push(...fp4Warnings(workload, wf, device));
+  if (wf.scope === 'experts' && spec.params.experts === 0) {
+    warnings.push(`${wf.id} quantizes routed experts only, and ${spec.name} has none: every weight stays ${spec.dtype}`);
+  }
   const notes = new Set<string>();
   let link: { kind: string; bandwidthBytesPerS: number } | null = device.interconnect ?? null;
   const ic = device.interconnect;

@@ -3,6 +3,7 @@ import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import { lmHeadBitsPerWeight, lmHeadFormatParams, moreBitsExtraBytes, weightFormat } from '../quant/formats';
 import { computedPromptTokens, tpReplicatedParams, tpSplit } from '../model/graph';
+import { expertBiasParams } from '../model/params';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
@@ -153,6 +154,9 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   if (keep.has('embeddings')) high += p.embeddings + p.positionEmbeddings - (p.lmHead > 0 ? 0 : headParams);
   if (keep.has('lmHead')) high += p.lmHead - (p.lmHead > 0 ? headParams : 0);
   if (keep.has('norms')) high += p.norms;
+  // A format of scope `experts` (gpt-oss's MXFP4) quantizes the routed experts only; the rest stays 16-bit.
+  const expertsOnly = wf.scope === 'experts';
+  if (expertsOnly) high = p.total - (p.experts - expertBiasParams(spec)) - headParams;
   const quantized = p.total - high - headParams;
   const weightsAll =
     (quantized * wf.bitsPerWeight) / 8 +
@@ -163,8 +167,10 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   // are the tensors tpReplicatedParams names (MLA's latent projections, the router, K/V heads fewer than tp).
   const normBytes = keep.has('norms') ? p.norms * highBytesPerParam : (p.norms * wf.bitsPerWeight) / 8;
   const repl = tpReplicatedParams(spec, tp);
-  const replBytes = (repl.total * wf.bitsPerWeight) / 8;
-  const weightsBytes = tp === 1 ? weightsAll : (weightsAll - normBytes - replBytes) / tp + normBytes + (repl.perDevice * wf.bitsPerWeight) / 8;
+  // The replicated tensors (router, MLA latents, K/V heads) are none of them routed experts.
+  const replBitsPerParam = expertsOnly ? highBytesPerParam * 8 : wf.bitsPerWeight;
+  const replBytes = (repl.total * replBitsPerParam) / 8;
+  const weightsBytes = tp === 1 ? weightsAll : (weightsAll - normBytes - replBytes) / tp + normBytes + (repl.perDevice * replBitsPerParam) / 8;
 
   // --- KV cache ---
   const f = withGrouping(kvFormat(workload.kv), { groupSize: opts.kvGroupSize, residualTokens: opts.kvResidualTokens });

@@ -216,7 +216,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
 
   // Bytes per element.
   const hiBytes = spec.dtype === 'fp32' && wf.bitsPerWeight >= 32 ? 4 : 2;
-  const wB = wf.bitsPerWeight / 8;
+  // A format of scope `experts` stores the routed experts in its bits and every other weight in 16-bit.
+  const expertWB = wf.bitsPerWeight / 8;
+  const wB = wf.scope === 'experts' ? hiBytes : expertWB;
   const lmB = lmHeadBitsPerWeight(wf, hiBytes * 8, spec) / 8;
   // Tied embeddings share the output matrix's table, in its format where the format names one (llama.cpp: Q6_K).
   const embedB = spec.tieWordEmbeddings && wf.lmHead !== undefined ? lmB : wf.keepsHighPrecision.includes('embeddings') ? hiBytes : wB;
@@ -244,6 +246,7 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
   // RMSNorm: square, sum, scale, weight = 4 FLOPs per element; LayerNorm adds the mean and the bias: 6.
   const normFlops = spec.norm.kind === 'rmsnorm' ? 4 : spec.norm.bias ? 6 : 5;
   const b = new GraphBuilder(phase, tp, M, h, s.fusedGateUp, wB, hiBytes, aB, dequant, dt16, gemmDtype, normFlops, spec.norm.bias ? 2 : 1, normB);
+  if (wf.scope === 'experts') b.expertWB = expertWB;
   // Embeddings: one row per token read from the table (plus the learned position row), written out.
   const ed = s.embedDim;
   b.add('embed', 1, undefined, 'elementwise', dt16, M, ed, 1, 1, 1, (s.embedScale ? M * ed : 0) + (s.positionTableRows > 0 ? M * h : 0), {
@@ -463,6 +466,8 @@ class GraphBuilder {
 
   /** Label of the layer group the next ops belong to (undefined for a model of one group). */
   layerGroup: string | undefined = undefined;
+  /** Bytes per routed-expert weight where they differ from the others (a format of scope `experts`). */
+  expertWB: number | undefined = undefined;
 
   /** Marks the last `n` ops (attention of one layer group) as reading K/V shared by `group` query heads. */
   setKvGroup(n: number, group: number): void {
@@ -533,14 +538,17 @@ class GraphBuilder {
     const rowsPerExpert = touched > 0 ? Math.ceil(routedRows / touched - 1e-3) : 0;
     const up = m.gated ? 2 * ie : ie;
     const upElems = touched * up * h;
+    // The experts' own bytes where the format quantizes only them; then nothing else is dequantized either.
+    const ewB = this.expertWB ?? wB;
+    const eDownB = this.expertWB ?? downB;
     this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
-      weights: upElems * wB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
+      weights: upElems * ewB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * upElems);
     this.markRouted(e, m.topK, M);
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
     this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
-      weights: downElems * downB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
+      weights: downElems * eDownB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * downElems);
     this.markRouted(e, m.topK, M);
     // Weighted sum of the top-k expert outputs per token.

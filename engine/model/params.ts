@@ -29,7 +29,7 @@ export function attentionParamsPerLayer(a: AttentionSpec, hidden: number): numbe
   const vOut = a.kvHeads * a.vHeadDim;
   const qkv = hidden * (qOut + kOut + vOut) + (a.qkvBias ? qOut + kOut + vOut : 0);
   const o = a.heads * a.vHeadDim * hidden + (a.outBias ? hidden : 0);
-  return qkv + o;
+  return qkv + o + (a.sinks ? a.heads : 0);
 }
 
 /** Parameters of a dense MLP of `intermediate` width (gate+up+down, or up+down, with biases). */
@@ -37,9 +37,22 @@ export function denseMlpParams(hidden: number, intermediate: number, gated: bool
   return (gated ? 3 : 2) * hidden * intermediate + (bias ? (gated ? 2 : 1) * intermediate + hidden : 0);
 }
 
-/** One routed expert (always a gated, bias-free MLP in the supported families). */
+/** One routed expert (a gated MLP; with biases only in gpt-oss). */
 export function expertParams(hidden: number, m: MoeMlpSpec): number {
-  return denseMlpParams(hidden, m.expertIntermediateSize, m.gated, false);
+  return denseMlpParams(hidden, m.expertIntermediateSize, m.gated, m.expertBias === true);
+}
+
+/**
+ * The biases of the routed experts over the whole model (gpt-oss: gate_up 2 x intermediate and down hidden per
+ * expert), which its checkpoints keep in 16-bit beside the quantized expert matrices.
+ */
+export function expertBiasParams(spec: Pick<ModelSpec, 'layerGroups' | 'hiddenSize'>): number {
+  let n = 0;
+  for (const g of spec.layerGroups) {
+    const m = g.mlp;
+    if (m.kind === 'moe' && m.expertBias === true) n += g.layers.length * m.numExperts * ((m.gated ? 2 : 1) * m.expertIntermediateSize + spec.hiddenSize);
+  }
+  return n;
 }
 
 /** Shared experts of one MoE layer, with Qwen2-MoE's shared-expert gate (hidden -> 1). */
@@ -48,7 +61,7 @@ export function sharedExpertParams(hidden: number, m: MoeMlpSpec): number {
   return denseMlpParams(hidden, m.sharedExperts * m.sharedIntermediateSize, m.gated, false) + (m.sharedExpertGate ? hidden : 0);
 }
 
-/** Router: hidden -> experts, no bias, plus DeepSeek-V3's score correction bias. */
+/** Router: hidden -> experts, plus its bias (gpt-oss) or DeepSeek-V3's score correction bias. */
 export function routerParams(hidden: number, m: MoeMlpSpec): number {
   return hidden * m.numExperts + m.routerBiasParams;
 }

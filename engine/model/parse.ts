@@ -13,7 +13,7 @@ import type { AttentionSpec, LayerGroup, MlpSpec, ModelSpec, ModelStructure } fr
 
 export const SUPPORTED_MODEL_TYPES = [
   'llama', 'mistral', 'mixtral', 'qwen2', 'qwen2_moe', 'qwen3', 'qwen3_moe', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'gpt2',
-  'gpt_neox', 'gptj', 'phi', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx',
+  'gpt_neox', 'gptj', 'phi', 'falcon', 'opt', 'deepseek_v2', 'deepseek_v3', 'dbrx', 'gpt_oss',
 ] as const;
 
 type Rope = ModelSpec['rope'];
@@ -86,6 +86,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
     case 'gemma2':
     case 'gemma3_text':
     case 'phi3':
+    case 'gpt_oss':
       d = llamaLike(c, modelType, warnings);
       break;
     case 'gpt2':
@@ -134,7 +135,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
   }
 
   const layerGroups = groupLayers(d);
-  const dtype = dtypeOf(c, warnings);
+  const dtype = dtypeOf(c, warnings, modelType);
   let quantMethod: string | null = null;
   let quantFormats: string[] | null = null;
   if (c.has('quantization_config')) {
@@ -189,7 +190,7 @@ function parseObject(raw: Record<string, unknown>, file: string | undefined, pre
 // ---------------------------------------------------------------------------------------------------------
 // Shared pieces
 
-function dtypeOf(c: ConfigReader, warnings: string[]): ModelSpec['dtype'] {
+function dtypeOf(c: ConfigReader, warnings: string[], modelType = ''): ModelSpec['dtype'] {
   const f = c.pick(['torch_dtype', 'dtype']);
   const v = f ? c.raw[f] : undefined;
   switch (v) {
@@ -206,6 +207,11 @@ function dtypeOf(c: ConfigReader, warnings: string[]): ModelSpec['dtype'] {
       warnings.push('torch_dtype is float32: weights and KV are costed in fp32 unless --weights/--kv say otherwise; serving engines usually load such checkpoints in bf16');
       return 'fp32';
     case undefined:
+      if (modelType === 'gpt_oss') {
+        // openai/gpt-oss-20b and -120b publish no torch_dtype; their tensors outside the MXFP4 experts are BF16.
+        warnings.push('torch_dtype is absent; assuming bfloat16, the dtype of the gpt-oss checkpoints\' unquantized tensors');
+        return 'bf16';
+      }
       warnings.push('torch_dtype is absent; assuming float16 parameters');
       return 'fp16';
     default:
@@ -363,13 +369,16 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
   // transformers defaults: Gemma ties the LM head to the embeddings, the others do not.
   const tie = c.optBool('tie_word_embeddings', isGemma);
   // Qwen2 always has q/k/v biases (and none on o_proj); Qwen3 drops them and normalizes q and k per head.
-  const qkvBias = type === 'qwen2' || type === 'qwen2_moe' ? true : c.optBool('attention_bias', false);
+  // gpt-oss (GptOssConfig) has them on q, k, v and o unless attention_bias says otherwise.
+  const gptOss = type === 'gpt_oss';
+  const qkvBias = type === 'qwen2' || type === 'qwen2_moe' ? true : c.optBool('attention_bias', gptOss);
   const isQwen = type.startsWith('qwen');
   const mlpBias = c.optBool('mlp_bias', false);
   const act = activationOf(c, isGemma ? 'gelu_pytorch_tanh' : 'silu');
   const partial = c.optNum('partial_rotary_factor', 1, 0, 1);
   const structure = baseStructure(hidden);
   const attention = plainAttention(a, qkvBias, type === 'qwen2' || type === 'qwen2_moe' ? false : qkvBias);
+  if (gptOss) attention.sinks = true;
 
   // Sliding windows.
   const window = c.optInt('sliding_window', LIMITS.window, null);
@@ -404,20 +413,23 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
     const topK = c.int('num_experts_per_tok', experts);
     const moe = routedExperts(experts, topK, c.int('intermediate_size', LIMITS.intermediate), act);
     mlpOf = () => moe;
-  } else if (type === 'qwen2_moe' || type === 'qwen3_moe' || (type === 'generic' && moeFields(c))) {
+  } else if (type === 'qwen2_moe' || type === 'qwen3_moe' || gptOss || (type === 'generic' && moeFields(c))) {
     const experts = c.int(['num_experts', 'num_local_experts', 'n_routed_experts'], LIMITS.experts);
-    const topK = c.int('num_experts_per_tok', experts);
+    const topK = c.int(gptOss ? ['num_experts_per_tok', 'experts_per_token'] : 'num_experts_per_tok', experts);
     if (type === 'generic') warnings.push(`read as a mixture of experts (${experts} experts, top-${topK}) from its expert fields`);
     const sharedI = c.optInt('shared_expert_intermediate_size', LIMITS.intermediate, 0, 0);
+    // gpt-oss (GptOssExperts, GptOssTopKRouter): biased expert projections and router, every layer an MoE of
+    // intermediate_size experts.
     const moe: MlpSpec = {
       kind: 'moe',
       numExperts: experts,
       topK,
-      expertIntermediateSize: c.int(type === 'generic' && !c.has('moe_intermediate_size') ? 'intermediate_size' : 'moe_intermediate_size', LIMITS.intermediate),
+      expertIntermediateSize: c.int((type === 'generic' || gptOss) && !c.has('moe_intermediate_size') ? 'intermediate_size' : 'moe_intermediate_size', LIMITS.intermediate),
       sharedExperts: sharedI > 0 ? 1 : 0,
       sharedIntermediateSize: sharedI,
       sharedExpertGate: sharedI > 0,
-      routerBiasParams: 0,
+      routerBiasParams: gptOss ? experts : 0,
+      expertBias: gptOss,
       gated: true,
       activation: act,
     };
@@ -817,8 +829,11 @@ export function publishedQuantFormats(q: Record<string, unknown>): string[] | nu
       if (q.load_in_8bit === true) return ['int8'];
       if (q.load_in_4bit === true) return q.bnb_4bit_quant_type === 'fp4' ? null : ['nf4'];
       return null;
-    case 'mxfp4':
-      return ['mxfp4'];
+    case 'mxfp4': {
+      // gpt-oss keeps attention (and the router, embeddings and head) out of MXFP4: only its experts are quantized.
+      const skip = Array.isArray(q.modules_to_not_convert) ? q.modules_to_not_convert : [];
+      return skip.some((m) => typeof m === 'string' && /self_attn/.test(m)) ? ['mxfp4-experts', 'mxfp4'] : ['mxfp4'];
+    }
     case 'bitnet':
       return ['ternary'];
     case 'compressed-tensors': {

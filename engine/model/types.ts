@@ -30,6 +30,8 @@ export interface AttentionSpec {
   qkvBias: boolean;
   outBias: boolean;
   mla: MlaSpec | null;
+  /** gpt-oss: one learned sink logit per query head and layer (a softmax term with no value; parameters only). */
+  sinks?: boolean;
 }
 
 export interface DenseMlpSpec {
@@ -53,6 +55,8 @@ export interface MoeMlpSpec {
   sharedExpertGate: boolean;
   /** Router bias / correction bias parameters (DeepSeek-V3 e_score_correction_bias: numExperts). */
   routerBiasParams: number;
+  /** Routed experts with biases on their projections (gpt-oss: gate_up 2 x intermediate, down hidden). */
+  expertBias?: boolean;
   gated: boolean;
   activation: string;
 }

@@ -233,7 +233,10 @@ export interface AdviseOptions {
 export function candidateWeights(spec: ModelSpec, only?: string[], servingEngineId?: string): WeightFormat[] {
   if (only && only.length) return [...new Set(only.map((id) => weightFormat(id, '--weights')))];
   const own = DTYPE_BITS[spec.dtype];
-  return listWeightFormats().filter((f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype) && engineRuns('weights', f, servingEngineId));
+  // A format that quantizes only routed experts is a candidate for a model that has them.
+  return listWeightFormats().filter(
+    (f) => f.bitsPerWeight <= own && (f.bitsPerWeight < 16 || f.id === spec.dtype) && engineRuns('weights', f, servingEngineId) && (f.scope !== 'experts' || spec.params.experts > 0),
+  );
 }
 
 /**

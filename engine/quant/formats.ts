@@ -1,6 +1,7 @@
 import type { Dtype, ModelSpec } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
+import { expertBiasParams } from '../model/params';
 import table from './formats.json';
 
 /**
@@ -71,6 +72,11 @@ export interface WeightFormat {
   servingEngines?: string[];
   /** How the measured-error path departs from the format's own quantizer, where it does. */
   quantizerNote?: string;
+  /**
+   * Which weights the format quantizes: unset, every linear weight; `experts`, the routed experts' only, the rest
+   * (attention, router, dense and shared MLPs) staying in the model's dtype (gpt-oss's MXFP4 checkpoints).
+   */
+  scope?: 'experts';
   /** Devices that compute in this format natively, by architecture. */
   nativeSupport: string;
   source: string;
@@ -97,6 +103,7 @@ function fromRow(r: Row): WeightFormat {
   }
   if (!r.keepsHighPrecision.every((k) => KEPT.includes(k))) throw new Error(`formats.json: ${r.id}: unknown kept tensor`);
   if (r.moreBits && !r.moreBits.tensors.every((t) => MORE_BITS.includes(t))) throw new Error(`formats.json: ${r.id}: unknown moreBits tensor`);
+  if (r.scope !== undefined && r.scope !== 'experts') throw new Error(`formats.json: ${r.id}: unknown scope`);
   if (!(r.bitsPerWeight > 0) || !r.source) throw new Error(`formats.json: ${r.id}: bits and source are required`);
   return {
     ...r,
@@ -230,6 +237,11 @@ export function lmHeadFormatParams(f: WeightFormat, p: { lmHead: number; embeddi
  */
 export function linearBitsPerWeight(spec: ModelSpec, f: WeightFormat): number {
   const linear = splitParams(spec.params).linear;
+  if (f.scope === 'experts') {
+    // Routed experts' matrices at the format's bits, the other linear weights (their biases too) at 16 bits.
+    const experts = spec.params.experts - expertBiasParams(spec);
+    return linear > 0 ? (experts * f.bitsPerWeight + (linear - experts) * 16) / linear : f.bitsPerWeight;
+  }
   return linear > 0 ? f.bitsPerWeight + (moreBitsExtraBytes(spec, f) * 8) / linear : f.bitsPerWeight;
 }
 
@@ -262,6 +274,8 @@ export interface WeightParamSplit {
   norms: number;
   /** Everything else: linear layers (attention, MLP, experts, router). */
   linear: number;
+  /** The routed experts' share of `linear` (what a format of scope `experts` quantizes); 0 or absent for a dense model. */
+  experts?: number;
 }
 
 export interface QuantizedWeightBytes {
@@ -296,8 +310,11 @@ export function quantizedWeightBytes(
   // A tensor is kept when the format keeps it; a format wider than the model's dtype widens everything.
   const wider = format.bitsPerWeight > keptElemBytes * 8;
   const keep = (k: KeptTensor) => !wider && format.keepsHighPrecision.includes(k);
-  let quantParams = params.linear;
-  let keptParams = 0;
+  // A format of scope `experts` quantizes the routed experts only: the other linear weights are kept.
+  const expertsOnly = format.scope === 'experts';
+  // The experts' biases stay 16-bit with the rest (gpt-oss's checkpoints).
+  let quantParams = expertsOnly ? (params.experts ?? 0) - (model ? expertBiasParams(model) : 0) : params.linear;
+  let keptParams = expertsOnly ? params.linear - quantParams : 0;
   // The output matrix in a format of its own (tied: the embedding table is the output matrix).
   const headParams = lmHeadFormatParams(format, params);
   const headBytes = Math.ceil((headParams * lmHeadBitsPerWeight(format, keptElemBytes * 8, model)) / 8);
@@ -323,7 +340,8 @@ export function splitParams(p: {
   lmHead: number;
   norms: number;
   total: number;
+  experts?: number;
 }): WeightParamSplit {
   const linear = p.total - p.embeddings - p.positionEmbeddings - p.lmHead - p.norms;
-  return { embeddings: p.embeddings, positionEmbeddings: p.positionEmbeddings, lmHead: p.lmHead, norms: p.norms, linear };
+  return { embeddings: p.embeddings, positionEmbeddings: p.positionEmbeddings, lmHead: p.lmHead, norms: p.norms, linear, experts: p.experts ?? 0 };
 }

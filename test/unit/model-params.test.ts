@@ -39,6 +39,8 @@ const PUBLISHED: Array<{ sample: string; total: number; source: string }> = [
   { sample: 'phi-2', total: 2_779_683_840, source: 'microsoft/phi-2: Hub safetensors parameter count 2,779,683,840 (parallel block, biases on q/k/v/dense, fc1/fc2 and lm_head)' },
   { sample: 'gemma-3-1b', total: 999_885_952, source: 'google/gemma-3-1b-it: Hub safetensors parameter count 999,885,952 (tied, q/k norms, 4 norms per layer)' },
   { sample: 'opt-350m', total: 331_196_416, source: 'facebook/opt-350m num_parameters() 331,196,416 (project_in/out 512 <-> 1024, no final norm)' },
+  { sample: 'gpt-oss-20b', total: 20_914_757_184, source: 'OpenAI gpt-oss model card (2025): 20.91B total; by hand: 2 x 201,088 x 2,880 embeddings and head + 24 x (26,550,144 attention with biases and 64 sinks + 32 x 24,891,840 biased experts + 92,192 router + 5,760 norms) + 2,880 final norm' },
+  { sample: 'gpt-oss-120b', total: 116_829_156_672, source: 'OpenAI gpt-oss model card (2025): 116.83B total; by hand: as gpt-oss-20b with 36 layers of 128 experts (router 368,768)' },
 ];
 
 for (const p of PUBLISHED) {
@@ -303,4 +305,26 @@ test("phi with qk_layernorm: per-head q and k LayerNorms with weights and biases
   const qk = parseConfig({ ...phi2, qk_layernorm: true }, 'phi-2.json');
   // 32 layers x (q and k: weight 80 + bias 80 each) = 32 x 320 = 10,240.
   assert.equal(qk.params.total - plain.params.total, 32 * 4 * 80);
+});
+
+test('gpt-oss: biased attention with sinks, biased experts and router; the model card\'s parts and active counts', () => {
+  // OpenAI gpt-oss model card (2025), parameter table: 20b: MLP 19.12B, attention 0.64B, embed + unembed 1.16B,
+  // active 3.61B; 120b: MLP 114.71B, attention 0.96B, active 5.13B (the card's active count leaves out the
+  // embedding table, which ours includes).
+  const cases: Array<[string, number, number, number]> = [['gpt-oss-20b', 19.12e9, 0.64e9, 3.61e9], ['gpt-oss-120b', 114.71e9, 0.96e9, 5.13e9]];
+  for (const [name, mlp, attention, active] of cases) {
+    const s = sample(name);
+    assert.equal(s.modelType, 'gpt_oss');
+    assert.ok(!s.warnings.some((w) => /not a known family/.test(w)), s.warnings.join('\n'));
+    const b = s.params;
+    assert.ok(Math.abs(b.experts + b.router - mlp) < 0.005e9, `${name} MLP ${b.experts + b.router}`);
+    assert.ok(Math.abs(b.attention - attention) < 0.005e9, `${name} attention ${b.attention}`);
+    assert.ok(Math.abs(b.embeddings + b.lmHead - 1.16e9) < 0.005e9, `${name} embeddings ${b.embeddings + b.lmHead}`);
+    assert.ok(Math.abs(b.active - b.embeddings - active) < 0.005e9, `${name} active ${b.active - b.embeddings}`);
+    // Per layer: q 2,880 x 4,096 + k, v 2,880 x 512 + o 4,096 x 2,880, each with its bias, and a sink per head.
+    assert.equal(b.attention / s.numLayers, 2880 * (4096 + 512 + 512) + (4096 + 512 + 512) + 4096 * 2880 + 2880 + 64);
+    // The layer_types alternate 128-token sliding windows with full attention.
+    assert.deepEqual(s.layerGroups.map((g) => g.window), [128, null]);
+    assert.equal(s.dtype, 'bf16');
+  }
 });

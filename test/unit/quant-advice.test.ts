@@ -90,8 +90,8 @@ test('options: bytes agree with the catalog arithmetic; weight-only prefill is n
   const spec = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
   const h100 = getDevice('h100-sxm');
   const r = adviseQuant(spec, h100, { batch: 1, promptTokens: 1024, generateTokens: 256 });
-  // Without a serving engine, llama.cpp's GGUF formats are not candidates.
-  const nW = listWeightFormats().filter((f) => (f.bitsPerWeight < 16 || f.id === 'bf16') && f.servingEngines === undefined).length;
+  // Without a serving engine, llama.cpp's GGUF formats are not candidates, nor (a dense model) the experts-only mxfp4.
+  const nW = listWeightFormats().filter((f) => (f.bitsPerWeight < 16 || f.id === 'bf16') && f.servingEngines === undefined && f.scope === undefined).length;
   assert.ok(!r.options.some((o) => o.weights.startsWith('q')));
   const nK = listKvFormats().filter((k) => (k.elementBits < 16 || k.id === 'bf16') && k.servingEngines === undefined).length;
   assert.equal(r.options.length, nW * nK);

@@ -24,6 +24,7 @@ test('bits per weight: every format equals its element bits plus amortized scale
     'int3-g128': 3 + (16 + 16) / 128, // 3.25
     'int2-g64': 2 + (16 + 16) / 64, // 2.5
     mxfp4: 4 + 8 / 32, // OCP MX: E2M1 + one E8M0 scale per 32 = 4.25
+    'mxfp4-experts': 4 + 8 / 32, // mxfp4 on the routed experts only (their matrices; the rest in 16-bit)
     nvfp4: 4 + 8 / 16, // NVFP4: E2M1 + one E4M3 scale per 16 = 4.5 (+ one fp32 scale per tensor, not counted)
     ternary: 8 / 5, // 5 trits per byte (3^5 = 243 <= 256): 1.6, vs the log2(3) = 1.585 bound
     // GGUF blocks (ggml-common.h), bytes x 8 / weights per block:
@@ -130,9 +131,10 @@ test('fewer bits never need more memory (Llama-3-70B)', () => {
   const bytes = (f: ReturnType<typeof weightFormat>) => quantizedWeightBytes(s, f, 'bf16', spec).totalBytes;
   // Within one storage policy: the catalog's formats (16-bit embeddings and head), then llama.cpp's (everything
   // quantized, the head in Q6_K, a mixed format's promoted tensors); q5_k_m holds more than q5_0 at the same 5.5.
+  // (mxfp4-experts quantizes only routed experts: a dense model keeps all its weights in 16-bit.)
   for (const gguf of [false, true]) {
     const fmts = listWeightFormats()
-      .filter((f) => (f.servingEngines !== undefined) === gguf)
+      .filter((f) => (f.servingEngines !== undefined) === gguf && f.scope === undefined)
       .sort((a, b) => b.bitsPerWeight - a.bitsPerWeight || bytes(b) - bytes(a));
     for (let i = 1; i < fmts.length; i++) {
       const prev = bytes(fmts[i - 1]!);
@@ -200,4 +202,33 @@ test('the 4-bit format a does-not-fit quick fix suggests: Q4_K_M under llama.cpp
   assert.equal(fourBitFormatFor(getDevice('b200'), 'llama.cpp'), 'q4_k_m');
   assert.equal(fourBitFormatFor(getDevice('h100-sxm'), 'vllm'), 'int4-g128');
   assert.equal(fourBitFormatFor({ peakFlopsPerS: {} }), 'int4-g128');
+});
+
+test('mxfp4-experts (gpt-oss): the routed experts\' matrices in MXFP4, everything else 16-bit; the model card\'s checkpoint sizes', async () => {
+  const { planMemory } = await import('../../engine/memory/index');
+  const { defaultWorkload, buildGraph } = await import('../../engine/model/index');
+  const { getDevice } = await import('../../engine/hardware/index');
+  const { candidateWeights } = await import('../../engine/quant/advice');
+  // OpenAI gpt-oss model card: checkpoints of 12.8 GiB (20b) and 60.8 GiB (120b). By hand, 20b: 24 x 32 experts x
+  // 24,883,200 weights = 19,110,297,600 x 4.25 / 8 = 10,152,345,600 B, and the other 1,804,459,584 parameters (the
+  // experts' biases included) x 2 = 3,608,919,168 B: 13,761,264,768 B = 12.82 GiB.
+  for (const [name, bytes] of [['gpt-oss-20b', 13_761_264_768], ['gpt-oss-120b', 65_248_815_744]] as const) {
+    const spec = loadConfigFile(join(samples, `${name}.json`));
+    const f = weightFormat('mxfp4-experts');
+    assert.equal(quantizedWeightBytes(splitParams(spec.params), f, 'bf16', spec).totalBytes, bytes, name);
+    const w = { ...defaultWorkload(spec), weights: 'mxfp4-experts' };
+    assert.equal(planMemory(spec, w, getDevice('h100-sxm')).weightsBytes, bytes, name);
+    assert.equal(Math.round((bytes / 2 ** 30) * 10) / 10, name === 'gpt-oss-20b' ? 12.8 : 60.8);
+    // The graph reads the experts at 4.25 bits and the attention at 2 bytes per weight.
+    const g = buildGraph(spec, { ...w, batch: 256 }, 'decode', 1024);
+    const q = g.ops.find((o) => o.name === 'q_proj')!;
+    assert.equal(q.bytes.weights, (2880 + 1) * 4096 * 2 * q.layers); // weights and bias
+    const up = g.ops.find((o) => o.name === 'expert_gate_up')!;
+    assert.ok(Math.abs(up.bytes.weights / (up.count * 2880 * 5760 * up.layers) - 4.25 / 8) < 1e-12, `expert bytes per weight ${up.bytes.weights / (up.count * 2880 * 5760 * up.layers)}`);
+    assert.ok(candidateWeights(spec).some((x) => x.id === 'mxfp4-experts'), `${name}: an advisor candidate`);
+  }
+  // A dense model has no experts: no candidate, and its weights stay 16-bit.
+  const dense = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+  assert.ok(!candidateWeights(dense).some((x) => x.id === 'mxfp4-experts'));
+  assert.equal(quantizedWeightBytes(splitParams(dense.params), weightFormat('mxfp4-experts'), 'bf16', dense).totalBytes, 16_060_522_496);
 });
