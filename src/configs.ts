@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { analyzeConfigText, device, editorLine, HOVER_FIELDS, isInputError, whatIfs, type AnalysisResult, type ConfigAnalysis } from './engine';
 import * as fmt from './format';
 import { likelyTypo, locateKeys, looksLikeModelConfig, type KeyLocation } from './jsonKeys';
-import type { Settings } from './settings';
+import { readSettings, type Settings } from './settings';
 import { servingEngine } from '../engine/cost/engines';
 import { fourBitFormatFor, weightFormat } from '../engine/quant/formats';
 import type { Device } from '../engine/hardware/types';
@@ -359,6 +359,15 @@ function engineFixedFormats(s: Settings): string {
   }
 }
 
+/** A weight format id as the catalog normalizes it, or null for an id it does not hold. */
+function weightFormatIdOrNull(id: string): string | null {
+  try {
+    return weightFormat(id).id;
+  } catch {
+    return null;
+  }
+}
+
 /** Quick fixes for "does not fit": a smaller weight format, tensor parallelism, other hardware. */
 export class ConfigCodeActions implements vscode.CodeActionProvider {
   static readonly kinds = [vscode.CodeActionKind.QuickFix];
@@ -379,19 +388,23 @@ export class ConfigCodeActions implements vscode.CodeActionProvider {
       }
       if (d.source !== 'ridgeline' || d.code !== CONFIG_CODES.doesNotFit) continue;
       // A 4-bit format the serving engine and the GPU run: llama.cpp's Q4_K_M, NVFP4 on Blackwell, else int4-g128.
-      const cfg = vscode.workspace.getConfiguration('ridgeline');
-      let gpu: Pick<Device, 'peakFlopsPerS'> = { peakFlopsPerS: {} };
+      const s = readSettings();
+      let gpu: Pick<Device, 'peakFlopsPerS' | 'vendor'> = { peakFlopsPerS: {}, vendor: 'custom' };
       try {
-        gpu = device(cfg.get<string>('hardware') || 'h100-sxm');
+        gpu = device(s.hardware);
       } catch {
         // An unknown hardware id is reported by the diagnostics; suggest the format any GPU runs.
       }
-      const fmt4 = fourBitFormatFor(gpu, cfg.get<string>('servingEngine') || undefined);
-      const int4 = new vscode.CodeAction(`Ridgeline: estimate with ${fmt4} weights (setting ridgeline.weightsFormat)`, vscode.CodeActionKind.QuickFix);
-      int4.command = { title: `${fmt4} weights`, command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', fmt4] };
-      int4.diagnostics = [d];
-      int4.isPreferred = true;
-      out.push(int4);
+      const fmt4 = fourBitFormatFor(gpu, s.servingEngine || undefined);
+      // Already estimated with it (and still too large): the other fixes only.
+      const current = s.weightsFormat ? weightFormatIdOrNull(s.weightsFormat) : null;
+      if (current !== fmt4) {
+        const int4 = new vscode.CodeAction(`Ridgeline: estimate with ${fmt4} weights (setting ridgeline.weightsFormat)`, vscode.CodeActionKind.QuickFix);
+        int4.command = { title: `${fmt4} weights`, command: 'ridgeline.setWorkloadSetting', arguments: ['weightsFormat', fmt4] };
+        int4.diagnostics = [d];
+        int4.isPreferred = true;
+        out.push(int4);
+      }
       const hw = new vscode.CodeAction('Ridgeline: select other hardware', vscode.CodeActionKind.QuickFix);
       hw.command = { title: 'Select Hardware', command: 'ridgeline.selectHardware' };
       hw.diagnostics = [d];

@@ -349,8 +349,9 @@ export function buildGraph(spec: ModelSpec, workload: Workload, phase: Phase, co
       // Prefill: new K/V come from the projections, a cached prefix from the cache; decode: all `keys` from the cache.
       const kRead = (prefill ? B * prefixRead : B * keys) * nk * kvB;
       const vRead = (prefill ? B * prefixRead : B * keys) * nv * kvB;
+      // gpt-oss's sinks: one learned logit per head joins each softmax (a weight read, no value).
       b.add('attn_qk', L, li, 'attention', attnDtype, T, keys, hd, heads * B, 1, 2 * B * heads * pairs * hd, {
-        weights: 0, actIn: M * nq * aB + (prefill ? M * nk * aB : 0), actOut: 0, kvRead: kRead, kvWrite: 0,
+        weights: a.sinks ? heads * hiBytes : 0, actIn: M * nq * aB + (prefill ? M * nk * aB : 0), actOut: 0, kvRead: kRead, kvWrite: 0,
       });
       b.add('attn_softmax', L, li, 'attention', attnDtype, T, keys, 1, heads * B, 0, softmaxFlops * B * heads * pairs, zeroBytes(), 'attn_qk');
       b.add('attn_sv', L, li, 'attention', attnDtype, T, vhd, keys, heads * B, 0, 2 * B * heads * pairs * vhd, {
@@ -541,14 +542,16 @@ class GraphBuilder {
     // The experts' own bytes where the format quantizes only them; then nothing else is dequantized either.
     const ewB = this.expertWB ?? wB;
     const eDownB = this.expertWB ?? downB;
-    this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems, {
-      weights: upElems * ewB, actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
+    // gpt-oss's experts add a bias to each projection's output, read in 16-bit: 2 x intermediate and hidden per expert.
+    const bias = m.expertBias === true;
+    this.add('expert_gate_up', L, li, 'gemm', gemmDtype, rowsPerExpert, up, h, touched, 1, 2 * routedRows * up * h + dequant * upElems + (bias ? routedRows * up : 0), {
+      weights: upElems * ewB + (bias ? touched * up * hiBytes : 0), actIn: routedRows * h * aB, actOut: routedRows * up * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * upElems);
     this.markRouted(e, m.topK, M);
     this.elementwise('expert_act', L, li, routedRows * ie, m.gated ? 2 : 1, actFlops(m.activation) + (m.gated ? 1 : 0));
     const downElems = touched * ie * h;
-    this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems, {
-      weights: downElems * eDownB, actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
+    this.add('expert_down', L, li, 'gemm', gemmDtype, rowsPerExpert, h, ie, touched, 1, 2 * routedRows * ie * h + dequant * downElems + (bias ? routedRows * h : 0), {
+      weights: downElems * eDownB + (bias ? touched * h * hiBytes : 0), actIn: routedRows * ie * aB, actOut: routedRows * h * aB, kvRead: 0, kvWrite: 0,
     }, undefined, dequant * downElems);
     this.markRouted(e, m.topK, M);
     // Weighted sum of the top-k expert outputs per token.

@@ -348,6 +348,8 @@ const FAMILY_DEFAULTS: Record<string, Partial<Record<'vocab_size' | 'num_attenti
   gemma: { head_dim: 256, max_position_embeddings: 8192 },
   gemma2: { head_dim: 256, max_position_embeddings: 8192 },
   gemma3_text: { vocab_size: 262_208, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256, max_position_embeddings: 131_072 },
+  // GptOssConfig: head_dim 64 (not hidden / heads: 2880 / 64 = 45).
+  gpt_oss: { head_dim: 64 },
 };
 
 /** Llama and its descendants: RMSNorm, RoPE, gated MLP, optional GQA; per-family extras below. */
@@ -396,6 +398,10 @@ function llamaLike(c: ConfigReader, type: string, warnings: string[]): Draft {
     const w = c.optInt('sliding_window', LIMITS.window, 4096);
     const pattern = c.optInt('sliding_window_pattern', LIMITS.layers, 6);
     windowOf = (i) => ((i + 1) % pattern !== 0 ? w : null);
+  } else if (gptOss) {
+    // GptOssConfig without layer_types: sliding (even layers) and full attention (odd) alternate, windows of 128.
+    const w = c.optInt('sliding_window', LIMITS.window, 128);
+    windowOf = (i) => (i % 2 === 0 ? w : null);
   } else if (type === 'gemma2') {
     // Gemma 2 alternates: even layers local (sliding window), odd layers global.
     const w = c.optInt('sliding_window', LIMITS.window, 4096);
@@ -832,7 +838,7 @@ export function publishedQuantFormats(q: Record<string, unknown>): string[] | nu
     case 'mxfp4': {
       // gpt-oss keeps attention (and the router, embeddings and head) out of MXFP4: only its experts are quantized.
       const skip = Array.isArray(q.modules_to_not_convert) ? q.modules_to_not_convert : [];
-      return skip.some((m) => typeof m === 'string' && /self_attn/.test(m)) ? ['mxfp4-experts', 'mxfp4'] : ['mxfp4'];
+      return skip.some((m) => typeof m === 'string' && /self_attn/.test(m)) ? ['mxfp4-experts'] : ['mxfp4'];
     }
     case 'bitnet':
       return ['ternary'];

@@ -80,15 +80,27 @@ export interface AdviceContext {
   params: number;
   /** The model's own dtype. */
   dtype: 'fp32' | 'fp16' | 'bf16';
+  /** Routed-expert parameters (what a format of scope `experts` quantizes); absent: unknown, taken as some. */
+  experts?: number;
+  /** The formats of the checkpoint's published quantization (spec.quantFormats). */
+  published?: readonly string[] | null;
 }
 
 const DTYPE_BITS = { fp32: 32, fp16: 16, bf16: 16 } as const;
+
+const PUBLISHED_BASIS = 'the format the checkpoint is published in (quantization_config)';
 
 /** Risk of storing the weights in `format`, from the evidence table. */
 export function weightsRisk(formatId: string, ctx: AdviceContext, seen: string[] = []): QualityAdvice {
   const f = weightFormat(formatId);
   if (f.id === ctx.dtype || f.bitsPerWeight > DTYPE_BITS[ctx.dtype]) {
     return { risk: 'none', evidence: [], basis: `the model's own precision (${ctx.dtype}) or wider` };
+  }
+  if (f.scope === 'experts' && ctx.experts === 0) {
+    return { risk: 'none', evidence: [], basis: `${f.id} quantizes routed experts only; this model has none, so its weights stay ${ctx.dtype}` };
+  }
+  if (ctx.published?.includes(f.id)) {
+    return { risk: 'none', evidence: [], basis: `${PUBLISHED_BASIS}: the model as its authors ship it` };
   }
   if (f.bitsPerWeight === 16) {
     return {
@@ -97,11 +109,13 @@ export function weightsRisk(formatId: string, ctx: AdviceContext, seen: string[]
       basis: `16-bit to 16-bit conversion: no published row needed; ${ctx.dtype} and ${f.id} differ in range (fp16 overflows above 65504) and mantissa, check with the measured error`,
     };
   }
+  // A scope format (mxfp4-experts) rests on the evidence of its full-model counterpart (mxfp4): it quantizes less.
+  const evId = f.evidenceAs ?? f.id;
   const direct = EVIDENCE.filter(
-    (r) => r.kind === 'direct' && r.target !== 'kv' && r.formats?.includes(f.id) && (r.maxParams === undefined || ctx.params <= r.maxParams),
+    (r) => r.kind === 'direct' && r.target !== 'kv' && r.formats?.includes(evId) && (r.maxParams === undefined || ctx.params <= r.maxParams),
   );
   const caveats = EVIDENCE.filter(
-    (r) => r.kind === 'caveat' && r.target !== 'kv' && (r.formats?.includes(f.id) || (r.maxBits !== undefined && f.bitsPerWeight <= r.maxBits)),
+    (r) => r.kind === 'caveat' && r.target !== 'kv' && (r.formats?.includes(evId) || (r.maxBits !== undefined && f.bitsPerWeight <= r.maxBits)),
   );
   const levels: Risk[] = [];
   const ids: string[] = [];
@@ -260,7 +274,7 @@ export function candidateKv(spec: ModelSpec, only?: string[], engineKv?: string,
  * weights are dequantized and the matmul runs in the model's 16-bit dtype.
  */
 export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions): QuantAdvice {
-  const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype };
+  const ctx: AdviceContext = { params: spec.params.total, dtype: spec.dtype, experts: spec.params.experts, published: spec.quantFormats };
   const act16 = spec.dtype === 'fp32' ? 'fp16' : spec.dtype;
   const engine = opts.servingEngine ? servingEngine(opts.servingEngine) : undefined;
   const weights = candidateWeights(spec, opts.weights, engine?.id);
@@ -314,7 +328,7 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
     }
   }
   notes.unshift(...(common ?? []));
-  const recommendation = recommend(options, opts.maxDecodeTimeS, device);
+  const recommendation = recommend(options, opts.maxDecodeTimeS, device, spec.quantFormats);
   const cited = new Set(options.flatMap((o) => o.quality.evidence));
   return {
     model: { name: spec.name, params: spec.params.total, dtype: spec.dtype },
@@ -329,25 +343,27 @@ export function adviseQuant(spec: ModelSpec, device: Device, opts: AdviseOptions
 }
 
 /**
- * Highest quality first: lowest risk, then more weight bits, then more KV bits; among equals the
- * faster decode. Only options that fit (and meet the decode target, when given) are eligible.
+ * Highest quality first: lowest risk, then the checkpoint's published format (wider weights would only hold its
+ * values in more bits), then more weight bits, then more KV bits; among equals the faster decode. Only options
+ * that fit (and meet the decode target, when given) are eligible.
  */
-export function recommend(options: readonly QuantOption[], maxDecodeTimeS: number | undefined, device: Pick<Device, 'id'>): QuantAdvice['recommendation'] {
+export function recommend(options: readonly QuantOption[], maxDecodeTimeS: number | undefined, device: Pick<Device, 'id'>, published?: readonly string[] | null): QuantAdvice['recommendation'] {
   const eligible = options.filter((o) => o.fits && (maxDecodeTimeS === undefined || o.decodeTimeS <= maxDecodeTimeS));
   if (eligible.length === 0) return null;
   const rank = (o: QuantOption) => RISK_ORDER.indexOf(o.quality.risk);
+  const pub = (o: QuantOption) => (published?.includes(o.weights) ? 0 : 1);
   const sorted = [...eligible].sort(
-    (a, b) => rank(a) - rank(b) || b.bitsPerWeight - a.bitsPerWeight || b.kvBitsPerElement - a.kvBitsPerElement || a.decodeTimeS - b.decodeTimeS,
+    (a, b) => rank(a) - rank(b) || pub(a) - pub(b) || b.bitsPerWeight - a.bitsPerWeight || b.kvBitsPerElement - a.kvBitsPerElement || a.decodeTimeS - b.decodeTimeS,
   );
   const best = sorted[0]!;
   const fitting = options.filter((o) => o.fits).length;
   const parts = [
-    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk === 'none' ? 'no quality risk' : `${best.quality.risk} quality risk`} (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : 'no quantization'})`,
+    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk === 'none' ? 'no quality risk' : `${best.quality.risk} quality risk`} (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : best.quality.basis.startsWith(`weights: none (${PUBLISHED_BASIS}`) ? 'the format the checkpoint is published in' : 'no quantization'})`,
     `${fmtGiB(best.totalBytes)} fits on ${device.id}`,
     `decode ${fmtMs(best.decodeTimeS)} per step (${best.decodeVsBaseline.toFixed(2)}x the unquantized model), prefill ${fmtMs(best.prefillTimeS)} (${best.prefillVsBaseline.toFixed(2)}x)`,
   ];
   if (maxDecodeTimeS !== undefined) parts.push(`meets the ${fmtMs(maxDecodeTimeS)} decode target`);
-  parts.push(`${eligible.length} of ${options.length} options ${maxDecodeTimeS !== undefined ? `fit and meet the target (${fitting} fit)` : 'fit'}; this one ranks first among them (lowest risk, then most weight bits, then most KV bits, then fastest decode)`);
+  parts.push(`${eligible.length} of ${options.length} options ${maxDecodeTimeS !== undefined ? `fit and meet the target (${fitting} fit)` : 'fit'}; this one ranks first among them (lowest risk, ${published?.length ? 'then the published format, ' : ''}then most weight bits, then most KV bits, then fastest decode)`);
   return { weights: best.weights, kv: best.kv, why: parts.join('; ') };
 }
 

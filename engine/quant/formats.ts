@@ -77,6 +77,8 @@ export interface WeightFormat {
    * (attention, router, dense and shared MLPs) staying in the model's dtype (gpt-oss's MXFP4 checkpoints).
    */
   scope?: 'experts';
+  /** The format whose published quality evidence applies (a scope format's full-model counterpart: mxfp4). */
+  evidenceAs?: string;
   /** Devices that compute in this format natively, by architecture. */
   nativeSupport: string;
   source: string;
@@ -119,7 +121,7 @@ function fromRow(r: Row): WeightFormat {
 
 const FORMATS: WeightFormat[] = (table.formats as Row[]).map(fromRow);
 for (const f of FORMATS) {
-  for (const ref of [f.lmHead, f.moreBits?.format]) {
+  for (const ref of [f.lmHead, f.moreBits?.format, f.evidenceAs]) {
     if (ref !== undefined && !FORMATS.some((x) => x.id === ref)) throw new Error(`formats.json: ${f.id}: unknown format ${ref}`);
   }
 }
@@ -145,9 +147,10 @@ export function weightFormat(id: string, field = '--weights'): WeightFormat {
  * The 4-bit weight format to suggest where a model does not fit: llama.cpp's Q4_K_M under that engine, NVFP4 on a
  * GPU with FP4 tensor cores (Blackwell), else GPTQ/AWQ's int4-g128.
  */
-export function fourBitFormatFor(device: Pick<Device, 'peakFlopsPerS'>, engineId?: string): string {
+export function fourBitFormatFor(device: Pick<Device, 'peakFlopsPerS' | 'vendor'>, engineId?: string): string {
   if (engineId === 'llama.cpp') return 'q4_k_m';
-  return (device.peakFlopsPerS.fp4 ?? 0) > 0 ? 'nvfp4' : 'int4-g128';
+  // NVFP4 is NVIDIA's; an FP4 peak elsewhere (AMD's CDNA4) runs MXFP4, which the catalog models weight-only.
+  return (device.peakFlopsPerS.fp4 ?? 0) > 0 && device.vendor.toLowerCase() === 'nvidia' ? 'nvfp4' : 'int4-g128';
 }
 
 /**

@@ -458,6 +458,14 @@ export function assembleResult(
     measured = kept.map((i) => measured[i]!);
     sums = kept.map((i) => sums[i]!);
   }
+  // A format of scope `experts` leaves every tensor but the routed experts' in the model's dtype: no error there.
+  const expertsOnly = formats.map((f) => f.scope === 'experts');
+  if (expertsOnly.some(Boolean)) {
+    sums = sums.map((s, i) => (isRoutedExpert(measured[i]!.name) ? s : { signal: s.signal, noise: s.noise.map((v, k) => (expertsOnly[k] ? 0 : v)) }));
+    if (!measured.some((t) => isRoutedExpert(t.name))) {
+      notes.push(`${ids.filter((_, k) => expertsOnly[k]).join(', ')}: no routed-expert tensor (\`.experts.\` in its name) among the 2-D tensors measured, so nothing is quantized (3-D expert tensors, as gpt-oss stores them, are not measured)`);
+    }
+  }
   const tensors: TensorError[] = measured.map((t, i) => {
     const errors: Record<string, FormatError> = {};
     ids.forEach((id, k) => (errors[id] = errorOf(sums[i]!.signal, sums[i]!.noise[k]!)));
@@ -495,6 +503,11 @@ export function assembleResult(
     timeS: extra.timeS,
     notes,
   };
+}
+
+/** A routed expert's weight by its name (`...mlp.experts.3.up_proj.weight`; not `shared_experts`). */
+export function isRoutedExpert(name: string): boolean {
+  return /\.experts\./.test(name);
 }
 
 function weightFormatNotMeasured(id: string): Error {

@@ -477,3 +477,23 @@ test('NVFP4 on 16-bit tensors: the tensor scale is read before the blocks, so BF
   const wantH = errorOf(signal(xh), makeKernel(weightFormat('nvfp4').quantizer)(xh, rows, cols, statsOf(xh))).sqnrDb!;
   assert.ok(Math.abs(r.tensors[2]!.errors.nvfp4!.sqnrDb! - wantH) < 1e-9, `F16: ${r.tensors[2]!.errors.nvfp4!.sqnrDb} vs ${wantH}`);
 });
+
+test('mxfp4-experts measures the routed experts only: other tensors are kept, with no error', () => {
+  const x = gaussian(64 * 128, 0.02, 31);
+  const p = writeModel('moe.safetensors', [
+    { name: 'model.layers.0.mlp.experts.0.up_proj.weight', dtype: 'F32', shape: [64, 128], data: Buffer.from(x.buffer) },
+    { name: 'model.layers.0.mlp.shared_experts.up_proj.weight', dtype: 'F32', shape: [64, 128], data: Buffer.from(x.buffer) },
+    { name: 'model.layers.0.self_attn.q_proj.weight', dtype: 'F32', shape: [64, 128], data: Buffer.from(x.buffer) },
+  ]);
+  const r = measureModelCpu(p, { formats: ['mxfp4', 'mxfp4-experts'] });
+  const [expert, shared, attn] = r.tensors;
+  assert.deepEqual(expert!.errors['mxfp4-experts'], expert!.errors.mxfp4);
+  assert.ok(expert!.errors.mxfp4!.sqnrDb! > 10, 'mxfp4 rounds the expert');
+  assert.deepEqual(shared!.errors['mxfp4-experts'], { sqnrDb: null, relRmse: 0 });
+  assert.deepEqual(attn!.errors['mxfp4-experts'], { sqnrDb: null, relRmse: 0 });
+  // Pooled: the noise of one tensor of three, at the same signal each: 10 log10(3) dB above mxfp4's.
+  assert.ok(Math.abs(r.summary['mxfp4-experts']!.sqnrDb! - r.summary.mxfp4!.sqnrDb! - 10 * Math.log10(3)) < 1e-9);
+  // Without an expert tensor the notes say nothing was quantized.
+  const q = writeModel('dense.safetensors', [{ name: 'model.layers.0.self_attn.q_proj.weight', dtype: 'F32', shape: [64, 128], data: Buffer.from(x.buffer) }]);
+  assert.ok(measureModelCpu(q, { formats: ['mxfp4-experts'] }).notes.some((n) => /no routed-expert tensor/.test(n)));
+});

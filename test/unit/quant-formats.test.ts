@@ -201,7 +201,9 @@ test('the 4-bit format a does-not-fit quick fix suggests: Q4_K_M under llama.cpp
   assert.equal(fourBitFormatFor(getDevice('h100-sxm')), 'int4-g128');
   assert.equal(fourBitFormatFor(getDevice('b200'), 'llama.cpp'), 'q4_k_m');
   assert.equal(fourBitFormatFor(getDevice('h100-sxm'), 'vllm'), 'int4-g128');
-  assert.equal(fourBitFormatFor({ peakFlopsPerS: {} }), 'int4-g128');
+  assert.equal(fourBitFormatFor({ peakFlopsPerS: {}, vendor: 'custom' }), 'int4-g128');
+  // An FP4 peak on an AMD device (CDNA4 runs MXFP4, not NVFP4): int4-g128.
+  assert.equal(fourBitFormatFor({ peakFlopsPerS: { fp16: 2.3e15, fp4: 9.2e15 }, vendor: 'amd' }), 'int4-g128');
 });
 
 test('mxfp4-experts (gpt-oss): the routed experts\' matrices in MXFP4, everything else 16-bit; the model card\'s checkpoint sizes', async () => {
@@ -218,17 +220,48 @@ test('mxfp4-experts (gpt-oss): the routed experts\' matrices in MXFP4, everythin
     assert.equal(quantizedWeightBytes(splitParams(spec.params), f, 'bf16', spec).totalBytes, bytes, name);
     const w = { ...defaultWorkload(spec), weights: 'mxfp4-experts' };
     assert.equal(planMemory(spec, w, getDevice('h100-sxm')).weightsBytes, bytes, name);
-    assert.equal(Math.round((bytes / 2 ** 30) * 10) / 10, name === 'gpt-oss-20b' ? 12.8 : 60.8);
     // The graph reads the experts at 4.25 bits and the attention at 2 bytes per weight.
-    const g = buildGraph(spec, { ...w, batch: 256 }, 'decode', 1024);
+    const g = buildGraph(spec, { ...w, batch: 4096 }, 'decode', 1024);
     const q = g.ops.find((o) => o.name === 'q_proj')!;
     assert.equal(q.bytes.weights, (2880 + 1) * 4096 * 2 * q.layers); // weights and bias
+    // Expert matrices at 4.25 bits, their 5,760 gate_up biases at 2 bytes each.
     const up = g.ops.find((o) => o.name === 'expert_gate_up')!;
-    assert.ok(Math.abs(up.bytes.weights / (up.count * 2880 * 5760 * up.layers) - 4.25 / 8) < 1e-12, `expert bytes per weight ${up.bytes.weights / (up.count * 2880 * 5760 * up.layers)}`);
+    const perExpert = up.bytes.weights / (up.count * up.layers);
+    assert.ok(Math.abs(perExpert - (2880 * 5760 * 4.25) / 8 - 5760 * 2) < 1e-6, `expert bytes ${perExpert}`);
     assert.ok(candidateWeights(spec).some((x) => x.id === 'mxfp4-experts'), `${name}: an advisor candidate`);
+    // The graph reads what the plan stores (at batch 4096 every expert is touched: 1 - (124/128)^4096 of them), less
+    // the embedding rows it does not look up.
+    const weightsRead = g.ops.reduce((a, o) => a + o.bytes.weights, 0);
+    const embedSkipped = (spec.vocabSize - 4096) * 2880 * 2;
+    assert.ok(Math.abs(weightsRead + embedSkipped - bytes) / bytes < 1e-9, `${name}: graph ${weightsRead + embedSkipped} vs plan ${bytes}`);
   }
   // A dense model has no experts: no candidate, and its weights stay 16-bit.
   const dense = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
   assert.ok(!candidateWeights(dense).some((x) => x.id === 'mxfp4-experts'));
   assert.equal(quantizedWeightBytes(splitParams(dense.params), weightFormat('mxfp4-experts'), 'bf16', dense).totalBytes, 16_060_522_496);
+});
+
+test('mxfp4-experts: the advisor rates it none where it quantizes nothing or is the published checkpoint, else as mxfp4', async () => {
+  const { weightsRisk } = await import('../../engine/quant/advice');
+  const dense = loadConfigFile(join(samples, 'llama-3.1-8b.json'));
+  const ctx = (spec: typeof dense) => ({ params: spec.params.total, dtype: spec.dtype, experts: spec.params.experts, published: spec.quantFormats });
+  assert.equal(weightsRisk('mxfp4-experts', ctx(dense)).risk, 'none');
+  // gpt-oss is published in it (quantization_config mxfp4, attention kept out).
+  const oss = loadConfigFile(join(samples, 'gpt-oss-20b.json'));
+  assert.deepEqual(oss.quantFormats, ['mxfp4-experts']);
+  assert.equal(weightsRisk('mxfp4-experts', ctx(oss)).risk, 'none');
+  // Mixtral: mxfp4's published rows, as for mxfp4 itself.
+  const mix = loadConfigFile(join(samples, 'mixtral-8x7b.json'));
+  const m = weightsRisk('mxfp4', ctx(mix));
+  const e = weightsRisk('mxfp4-experts', ctx(mix));
+  assert.equal(e.risk, m.risk);
+  assert.deepEqual(e.evidence, m.evidence);
+  assert.ok(e.evidence.includes('zeroquant-fp4'), e.evidence.join(', '));
+  // The advisor recommends gpt-oss in its published layout over bf16, though both carry no risk and bf16 fits.
+  const { adviseQuant } = await import('../../engine/quant/advice');
+  const { getDevice } = await import('../../engine/hardware/index');
+  const r = adviseQuant(oss, getDevice('h100-sxm'), { batch: 1, promptTokens: 1024, generateTokens: 256 });
+  assert.ok(r.options.some((o) => o.weights === 'bf16' && o.fits && o.quality.risk === 'none'));
+  assert.equal(r.recommendation?.weights, 'mxfp4-experts');
+  assert.match(r.recommendation?.why ?? '', /the format the checkpoint is published in/);
 });
