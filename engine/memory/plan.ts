@@ -3,7 +3,7 @@ import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
 import { lmHeadBitsPerWeight, lmHeadFormatParams, moreBitsExtraBytes, weightFormat } from '../quant/formats';
 import { computedPromptTokens, tpReplicatedParams, tpSplit } from '../model/graph';
-import { expertBiasParams } from '../model/params';
+import { expertMatrixParams } from '../model/params';
 import { kvFormat, withGrouping, type KvFormat } from './kvFormats';
 import { kvLayout, kvUse, kvBytes, fixedKvBytes, bytesPerTokenOf, evicts, DEFAULT_POLICY, type KvPolicy, type KvLayout, type KvGroupUse } from './kvCache';
 import { evictionWarnings } from './eviction';
@@ -156,7 +156,7 @@ export function planMemory(spec: ModelSpec, workload: Workload, device: Device, 
   if (keep.has('norms')) high += p.norms;
   // A format of scope `experts` (gpt-oss's MXFP4) quantizes the routed experts only; the rest stays 16-bit.
   const expertsOnly = wf.scope === 'experts';
-  if (expertsOnly) high = p.total - (p.experts - expertBiasParams(spec)) - headParams;
+  if (expertsOnly) high = p.total - expertMatrixParams(spec) - headParams;
   const quantized = p.total - high - headParams;
   const weightsAll =
     (quantized * wf.bitsPerWeight) / 8 +

@@ -43,16 +43,17 @@ export function expertParams(hidden: number, m: MoeMlpSpec): number {
 }
 
 /**
- * The biases of the routed experts over the whole model (gpt-oss: gate_up 2 x intermediate and down hidden per
- * expert), which its checkpoints keep in 16-bit beside the quantized expert matrices.
+ * The routed experts' matrices over the whole model: `params.experts` without the experts' biases (gpt-oss: gate_up
+ * 2 x intermediate and down hidden per expert), which its checkpoints keep in 16-bit. What a weight format of scope
+ * `experts` quantizes.
  */
-export function expertBiasParams(spec: Pick<ModelSpec, 'layerGroups' | 'hiddenSize'>): number {
-  let n = 0;
+export function expertMatrixParams(spec: Pick<ModelSpec, 'layerGroups' | 'hiddenSize' | 'params'>): number {
+  let biases = 0;
   for (const g of spec.layerGroups) {
     const m = g.mlp;
-    if (m.kind === 'moe' && m.expertBias === true) n += g.layers.length * m.numExperts * ((m.gated ? 2 : 1) * m.expertIntermediateSize + spec.hiddenSize);
+    if (m.kind === 'moe' && m.expertBias === true) biases += g.layers.length * m.numExperts * ((m.gated ? 2 : 1) * m.expertIntermediateSize + spec.hiddenSize);
   }
-  return n;
+  return spec.params.experts - biases;
 }
 
 /** Shared experts of one MoE layer, with Qwen2-MoE's shared-expert gate (hidden -> 1). */

@@ -88,8 +88,6 @@ export interface AdviceContext {
 
 const DTYPE_BITS = { fp32: 32, fp16: 16, bf16: 16 } as const;
 
-const PUBLISHED_BASIS = 'the format the checkpoint is published in (quantization_config)';
-
 /** Risk of storing the weights in `format`, from the evidence table. */
 export function weightsRisk(formatId: string, ctx: AdviceContext, seen: string[] = []): QualityAdvice {
   const f = weightFormat(formatId);
@@ -100,7 +98,7 @@ export function weightsRisk(formatId: string, ctx: AdviceContext, seen: string[]
     return { risk: 'none', evidence: [], basis: `${f.id} quantizes routed experts only; this model has none, so its weights stay ${ctx.dtype}` };
   }
   if (ctx.published?.includes(f.id)) {
-    return { risk: 'none', evidence: [], basis: `${PUBLISHED_BASIS}: the model as its authors ship it` };
+    return { risk: 'none', evidence: [], basis: 'the format the checkpoint is published in (quantization_config): the model as its authors ship it' };
   }
   if (f.bitsPerWeight === 16) {
     return {
@@ -358,7 +356,7 @@ export function recommend(options: readonly QuantOption[], maxDecodeTimeS: numbe
   const best = sorted[0]!;
   const fitting = options.filter((o) => o.fits).length;
   const parts = [
-    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk === 'none' ? 'no quality risk' : `${best.quality.risk} quality risk`} (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : best.quality.basis.startsWith(`weights: none (${PUBLISHED_BASIS}`) ? 'the format the checkpoint is published in' : 'no quantization'})`,
+    `${best.weights} weights with ${best.kv} KV cache: ${best.quality.risk === 'none' ? 'no quality risk' : `${best.quality.risk} quality risk`} (${best.quality.evidence.length ? 'evidence: ' + best.quality.evidence.join(', ') : published?.includes(best.weights) ? 'the format the checkpoint is published in' : 'no quantization'})`,
     `${fmtGiB(best.totalBytes)} fits on ${device.id}`,
     `decode ${fmtMs(best.decodeTimeS)} per step (${best.decodeVsBaseline.toFixed(2)}x the unquantized model), prefill ${fmtMs(best.prefillTimeS)} (${best.prefillVsBaseline.toFixed(2)}x)`,
   ];

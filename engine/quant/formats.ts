@@ -1,7 +1,7 @@
 import type { Dtype, ModelSpec } from '../model/types';
 import type { Device } from '../hardware/types';
 import { inputError } from '../errors';
-import { expertBiasParams } from '../model/params';
+import { expertMatrixParams } from '../model/params';
 import table from './formats.json';
 
 /**
@@ -242,7 +242,7 @@ export function linearBitsPerWeight(spec: ModelSpec, f: WeightFormat): number {
   const linear = splitParams(spec.params).linear;
   if (f.scope === 'experts') {
     // Routed experts' matrices at the format's bits, the other linear weights (their biases too) at 16 bits.
-    const experts = spec.params.experts - expertBiasParams(spec);
+    const experts = expertMatrixParams(spec);
     return linear > 0 ? (experts * f.bitsPerWeight + (linear - experts) * 16) / linear : f.bitsPerWeight;
   }
   return linear > 0 ? f.bitsPerWeight + (moreBitsExtraBytes(spec, f) * 8) / linear : f.bitsPerWeight;
@@ -277,7 +277,7 @@ export interface WeightParamSplit {
   norms: number;
   /** Everything else: linear layers (attention, MLP, experts, router). */
   linear: number;
-  /** The routed experts' share of `linear` (what a format of scope `experts` quantizes); 0 or absent for a dense model. */
+  /** The routed experts' share of `linear`, biases included; 0 or absent for a dense model (quantizedWeightBytes with the model quantizes their matrices only, expertMatrixParams). */
   experts?: number;
 }
 
@@ -316,7 +316,7 @@ export function quantizedWeightBytes(
   // A format of scope `experts` quantizes the routed experts only: the other linear weights are kept.
   const expertsOnly = format.scope === 'experts';
   // The experts' biases stay 16-bit with the rest (gpt-oss's checkpoints).
-  let quantParams = expertsOnly ? (params.experts ?? 0) - (model ? expertBiasParams(model) : 0) : params.linear;
+  let quantParams = expertsOnly ? (model ? expertMatrixParams(model) : params.experts ?? 0) : params.linear;
   let keptParams = expertsOnly ? params.linear - quantParams : 0;
   // The output matrix in a format of its own (tied: the embedding table is the output matrix).
   const headParams = lmHeadFormatParams(format, params);
